@@ -1,0 +1,40 @@
+# devicejs build and test targets. `make test` is what CI runs (see .ci/run).
+GO ?= go
+STATICCHECK_VERSION := v0.8.2
+BIN := bin/devicejs
+
+.PHONY: build test vet staticcheck fmt fuzz soak bench run-sample clean
+
+build:
+	$(GO) build -o $(BIN) ./cmd/devicejs
+
+# test: the default suite (race detector), then vet and staticcheck.
+test:
+	$(GO) test -race -count=1 -timeout 20m ./...
+	$(GO) vet ./...
+	$(GO) run honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION) ./...
+
+vet:
+	$(GO) vet ./...
+
+staticcheck:
+	$(GO) run honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION) ./...
+
+fmt:
+	gofmt -w $$(git ls-files '*.go')
+
+# fuzz: each fuzz target for FUZZTIME (long runs stay out of the default suite).
+FUZZTIME ?= 60s
+fuzz:
+	@for pkg in $$($(GO) list ./...); do \
+	  for t in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz'); do \
+	    echo "== $$pkg $$t"; $(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
+	  done; \
+	done
+
+# run-sample: the quick start: sample 5 against the embedded broker, 60 s of device time in ~1 s.
+run-sample: build
+	./$(BIN) run --broker embedded --time-scale 60 --for 60s testdata/samples/sample5.js
+
+clean:
+	rm -rf bin
