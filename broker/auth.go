@@ -1,0 +1,35 @@
+package broker
+
+import (
+	"bytes"
+	"crypto/subtle"
+
+	mqtt "github.com/mochi-mqtt/server/v2"
+	"github.com/mochi-mqtt/server/v2/packets"
+)
+
+// authHook allows everyone when users is nil, else only CONNECTs whose
+// username and password match an entry. Every topic is allowed (no ACLs).
+type authHook struct {
+	mqtt.HookBase
+	users map[string]string
+}
+
+func (h *authHook) ID() string { return "devicejs-auth" }
+
+func (h *authHook) Provides(b byte) bool {
+	return bytes.Contains([]byte{mqtt.OnConnectAuthenticate, mqtt.OnACLCheck}, []byte{b})
+}
+
+func (h *authHook) OnConnectAuthenticate(cl *mqtt.Client, pk packets.Packet) bool {
+	if h.users == nil {
+		return true
+	}
+	want, ok := h.users[string(pk.Connect.Username)]
+	if !ok || !pk.Connect.UsernameFlag {
+		return false
+	}
+	return subtle.ConstantTimeCompare(pk.Connect.Password, []byte(want)) == 1
+}
+
+func (h *authHook) OnACLCheck(cl *mqtt.Client, topic string, write bool) bool { return true }
