@@ -1,0 +1,161 @@
+package mqttcore
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	paho "github.com/eclipse/paho.mqtt.golang"
+)
+
+// Wall-clock bounds of an open connection (the broker works in wall time).
+const (
+	// writeTimeout bounds every write to the socket, so a blackholed peer cannot block paho's
+	// writer forever: the write fails and the connection is lost.
+	writeTimeout = 10 * time.Second
+	// maxPingTimeout is how long paho waits for PINGRESP. A dead link is detected within
+	// about keepalive + pingTimeout (plus paho's check interval, at most keepalive/4).
+	maxPingTimeout = 10 * time.Second
+	// minPacketCap and packetCapSlack size the incoming packet cap (see maxPacketLen).
+	minPacketCap   = 1 << 20
+	packetCapSlack = 1 << 10
+)
+
+// maxPacketLen is the largest MQTT remaining length accepted from the broker. paho allocates a
+// packet's announced length before reading it, so a hostile broker announcing 256 MB could
+// exhaust memory; a larger packet fails the connection instead. The cap (1 MiB) is far above
+// any recvBuffSize, so oversized messages up to it are read and discarded normally.
+func maxPacketLen(recvBuffSize int) int {
+	return max(recvBuffSize+packetCapSlack, minPacketCap)
+}
+
+// pingTimeout is paho's PINGRESP timeout for a wire keepalive k.
+func pingTimeout(k time.Duration) time.Duration {
+	if k > 0 && k < maxPingTimeout {
+		return max(k, time.Second)
+	}
+	return maxPingTimeout
+}
+
+// pahoOptions are the paho client options for attempt a, whose connection will be c.
+// One paho client is used per attempt: the device's policy, not paho's, reconnects.
+func (s *Session) pahoOptions(a *attempt, c *connection) *paho.ClientOptions {
+	o := paho.NewClientOptions()
+	o.AddBroker("tcp://" + s.ep.Address()) // only a label: open dials
+	o.SetClientID(s.clientID)
+	o.SetProtocolVersion(uint(s.opts.ProtocolVersion)) // explicit: no silent 3.1.1 -> 3.1 retry
+	o.SetCleanSession(true)
+	o.SetAutoReconnect(false)
+	o.SetConnectRetry(false)
+	o.SetResumeSubs(false)
+	o.SetOrderMatters(true) // handlers only post; PUBACK follows the handler
+	o.SetConnectTimeout(connectTimeoutWall)
+	o.SetKeepAlive(s.opts.WireKeepAlive())
+	o.SetPingTimeout(pingTimeout(s.opts.WireKeepAlive()))
+	o.SetWriteTimeout(writeTimeout)
+	if s.opts.Username != nil {
+		o.SetUsername(*s.opts.Username)
+	}
+	if s.opts.Password != nil {
+		o.SetPassword(*s.opts.Password)
+	}
+	o.SetCustomOpenConnectionFn(a.open)
+	o.SetConnectionLostHandler(func(paho.Client, error) { s.connectionLost(c) })
+	o.SetDefaultPublishHandler(func(_ paho.Client, m paho.Message) { s.onMessage(c, m) })
+	return o
+}
+
+var errPacketTooLarge = errors.New("mqttcore: broker announced a packet larger than the cap")
+
+// guardConn wraps the connection handed to paho: it tracks the MQTT packet framing of the
+// incoming stream and fails the read (closing the connection) when a packet announces a
+// remaining length above max, and it records I/O failures for classification.
+type guardConn struct {
+	net.Conn
+	a    *attempt
+	max  int
+	dead atomic.Bool
+
+	mu        sync.Mutex // paho reads from one goroutine; the lock keeps -race quiet anyway
+	state     int        // 0: fixed header byte, 1: remaining length, 2: body
+	lenVal    int
+	lenMul    int
+	lenBytes  int
+	remaining int
+}
+
+func newGuardConn(c net.Conn, a *attempt, maxLen int) *guardConn {
+	return &guardConn{Conn: c, a: a, max: maxLen}
+}
+
+func (g *guardConn) Read(p []byte) (int, error) {
+	n, err := g.Conn.Read(p)
+	if n > 0 {
+		g.mu.Lock()
+		perr := g.scan(p[:n])
+		g.mu.Unlock()
+		if perr != nil {
+			g.dead.Store(true)
+			_ = g.Conn.Close()
+			return 0, perr
+		}
+	}
+	if err != nil {
+		g.dead.Store(true)
+		g.a.noteReadError()
+	}
+	return n, err
+}
+
+func (g *guardConn) Write(p []byte) (int, error) {
+	n, err := g.Conn.Write(p)
+	if err != nil {
+		g.dead.Store(true)
+	}
+	return n, err
+}
+
+func (g *guardConn) Close() error {
+	g.dead.Store(true)
+	return g.Conn.Close()
+}
+
+// scan advances the framing state over b.
+func (g *guardConn) scan(b []byte) error {
+	for i := 0; i < len(b); {
+		switch g.state {
+		case 0:
+			g.state, g.lenVal, g.lenMul, g.lenBytes = 1, 0, 1, 0
+			i++
+		case 1:
+			c := b[i]
+			i++
+			g.lenVal += int(c&0x7f) * g.lenMul
+			g.lenMul *= 128
+			g.lenBytes++
+			if g.lenVal > g.max {
+				return fmt.Errorf("%w (%d > %d bytes)", errPacketTooLarge, g.lenVal, g.max)
+			}
+			if c&0x80 == 0 {
+				g.remaining = g.lenVal
+				g.state = 2
+				if g.remaining == 0 {
+					g.state = 0
+				}
+			} else if g.lenBytes >= 4 {
+				return errors.New("mqttcore: malformed remaining length")
+			}
+		case 2:
+			k := min(g.remaining, len(b)-i)
+			i += k
+			g.remaining -= k
+			if g.remaining == 0 {
+				g.state = 0
+			}
+		}
+	}
+	return nil
+}

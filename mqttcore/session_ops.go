@@ -1,0 +1,294 @@
+package mqttcore
+
+import (
+	"errors"
+	"strings"
+	"sync"
+
+	paho "github.com/eclipse/paho.mqtt.golang"
+)
+
+// connection is one open MQTT connection (one paho client). Operations are tied to it: when
+// it is dropped they complete with Disconnected, whatever paho does with their tokens later.
+type connection struct {
+	s      *Session
+	client paho.Client
+	lost   chan struct{} // closed (under s.mu) when the connection is dropped
+	issued chan struct{} // closed once the latest operation was handed to paho (FIFO chain)
+
+	mu          sync.Mutex
+	established bool // connectedLocked ran
+	lostEarly   bool // paho reported the loss before connectedLocked ran
+	dropped     bool
+}
+
+func (c *connection) isDropped() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.dropped
+}
+
+type opKind int
+
+const (
+	opPublish opKind = iota
+	opSubscribe
+	opUnsubscribe
+)
+
+// failCode is the completion code of a failed operation of this kind.
+func (k opKind) failCode() Code {
+	switch k {
+	case opPublish:
+		return PublishFailed
+	case opSubscribe:
+		return SubscribeFailed
+	}
+	return UnsubscribeFailed
+}
+
+// op is an accepted publish, subscribe or unsubscribe; done is called exactly once.
+type op struct {
+	kind    opKind
+	topic   string
+	payload []byte
+	qos     byte
+	retain  bool
+	done    func(Code)
+	fin     bool
+}
+
+// Publish sends a message. It refuses (returning the Code, never calling done) with
+// IllegalArgument for an invalid topic name, QoS or a message that does not fit sendBuffSize
+// (len(topic)+len(payload)+9), Disconnected when not connected, and PublishFailed while
+// another publish is in flight (see CanPublish). Otherwise done (may be nil) is called once:
+// 0 when the message is written (QoS 0), PUBACKed (QoS 1) or PUBCOMPed (QoS 2); Disconnected
+// if the connection is lost or the session ended first; PublishFailed on another failure.
+// o.Dup is accepted but not put on the wire (paho sets DUP itself on resends).
+func (s *Session) Publish(topic string, payload []byte, o PublishOptions, done func(Code)) error {
+	if ValidateTopicName(topic) != nil || o.Validate() != nil ||
+		!PublishFits(topic, len(payload), s.opts.SendBuffSize) {
+		return IllegalArgument
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.state != stConnected {
+		return Disconnected
+	}
+	if s.pub != nil {
+		return PublishFailed
+	}
+	op := &op{kind: opPublish, topic: topic, payload: payload, qos: o.QoS, retain: o.Retain, done: done}
+	s.pub = op
+	s.issueLocked(op)
+	return nil
+}
+
+// Subscribe subscribes to filter. It refuses with IllegalArgument for an invalid filter or
+// QoS, Disconnected when not connected, and SubscribeFailed when the connection already holds
+// Limits.MaxSubscriptions other filters. Subscribing to a held filter again updates its QoS
+// and binary flag. done gets 0 on a granted SUBACK, SubscribeFailed on a refused one (0x80) or
+// another failure, Disconnected if the connection is lost or the session ended first.
+// Subscriptions belong to the connection: a new connection starts with none.
+func (s *Session) Subscribe(filter string, o SubscribeOptions, done func(Code)) error {
+	if ValidateTopicFilter(filter) != nil || o.Validate() != nil {
+		return IllegalArgument
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.state != stConnected {
+		return Disconnected
+	}
+	op := &op{kind: opSubscribe, topic: filter, qos: o.QoS, done: done}
+	if sub := s.findSubLocked(filter); sub != nil {
+		sub.qos, sub.binary = o.QoS, o.Binary
+	} else {
+		if len(s.subs) >= s.h.limits.MaxSubscriptions {
+			return SubscribeFailed
+		}
+		s.subs = append(s.subs, &subscription{filter: filter, qos: o.QoS, binary: o.Binary, owner: op})
+	}
+	s.issueLocked(op)
+	return nil
+}
+
+// Unsubscribe unsubscribes from filter. It refuses with IllegalArgument for an invalid filter
+// and Disconnected when not connected. The filter stops counting against the subscription
+// limit at once; done gets 0 on UNSUBACK, UnsubscribeFailed on a failure, Disconnected if the
+// connection is lost or the session ended first.
+func (s *Session) Unsubscribe(filter string, done func(Code)) error {
+	if ValidateTopicFilter(filter) != nil {
+		return IllegalArgument
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.state != stConnected {
+		return Disconnected
+	}
+	for i, sub := range s.subs {
+		if sub.filter == filter {
+			s.subs = append(s.subs[:i:i], s.subs[i+1:]...)
+			break
+		}
+	}
+	s.issueLocked(&op{kind: opUnsubscribe, topic: filter, done: done})
+	return nil
+}
+
+func (s *Session) findSubLocked(filter string) *subscription {
+	for _, sub := range s.subs {
+		if sub.filter == filter {
+			return sub
+		}
+	}
+	return nil
+}
+
+// issueLocked hands op to paho on a goroutine (paho calls may block for up to writeTimeout),
+// keeping the issue order through the connection's FIFO chain, and waits for its token or
+// the loss of the connection, whichever comes first.
+func (s *Session) issueLocked(o *op) {
+	c := s.conn
+	s.ops = append(s.ops, o)
+	prev := c.issued
+	mine := make(chan struct{})
+	c.issued = mine
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		var tok paho.Token
+		select {
+		case <-prev:
+			select {
+			case <-c.lost:
+			default:
+				tok = s.callPaho(c, o)
+			}
+		case <-c.lost:
+		}
+		close(mine)
+		if tok == nil {
+			return // completed by dropConnLocked
+		}
+		select {
+		case <-tok.Done():
+			s.finish(c, o, tok)
+		case <-c.lost:
+		}
+	}()
+}
+
+func (s *Session) callPaho(c *connection, o *op) paho.Token {
+	switch o.kind {
+	case opPublish:
+		return c.client.Publish(o.topic, o.qos, o.retain, o.payload)
+	case opSubscribe:
+		return c.client.Subscribe(o.topic, o.qos, nil)
+	}
+	return c.client.Unsubscribe(o.topic)
+}
+
+// finish completes op from its paho token.
+func (s *Session) finish(c *connection, o *op, tok paho.Token) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if o.fin {
+		return
+	}
+	code := OK
+	if err := tok.Error(); err != nil {
+		code = o.kind.failCode()
+		if c.isDropped() || errors.Is(err, paho.ErrNotConnected) {
+			code = Disconnected
+		}
+	} else if st, ok := tok.(*paho.SubscribeToken); ok {
+		for _, rc := range st.Result() {
+			if rc == 0x80 || rc > 2 {
+				code = SubscribeFailed
+			}
+		}
+	}
+	if o.kind == opSubscribe {
+		for i, sub := range s.subs {
+			if sub.owner == o {
+				if code != OK {
+					s.subs = append(s.subs[:i:i], s.subs[i+1:]...)
+				} else {
+					sub.owner = nil
+				}
+				break
+			}
+		}
+	}
+	for i, x := range s.ops {
+		if x == o {
+			s.ops = append(s.ops[:i:i], s.ops[i+1:]...)
+			break
+		}
+	}
+	if code == OK && o.kind == opPublish {
+		s.stats.Published++
+	}
+	s.completeLocked(o, code)
+}
+
+// completeLocked calls op's done with code through the executor, once.
+func (s *Session) completeLocked(o *op, code Code) {
+	if o.fin {
+		return
+	}
+	o.fin = true
+	if s.pub == o {
+		s.pub = nil
+	}
+	if d := o.done; d != nil {
+		s.post(func() { d(code) })
+	}
+}
+
+// onMessage is paho's publish handler for connection c: size check, routing, post.
+func (s *Session) onMessage(c *connection, m paho.Message) {
+	topic, payload := m.Topic(), m.Payload()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.conn != c || s.state != stConnected {
+		return
+	}
+	if !ReceiveFits(topic, len(payload), s.opts.RecvBuffSize) {
+		s.stats.DiscardedForSize++
+		return
+	}
+	binary := false
+	for _, sub := range s.subs {
+		if topicMatches(sub.filter, topic) {
+			binary = sub.binary
+			break
+		}
+	}
+	s.stats.Received++
+	if ev := s.ev.Message; ev != nil {
+		s.post(func() { ev(topic, payload, binary) })
+	}
+}
+
+// topicMatches reports whether topic name t matches filter f (MQTT 3.1.1 section 4.7),
+// including that wildcards at the first level do not match topics starting with '$'.
+func topicMatches(f, t string) bool {
+	if strings.HasPrefix(t, "$") && (strings.HasPrefix(f, "+") || strings.HasPrefix(f, "#")) {
+		return false
+	}
+	fl := strings.Split(f, "/")
+	tl := strings.Split(t, "/")
+	for i, l := range fl {
+		if l == "#" {
+			return true
+		}
+		if i >= len(tl) {
+			return false
+		}
+		if l != "+" && l != tl[i] {
+			return false
+		}
+	}
+	return len(fl) == len(tl)
+}
