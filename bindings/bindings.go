@@ -1,0 +1,250 @@
+package bindings
+
+import (
+	"errors"
+	"io"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/dop251/goja"
+
+	"github.com/devicejs/devicejs/mqttcore"
+	"github.com/devicejs/devicejs/runtime"
+)
+
+// DefaultStopTimeout is how long the loop's stop waits, at most, for open sessions to be
+// released after it ended them (Config.StopTimeout).
+const DefaultStopTimeout = 2 * time.Second
+
+// Config is the host side of the `mqtt` object: what the command line decides rather than the
+// script. The zero value is valid.
+type Config struct {
+	// SSL overrides mqtt.set(): each non-empty field replaces whatever the script set for that
+	// setting ('ssl.ca', 'ssl.cert', 'ssl.key'), at every mqtt.connect(). The CLI fills it from
+	// --ssl-ca, --ssl-cert and --ssl-key, e.g. to run a verbatim sample whose PEM strings are
+	// placeholders against a test broker.
+	SSL mqttcore.TLSSettings
+
+	// Logger receives diagnostics: recovered panics (error level, with a Go stack) and the
+	// reasons behind refused calls (debug level). nil discards them.
+	Logger *slog.Logger
+
+	// StopTimeout bounds how long the end of a run waits for open sessions to disconnect and
+	// release; 0 means DefaultStopTimeout.
+	StopTimeout time.Duration
+}
+
+// NewHost returns a mqttcore.Host whose events and completion callbacks run on l, in order:
+// hc.Clock is set to l.Clock() and hc.Executor to a function that posts each callback onto
+// the loop. Once the loop has ended (Post returns false), callbacks run on the calling
+// goroutine instead, one at a time, so that sessions still closing after the run (see
+// Register) can report their release; bindings' own callbacks never touch goja there.
+// Other fields of hc are kept. Safe from any goroutine.
+func NewHost(l *runtime.Loop, hc mqttcore.HostConfig) *mqttcore.Host {
+	hc.Clock = l.Clock()
+	hc.Executor = loopExecutor(l)
+	return mqttcore.NewHost(hc)
+}
+
+// loopExecutor returns an Executor posting onto l, with the after-the-loop fallback described
+// at NewHost.
+func loopExecutor(l *runtime.Loop) func(func()) {
+	var mu sync.Mutex // serializes callbacks that run after the loop ended
+	return func(f func()) {
+		posted := l.Post(func(*goja.Runtime) error {
+			f()
+			return nil
+		})
+		if !posted {
+			mu.Lock()
+			defer mu.Unlock()
+			f()
+		}
+	}
+}
+
+// module is the per-runtime state behind one global `mqtt` object. Loop only, except where a
+// field says otherwise.
+type module struct {
+	l      *runtime.Loop
+	vm     *goja.Runtime
+	host   *mqttcore.Host
+	cfg    Config
+	log    *slog.Logger
+	isView goja.Callable // the realm's original ArrayBuffer.isView, taken before the script runs
+
+	settings mqttcore.TLSSettings // what the script set with mqtt.set()
+	clients  map[*client]struct{} // sessions not yet released
+	stopped  bool                 // the loop is stopping: connect refuses
+}
+
+// Register installs the global `mqtt` object on l, backed by host (one Host per runtime; see
+// NewHost). Call it on the loop goroutine, typically as a setup function of runtime.Loop.Run.
+// It also registers a stop hook that ends every open session (DISCONNECT) when the run ends,
+// for any reason, and waits up to cfg.StopTimeout for them to be released.
+func Register(l *runtime.Loop, host *mqttcore.Host, cfg Config) error {
+	if l == nil || host == nil {
+		return errors.New("bindings: Register needs a loop and a host")
+	}
+	m := &module{
+		l:       l,
+		vm:      l.VM(),
+		host:    host,
+		cfg:     cfg,
+		log:     cfg.Logger,
+		clients: make(map[*client]struct{}),
+	}
+	if m.log == nil {
+		m.log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if m.cfg.StopTimeout <= 0 {
+		m.cfg.StopTimeout = DefaultStopTimeout
+	}
+	m.isView = originalIsView(m.vm)
+
+	obj := m.vm.NewObject()
+	methods := []struct {
+		name string
+		fn   func(goja.FunctionCall) goja.Value
+	}{
+		{"connect", m.firewall("mqtt.connect", returnUndefined, m.connect)},
+		{"set", m.firewall("mqtt.set", returnUndefined, m.set)},
+	}
+	for _, meth := range methods {
+		if err := defineMethod(m.vm, obj, meth.name, meth.fn); err != nil {
+			return err
+		}
+	}
+	if err := m.vm.GlobalObject().DefineDataProperty("mqtt", obj, goja.FLAG_TRUE, goja.FLAG_TRUE, goja.FLAG_TRUE); err != nil {
+		return err
+	}
+	l.OnStop(m.stop)
+	return nil
+}
+
+// originalIsView returns ArrayBuffer.isView as it is before any script ran, or nil.
+func originalIsView(vm *goja.Runtime) goja.Callable {
+	var fn goja.Callable
+	_ = vm.Try(func() {
+		ab, ok := vm.Get("ArrayBuffer").(*goja.Object)
+		if !ok {
+			return
+		}
+		fn, _ = goja.AssertFunction(ab.Get("isView"))
+	})
+	return fn
+}
+
+// defineMethod defines a writable, enumerable, configurable own method on obj as a plain data
+// property, so that no setter inherited from a tampered prototype runs.
+func defineMethod(vm *goja.Runtime, obj *goja.Object, name string, fn func(goja.FunctionCall) goja.Value) error {
+	return obj.DefineDataProperty(name, vm.ToValue(fn), goja.FLAG_TRUE, goja.FLAG_TRUE, goja.FLAG_TRUE)
+}
+
+// connect is mqtt.connect(url[, options]): a Client object, or undefined for invalid
+// arguments, when the session resource is held, or once the run is stopping.
+func (m *module) connect(call goja.FunctionCall) goja.Value {
+	url, ok := urlArg(call.Argument(0))
+	if !ok {
+		m.log.Debug("mqtt.connect: url is not a string", "url", call.Argument(0))
+		return goja.Undefined()
+	}
+	opts, ok := connectOptionsArg(m.vm, call.Argument(1))
+	if !ok {
+		m.log.Debug("mqtt.connect: invalid options")
+		return goja.Undefined()
+	}
+	if m.stopped {
+		return goja.Undefined()
+	}
+	c := newClient(m)
+	sess, err := m.host.Connect(url, opts, m.tlsSettings(), c.events())
+	if err != nil {
+		m.log.Debug("mqtt.connect: refused", "url", url, "err", err)
+		return goja.Undefined()
+	}
+	c.sess = sess
+	c.handle = m.l.Hold()
+	m.clients[c] = struct{}{}
+	obj, err := c.object()
+	if err != nil { // cannot happen with a fresh object; end the session rather than leak it
+		m.log.Error("mqtt.connect: building the client object", "err", err)
+		c.end(nil)
+		return goja.Undefined()
+	}
+	return obj
+}
+
+// set is mqtt.set(name[, arg]): stores or clears ('arg' omitted) a TLS setting. An unknown
+// name or a non-string name or arg does nothing. Always undefined. The settings are copied at
+// each mqtt.connect(): later calls do not affect a client already created (nor its
+// reconnections).
+func (m *module) set(call goja.FunctionCall) goja.Value {
+	name, value, ok := settingArgs(call.Argument(0), call.Argument(1))
+	if !ok {
+		return goja.Undefined()
+	}
+	switch name {
+	case mqttcore.SettingCA:
+		m.settings.CA = value
+	case mqttcore.SettingCert:
+		m.settings.Cert = value
+	case mqttcore.SettingKey:
+		m.settings.Key = value
+	}
+	return goja.Undefined()
+}
+
+// tlsSettings returns the script's settings with the Config overrides applied.
+func (m *module) tlsSettings() mqttcore.TLSSettings {
+	t := m.settings
+	if m.cfg.SSL.CA != "" {
+		t.CA = m.cfg.SSL.CA
+	}
+	if m.cfg.SSL.Cert != "" {
+		t.Cert = m.cfg.SSL.Cert
+	}
+	if m.cfg.SSL.Key != "" {
+		t.Key = m.cfg.SSL.Key
+	}
+	return t
+}
+
+// post runs job on the loop with the job firewall (firewall.go). It reports false once the loop
+// has ended, when job is dropped. Safe from any goroutine.
+func (m *module) post(name string, job func(vm *goja.Runtime) error) bool {
+	return m.l.Post(m.jobFirewall(name, job))
+}
+
+// stop is the loop's stop hook: it ends every session not yet released and waits, up to
+// Config.StopTimeout in total, for their release (DISCONNECT sent, network closed). Loop only.
+func (m *module) stop() {
+	m.stopped = true
+	var pending []*client
+	for c := range m.clients {
+		if !c.ending {
+			c.ending = true
+			c.sess.End(c.onReleased)
+		}
+		pending = append(pending, c)
+	}
+	if len(pending) == 0 {
+		return
+	}
+	timeout := time.NewTimer(m.cfg.StopTimeout)
+	defer timeout.Stop()
+wait:
+	for _, c := range pending {
+		select {
+		case <-c.releasedCh:
+		case <-timeout.C:
+			m.log.Warn("mqtt: sessions not released when the run ended", "timeout", m.cfg.StopTimeout)
+			break wait
+		}
+	}
+	for _, c := range pending {
+		delete(m.clients, c)
+		c.handle.Release()
+	}
+}

@@ -1,0 +1,254 @@
+package bindings
+
+import (
+	"errors"
+	"sync"
+
+	"github.com/dop251/goja"
+
+	"github.com/devicejs/devicejs/mqttcore"
+	"github.com/devicejs/devicejs/runtime"
+)
+
+// client is the Go side of one JS Client object: one mqttcore session. Loop only, except
+// releasedCh and releaseOnce.
+type client struct {
+	m      *module
+	obj    *goja.Object
+	sess   *mqttcore.Session
+	handle *runtime.Handle // keeps the loop alive until the session is released
+
+	handlers [numEvents]*callback // one per event; .on() replaces
+	ending   bool                 // .end() was called (or the run is stopping)
+	released bool                 // the session resource is free; end callbacks have run
+	endCbs   []*callback          // .end() callbacks waiting for the release
+
+	releaseOnce sync.Once
+	releasedCh  chan struct{} // closed on release; any goroutine
+}
+
+func newClient(m *module) *client {
+	return &client{m: m, releasedCh: make(chan struct{})}
+}
+
+// clientMethods are the spec's {Client} methods, in the spec's order. mapping_test.go checks
+// that the JS object has exactly these.
+func (c *client) methods() []struct {
+	name string
+	fn   func(goja.FunctionCall) goja.Value
+} {
+	f := c.m.firewall
+	return []struct {
+		name string
+		fn   func(goja.FunctionCall) goja.Value
+	}{
+		{"on", f(".on", returnUndefined, c.on)},
+		{"publish", f(".publish", returnOtherError, c.publish)},
+		{"subscribe", f(".subscribe", returnOtherError, c.subscribe)},
+		{"unsubscribe", f(".unsubscribe", returnOtherError, c.unsubscribe)},
+		{"end", f(".end", returnUndefined, c.endMethod)},
+		{"reconnect", f(".reconnect", returnUndefined, c.reconnect)},
+		{"isConnected", f(".isConnected", returnFalse, c.isConnected)},
+		{"isReconnecting", f(".isReconnecting", returnFalse, c.isReconnecting)},
+		{"canPublish", f(".canPublish", returnFalse, c.canPublish)},
+		{"get", f(".get", returnUndefined, c.get)},
+	}
+}
+
+// object builds the JS Client object.
+func (c *client) object() (*goja.Object, error) {
+	obj := c.m.vm.NewObject()
+	for _, meth := range c.methods() {
+		if err := defineMethod(c.m.vm, obj, meth.name, meth.fn); err != nil {
+			return nil, err
+		}
+	}
+	c.obj = obj
+	return obj, nil
+}
+
+// on is .on(event, callback): registers callback for event, replacing any handler registered
+// before for that event. An unknown event or a non-function callback does nothing.
+func (c *client) on(call goja.FunctionCall) goja.Value {
+	e, ok := eventArg(call.Argument(0))
+	if !ok {
+		return goja.Undefined()
+	}
+	cb, ok := handlerArg(call.Argument(1))
+	if !ok {
+		return goja.Undefined()
+	}
+	c.handlers[e] = cb
+	return goja.Undefined()
+}
+
+// publish is .publish(topic, message[, options][, callback]).
+func (c *client) publish(call goja.FunctionCall) goja.Value {
+	vm := c.m.vm
+	topic, ok := topicArg(call.Argument(0))
+	if !ok {
+		return mqttError(vm, mqttcore.IllegalArgument)
+	}
+	payload, ok := messageArg(vm, c.m.isView, call.Argument(1))
+	if !ok {
+		return mqttError(vm, mqttcore.IllegalArgument)
+	}
+	opts, cb, ok := publishArgs(vm, call.Argument(2), call.Argument(3))
+	if !ok {
+		return mqttError(vm, mqttcore.IllegalArgument)
+	}
+	return c.refusal(c.sess.Publish(topic, payload, opts, c.done(".publish callback", cb)))
+}
+
+// subscribe is .subscribe(topic[, options][, callback]).
+func (c *client) subscribe(call goja.FunctionCall) goja.Value {
+	vm := c.m.vm
+	topic, ok := topicArg(call.Argument(0))
+	if !ok {
+		return mqttError(vm, mqttcore.IllegalArgument)
+	}
+	opts, cb, ok := subscribeArgs(vm, call.Argument(1), call.Argument(2))
+	if !ok {
+		return mqttError(vm, mqttcore.IllegalArgument)
+	}
+	return c.refusal(c.sess.Subscribe(topic, opts, c.done(".subscribe callback", cb)))
+}
+
+// unsubscribe is .unsubscribe(topic[, callback]).
+func (c *client) unsubscribe(call goja.FunctionCall) goja.Value {
+	vm := c.m.vm
+	topic, ok := topicArg(call.Argument(0))
+	if !ok {
+		return mqttError(vm, mqttcore.IllegalArgument)
+	}
+	cb, ok := optionalCallback(call.Argument(1))
+	if !ok {
+		return mqttError(vm, mqttcore.IllegalArgument)
+	}
+	return c.refusal(c.sess.Unsubscribe(topic, c.done(".unsubscribe callback", cb)))
+}
+
+// refusal maps a session method's result to the JS return value: undefined when the request
+// was accepted, the MqttError when it was refused.
+func (c *client) refusal(err error) goja.Value {
+	if err == nil {
+		return goja.Undefined()
+	}
+	c.m.log.Debug("mqtt: request refused", "err", err)
+	return mqttError(c.m.vm, codeOf(err))
+}
+
+// codeOf returns the MqttError code carried by err (mqttcore returns a Code or an error
+// wrapping one), or OtherError.
+func codeOf(err error) mqttcore.Code {
+	var code mqttcore.Code
+	if errors.As(err, &code) {
+		return code
+	}
+	return mqttcore.OtherError
+}
+
+// done returns the completion function handed to the session: it calls cb (if any) on the
+// loop with the MqttError for the result. Safe from any goroutine.
+func (c *client) done(name string, cb *callback) func(mqttcore.Code) {
+	return func(code mqttcore.Code) {
+		if cb == nil {
+			return
+		}
+		c.m.post(name, func(vm *goja.Runtime) error {
+			_, err := cb.fn(c.obj, mqttError(vm, code))
+			return err
+		})
+	}
+}
+
+// endMethod is .end([callback]): starts ending the session ('end' event now, DISCONNECT);
+// callback runs once the session resource is released. Calling it again only adds the
+// callback (which runs at once, asynchronously, if the resource is already free). A non-function
+// callback makes the call do nothing.
+func (c *client) endMethod(call goja.FunctionCall) goja.Value {
+	cb, ok := optionalCallback(call.Argument(0))
+	if !ok {
+		return goja.Undefined()
+	}
+	c.end(cb)
+	return goja.Undefined()
+}
+
+// end implements .end; cb may be nil.
+func (c *client) end(cb *callback) {
+	if c.released {
+		if cb != nil {
+			c.m.post(".end callback", func(*goja.Runtime) error {
+				_, err := cb.fn(c.obj)
+				return err
+			})
+		}
+		return
+	}
+	if cb != nil {
+		c.endCbs = append(c.endCbs, cb)
+	}
+	if c.ending {
+		return
+	}
+	c.ending = true
+	c.sess.End(c.onReleased)
+}
+
+// onReleased is the session's release notification. Safe from any goroutine: it closes
+// releasedCh (for the stop hook) and posts the loop side (end callbacks, handle release).
+func (c *client) onReleased() {
+	c.releaseOnce.Do(func() {
+		close(c.releasedCh)
+		c.m.post(".end callback", c.releasedOnLoop)
+	})
+}
+
+// releasedOnLoop runs the end callbacks and lets the loop end once nothing else is pending.
+func (c *client) releasedOnLoop(*goja.Runtime) error {
+	c.released = true
+	delete(c.m.clients, c)
+	defer c.handle.Release()
+	cbs := c.endCbs
+	c.endCbs = nil
+	for _, cb := range cbs {
+		if _, err := cb.fn(c.obj); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// reconnect is .reconnect(): asks the session to reconnect now (ignored once ending).
+func (c *client) reconnect(goja.FunctionCall) goja.Value {
+	if !c.ending {
+		c.sess.Reconnect()
+	}
+	return goja.Undefined()
+}
+
+// isConnected is .isConnected().
+func (c *client) isConnected(goja.FunctionCall) goja.Value {
+	return c.m.vm.ToValue(c.sess.IsConnected())
+}
+
+// isReconnecting is .isReconnecting().
+func (c *client) isReconnecting(goja.FunctionCall) goja.Value {
+	return c.m.vm.ToValue(c.sess.IsReconnecting())
+}
+
+// canPublish is .canPublish().
+func (c *client) canPublish(goja.FunctionCall) goja.Value {
+	return c.m.vm.ToValue(c.sess.CanPublish())
+}
+
+// get is .get(name): 'errnoConnect' gives the last connection error number; anything else is
+// undefined.
+func (c *client) get(call goja.FunctionCall) goja.Value {
+	name, ok := infoNameArg(call.Argument(0))
+	if !ok || name != "errnoConnect" {
+		return goja.Undefined()
+	}
+	return c.m.vm.ToValue(int(c.sess.ErrnoConnect()))
+}

@@ -1,0 +1,13 @@
+// Package bindings installs the device's global `mqtt` object into a runtime.Loop.
+//
+// It is the thin JavaScript layer over mqttcore (the k6 "mapping" shape): every JS-visible
+// function is an explicit func(goja.FunctionCall) goja.Value that reads its arguments with the
+// helpers of args.go, never throws for bad input (the device API answers with undefined or an
+// MqttError object instead) and sits behind a panic firewall (firewall.go). The JS API and every
+// interpretation of the device spec made here are documented in docs/api.md.
+//
+// Goroutines: only the loop goroutine touches goja values. mqttcore events arrive through the
+// Host's Executor (see NewHost) and are re-posted onto the loop as jobs that build the JS
+// values and call the script's handlers; a JS exception thrown by a handler is returned from its
+// job and so ends the run as an uncaught error.
+package bindings
