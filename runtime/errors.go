@@ -1,0 +1,176 @@
+package runtime
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/dop251/goja"
+	"github.com/dop251/goja/parser"
+)
+
+// ErrorKind says what ended a run with a *ScriptError.
+type ErrorKind int
+
+const (
+	// KindException is an uncaught JS exception (or a non-nil error returned
+	// by a posted job or a setup function).
+	KindException ErrorKind = iota
+	// KindSyntax is a syntax (early) error: the script never started.
+	KindSyntax
+	// KindPanic is a Go panic in a native function, a posted job or a setup
+	// function, recovered on the loop goroutine.
+	KindPanic
+)
+
+// String returns "exception", "syntax" or "panic".
+func (k ErrorKind) String() string {
+	switch k {
+	case KindException:
+		return "exception"
+	case KindSyntax:
+		return "syntax"
+	case KindPanic:
+		return "panic"
+	}
+	return "ErrorKind(" + strconv.Itoa(int(k)) + ")"
+}
+
+// ScriptError is what Run returns when the script failed: an uncaught
+// exception, a syntax error or a recovered Go panic. Positions are those of
+// the original source (1-based; Line 0 means unknown). A ScriptError is a
+// plain value, safe to read from any goroutine once Run has returned it.
+type ScriptError struct {
+	Kind    ErrorKind
+	Message string // the JS String() of the thrown value, e.g. "Error: boom"; the panic value for KindPanic
+	File    string
+	Line    int
+	Column  int
+	Stack   string // JS stack, one "\tat ..." line per frame, innermost first; "" when unknown
+	GoStack string // KindPanic only: the Go stack of the panicking goroutine
+	Err     error  // the underlying Go error, if any (returned by Unwrap)
+}
+
+// Error formats the error like "sample.js:3:7: Uncaught Error: boom",
+// followed by the JS stack lines and, for a panic, the Go stack.
+func (e *ScriptError) Error() string {
+	var b strings.Builder
+	b.WriteString(e.File)
+	if e.Line > 0 {
+		fmt.Fprintf(&b, ":%d:%d", e.Line, e.Column)
+	}
+	b.WriteString(": ")
+	switch e.Kind {
+	case KindSyntax:
+		b.WriteString("SyntaxError: ")
+	case KindPanic:
+		b.WriteString("panic: ")
+	default:
+		b.WriteString("Uncaught ")
+	}
+	b.WriteString(e.Message)
+	if e.Stack != "" {
+		b.WriteByte('\n')
+		b.WriteString(strings.TrimSuffix(e.Stack, "\n"))
+	}
+	if e.GoStack != "" {
+		b.WriteString("\n\n")
+		b.WriteString(strings.TrimSuffix(e.GoStack, "\n"))
+	}
+	return b.String()
+}
+
+// Unwrap returns the underlying Go error, if any.
+func (e *ScriptError) Unwrap() error { return e.Err }
+
+// syntaxError converts a parse or compile error of the script.
+func (l *Loop) syntaxError(filename string, err error) *ScriptError {
+	se := &ScriptError{Kind: KindSyntax, File: filename, Message: err.Error(), Err: err}
+	var list parser.ErrorList
+	var pe *parser.Error
+	var ce *goja.CompilerSyntaxError
+	switch {
+	case errors.As(err, &list) && len(list) > 0:
+		pe = list[0]
+	case errors.As(err, &pe):
+	case errors.As(err, &ce):
+		se.Message = ce.Message
+		if ce.File != nil {
+			p := ce.File.Position(ce.Offset)
+			se.Line, se.Column = p.Line, l.cols.original(p.Line, p.Column)
+		}
+		return se
+	}
+	if pe != nil {
+		se.Message = pe.Message
+		se.Line, se.Column = pe.Position.Line, l.cols.original(pe.Position.Line, pe.Position.Column)
+	}
+	return se
+}
+
+// maxStackFrames bounds the frames formatted into ScriptError.Stack.
+const maxStackFrames = 20
+
+// exceptionError converts an uncaught JS exception.
+func (l *Loop) exceptionError(ex *goja.Exception) *ScriptError {
+	se := &ScriptError{Kind: KindException, File: l.filename, Err: ex}
+	if v := ex.Value(); v != nil {
+		se.Message = v.String()
+	}
+	l.setPosition(se, ex.Stack())
+	return se
+}
+
+// setPosition fills File, Line, Column and Stack from a JS stack.
+func (l *Loop) setPosition(se *ScriptError, frames []goja.StackFrame) {
+	var b strings.Builder
+	located := false
+	for i := range frames {
+		if i == maxStackFrames {
+			fmt.Fprintf(&b, "\t... %d more frames\n", len(frames)-i)
+			break
+		}
+		f := &frames[i]
+		b.WriteString("\tat ")
+		if f.SrcName() == "<native>" {
+			b.WriteString(f.FuncName())
+			b.WriteString(" (native)\n")
+			continue
+		}
+		p := f.Position()
+		col := p.Column
+		if p.Filename == l.filename {
+			col = l.cols.original(p.Line, p.Column)
+		}
+		if !located {
+			located = true
+			se.File, se.Line, se.Column = p.Filename, p.Line, col
+		}
+		fmt.Fprintf(&b, "%s (%s:%d:%d)\n", f.FuncName(), p.Filename, p.Line, col)
+	}
+	se.Stack = b.String()
+}
+
+// goError converts a non-nil error returned by a posted job or a setup
+// function.
+func (l *Loop) goError(err error) *ScriptError {
+	var ex *goja.Exception
+	if errors.As(err, &ex) {
+		return l.exceptionError(ex)
+	}
+	var se *ScriptError
+	if errors.As(err, &se) {
+		return se
+	}
+	return &ScriptError{Kind: KindException, File: l.filename, Message: err.Error(), Err: err}
+}
+
+// panicError converts a recovered Go panic.
+func (l *Loop) panicError(v any, goStack []byte) *ScriptError {
+	se := &ScriptError{Kind: KindPanic, File: l.filename, Message: fmt.Sprint(v), GoStack: string(goStack)}
+	if err, ok := v.(error); ok {
+		se.Err = err
+	}
+	return se
+}

@@ -1,0 +1,62 @@
+package runtime
+
+import (
+	"github.com/dop251/goja"
+	"github.com/dop251/goja/parser"
+)
+
+// installGlobals adds the device globals to the ECMAScript built-ins: print,
+// the timer functions and the hidden preemption tick. Loop only.
+func (l *Loop) installGlobals() {
+	g := l.vm.GlobalObject()
+	for _, f := range []struct {
+		name string
+		fn   func(goja.FunctionCall) goja.Value
+	}{
+		{"print", l.jsPrint},
+		{"setTimeout", l.jsSetTimeout},
+		{"setInterval", l.jsSetInterval},
+		{"clearTimeout", l.jsClearTimer},
+		{"clearInterval", l.jsClearTimer},
+	} {
+		if err := g.Set(f.name, f.fn); err != nil {
+			panic(err)
+		}
+	}
+	err := g.DefineDataProperty(tickName, l.vm.ToValue(l.jsTick), goja.FLAG_FALSE, goja.FLAG_FALSE, goja.FLAG_FALSE)
+	if err != nil {
+		panic(err)
+	}
+}
+
+// jsTick is the hidden preemption point at the start of every loop body.
+// It costs one atomic load when nothing is due. At the top level it runs a
+// dispatch round; inside a callback it does nothing (callbacks never nest).
+func (l *Loop) jsTick(goja.FunctionCall) goja.Value {
+	if l.pending.Load() && l.depth == 0 && !l.stopped.Load() {
+		l.round()
+	}
+	return goja.Undefined()
+}
+
+// compile parses src, inserts the preemption points and compiles the result.
+// Source map comments are ignored (never loaded from disk). Loop only.
+func (l *Loop) compile(filename, src string) (*goja.Program, error) {
+	prg, err := parser.ParseFile(nil, filename, src, 0, parser.WithDisableSourceMaps)
+	if err != nil {
+		return nil, l.syntaxError(filename, err)
+	}
+	isrc, cols := instrument(prg, src)
+	l.cols = cols
+	if isrc != src {
+		prg, err = parser.ParseFile(nil, filename, isrc, 0, parser.WithDisableSourceMaps)
+		if err != nil {
+			return nil, l.syntaxError(filename, err)
+		}
+	}
+	p, err := goja.CompileAST(prg, false)
+	if err != nil {
+		return nil, l.syntaxError(filename, err)
+	}
+	return p, nil
+}

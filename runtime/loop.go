@@ -1,0 +1,346 @@
+// Package runtime runs a device script on a goja VM owned by one goroutine:
+// the event loop, timers, print, the device clock and preemption of
+// long-running loops. See docs/runtime.md for the model.
+package runtime
+
+import (
+	"context"
+	"errors"
+	"io"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/dop251/goja"
+)
+
+// DefaultMaxCallStackSize is the JS call depth bound used when
+// Options.MaxCallStackSize is 0.
+const DefaultMaxCallStackSize = 10000
+
+// Options configures a Loop. The zero value is usable.
+type Options struct {
+	Stdout           io.Writer // print() output; default os.Stdout
+	Clock            Clock     // default NewWallClock()
+	MaxCallStackSize int       // JS call depth bound; 0 = DefaultMaxCallStackSize
+}
+
+// Loop owns a goja VM and runs one device script on it: the top level first,
+// then timers and posted jobs until nothing is left that could fire.
+//
+// Goroutine rule: Post, Clock and Handle.Release are safe from any goroutine.
+// Every other method is loop only: call it from the goroutine that calls Run
+// (from setup functions, posted jobs or native functions), or before Run.
+type Loop struct {
+	vm    *goja.Runtime
+	clock Clock
+	out   io.Writer
+
+	// Any goroutine.
+	mu        sync.Mutex
+	jobs      []func(*goja.Runtime) error // guarded by mu
+	spare     []func(*goja.Runtime) error // guarded by mu: recycled jobs slice
+	started   bool                        // guarded by mu
+	ended     bool                        // guarded by mu
+	wakeCh    chan struct{}               // capacity 1: the loop has something to look at
+	pending   atomic.Bool                 // set by wake; cleared by the loop when it dispatches
+	stopped   atomic.Bool                 // the run is ending (ctx ended or fatal error)
+	handles   atomic.Int64                // open Handles
+	firedUpTo atomic.Int64                // device time (unix ns) of the latest armed timer that fired
+
+	// Loop goroutine only.
+	ctx        context.Context
+	filename   string
+	cols       *colMap
+	fatal      error // the first error that ends the run
+	depth      int   // > 0 while a callback or posted job runs
+	onStop     []func()
+	timers     timerQueue
+	armedAt    time.Time // deadline the clock timer is armed for; zero if none
+	armedStop  func() bool
+	printBuf   []byte
+}
+
+// New returns a Loop with a fresh VM. Call it from the goroutine that will
+// call Run (or any goroutine, as long as the Loop is not yet shared).
+func New(opts Options) *Loop {
+	l := &Loop{
+		vm:     goja.New(),
+		clock:  opts.Clock,
+		out:    opts.Stdout,
+		wakeCh: make(chan struct{}, 1),
+	}
+	if l.clock == nil {
+		l.clock = NewWallClock()
+	}
+	if l.out == nil {
+		l.out = os.Stdout
+	}
+	n := opts.MaxCallStackSize
+	if n <= 0 {
+		n = DefaultMaxCallStackSize
+	}
+	l.vm.SetMaxCallStackSize(n)
+	l.vm.SetTimeSource(l.clock.Now)
+	l.timers.init()
+	l.installGlobals()
+	return l
+}
+
+// VM returns the loop's goja runtime. Loop only.
+func (l *Loop) VM() *goja.Runtime { return l.vm }
+
+// Clock returns the device clock of the loop. Safe from any goroutine.
+func (l *Loop) Clock() Clock { return l.clock }
+
+// Handle keeps its Loop alive while open. Create one with Loop.Hold.
+type Handle struct {
+	l        *Loop
+	released atomic.Bool
+}
+
+// Hold returns an open Handle: the loop does not finish while it is open
+// (an open MQTT client, for instance). Loop only.
+func (l *Loop) Hold() *Handle {
+	l.handles.Add(1)
+	return &Handle{l: l}
+}
+
+// Release closes the handle. It is idempotent and safe from any goroutine.
+func (h *Handle) Release() {
+	if h.released.CompareAndSwap(false, true) {
+		h.l.handles.Add(-1)
+		h.l.wake()
+	}
+}
+
+// OnStop registers f to run on the loop goroutine when the run ends, for any
+// reason, before Run returns. Hooks run last-registered first; a panicking
+// hook is recovered. Post returns false while hooks run. Loop only.
+func (l *Loop) OnStop(f func()) { l.onStop = append(l.onStop, f) }
+
+// Post queues job to run on the loop goroutine, after the jobs queued before
+// it. It never blocks and is safe from any goroutine. It returns false, and
+// drops job, once the loop has ended. A non-nil error from job (or a JS
+// exception it panics with) ends the run as a script error.
+func (l *Loop) Post(job func(vm *goja.Runtime) error) bool {
+	l.mu.Lock()
+	if l.ended {
+		l.mu.Unlock()
+		return false
+	}
+	l.jobs = append(l.jobs, job)
+	l.mu.Unlock()
+	l.wake()
+	return true
+}
+
+// wake tells the loop (or a preemption point) to look for work. Any goroutine.
+func (l *Loop) wake() {
+	l.pending.Store(true)
+	select {
+	case l.wakeCh <- struct{}{}:
+	default:
+	}
+}
+
+// errRunTwice is returned by a second call of Run.
+var errRunTwice = errors.New("runtime: Loop.Run called more than once")
+
+// Run compiles and runs the script src (named filename in errors), then
+// dispatches timers and posted jobs until nothing is left that could fire (no
+// live timer, no open Handle, no queued job) or ctx ends. setup functions run
+// first, in order, on the loop goroutine; they install globals such as mqtt.
+// The goroutine that calls Run is the loop goroutine. Run may be called once.
+//
+// Run returns nil when the loop ran out of work, context.Cause(ctx) when ctx
+// ended it (promptly, even if the script spins), and a *ScriptError for a
+// syntax error, an uncaught exception or a recovered Go panic. OnStop hooks
+// have run when it returns.
+func (l *Loop) Run(ctx context.Context, filename, src string, setup ...func(l *Loop) error) error {
+	l.mu.Lock()
+	if l.started {
+		l.mu.Unlock()
+		return errRunTwice
+	}
+	l.started = true
+	l.mu.Unlock()
+	l.ctx, l.filename = ctx, filename
+
+	quit, watched := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(watched)
+		select {
+		case <-ctx.Done():
+			l.stopped.Store(true)
+			l.vm.Interrupt(errStopSignal)
+			l.wake()
+		case <-quit:
+		}
+	}()
+	err := l.run(src, setup)
+	close(quit)
+	<-watched
+	l.vm.ClearInterrupt()
+	if herr := l.shutdown(); err == nil {
+		err = herr
+	}
+	return err
+}
+
+// run is Run without the context watcher and the shutdown.
+func (l *Loop) run(src string, setup []func(*Loop) error) error {
+	prg, err := l.compile(l.filename, src)
+	if err != nil {
+		return err
+	}
+	for _, s := range setup {
+		if !l.call(func() error { return s(l) }) {
+			return l.result()
+		}
+	}
+	if !l.call(func() error { _, err := l.vm.RunProgram(prg); return err }) {
+		return l.result()
+	}
+	for {
+		if l.stopped.Load() {
+			return l.result()
+		}
+		l.round()
+		if l.stopped.Load() {
+			return l.result()
+		}
+		if !l.alive() {
+			return nil
+		}
+		if !l.ready() {
+			<-l.wakeCh
+		}
+	}
+}
+
+// result is the error that ends a stopped run. Loop only.
+func (l *Loop) result() error {
+	if l.fatal != nil {
+		return l.fatal
+	}
+	if l.ctx.Err() != nil {
+		return context.Cause(l.ctx)
+	}
+	return nil
+}
+
+// shutdown marks the loop ended, drops queued work and runs the OnStop
+// hooks. It returns the error of the first panicking hook.
+func (l *Loop) shutdown() error {
+	l.mu.Lock()
+	l.ended = true
+	l.jobs = nil
+	l.mu.Unlock()
+	l.stopped.Store(true)
+	if l.armedStop != nil {
+		l.armedStop()
+		l.armedStop = nil
+	}
+	l.timers.init()
+	var first error
+	for len(l.onStop) > 0 {
+		f := l.onStop[len(l.onStop)-1]
+		l.onStop = l.onStop[:len(l.onStop)-1]
+		if err := l.safe(f); err != nil && first == nil {
+			first = err
+		}
+	}
+	return first
+}
+
+// alive reports whether anything is left that could fire. Loop only.
+func (l *Loop) alive() bool {
+	if l.timers.len() > 0 || l.handles.Load() > 0 {
+		return true
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return len(l.jobs) > 0
+}
+
+// ready reports whether a round would dispatch something now. Loop only.
+func (l *Loop) ready() bool {
+	if t := l.timers.first(); t != nil && !t.deadline.After(l.dueTime()) {
+		return true
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return len(l.jobs) > 0
+}
+
+// round dispatches the jobs queued so far, then the timers due so far, and
+// re-arms the clock for the next timer. Loop only; never nested (depth 0).
+func (l *Loop) round() {
+	l.pending.Store(false)
+	l.mu.Lock()
+	jobs := l.jobs
+	l.jobs = l.spare[:0]
+	l.mu.Unlock()
+	for i, job := range jobs {
+		jobs[i] = nil
+		if l.stopped.Load() {
+			break
+		}
+		l.depth++
+		l.call(func() error { return job(l.vm) })
+		l.depth--
+	}
+	l.mu.Lock()
+	l.spare = jobs[:0]
+	l.mu.Unlock()
+
+	for _, t := range l.timers.popDue(l.dueTime()) {
+		if l.stopped.Load() {
+			break
+		}
+		l.fire(t)
+	}
+	l.arm()
+}
+
+// dueTime is the device time up to which timers are due: the clock's Now,
+// or the deadline of the armed timer that fired if the clock lags it.
+func (l *Loop) dueTime() time.Time {
+	now := l.clock.Now()
+	if f := l.firedUpTo.Load(); f > now.UnixNano() {
+		return time.Unix(0, f)
+	}
+	return now
+}
+
+// arm makes sure a clock timer wakes the loop at the earliest JS timer's
+// deadline. Loop only.
+func (l *Loop) arm() {
+	t := l.timers.first()
+	if t == nil || l.stopped.Load() {
+		if l.armedStop != nil {
+			l.armedStop()
+			l.armedStop, l.armedAt = nil, time.Time{}
+		}
+		return
+	}
+	if l.armedStop != nil && l.armedAt.Equal(t.deadline) {
+		return
+	}
+	if l.armedStop != nil {
+		l.armedStop()
+	}
+	at := t.deadline
+	l.armedAt = at
+	l.armedStop = l.clock.AfterFunc(at.Sub(l.clock.Now()), func() {
+		for {
+			old := l.firedUpTo.Load()
+			if old >= at.UnixNano() || l.firedUpTo.CompareAndSwap(old, at.UnixNano()) {
+				break
+			}
+		}
+		l.wake()
+	})
+}
