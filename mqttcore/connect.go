@@ -110,7 +110,10 @@ func (a *attempt) open(_ *url.URL, _ paho.ClientOptions) (net.Conn, error) {
 		tc := tls.Client(raw, cfg)
 		if err := tc.HandshakeContext(a.ctx); err != nil {
 			_ = raw.Close()
-			if a.ctx.Err() != nil || !IsTLSError(err) {
+			// Any handshake failure on an established TCP connection is a TLS error (7),
+			// including a peer that closes during the handshake (e.g. a plain MQTT port);
+			// only connectTimeout and End count as 6.
+			if a.ctx.Err() != nil {
 				a.fail(ErrnoConnectionFailed)
 			} else {
 				a.fail(ErrnoTLS)

@@ -12,8 +12,8 @@ import (
 	"time"
 
 	mochi "github.com/mochi-mqtt/server/v2"
-	"github.com/mochi-mqtt/server/v2/packets"
 	"github.com/mochi-mqtt/server/v2/listeners"
+	"github.com/mochi-mqtt/server/v2/packets"
 	"go.uber.org/goleak"
 
 	"github.com/devicejs/devicejs/mqttcore"
@@ -278,3 +278,95 @@ func silentListener(t *testing.T) string {
 func strp(s string) *string { return &s }
 
 var _ = strings.Repeat
+
+// fakeBroker is a scripted MQTT peer: each accepted connection is handed to serve, which reads
+// CONNECT itself. Connections and goroutines end with the test.
+type fakeBroker struct {
+	addr  string
+	mu    sync.Mutex
+	conns []net.Conn
+}
+
+func startFake(t *testing.T, serve func(c net.Conn)) *fakeBroker {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := &fakeBroker{addr: l.Addr().String()}
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			f.mu.Lock()
+			f.conns = append(f.conns, c)
+			f.mu.Unlock()
+			wg.Add(1)
+			go func() { defer wg.Done(); serve(c) }()
+		}
+	}()
+	t.Cleanup(func() {
+		_ = l.Close()
+		f.closeAll()
+		wg.Wait()
+	})
+	return f
+}
+
+func (f *fakeBroker) url() string { return "mqtt://" + f.addr }
+
+// closeAll drops every accepted connection.
+func (f *fakeBroker) closeAll() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, c := range f.conns {
+		_ = c.Close()
+	}
+	f.conns = nil
+}
+
+// readPacket reads one MQTT packet: its first byte and body.
+func readPacket(r io.Reader) (byte, []byte, error) {
+	var h [1]byte
+	if _, err := io.ReadFull(r, h[:]); err != nil {
+		return 0, nil, err
+	}
+	n, mul := 0, 1
+	for {
+		var b [1]byte
+		if _, err := io.ReadFull(r, b[:]); err != nil {
+			return 0, nil, err
+		}
+		n += int(b[0]&0x7f) * mul
+		mul *= 128
+		if b[0]&0x80 == 0 {
+			break
+		}
+	}
+	body := make([]byte, n)
+	_, err := io.ReadFull(r, body)
+	return h[0], body, err
+}
+
+// acceptWith answers CONNECT with CONNACK return code rc, then hands the connection to after
+// (nil: read and ignore everything).
+func acceptWith(rc byte, after func(c net.Conn)) func(c net.Conn) {
+	return func(c net.Conn) {
+		if _, _, err := readPacket(c); err != nil {
+			return
+		}
+		if _, err := c.Write([]byte{0x20, 0x02, 0x00, rc}); err != nil {
+			return
+		}
+		if after != nil {
+			after(c)
+			return
+		}
+		_, _ = io.Copy(io.Discard, c)
+	}
+}
