@@ -1,0 +1,225 @@
+package mqttcore_test
+
+import (
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/devicejs/devicejs/mqttcore"
+)
+
+func TestAutoReconnectCountExhausted(t *testing.T) {
+	for _, n := range []int{1, 3} {
+		h := newHost(mqttcore.Limits{})
+		o := fastOptions()
+		o.ReconnectCount = n
+		r := newRecorder()
+		s, err := h.Connect("mqtt://"+freePort(t), o, mqttcore.TLSSettings{}, r.events())
+		if err != nil {
+			t.Fatal(err)
+		}
+		for range n {
+			r.expect(t, "reconnect")
+		}
+		r.expect(t, "error 1")
+		if s.ErrnoConnect() != mqttcore.ErrnoConnectionFailed || s.IsReconnecting() {
+			t.Fatalf("errno %d reconnecting %v", s.ErrnoConnect(), s.IsReconnecting())
+		}
+		if st := s.Stats(); st.Reconnects != uint64(n) {
+			t.Fatalf("reconnects %d, want %d", st.Reconnects, n)
+		}
+		r.quiet(t, 50*time.Millisecond)
+		endAndWait(t, s)
+		r.expect(t, "end")
+	}
+}
+
+func TestAutoReconnectForever(t *testing.T) {
+	h := newHost(mqttcore.Limits{})
+	o := fastOptions()
+	o.ReconnectCount = mqttcore.ReconnectForever
+	r := newRecorder()
+	s, err := h.Connect("mqtt://"+freePort(t), o, mqttcore.TLSSettings{}, r.events())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 20 {
+		r.expect(t, "reconnect")
+	}
+	if !s.IsReconnecting() && s.ErrnoConnect() != mqttcore.ErrnoConnectionFailed {
+		t.Fatal("not reconnecting")
+	}
+	endAndWait(t, s)
+	// Reconnect events already queued may precede end; nothing follows it.
+	for {
+		if e := r.next(t); e == "end" {
+			break
+		} else if e != "reconnect" {
+			t.Fatalf("unexpected %q", e)
+		}
+	}
+	r.quiet(t, 50*time.Millisecond)
+}
+
+func TestManualReconnectWaitsAndIgnoresSecondCall(t *testing.T) {
+	h := newHost(mqttcore.Limits{})
+	o := fastOptions()
+	o.ReconnectPeriod = 10 * time.Second // 100 ms wall
+	r := newRecorder()
+	s, err := h.Connect("mqtt://"+freePort(t), o, mqttcore.TLSSettings{}, r.events())
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.expect(t, "error 1")
+	start := time.Now()
+	s.Reconnect()
+	s.Reconnect()
+	if !s.IsReconnecting() {
+		t.Fatal("not reconnecting after Reconnect")
+	}
+	r.expect(t, "reconnect", "error 1")
+	if el := time.Since(start); el < 90*time.Millisecond {
+		t.Fatalf("reconnect after %v, want reconnectPeriod (100ms wall)", el)
+	}
+	r.quiet(t, 300*time.Millisecond)
+	endAndWait(t, s)
+	r.expect(t, "end")
+}
+
+func TestConnectionLostNoReconnect(t *testing.T) {
+	b := startMochi(t, nil, nil)
+	h := newHost(mqttcore.Limits{})
+	r := newRecorder()
+	s := connected(t, h, b.url(), fastOptions(), r)
+	b.stop()
+	r.expect(t, "close")
+	if s.IsConnected() || s.IsReconnecting() || s.CanPublish() {
+		t.Fatal("flags after loss")
+	}
+	if err := s.Publish("a", nil, mqttcore.PublishOptions{}, nil); err != mqttcore.Disconnected {
+		t.Fatalf("publish after loss: %v", err)
+	}
+	r.quiet(t, 50*time.Millisecond)
+	// The samples call reconnect() from the close handler.
+	b.start()
+	s.Reconnect()
+	r.expect(t, "reconnect", "connect")
+	endAndWait(t, s)
+	r.expect(t, "end")
+}
+
+func TestBrokerRestartResubscribe(t *testing.T) {
+	b := startMochi(t, nil, nil)
+	h := newHost(mqttcore.Limits{})
+	o := fastOptions()
+	o.ReconnectCount = mqttcore.ReconnectForever
+	r := newRecorder()
+	var sp atomic.Pointer[mqttcore.Session]
+	ev := r.events()
+	// Like the samples: subscribe in the connect handler, on every connection.
+	ev.Connect = func(mqttcore.Connack) {
+		s := sp.Load()
+		for s == nil {
+			time.Sleep(time.Millisecond)
+			s = sp.Load()
+		}
+		if err := s.Subscribe("t/#", mqttcore.SubscribeOptions{QoS: 1}, r.done("sub")); err != nil {
+			r.ch <- "subscribe refused " + err.Error()
+		}
+		r.ch <- "connect"
+	}
+	s, err := h.Connect(b.url(), o, mqttcore.TLSSettings{}, ev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sp.Store(s)
+	r.expect(t, "connect", "sub 0")
+	for i := range 3 {
+		b.restart()
+		r.expect(t, "close")
+		// The broker may already be back: one or more reconnect attempts.
+		for {
+			e := r.next(t)
+			if e == "connect" {
+				break
+			}
+			if e != "reconnect" {
+				t.Fatalf("round %d: unexpected %q", i, e)
+			}
+		}
+		r.expect(t, "sub 0")
+		b.publish(t, "t/x", []byte("hello"), false, 1)
+		r.expect(t, "message t/x hello false")
+	}
+	if st := s.Stats(); st.Reconnects < 3 {
+		t.Fatalf("reconnects %d", st.Reconnects)
+	}
+	endAndWait(t, s)
+	r.expect(t, "end")
+}
+
+func TestEndWhileConnectingAndReconnecting(t *testing.T) {
+	t.Run("connecting", func(t *testing.T) {
+		h := newHost(mqttcore.Limits{})
+		o := fastOptions()
+		o.ConnectTimeout = 0 // wait for CONNACK forever
+		r := newRecorder()
+		s, err := h.Connect("mqtt://"+silentListener(t), o, mqttcore.TLSSettings{}, r.events())
+		if err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(20 * time.Millisecond) // let the attempt reach the CONNACK read
+		endAndWait(t, s)
+		r.expect(t, "end")
+		r.quiet(t, 50*time.Millisecond)
+	})
+	t.Run("waiting", func(t *testing.T) {
+		h := newHost(mqttcore.Limits{})
+		o := fastOptions()
+		o.ReconnectCount = 5
+		o.ReconnectPeriod = 10 * time.Second
+		r := newRecorder()
+		s, err := h.Connect("mqtt://"+freePort(t), o, mqttcore.TLSSettings{}, r.events())
+		if err != nil {
+			t.Fatal(err)
+		}
+		deadline := time.Now().Add(waitFor)
+		for !s.IsReconnecting() && time.Now().Before(deadline) {
+			time.Sleep(time.Millisecond)
+		}
+		endAndWait(t, s)
+		r.expect(t, "end")
+		r.quiet(t, 200*time.Millisecond)
+	})
+	t.Run("reconnecting", func(t *testing.T) {
+		h := newHost(mqttcore.Limits{})
+		o := fastOptions()
+		o.ReconnectCount = mqttcore.ReconnectForever
+		o.ConnectTimeout = 0
+		r := newRecorder()
+		s, err := h.Connect("mqtt://"+silentListener(t), o, mqttcore.TLSSettings{}, r.events())
+		if err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(20 * time.Millisecond)
+		endAndWait(t, s)
+		r.expect(t, "end")
+	})
+}
+
+func TestReconnectWhileConnectedDropsConnection(t *testing.T) {
+	b := startMochi(t, nil, nil)
+	h := newHost(mqttcore.Limits{})
+	r := newRecorder()
+	s := connected(t, h, b.url(), fastOptions(), r)
+	if err := s.Subscribe("x", mqttcore.SubscribeOptions{}, r.done("sub")); err != nil {
+		t.Fatal(err)
+	}
+	r.expect(t, "sub 0")
+	s.Reconnect()
+	s.Reconnect()
+	r.expect(t, "close", "reconnect", "connect")
+	r.quiet(t, 50*time.Millisecond)
+	endAndWait(t, s)
+	r.expect(t, "end")
+}
