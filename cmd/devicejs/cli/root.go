@@ -1,0 +1,51 @@
+// Package cli implements the devicejs command line: one file per command, each with its options
+// struct, a NewCmdX constructor and an xRun function (the gh layout).
+package cli
+
+import (
+	"context"
+	"fmt"
+	"os"
+
+	"github.com/spf13/cobra"
+)
+
+// Main runs the devicejs command line with os.Args and returns the exit code.
+func Main() ExitCode {
+	ios := System()
+	root := NewCmdRoot(ios)
+	root.SetArgs(os.Args[1:])
+	err := root.ExecuteContext(context.Background())
+	code := exitCodeOf(err)
+	if err != nil && err.Error() != "" {
+		fmt.Fprintf(ios.ErrOut, "devicejs: %v\n", err)
+		if code == ExitUsage {
+			fmt.Fprintln(ios.ErrOut, "Run 'devicejs --help' for usage.")
+		}
+	}
+	return code
+}
+
+// NewCmdRoot builds the root command with every subcommand.
+func NewCmdRoot(ios *IOStreams) *cobra.Command {
+	root := &cobra.Command{
+		Use:   "devicejs <command> [flags]",
+		Short: "Run IoT device scripts against real MQTT brokers",
+		Long: `devicejs runs JavaScript device scripts written against a device firmware's
+built-in mqtt object on an ordinary computer, unchanged, so they can be run and tested
+against real brokers before they are flashed to a device.`,
+		Example: `  $ devicejs run --broker embedded --time-scale 60 --for 60s sample5.js
+  $ devicejs run --broker 127.0.0.1:1883 device.js
+  $ devicejs broker --listen 127.0.0.1:1883`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.SetOut(ios.Out)
+	root.SetErr(ios.ErrOut)
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError(err) })
+	root.AddCommand(NewCmdRun(ios, nil))
+	root.AddCommand(NewCmdVersion(ios))
+	root.AddCommand(NewCmdBroker(ios, nil))
+	root.CompletionOptions.DisableDefaultCmd = true
+	return root
+}

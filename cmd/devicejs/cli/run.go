@@ -1,0 +1,205 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/devicejs/devicejs/bindings"
+	"github.com/devicejs/devicejs/mqttcore"
+	"github.com/devicejs/devicejs/runtime"
+)
+
+// RunOptions are the inputs of `devicejs run`.
+type RunOptions struct {
+	IO         *IOStreams
+	ScriptPath string
+	For        time.Duration // device time; 0 = until the script finishes
+	Timeout    time.Duration // wall time; 0 = none
+	TimeScale  float64
+	Broker     string // "", "embedded" or HOST:PORT
+	SSLCAFile  string
+	SSLCert    string
+	SSLKey     string
+}
+
+// Causes with which a run is stopped from outside the script.
+var (
+	errForElapsed  = errors.New("--for elapsed")
+	errTimeout     = errors.New("--timeout elapsed")
+	errInterrupted = errors.New("interrupted")
+	errTerminated  = errors.New("terminated")
+)
+
+// NewCmdRun builds `devicejs run`. runF replaces the run in tests of flag parsing.
+func NewCmdRun(ios *IOStreams, runF func(*RunOptions) error) *cobra.Command {
+	opts := &RunOptions{IO: ios}
+	cmd := &cobra.Command{
+		Use:   "run [flags] <script.js>",
+		Short: "Run a device script",
+		Long: `Run a device script as the device would: the script's top level first, then its
+timers and MQTT events, until nothing is left that could fire, --for device time has
+passed, --timeout wall time has passed, or Ctrl-C.
+
+Device time can run faster than wall time (--time-scale), so a script with a
+10-second interval can be exercised in a fraction of a second.
+
+Exit codes: 0 finished or --for elapsed, 1 script error, 2 usage error,
+3 --timeout elapsed, 130 interrupted (SIGINT), 143 terminated (SIGTERM).`,
+		Example: `  # run sample 5 for one minute of device time against the embedded broker, 60x faster
+  $ devicejs run --broker embedded --time-scale 60 --for 60s sample5.js
+
+  # route every connection of the script to a local mosquitto, TLS with your own CA
+  $ devicejs run --broker 127.0.0.1:8883 --ssl-ca ca.pem device.js`,
+		Args: func(_ *cobra.Command, args []string) error {
+			if len(args) != 1 {
+				return usageError(fmt.Errorf("run takes exactly one script file, got %d arguments", len(args)))
+			}
+			return nil
+		},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.ScriptPath = args[0]
+			if opts.TimeScale <= 0 || opts.TimeScale > 1e6 {
+				return usageError(fmt.Errorf("--time-scale must be > 0 and <= 1e6, got %v", opts.TimeScale))
+			}
+			if opts.For < 0 || opts.Timeout < 0 {
+				return usageError(errors.New("--for and --timeout must not be negative"))
+			}
+			if runF != nil {
+				return runF(opts)
+			}
+			return runRun(cmd.Context(), opts)
+		},
+	}
+	f := cmd.Flags()
+	f.DurationVar(&opts.For, "for", 0, "stop cleanly after this much device time and exit 0 (e.g. 90s, 16h)")
+	f.DurationVar(&opts.Timeout, "timeout", 0, "stop after this much wall time and exit 3")
+	f.Float64Var(&opts.TimeScale, "time-scale", 1, "device time runs this many times faster than wall time")
+	f.StringVar(&opts.Broker, "broker", "", `route every connection to "embedded" (an in-process broker) or HOST:PORT`)
+	f.StringVar(&opts.SSLCAFile, "ssl-ca", "", "PEM file used instead of the script's mqtt.set('ssl.ca')")
+	f.StringVar(&opts.SSLCert, "ssl-cert", "", "PEM file used instead of the script's mqtt.set('ssl.cert')")
+	f.StringVar(&opts.SSLKey, "ssl-key", "", "PEM file used instead of the script's mqtt.set('ssl.key')")
+	return cmd
+}
+
+// runRun executes one script and maps how it ended to an exit code.
+func runRun(parent context.Context, opts *RunOptions) error {
+	src, err := os.ReadFile(opts.ScriptPath)
+	if err != nil {
+		return usageError(fmt.Errorf("cannot read script: %w", err))
+	}
+	overrides, err := readSSLOverrides(opts)
+	if err != nil {
+		return usageError(err)
+	}
+	route, err := newRouting(opts.Broker)
+	if err != nil {
+		return usageError(err)
+	}
+	defer route.Close()
+	if route.trustCA != "" && overrides.CA == "" {
+		overrides.CA = route.trustCA
+	}
+	if route.clientCert != "" && overrides.Cert == "" && overrides.Key == "" {
+		overrides.Cert, overrides.Key = route.clientCert, route.clientKey
+	}
+
+	var clock runtime.Clock = runtime.NewWallClock()
+	if opts.TimeScale != 1 {
+		clock = runtime.NewScaledClock(opts.TimeScale)
+	}
+	ctx, cancel := context.WithCancelCause(parent)
+	defer cancel(nil)
+	if opts.For > 0 {
+		stop := clock.AfterFunc(opts.For, func() { cancel(errForElapsed) })
+		defer stop()
+	}
+	if opts.Timeout > 0 {
+		t := time.AfterFunc(opts.Timeout, func() { cancel(errTimeout) })
+		defer t.Stop()
+	}
+	stopSignals := cancelOnSignals(cancel)
+	defer stopSignals()
+
+	loop := runtime.New(runtime.Options{Stdout: opts.IO.Out, Clock: clock})
+	host := bindings.NewHost(loop, mqttcore.HostConfig{Limits: mqttcore.DeviceLimits(), Dial: route.dial})
+	cfg := bindings.Config{SSL: overrides}
+	runErr := loop.Run(ctx, opts.ScriptPath, string(src), func(l *runtime.Loop) error {
+		return bindings.Register(l, host, cfg)
+	})
+	return runResult(opts.IO, runErr)
+}
+
+// runResult turns the way a run ended into an error carrying the exit code.
+func runResult(ios *IOStreams, err error) error {
+	switch {
+	case err == nil, errors.Is(err, errForElapsed):
+		return nil
+	case errors.Is(err, errTimeout):
+		return withExitCode(ExitTimeout, err)
+	case errors.Is(err, errInterrupted):
+		return withExitCode(ExitInterrupted, err)
+	case errors.Is(err, errTerminated):
+		return withExitCode(ExitTerminated, err)
+	}
+	var se *runtime.ScriptError
+	if errors.As(err, &se) {
+		fmt.Fprintln(ios.ErrOut, se.Error())
+		return withExitCode(ExitScriptError, errors.New(""))
+	}
+	return withExitCode(ExitScriptError, err)
+}
+
+// cancelOnSignals stops the run on SIGINT or SIGTERM; a second signal exits at once.
+func cancelOnSignals(cancel context.CancelCauseFunc) (stop func()) {
+	ch := make(chan os.Signal, 2)
+	signal.Notify(ch, os.Interrupt, syscall.SIGTERM)
+	done := make(chan struct{})
+	go func() {
+		select {
+		case sig := <-ch:
+			if sig == syscall.SIGTERM {
+				cancel(errTerminated)
+			} else {
+				cancel(errInterrupted)
+			}
+		case <-done:
+			return
+		}
+		select {
+		case <-ch:
+			os.Exit(int(ExitInterrupted))
+		case <-done:
+		}
+	}()
+	return func() {
+		signal.Stop(ch)
+		close(done)
+	}
+}
+
+// readSSLOverrides loads the --ssl-* files.
+func readSSLOverrides(opts *RunOptions) (mqttcore.TLSSettings, error) {
+	var s mqttcore.TLSSettings
+	for _, f := range []struct {
+		path string
+		dst  *string
+		flag string
+	}{{opts.SSLCAFile, &s.CA, "--ssl-ca"}, {opts.SSLCert, &s.Cert, "--ssl-cert"}, {opts.SSLKey, &s.Key, "--ssl-key"}} {
+		if f.path == "" {
+			continue
+		}
+		b, err := os.ReadFile(f.path)
+		if err != nil {
+			return s, fmt.Errorf("%s: %w", f.flag, err)
+		}
+		*f.dst = string(b)
+	}
+	return s, nil
+}
