@@ -97,6 +97,8 @@ func (l *Loop) recovered(r any, stack []byte) error {
 		return l.convert(v)
 	case *goja.StackOverflowError:
 		return l.convert(v)
+	case goja.Value: // a JS value thrown by Go code, e.g. panic(vm.NewTypeError(...))
+		return &ScriptError{Kind: KindException, File: l.filename, Message: v.String()}
 	}
 	return l.panicError(r, stack)
 }
