@@ -1,0 +1,154 @@
+package bindings_test
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"log/slog"
+	"net"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	mochi "github.com/mochi-mqtt/server/v2"
+	"github.com/mochi-mqtt/server/v2/listeners"
+	"github.com/mochi-mqtt/server/v2/packets"
+	"go.uber.org/goleak"
+
+	"github.com/devicejs/devicejs/bindings"
+	"github.com/devicejs/devicejs/mqttcore"
+	"github.com/devicejs/devicejs/runtime"
+)
+
+// TestMain checks that no test leaves a goroutine behind: paho clients, mochi, timers.
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m)
+}
+
+// startBroker runs mochi in process on a free loopback port and returns its address
+// ("127.0.0.1:PORT"). It is closed when the test ends.
+func startBroker(t testing.TB) string {
+	t.Helper()
+	srv := mochi.New(&mochi.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err := srv.AddHook(new(allowHook), nil); err != nil {
+		t.Fatal(err)
+	}
+	tcp := listeners.NewTCP(listeners.Config{ID: "t", Address: "127.0.0.1:0"})
+	if err := srv.AddListener(tcp); err != nil {
+		t.Fatal(err)
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve() }()
+	if err := <-errc; err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = srv.Close() })
+	return tcp.Address()
+}
+
+// allowHook lets every client connect and use every topic (mochi's hooks/auth would need a
+// module this repository does not require).
+type allowHook struct{ mochi.HookBase }
+
+func (h *allowHook) ID() string { return "allow" }
+
+func (h *allowHook) Provides(b byte) bool {
+	return b == mochi.OnConnectAuthenticate || b == mochi.OnACLCheck
+}
+
+func (h *allowHook) OnConnectAuthenticate(*mochi.Client, packets.Packet) bool { return true }
+
+func (h *allowHook) OnACLCheck(*mochi.Client, string, bool) bool { return true }
+
+// closedPort returns a loopback address where nothing listens.
+func closedPort(t testing.TB) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	_ = ln.Close()
+	return addr
+}
+
+// env is one script run: the script, where its broker URLs lead and the bindings config.
+type env struct {
+	// Broker replaces the word BROKER in the script with "mqtt://" + Broker.
+	Broker string
+	// RouteTo, if set, makes every connection dial this address whatever the URL says (the
+	// CLI's routing of verbatim samples).
+	RouteTo string
+	Config  bindings.Config
+	Limits  mqttcore.Limits
+	// Scale is the device clock's speed-up; 0 means 10.
+	Scale float64
+	// For ends the run after this wall time (the CLI's --for); 0 means 20 s, a test failure
+	// guard.
+	For time.Duration
+}
+
+// logBuffer collects bindings' log output, safe for concurrent use.
+type logBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *logBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *logBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// run runs src to its end and returns what it printed and Run's error.
+func (e env) run(t testing.TB, src string) (string, error) {
+	t.Helper()
+	if e.Broker != "" {
+		src = strings.ReplaceAll(src, "BROKER", "mqtt://"+e.Broker)
+	}
+	scale := e.Scale
+	if scale == 0 {
+		scale = 10
+	}
+	limit := e.For
+	if limit == 0 {
+		limit = 20 * time.Second
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), limit)
+	defer cancel()
+	var out bytes.Buffer
+	l := runtime.New(runtime.Options{Stdout: &out, Clock: runtime.NewScaledClock(scale)})
+	hc := mqttcore.HostConfig{Limits: e.Limits}
+	if e.RouteTo != "" {
+		to := e.RouteTo
+		hc.Dial = func(ctx context.Context, network, _ string) (net.Conn, error) {
+			var d net.Dialer
+			return d.DialContext(ctx, network, to)
+		}
+	}
+	cfg := e.Config
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	err := l.Run(ctx, "test.js", src, func(l *runtime.Loop) error {
+		return bindings.Register(l, bindings.NewHost(l, hc), cfg)
+	})
+	return out.String(), err
+}
+
+// mustRun runs src and fails the test if Run returned an error.
+func (e env) mustRun(t testing.TB, src string) string {
+	t.Helper()
+	out, err := e.run(t, src)
+	if err != nil {
+		t.Fatalf("run: %v\noutput:\n%s", err, out)
+	}
+	return out
+}
