@@ -109,7 +109,7 @@ func TestExitCodes(t *testing.T) {
 			return []string{"run", script(t, "s.js", "throw 'Failed to create mqtt instance';")}
 		}, 1, "", `Failed to create mqtt instance`},
 		{"--for stops an endless interval", func(t *testing.T) []string {
-			return []string{"run", "--time-scale", "100", "--for", "10s", script(t, "i.js",
+			return []string{"run", "--time-scale", "100", "--for", "7500ms", script(t, "i.js",
 				"var n = 0; setInterval(function(){ n++; if (n % 5 == 0) print(n); }, 1000);")}
 		}, 0, "5\n", ""},
 		{"--for stops a spinning loop", func(t *testing.T) []string {
