@@ -26,6 +26,15 @@ type attempt struct {
 	errno     Errno // set by open on a dial or TLS failure
 	tlsUp     bool  // a TLS handshake completed on this attempt
 	readFails bool  // reading (the CONNACK) failed
+	guard     *guardConn
+}
+
+// socketFailed reports whether the attempt's connection has seen an I/O error or was closed.
+func (a *attempt) socketFailed() bool {
+	a.mu.Lock()
+	g := a.guard
+	a.mu.Unlock()
+	return g != nil && g.dead.Load()
 }
 
 // abort cancels the attempt (End): the dial is cancelled and the connection closed, so the
@@ -125,7 +134,11 @@ func (a *attempt) open(_ *url.URL, _ paho.ClientOptions) (net.Conn, error) {
 		a.mu.Unlock()
 		conn = tc
 	}
-	return newGuardConn(conn, a, maxPacketLen(s.opts.RecvBuffSize)), nil
+	g := newGuardConn(conn, a, maxPacketLen(s.opts.RecvBuffSize))
+	a.mu.Lock()
+	a.guard = g
+	a.mu.Unlock()
+	return g, nil
 }
 
 // classify turns a failed attempt into errnoConnect. rc is paho's CONNACK return code.
@@ -165,7 +178,7 @@ func (s *Session) startAttemptLocked() {
 func (s *Session) runAttempt(a *attempt) {
 	defer s.wg.Done()
 	defer a.cancel()
-	c := &connection{s: s, lost: make(chan struct{}), issued: closedChan}
+	c := &connection{s: s, att: a, lost: make(chan struct{}), issued: closedChan, ended: closedChan}
 	stop := func() bool { return false }
 	if s.opts.ConnectTimeout > 0 {
 		stop = s.h.clock.AfterFunc(s.opts.ConnectTimeout, a.timeout)

@@ -13,8 +13,10 @@ import (
 type connection struct {
 	s      *Session
 	client paho.Client
+	att    *attempt
 	lost   chan struct{} // closed (under s.mu) when the connection is dropped
 	issued chan struct{} // closed once the latest operation was handed to paho (FIFO chain)
+	ended  chan struct{} // closed once the latest operation has completed (FIFO chain)
 
 	mu          sync.Mutex
 	established bool // connectedLocked ran
@@ -22,10 +24,11 @@ type connection struct {
 	dropped     bool
 }
 
-func (c *connection) isDropped() bool {
+// isGone reports whether the connection is dropped or its socket has failed.
+func (c *connection) isGone() bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.dropped
+	return c.dropped || c.att.socketFailed()
 }
 
 type opKind int
@@ -144,21 +147,23 @@ func (s *Session) findSubLocked(filter string) *subscription {
 	return nil
 }
 
-// issueLocked hands op to paho on a goroutine (paho calls may block for up to writeTimeout),
-// keeping the issue order through the connection's FIFO chain, and waits for its token or
-// the loss of the connection, whichever comes first.
+// issueLocked hands op to paho on a goroutine (paho calls may block for up to writeTimeout)
+// and waits for its token or the loss of the connection, whichever comes first. Two FIFO
+// chains keep the issue order both for handing operations to paho and for reporting their
+// completions (brokers acknowledge in order).
 func (s *Session) issueLocked(o *op) {
 	c := s.conn
 	s.ops = append(s.ops, o)
-	prev := c.issued
-	mine := make(chan struct{})
-	c.issued = mine
+	prevIssued, prevEnded := c.issued, c.ended
+	issued, ended := make(chan struct{}), make(chan struct{})
+	c.issued, c.ended = issued, ended
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
+		defer close(ended)
 		var tok paho.Token
 		select {
-		case <-prev:
+		case <-prevIssued:
 			select {
 			case <-c.lost:
 			default:
@@ -166,12 +171,17 @@ func (s *Session) issueLocked(o *op) {
 			}
 		case <-c.lost:
 		}
-		close(mine)
+		close(issued)
 		if tok == nil {
 			return // completed by dropConnLocked
 		}
 		select {
 		case <-tok.Done():
+		case <-c.lost:
+			return
+		}
+		select {
+		case <-prevEnded:
 			s.finish(c, o, tok)
 		case <-c.lost:
 		}
@@ -198,7 +208,7 @@ func (s *Session) finish(c *connection, o *op, tok paho.Token) {
 	code := OK
 	if err := tok.Error(); err != nil {
 		code = o.kind.failCode()
-		if c.isDropped() || errors.Is(err, paho.ErrNotConnected) {
+		if c.isGone() || errors.Is(err, paho.ErrNotConnected) {
 			code = Disconnected
 		}
 	} else if st, ok := tok.(*paho.SubscribeToken); ok {
