@@ -1,0 +1,197 @@
+package bindings_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/devicejs/devicejs/runtime"
+)
+
+// TestErrnoConnectRefused: a connection to a closed port fails with an 'error' event (code 1)
+// and errnoConnect 6.
+func TestErrnoConnectRefused(t *testing.T) {
+	src := `
+var client = mqtt.connect('BROKER');
+client.on('error', function(err) {
+	print('error ' + err.code + ' ' + err.message + ' errno ' + client.get('errnoConnect'));
+	print('connected ' + client.isConnected() + ' reconnecting ' + client.isReconnecting() + ' canPublish ' + client.canPublish());
+	client.end(function() { print('released'); });
+});
+client.on('connect', function() { print('unexpected connect'); });
+`
+	out := env{Broker: closedPort(t)}.mustRun(t, src)
+	want := "error 1 Connection failed errno 6\nconnected false reconnecting false canPublish false\nreleased\n"
+	if out != want {
+		t.Errorf("output:\n%s\nwant:\n%s", out, want)
+	}
+}
+
+// TestSessionLimit: the device has one session resource. A second connect gives undefined
+// until the first client's end callback; then connect works again.
+func TestSessionLimit(t *testing.T) {
+	src := `
+var a = mqtt.connect('BROKER');
+var b = mqtt.connect('BROKER');
+print('second ' + b);
+a.on('connect', function() {
+	print('a connected');
+	a.end(function() {
+		print('a released');
+		var c = mqtt.connect('BROKER');
+		print('third ' + (c ? 'client' : c));
+		c.on('connect', function() {
+			print('c connected');
+			c.end(function() { print('c released'); });
+		});
+	});
+	print('right after end ' + mqtt.connect('BROKER'));
+});
+`
+	out := env{Broker: startBroker(t)}.mustRun(t, src)
+	want := "second undefined\na connected\nright after end undefined\na released\nthird client\nc connected\nc released\n"
+	if out != want {
+		t.Errorf("output:\n%s\nwant:\n%s", out, want)
+	}
+}
+
+// TestEventOrder: events run on the loop in the order they happened: a manual reconnect while
+// connected gives close, reconnect, connect; end gives 'end' at once and the end callback once
+// the resource is released; a second end() callback runs too; refused requests after end.
+func TestEventOrder(t *testing.T) {
+	src := `
+var client = mqtt.connect('BROKER', {reconnectPeriod: 100});
+var connects = 0;
+['connect', 'reconnect', 'close', 'error', 'end', 'message'].forEach(function(e) {
+	client.on(e, function(x) {
+		print(e + (x && x.code !== undefined ? ' ' + x.code : '') + ' connected=' + client.isConnected() + ' reconnecting=' + client.isReconnecting());
+		if (e === 'connect' && ++connects === 1) {
+			client.reconnect();
+		} else if (e === 'connect') {
+			client.end(function() { print('end callback 1'); });
+			client.end(function() { print('end callback 2'); });
+			var r = client.publish('t', 'm', function() { print('CALLED'); });
+			print('publish after end ' + r.code);
+			client.reconnect();
+			print('after end connected=' + client.isConnected());
+		}
+	});
+});
+`
+	out := env{Broker: startBroker(t)}.mustRun(t, src)
+	want := `connect connected=true reconnecting=false
+close connected=false reconnecting=true
+reconnect connected=false reconnecting=true
+connect connected=true reconnecting=false
+publish after end 11
+after end connected=false
+end connected=false reconnecting=false
+end callback 1
+end callback 2
+`
+	if out != want {
+		t.Errorf("output:\n%s\nwant:\n%s", out, want)
+	}
+}
+
+// TestHandlerReplaced: .on registers one handler per event; a later one replaces it, and the
+// handler runs with the Client as this.
+func TestHandlerReplaced(t *testing.T) {
+	src := `
+var client = mqtt.connect('BROKER');
+client.on('connect', function() { print('first'); });
+client.on('connect', function() {
+	print('second ' + (this === client));
+	client.end();
+});
+`
+	out := env{Broker: startBroker(t)}.mustRun(t, src)
+	if out != "second true\n" {
+		t.Errorf("output %q, want %q", out, "second true\n")
+	}
+}
+
+// TestHandlerException: a JS exception thrown in an event handler ends the run as an uncaught
+// error (a *runtime.ScriptError with the script position), and the stop hook still ends the
+// session (goleak in TestMain).
+func TestHandlerException(t *testing.T) {
+	src := `
+var client = mqtt.connect('BROKER');
+client.on('connect', function() {
+	print('connected');
+	throw new Error('boom in connect');
+});
+setInterval(function() {}, 1000);
+`
+	out, err := env{Broker: startBroker(t)}.run(t, src)
+	var se *runtime.ScriptError
+	if !errors.As(err, &se) {
+		t.Fatalf("err = %v (%T), want *runtime.ScriptError", err, err)
+	}
+	if !strings.Contains(se.Message, "boom in connect") || se.Line != 5 {
+		t.Errorf("ScriptError = %q at line %d, want boom in connect at line 5", se.Message, se.Line)
+	}
+	if out != "connected\n" {
+		t.Errorf("output %q", out)
+	}
+}
+
+// TestCallbackException: the same for a completion callback and an end callback.
+func TestCallbackException(t *testing.T) {
+	tt := []struct{ name, body, msg string }{
+		{"subscribe", `client.subscribe('t', function() { throw new Error('sub cb'); });`, "sub cb"},
+		{"publish", `client.publish('t', 'm', function() { throw 'pub cb'; });`, "pub cb"},
+		{"end", `client.end(function() { throw new TypeError('end cb'); });`, "end cb"},
+	}
+	addr := startBroker(t)
+	for _, tc := range tt {
+		t.Run(tc.name, func(t *testing.T) {
+			src := `var client = mqtt.connect('BROKER');
+client.on('connect', function() { ` + tc.body + ` });
+setInterval(function() {}, 1000);
+`
+			_, err := env{Broker: addr}.run(t, src)
+			var se *runtime.ScriptError
+			if !errors.As(err, &se) || !strings.Contains(se.Message, tc.msg) {
+				t.Fatalf("err = %v, want a ScriptError about %q", err, tc.msg)
+			}
+		})
+	}
+}
+
+// TestStopEndsSessions: a run ended from outside (the CLI's --for) ends the open session with
+// a DISCONNECT, waits for its release and leaves no goroutine (goleak in TestMain).
+func TestStopEndsSessions(t *testing.T) {
+	start := time.Now()
+	out, err := env{Broker: startBroker(t), For: 300 * time.Millisecond}.run(t, `
+var client = mqtt.connect('BROKER');
+client.on('connect', function() { print('connected'); });
+client.on('end', function() { print('end must not run after the loop stopped'); });
+`)
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("err = %v, want context.DeadlineExceeded", err)
+	}
+	if out != "connected\n" {
+		t.Errorf("output %q", out)
+	}
+	if d := time.Since(start); d > 2*time.Second {
+		t.Errorf("run took %v after --for", d)
+	}
+}
+
+// TestRoutedVerbatimURL: the host's Dial routes 'mqtt://foo.bar' (as written in the samples)
+// to the test broker.
+func TestRoutedVerbatimURL(t *testing.T) {
+	out := env{RouteTo: startBroker(t)}.mustRun(t, `
+var client = mqtt.connect('mqtt://foo.bar');
+client.on('connect', function() {
+	print('CONNECTED');
+	client.end();
+});
+`)
+	if out != "CONNECTED\n" {
+		t.Errorf("output %q", out)
+	}
+}
