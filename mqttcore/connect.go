@@ -25,7 +25,7 @@ type attempt struct {
 	aborted   bool
 	errno     Errno // set by open on a dial or TLS failure
 	tlsUp     bool  // a TLS handshake completed on this attempt
-	readFails bool  // reading (the CONNACK) failed
+	ioFails   bool  // reading or writing failed before the outcome (CONNECT/CONNACK)
 	guard     *guardConn
 }
 
@@ -85,11 +85,11 @@ func (a *attempt) fail(e Errno) {
 	a.mu.Unlock()
 }
 
-// noteReadError is called by the guard conn on a read error.
-func (a *attempt) noteReadError() {
+// noteIOError is called by the guard conn on a read or write error.
+func (a *attempt) noteIOError() {
 	a.mu.Lock()
 	if !a.finished {
-		a.readFails = true
+		a.ioFails = true
 	}
 	a.mu.Unlock()
 }
@@ -152,9 +152,10 @@ func (a *attempt) classify(rc byte, err error) Errno {
 		return ErrnoConnectionFailed
 	case a.errno != 0:
 		return a.errno
-	case a.tlsUp && a.readFails:
+	case a.tlsUp && a.ioFails:
 		// A TLS broker that refuses the client certificate does so, with TLS 1.3, after the
-		// client's handshake has completed: the alert arrives on the CONNACK read.
+		// client's handshake has completed: the alert (or a reset) arrives on the CONNECT
+		// write or the CONNACK read.
 		return ErrnoTLS
 	case IsTLSError(err):
 		return ErrnoTLS

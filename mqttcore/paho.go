@@ -105,7 +105,7 @@ func (g *guardConn) Read(p []byte) (int, error) {
 	}
 	if err != nil {
 		g.dead.Store(true)
-		g.a.noteReadError()
+		g.a.noteIOError()
 	}
 	return n, err
 }
@@ -114,6 +114,7 @@ func (g *guardConn) Write(p []byte) (int, error) {
 	n, err := g.Conn.Write(p)
 	if err != nil {
 		g.dead.Store(true)
+		g.a.noteIOError()
 	}
 	return n, err
 }
