@@ -18,15 +18,15 @@ type attempt struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 
-	mu        sync.Mutex
-	raw       net.Conn // the dialled connection, once there is one
-	finished  bool     // the outcome is being processed; timeout/abort no longer count
-	timedOut  bool
-	aborted   bool
-	errno     Errno // set by open on a dial or TLS failure
-	tlsUp     bool  // a TLS handshake completed on this attempt
-	ioFails   bool  // reading or writing failed before the outcome (CONNECT/CONNACK)
-	guard     *guardConn
+	mu       sync.Mutex
+	raw      net.Conn // the dialled connection, once there is one
+	finished bool     // the outcome is being processed; timeout/abort no longer count
+	timedOut bool
+	aborted  bool
+	errno    Errno // set by open on a dial or TLS failure
+	tlsUp    bool  // a TLS handshake completed on this attempt
+	ioFails  bool  // reading or writing failed before the outcome (CONNECT/CONNACK)
+	guard    *guardConn
 }
 
 // socketFailed reports whether the attempt's connection has seen an I/O error or was closed.

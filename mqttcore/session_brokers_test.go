@@ -17,7 +17,9 @@ func brokerKinds(t *testing.T, f func(t *testing.T, start func(t *testing.T, opt
 		f(t, func(t *testing.T, opts ...testbroker.Option) *testbroker.Broker { return testbroker.Mochi(t, opts...) })
 	})
 	t.Run("mosquitto", func(t *testing.T) {
-		f(t, func(t *testing.T, opts ...testbroker.Option) *testbroker.Broker { return testbroker.Mosquitto(t, opts...) })
+		f(t, func(t *testing.T, opts ...testbroker.Option) *testbroker.Broker {
+			return testbroker.Mosquitto(t, opts...)
+		})
 	})
 }
 
