@@ -46,14 +46,7 @@ func (l *Loop) compile(filename, src string) (*goja.Program, error) {
 	if err != nil {
 		return nil, l.syntaxError(filename, err)
 	}
-	isrc, cols := instrument(prg, src)
-	l.cols = cols
-	if isrc != src {
-		prg, err = parser.ParseFile(nil, filename, isrc, 0, parser.WithDisableSourceMaps)
-		if err != nil {
-			return nil, l.syntaxError(filename, err)
-		}
-	}
+	prg, l.cols = instrument(filename, prg, src)
 	p, err := goja.CompileAST(prg, false)
 	if err != nil {
 		return nil, l.syntaxError(filename, err)

@@ -7,6 +7,7 @@ import (
 
 	"github.com/dop251/goja/ast"
 	"github.com/dop251/goja/file"
+	"github.com/dop251/goja/parser"
 )
 
 // tickName is the hidden global that every loop body calls first. It is a
@@ -25,24 +26,61 @@ type edit struct {
 	close bool   // a closing "}" (sorts before an opening edit at the same offset)
 }
 
-// instrument returns src with a preemption point (a call of the hidden tick
-// function) at the start of every loop body, and the column map back to src.
-// Block bodies get the call right after their "{"; other bodies are wrapped
-// in "{tick(); ... }" on the same lines.
-func instrument(prg *ast.Program, src string) (string, *colMap) {
+// instrument inserts a preemption point (a call of the hidden tick function)
+// at the start of every loop body of prg (parsed from src) and returns the
+// program to compile and the column map back to src. Block bodies get the
+// call right after their "{"; other bodies are wrapped in "{tick(); ... }"
+// on the same lines.
+//
+// goja's node positions are not exact for every node type, so the result is
+// re-parsed and checked: every inserted call must start a loop body. If
+// wrapping fails that check only block bodies are instrumented, and if that
+// fails too the script runs unmodified (without preemption points).
+func instrument(filename string, prg *ast.Program, src string) (*ast.Program, *colMap) {
+	for _, wrap := range []bool{true, false} {
+		isrc, cols, n := rewrite(prg, src, wrap)
+		if n == 0 {
+			return prg, nil
+		}
+		p, err := parser.ParseFile(nil, filename, isrc, 0, parser.WithDisableSourceMaps)
+		if err == nil && countTicks(p) == n {
+			return p, cols
+		}
+	}
+	return prg, nil
+}
+
+// rewrite returns src with the preemption points, the column map and the
+// number of points inserted (0 if rewriting failed).
+func rewrite(prg *ast.Program, src string, wrap bool) (_ string, _ *colMap, n int) {
+	defer func() {
+		if recover() != nil { // a position out of range: give up
+			n = 0
+		}
+	}()
 	var edits []edit
-	seen := make(map[nodeKey]bool)
-	walk(reflect.ValueOf(prg), seen, func(body ast.Statement) {
+	walk(reflect.ValueOf(prg), make(map[nodeKey]bool), func(loop, body ast.Statement) {
 		if b, ok := body.(*ast.BlockStatement); ok {
-			edits = append(edits, edit{off: offset(b.LeftBrace) + 1, text: tickCall})
+			if off := offset(b.LeftBrace); src[off] == '{' {
+				edits = append(edits, edit{off: off + 1, text: tickCall})
+				n++
+			}
+			return
+		}
+		if !wrap {
+			return
+		}
+		start := bodyStart(loop, body, src)
+		if start < 0 {
 			return
 		}
 		edits = append(edits,
-			edit{off: offset(body.Idx0()), text: "{" + tickCall},
+			edit{off: start, text: "{" + tickCall},
 			edit{off: statementEnd(src, offset(body.Idx1())), text: "}", close: true})
+		n++
 	})
-	if len(edits) == 0 {
-		return src, nil
+	if n == 0 {
+		return src, nil, 0
 	}
 	sort.SliceStable(edits, func(i, j int) bool {
 		if edits[i].off != edits[j].off {
@@ -52,7 +90,7 @@ func instrument(prg *ast.Program, src string) (string, *colMap) {
 	})
 	var b strings.Builder
 	b.Grow(len(src) + len(edits)*len(tickCall))
-	m := &colMap{lines: make(map[int][]insertion)}
+	cols := &colMap{lines: make(map[int][]insertion)}
 	last, line, lineStart := 0, 1, 0
 	for _, e := range edits {
 		for i := last; i < e.off; i++ {
@@ -63,10 +101,65 @@ func instrument(prg *ast.Program, src string) (string, *colMap) {
 		b.WriteString(src[last:e.off])
 		b.WriteString(e.text)
 		last = e.off
-		m.lines[line] = append(m.lines[line], insertion{col: e.off - lineStart + 1, n: len(e.text)})
+		cols.lines[line] = append(cols.lines[line], insertion{col: e.off - lineStart + 1, n: len(e.text)})
 	}
 	b.WriteString(src[last:])
-	return b.String(), m
+	return b.String(), cols, n
+}
+
+// bodyStart returns the offset of the first character of a loop's non-block
+// body, or -1 if it cannot be trusted: the body must directly follow the
+// loop header's ")" (or the "do" keyword).
+func bodyStart(loop, body ast.Statement, src string) int {
+	start := offset(body.Idx0())
+	if is, ok := body.(*ast.IfStatement); ok && is.If == 0 {
+		// goja leaves IfStatement.If unset: find "if" before the test's "(".
+		start = offset(is.Test.Idx0())
+		for start > 0 && (isBlank(src[start-1]) || src[start-1] == '(') {
+			start--
+		}
+		start -= 2
+		if start < 0 || src[start:start+2] != "if" {
+			return -1
+		}
+	}
+	if start <= 0 || start >= len(src) {
+		return -1
+	}
+	p := start
+	for p > 0 && isBlank(src[p-1]) {
+		p--
+	}
+	if _, ok := loop.(*ast.DoWhileStatement); ok {
+		if p < 2 || src[p-2:p] != "do" {
+			return -1
+		}
+	} else if p < 1 || src[p-1] != ')' {
+		return -1
+	}
+	return start
+}
+
+func isBlank(c byte) bool { return c == ' ' || c == '\t' || c == '\r' || c == '\n' }
+
+// countTicks counts the loop bodies of prg that are blocks starting with a
+// call of the tick function.
+func countTicks(prg *ast.Program) int {
+	n := 0
+	walk(reflect.ValueOf(prg), make(map[nodeKey]bool), func(_, body ast.Statement) {
+		b, ok := body.(*ast.BlockStatement)
+		if !ok || len(b.List) == 0 {
+			return
+		}
+		if es, ok := b.List[0].(*ast.ExpressionStatement); ok {
+			if c, ok := es.Expression.(*ast.CallExpression); ok && len(c.ArgumentList) == 0 {
+				if id, ok := c.Callee.(*ast.Identifier); ok && id.Name == tickName {
+					n++
+				}
+			}
+		}
+	})
+	return n
 }
 
 // offset converts a parser index (1-based, single file) to a byte offset.
@@ -79,7 +172,7 @@ func statementEnd(src string, end int) int {
 	i := end
 	for i < len(src) {
 		switch {
-		case src[i] == ' ' || src[i] == '\t' || src[i] == '\r' || src[i] == '\n':
+		case isBlank(src[i]):
 			i++
 		case strings.HasPrefix(src[i:], "/*"):
 			j := strings.Index(src[i+2:], "*/")
@@ -111,10 +204,10 @@ type nodeKey struct {
 	p uintptr
 }
 
-// walk visits every node reachable from v and calls visit with the body of
-// each loop statement (for, for-in, for-of, while, do-while). Reflection keeps
+// walk visits every node reachable from v and calls visit with each loop
+// statement and its body (for, for-in, for-of, while, do-while). Reflection keeps
 // it complete for every node type, including ones added to goja later.
-func walk(v reflect.Value, seen map[nodeKey]bool, visit func(ast.Statement)) {
+func walk(v reflect.Value, seen map[nodeKey]bool, visit func(loop, body ast.Statement)) {
 	switch v.Kind() {
 	case reflect.Interface:
 		if !v.IsNil() {
@@ -128,15 +221,15 @@ func walk(v reflect.Value, seen map[nodeKey]bool, visit func(ast.Statement)) {
 		seen[k] = true
 		switch n := v.Interface().(type) {
 		case *ast.ForStatement:
-			visit(n.Body)
+			visit(n, n.Body)
 		case *ast.ForInStatement:
-			visit(n.Body)
+			visit(n, n.Body)
 		case *ast.ForOfStatement:
-			visit(n.Body)
+			visit(n, n.Body)
 		case *ast.WhileStatement:
-			visit(n.Body)
+			visit(n, n.Body)
 		case *ast.DoWhileStatement:
-			visit(n.Body)
+			visit(n, n.Body)
 		}
 		walk(v.Elem(), seen, visit)
 	case reflect.Struct:
