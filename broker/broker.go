@@ -75,9 +75,12 @@ type Config struct {
 	Logger *slog.Logger
 
 	// MaxPendingWrites bounds each client's outbound packet queue; 0 keeps
-	// mochi's default of 8192. The queue costs 8 bytes per slot per client,
-	// so fleets of thousands of clients should lower it (e.g. 256). mochi
-	// drops messages for a client whose queue is full.
+	// mochi's default of 8192. The queue is allocated up front at 8 bytes
+	// per slot (64 KiB per client by default), so fleets of thousands of
+	// clients may lower it. Beware: when a client's queue is full, mochi
+	// drops further messages for it, QoS 1 and 2 included (counted in
+	// Server().Info.MessagesDropped), so a small queue loses messages
+	// under bursts of fan-in.
 	MaxPendingWrites int
 }
 
