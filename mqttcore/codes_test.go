@@ -130,3 +130,20 @@ func TestArgErrorIsIllegalArgument(t *testing.T) {
 		t.Fatal("errors.Is(Disconnected) = false")
 	}
 }
+
+func ExampleCode() {
+	var err error = mqttcore.Disconnected
+	fmt.Println(err)
+	fmt.Println(int(mqttcore.PublishFailed), mqttcore.PublishFailed.Message())
+	// Output:
+	// mqtt error 11: Disconnected
+	// 12 Publish failed
+}
+
+func ExampleErrnoFromConnack() {
+	fmt.Println(mqttcore.ErrnoFromConnack(4))
+	fmt.Println(mqttcore.ErrnoFromError(mqttcore.ErrSelfSigned))
+	// Output:
+	// errnoConnect 4 (Bad user name or password)
+	// errnoConnect 7 (SSL/TLS error)
+}

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -26,13 +27,8 @@ type testPKI struct {
 	clientsByType map[pki.KeyType]*pki.Cert
 }
 
-var sharedPKI *testPKI
-
-func getPKI(t *testing.T) *testPKI {
-	t.Helper()
-	if sharedPKI != nil {
-		return sharedPKI
-	}
+// sharedPKI creates the test certificates once per test binary.
+var sharedPKI = sync.OnceValue(func() *testPKI {
 	ca := pki.Must(pki.NewCA("devicejs test CA"))
 	inter := pki.Must(ca.IssueIntermediate("devicejs test intermediate"))
 	p := &testPKI{
@@ -48,8 +44,12 @@ func getPKI(t *testing.T) *testPKI {
 	for _, k := range []pki.KeyType{pki.ECDSA, pki.ECDSASEC1, pki.RSAPKCS1, pki.RSAPKCS8} {
 		p.clientsByType[k] = pki.Must(ca.IssueClient("device-"+k.String(), pki.WithKeyType(k), pki.WithRSABits(2048)))
 	}
-	sharedPKI = p
 	return p
+})
+
+func getPKI(t *testing.T) *testPKI {
+	t.Helper()
+	return sharedPKI()
 }
 
 func TestTLSConfigSettingsErrors(t *testing.T) {

@@ -1,6 +1,7 @@
 package mqttcore_test
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
@@ -60,4 +61,23 @@ func TestBufferFits(t *testing.T) {
 			}
 		})
 	}
+}
+
+func ExampleValidateTopicFilter() {
+	fmt.Println(mqttcore.ValidateTopicFilter("testtopic/subtopic/#"))
+	fmt.Println(mqttcore.ValidateTopicFilter("a/#/b"))
+	fmt.Println(mqttcore.ValidateTopicName("testtopic/subtopic/#"))
+	// Output:
+	// <nil>
+	// mqtt: illegal argument topic: '#' must be the last level
+	// mqtt: illegal argument topic: wildcard '#' not allowed in a topic name
+}
+
+func ExamplePublishFits() {
+	// 18-byte topic + 9-byte header: 101 payload bytes fit the minimum 128-byte send buffer.
+	fmt.Println(mqttcore.PublishFits("bar_topic/device01", 101, 128))
+	fmt.Println(mqttcore.PublishFits("bar_topic/device01", 102, 128))
+	// Output:
+	// true
+	// false
 }
