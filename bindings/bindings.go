@@ -147,7 +147,7 @@ func defineMethod(vm *goja.Runtime, obj *goja.Object, name string, fn func(goja.
 func (m *module) connect(call goja.FunctionCall) goja.Value {
 	url, ok := urlArg(call.Argument(0))
 	if !ok {
-		m.log.Debug("mqtt.connect: url is not a string", "url", call.Argument(0))
+		m.log.Debug("mqtt.connect: url is not a well-formed string") // never format JS values: toString may run script code
 		return goja.Undefined()
 	}
 	opts, ok := connectOptionsArg(m.vm, call.Argument(1))
