@@ -29,6 +29,13 @@ type attempt struct {
 	guard    *guardConn
 }
 
+// guardConn returns the attempt's connection wrapper, or nil.
+func (a *attempt) guardConn() *guardConn {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.guard
+}
+
 // socketFailed reports whether the attempt's connection has seen an I/O error or was closed.
 func (a *attempt) socketFailed() bool {
 	a.mu.Lock()

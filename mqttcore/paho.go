@@ -75,9 +75,10 @@ var errPacketTooLarge = errors.New("mqttcore: broker announced a packet larger t
 // remaining length above max, and it records I/O failures for classification.
 type guardConn struct {
 	net.Conn
-	a    *attempt
-	max  int
-	dead atomic.Bool
+	a       *attempt
+	max     int
+	dead    atomic.Bool
+	dupNext atomic.Bool // set DUP on the next outgoing QoS 1/2 PUBLISH
 
 	mu        sync.Mutex // paho reads from one goroutine; the lock keeps -race quiet anyway
 	state     int        // 0: fixed header byte, 1: remaining length, 2: body
@@ -110,7 +111,16 @@ func (g *guardConn) Read(p []byte) (int, error) {
 	return n, err
 }
 
+// Write passes p on. paho writes every packet with one Write call, so p[0] is a fixed
+// header; the device's dup flag is put on the PUBLISH it was given for (one publish is in
+// flight at a time, and a clean-session client per connection never resends).
 func (g *guardConn) Write(p []byte) (int, error) {
+	if len(p) > 0 && p[0]>>4 == 3 && p[0]&0x06 != 0 && g.dupNext.CompareAndSwap(true, false) {
+		q := make([]byte, len(p))
+		copy(q, p)
+		q[0] |= 0x08
+		p = q
+	}
 	n, err := g.Conn.Write(p)
 	if err != nil {
 		g.dead.Store(true)

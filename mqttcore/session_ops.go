@@ -57,6 +57,7 @@ type op struct {
 	payload []byte
 	qos     byte
 	retain  bool
+	dup     bool
 	done    func(Code)
 	fin     bool
 }
@@ -67,7 +68,8 @@ type op struct {
 // another publish is in flight (see CanPublish). Otherwise done (may be nil) is called once:
 // 0 when the message is written (QoS 0), PUBACKed (QoS 1) or PUBCOMPed (QoS 2); Disconnected
 // if the connection is lost or the session ended first; PublishFailed on another failure.
-// o.Dup is accepted but not put on the wire (paho sets DUP itself on resends).
+// o.Dup sets the DUP flag of a QoS 1 or 2 PUBLISH; MQTT requires DUP 0 for QoS 0, so there
+// it is ignored.
 func (s *Session) Publish(topic string, payload []byte, o PublishOptions, done func(Code)) error {
 	if ValidateTopicName(topic) != nil || o.Validate() != nil ||
 		!PublishFits(topic, len(payload), s.opts.SendBuffSize) {
@@ -81,7 +83,7 @@ func (s *Session) Publish(topic string, payload []byte, o PublishOptions, done f
 	if s.pub != nil {
 		return PublishFailed
 	}
-	op := &op{kind: opPublish, topic: topic, payload: payload, qos: o.QoS, retain: o.Retain, done: done}
+	op := &op{kind: opPublish, topic: topic, payload: payload, qos: o.QoS, retain: o.Retain, dup: o.Dup, done: done}
 	s.pub = op
 	s.issueLocked(op)
 	return nil
@@ -191,6 +193,9 @@ func (s *Session) issueLocked(o *op) {
 func (s *Session) callPaho(c *connection, o *op) paho.Token {
 	switch o.kind {
 	case opPublish:
+		if g := c.att.guardConn(); g != nil {
+			g.dupNext.Store(o.dup && o.qos > 0)
+		}
 		return c.client.Publish(o.topic, o.qos, o.retain, o.payload)
 	case opSubscribe:
 		return c.client.Subscribe(o.topic, o.qos, nil)
