@@ -1,0 +1,79 @@
+package runtime_test
+
+import (
+	"context"
+	"io"
+	"strconv"
+	"testing"
+
+	"github.com/dop251/goja"
+
+	"github.com/devicejs/devicejs/runtime"
+)
+
+// BenchmarkTimerDispatch measures one setTimeout(cb, 0): scheduling it and
+// dispatching its callback.
+func BenchmarkTimerDispatch(b *testing.B) {
+	src := `var n = 0; function cb() { n++ }
+	for (var i = 0; i < ` + strconv.Itoa(b.N) + `; i++) setTimeout(cb, 0)`
+	l := runtime.New(runtime.Options{Stdout: io.Discard})
+	b.ResetTimer()
+	if err := l.Run(context.Background(), "bench.js", src); err != nil {
+		b.Fatal(err)
+	}
+	b.StopTimer()
+	if got := l.VM().Get("n").ToInteger(); got != int64(b.N) {
+		b.Fatalf("ran %d callbacks, want %d", got, b.N)
+	}
+}
+
+// BenchmarkLoopPreemption measures one iteration of a small loop with the
+// preemption point (devicejs) and without it (plain goja).
+func BenchmarkLoopPreemption(b *testing.B) {
+	src := func(n int) string {
+		return `(function() { var s = 0; for (var i = 0; i < ` + strconv.Itoa(n) + `; i++) { s += i } })()`
+	}
+	b.Run("instrumented", func(b *testing.B) {
+		l := runtime.New(runtime.Options{Stdout: io.Discard})
+		if err := l.Run(context.Background(), "bench.js", src(b.N)); err != nil {
+			b.Fatal(err)
+		}
+	})
+	b.Run("plain", func(b *testing.B) {
+		if _, err := goja.New().RunString(src(b.N)); err != nil {
+			b.Fatal(err)
+		}
+	})
+}
+
+// BenchmarkPostLatency measures the round trip of Post from another
+// goroutine until the job has run, with the loop idle (blocked) and with the
+// script spinning in a top-level loop (the job runs at a preemption point).
+func BenchmarkPostLatency(b *testing.B) {
+	for _, tc := range []struct{ name, src string }{
+		{"idle", ``},
+		{"spinning", `var done = false; while (!done) {}`},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			l := runtime.New(runtime.Options{Stdout: io.Discard})
+			ran := make(chan struct{})
+			job := func(*goja.Runtime) error { ran <- struct{}{}; return nil }
+			setup := func(l *runtime.Loop) error {
+				h := l.Hold()
+				go func() {
+					b.ResetTimer()
+					for range b.N {
+						l.Post(job)
+						<-ran
+					}
+					b.StopTimer()
+					l.Post(func(vm *goja.Runtime) error { h.Release(); return vm.Set("done", true) })
+				}()
+				return nil
+			}
+			if err := l.Run(context.Background(), "bench.js", tc.src, setup); err != nil {
+				b.Fatal(err)
+			}
+		})
+	}
+}
