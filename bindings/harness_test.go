@@ -30,8 +30,17 @@ func TestMain(m *testing.M) {
 // ("127.0.0.1:PORT"). It is closed when the test ends.
 func startBroker(t testing.TB) string {
 	t.Helper()
+	addr, _ := startBrokerHook(t)
+	return addr
+}
+
+// startBrokerHook is startBroker, also returning the broker's hook, which records why
+// clients disconnected.
+func startBrokerHook(t testing.TB) (string, *allowHook) {
+	t.Helper()
 	srv := mochi.New(&mochi.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	if err := srv.AddHook(new(allowHook), nil); err != nil {
+	hook := &allowHook{disconnects: make(chan error, 16)}
+	if err := srv.AddHook(hook, nil); err != nil {
 		t.Fatal(err)
 	}
 	tcp := listeners.NewTCP(listeners.Config{ID: "t", Address: "127.0.0.1:0"})
@@ -44,17 +53,27 @@ func startBroker(t testing.TB) string {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = srv.Close() })
-	return tcp.Address()
+	return tcp.Address(), hook
 }
 
 // allowHook lets every client connect and use every topic (mochi's hooks/auth would need a
-// module this repository does not require).
-type allowHook struct{ mochi.HookBase }
+// module this repository does not require), and records why clients disconnected.
+type allowHook struct {
+	mochi.HookBase
+	disconnects chan error // the cause of each client disconnection, nil for a DISCONNECT packet
+}
 
 func (h *allowHook) ID() string { return "allow" }
 
 func (h *allowHook) Provides(b byte) bool {
-	return b == mochi.OnConnectAuthenticate || b == mochi.OnACLCheck
+	return b == mochi.OnConnectAuthenticate || b == mochi.OnACLCheck || b == mochi.OnDisconnect
+}
+
+func (h *allowHook) OnDisconnect(_ *mochi.Client, err error, _ bool) {
+	select {
+	case h.disconnects <- err:
+	default:
+	}
 }
 
 func (h *allowHook) OnConnectAuthenticate(*mochi.Client, packets.Packet) bool { return true }

@@ -164,8 +164,9 @@ setInterval(function() {}, 1000);
 // TestStopEndsSessions: a run ended from outside (the CLI's --for) ends the open session with
 // a DISCONNECT, waits for its release and leaves no goroutine (goleak in TestMain).
 func TestStopEndsSessions(t *testing.T) {
+	addr, hook := startBrokerHook(t)
 	start := time.Now()
-	out, err := env{Broker: startBroker(t), For: 300 * time.Millisecond}.run(t, `
+	out, err := env{Broker: addr, For: 300 * time.Millisecond}.run(t, `
 var client = mqtt.connect('BROKER');
 client.on('connect', function() { print('connected'); });
 client.on('end', function() { print('end must not run after the loop stopped'); });
@@ -178,6 +179,14 @@ client.on('end', function() { print('end must not run after the loop stopped'); 
 	}
 	if d := time.Since(start); d > 2*time.Second {
 		t.Errorf("run took %v after --for", d)
+	}
+	select {
+	case cause := <-hook.disconnects:
+		if cause != nil { // mochi reports nil after a DISCONNECT packet, an error after a drop
+			t.Errorf("the client left without DISCONNECT: %v", cause)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the broker never saw the client leave")
 	}
 }
 
