@@ -30,7 +30,8 @@ client.on('connect', function() { print('unexpected connect'); });
 }
 
 // TestSessionLimit: the device has one session resource. A second connect gives undefined
-// until the first client's end callback; then connect works again.
+// while the first client is open; in the first client's end callback connect works again.
+// (Right after .end() it usually still fails, but the release is asynchronous: not asserted.)
 func TestSessionLimit(t *testing.T) {
 	src := `
 var a = mqtt.connect('BROKER');
@@ -47,11 +48,10 @@ a.on('connect', function() {
 			c.end(function() { print('c released'); });
 		});
 	});
-	print('right after end ' + mqtt.connect('BROKER'));
 });
 `
 	out := env{Broker: startBroker(t)}.mustRun(t, src)
-	want := "second undefined\na connected\nright after end undefined\na released\nthird client\nc connected\nc released\n"
+	want := "second undefined\na connected\na released\nthird client\nc connected\nc released\n"
 	if out != want {
 		t.Errorf("output:\n%s\nwant:\n%s", out, want)
 	}
