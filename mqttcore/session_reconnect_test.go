@@ -188,7 +188,13 @@ func TestEndWhileConnectingAndReconnecting(t *testing.T) {
 			time.Sleep(time.Millisecond)
 		}
 		endAndWait(t, s)
-		r.expect(t, "end")
+		// On a loaded machine the wait may already have ended: reconnect events can precede
+		// end, nothing may follow it.
+		for e := r.next(t); e != "end"; e = r.next(t) {
+			if e != "reconnect" {
+				t.Fatalf("unexpected %q", e)
+			}
+		}
 		r.quiet(t, 200*time.Millisecond)
 	})
 	t.Run("reconnecting", func(t *testing.T) {
