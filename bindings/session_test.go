@@ -3,6 +3,7 @@ package bindings_test
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"strings"
 	"testing"
 	"time"
@@ -205,5 +206,23 @@ client.on('connect', function() {
 `)
 	if out != "CONNECTED\n" {
 		t.Errorf("output %q", out)
+	}
+}
+
+// TestLoggerReasons: Config.Logger gets the reason a call was refused at debug level.
+func TestLoggerReasons(t *testing.T) {
+	var logs logBuffer
+	e := env{Broker: closedPort(t)}
+	e.Config.Logger = slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	e.mustRun(t, `
+var a = mqtt.connect('BROKER', {reconnectCount: 1000});
+var b = mqtt.connect('BROKER');
+var c = mqtt.connect('BROKER');
+b.end();
+`)
+	for _, want := range []string{"illegal argument reconnectCount", "no MQTT session resource"} {
+		if !strings.Contains(logs.String(), want) {
+			t.Errorf("log lacks %q:\n%s", want, logs.String())
+		}
 	}
 }
