@@ -69,7 +69,7 @@ type op struct {
 // 0 when the message is written (QoS 0), PUBACKed (QoS 1) or PUBCOMPed (QoS 2); Disconnected
 // if the connection is lost or the session ended first; PublishFailed on another failure.
 // o.Dup sets the DUP flag of a QoS 1 or 2 PUBLISH; MQTT requires DUP 0 for QoS 0, so there
-// it is ignored.
+// it is ignored. payload must not be modified after the call.
 func (s *Session) Publish(topic string, payload []byte, o PublishOptions, done func(Code)) error {
 	if ValidateTopicName(topic) != nil || o.Validate() != nil ||
 		!PublishFits(topic, len(payload), s.opts.SendBuffSize) {

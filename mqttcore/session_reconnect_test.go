@@ -1,6 +1,7 @@
 package mqttcore_test
 
 import (
+	"fmt"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -228,4 +229,63 @@ func TestReconnectWhileConnectedDropsConnection(t *testing.T) {
 	r.quiet(t, 50*time.Millisecond)
 	endAndWait(t, s)
 	r.expect(t, "end")
+}
+
+// TestSample1ReconnectFromHandlers drives the session the way samples 1, 2 and 6 do:
+// reconnect() from both the error and the close handler, with reconnectCount 0.
+func TestSample1ReconnectFromHandlers(t *testing.T) {
+	addr := freePort(t)
+	h := newHost(mqttcore.Limits{})
+	r := newRecorder()
+	var sp atomic.Pointer[mqttcore.Session]
+	sess := func() *mqttcore.Session {
+		for sp.Load() == nil {
+			time.Sleep(time.Millisecond)
+		}
+		return sp.Load()
+	}
+	ev := r.events()
+	ev.Error = func(c mqttcore.Code) {
+		r.ch <- fmt.Sprintf("error %d errno %d", c, sess().ErrnoConnect())
+		if c == mqttcore.ConnectionFailed {
+			sess().Reconnect()
+		}
+	}
+	ev.Close = func() {
+		r.ch <- "close"
+		sess().Reconnect()
+	}
+	s, err := h.Connect("mqtt://"+addr, fastOptions(), mqttcore.TLSSettings{}, ev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sp.Store(s)
+	r.expect(t, "error 1 errno 6")
+	for range 3 {
+		r.expect(t, "reconnect", "error 1 errno 6")
+	}
+	// The broker comes up on that address; some failed rounds may still come first.
+	b := &mochiBroker{t: t, addr: addr}
+	b.start()
+	t.Cleanup(b.stop)
+	for e := r.next(t); e != "connect"; e = r.next(t) {
+		if e != "reconnect" && e != "error 1 errno 6" {
+			t.Fatalf("unexpected %q", e)
+		}
+	}
+	if s.ErrnoConnect() != 0 {
+		t.Fatalf("errno %d after connect", s.ErrnoConnect())
+	}
+	for range 2 {
+		b.restart()
+		r.expect(t, "close")
+		for e := r.next(t); e != "connect"; e = r.next(t) {
+			if e != "reconnect" && e != "error 1 errno 6" {
+				t.Fatalf("unexpected %q", e)
+			}
+		}
+	}
+	endAndWait(t, s)
+	r.expect(t, "end")
+	r.quiet(t, 50*time.Millisecond)
 }
