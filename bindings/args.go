@@ -335,8 +335,11 @@ func messageArg(vm *goja.Runtime, isView goja.Callable, v goja.Value) ([]byte, b
 	if !ok {
 		return nil, false
 	}
-	if ab, ok := obj.Export().(goja.ArrayBuffer); ok {
-		if ab.Detached() {
+	// ExportType first: Export of an ordinary object would read its properties (running
+	// getters and Proxy traps); ExportType only looks at the object's kind.
+	if obj.ExportType() == typeArrayBuffer {
+		ab, ok := obj.Export().(goja.ArrayBuffer)
+		if !ok || ab.Detached() {
 			return nil, false
 		}
 		return append([]byte{}, ab.Bytes()...), true
@@ -414,4 +417,6 @@ var (
 	typeInt64   = reflect.TypeOf(int64(0))
 	typeFloat64 = reflect.TypeOf(float64(0))
 	typeBool    = reflect.TypeOf(false)
+
+	typeArrayBuffer = reflect.TypeOf(goja.ArrayBuffer{})
 )

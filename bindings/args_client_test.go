@@ -32,6 +32,8 @@ func TestClientArguments(t *testing.T) {
 		{`publish('t', {})`, "10 Illegal argument"},
 		{`publish('t', [1, 2])`, "10 Illegal argument"},
 		{`publish('t', new String('m'))`, "10 Illegal argument"},
+		{`publish('t', {get x() { throw new Error('getter'); }})`, "10 Illegal argument"},
+		{`publish('t', new Proxy({}, {ownKeys: function() { throw 1; }, get: function() { throw 2; }}))`, "10 Illegal argument"},
 		{`publish('t', new Proxy(new ArrayBuffer(2), {}))`, "10 Illegal argument"},
 		{`publish('t', 'x'.repeat(2560))`, "10 Illegal argument"}, // topic+message+9 > sendBuffSize
 		{`publish('t', 'm', 5)`, "10 Illegal argument"},
