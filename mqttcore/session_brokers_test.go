@@ -167,3 +167,27 @@ func TestBrokersKillAndRestart(t *testing.T) {
 		r.expect(t, "end")
 	})
 }
+
+func TestBrokersMQTT31(t *testing.T) {
+	brokerKinds(t, func(t *testing.T, start func(*testing.T, ...testbroker.Option) *testbroker.Broker) {
+		b := start(t)
+		h := newHost(mqttcore.Limits{})
+		o := fastOptions()
+		o.ProtocolVersion, o.ProtocolID = 3, mqttcore.ProtocolIDMQIsdp
+		r := newRecorder()
+		s := connected(t, h, b.URL(), o, r)
+		if err := s.Subscribe("v31", mqttcore.SubscribeOptions{QoS: 1}, r.done("sub")); err != nil {
+			t.Fatal(err)
+		}
+		r.expect(t, "sub 0")
+		if err := s.Publish("v31", []byte("old"), mqttcore.PublishOptions{QoS: 1}, r.done("pub")); err != nil {
+			t.Fatal(err)
+		}
+		got := []string{r.next(t), r.next(t)}
+		if !(got[0] == "pub 0" && got[1] == "message v31 old false" || got[1] == "pub 0" && got[0] == "message v31 old false") {
+			t.Fatalf("got %q", got)
+		}
+		endAndWait(t, s)
+		r.expect(t, "end")
+	})
+}
