@@ -215,6 +215,13 @@ func (s *Session) scheduleLocked() {
 	s.state = stWaiting
 	s.timerSeq++
 	seq := s.timerSeq
+	if s.opts.ReconnectPeriod <= 0 {
+		// No wait; never rely on a Clock running f on its own goroutine for d == 0, since
+		// waitElapsed takes the lock held here.
+		go s.waitElapsed(seq)
+		s.timerStop = nil
+		return
+	}
 	s.timerStop = s.h.clock.AfterFunc(s.opts.ReconnectPeriod, func() { s.waitElapsed(seq) })
 }
 

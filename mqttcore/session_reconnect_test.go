@@ -289,3 +289,21 @@ func TestSample1ReconnectFromHandlers(t *testing.T) {
 	r.expect(t, "end")
 	r.quiet(t, 50*time.Millisecond)
 }
+
+func TestReconnectPeriodZero(t *testing.T) {
+	h := newHost(mqttcore.Limits{})
+	o := fastOptions()
+	o.ReconnectPeriod = 0
+	o.ReconnectCount = 10
+	r := newRecorder()
+	s, err := h.Connect("mqtt://"+freePort(t), o, mqttcore.TLSSettings{}, r.events())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 10 {
+		r.expect(t, "reconnect")
+	}
+	r.expect(t, "error 1")
+	endAndWait(t, s)
+	r.expect(t, "end")
+}
