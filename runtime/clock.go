@@ -77,7 +77,8 @@ type manualTimer struct {
 	f  func()
 }
 
-// NewManualClock returns a ManualClock whose device time is start.
+// NewManualClock returns a ManualClock whose device time is start. Safe from
+// any goroutine.
 func NewManualClock(start time.Time) *ManualClock {
 	return &ManualClock{now: start, timers: make(map[uint64]manualTimer)}
 }

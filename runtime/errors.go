@@ -10,7 +10,8 @@ import (
 	"github.com/dop251/goja/parser"
 )
 
-// ErrorKind says what ended a run with a *ScriptError.
+// ErrorKind says what ended a run with a *ScriptError. It is a plain value,
+// safe to use from any goroutine.
 type ErrorKind int
 
 const (

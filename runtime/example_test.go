@@ -15,7 +15,7 @@ func ExampleLoop_Run() {
 	l := runtime.New(runtime.Options{Stdout: os.Stdout, Clock: runtime.NewScaledClock(10000)})
 	src := `
 setTimeout(function(s) { print('first', s) }, 100, 'arg');
-setTimeout(function() { print('last') }, 1000000);
+setTimeout(function() { print('last') }, 3000000);
 setTimeout(10000).wait(); // runs 'first' meanwhile
 print('waited');
 `

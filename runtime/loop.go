@@ -19,7 +19,7 @@ import (
 // Options.MaxCallStackSize is 0.
 const DefaultMaxCallStackSize = 10000
 
-// Options configures a Loop. The zero value is usable.
+// Options configures a Loop. The zero value is usable; New reads it once.
 type Options struct {
 	Stdout           io.Writer // print() output; default os.Stdout
 	Clock            Clock     // default NewWallClock()
@@ -94,7 +94,8 @@ func (l *Loop) VM() *goja.Runtime { return l.vm }
 // Clock returns the device clock of the loop. Safe from any goroutine.
 func (l *Loop) Clock() Clock { return l.clock }
 
-// Handle keeps its Loop alive while open. Create one with Loop.Hold.
+// Handle keeps its Loop alive while open. Create one with Loop.Hold (loop
+// only); Release it from any goroutine.
 type Handle struct {
 	l        *Loop
 	released atomic.Bool
