@@ -23,9 +23,16 @@ func (l *Loop) ready() bool {
 }
 
 // round dispatches the jobs queued so far, then the timers due so far, and
-// re-arms the clock for the next timer. Loop only; never nested (depth 0).
-func (l *Loop) round() {
+// re-arms the clock for the next timer. fromJS is true when a preemption
+// point or .wait() runs the round inside running JS: the frames of that JS
+// are then cut from the stacks of the callbacks' errors, which do not
+// belong to it. Loop only; never nested (depth 0).
+func (l *Loop) round(fromJS bool) {
 	l.pending.Store(false)
+	if fromJS {
+		l.baseFrames = len(l.vm.CaptureCallStack(0, nil))
+		defer func() { l.baseFrames = 0 }()
+	}
 	l.mu.Lock()
 	jobs := l.jobs
 	l.jobs = l.spare[:0]

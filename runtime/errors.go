@@ -125,6 +125,9 @@ func (l *Loop) exceptionError(ex *goja.Exception) *ScriptError {
 
 // setPosition fills File, Line, Column and Stack from a JS stack.
 func (l *Loop) setPosition(se *ScriptError, frames []goja.StackFrame) {
+	if n := l.baseFrames; n > 0 && len(frames) > n {
+		frames = frames[:len(frames)-n]
+	}
 	var b strings.Builder
 	located := false
 	for i := range frames {

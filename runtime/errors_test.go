@@ -112,3 +112,20 @@ func TestPositionsMatchPlainGoja(t *testing.T) {
 		})
 	}
 }
+
+// TestCallbackStacks checks that the stack of an error in a callback that a
+// preemption point or .wait() dispatched shows the callback only, not the
+// top-level code it interrupted (nor the hidden tick).
+func TestCallbackStacks(t *testing.T) {
+	const want = "test.js:2:8: Uncaught Error: x\n\tat cb (test.js:2:8)\n\tat <anonymous> (test.js:3:27)"
+	for _, src := range []string{
+		"function cb() {\n throw new Error('x') }\nsetTimeout(function() { cb() }, 10);\nfunction spin() { while (1) {} }\nspin()",
+		"function cb() {\n throw new Error('x') }\nsetTimeout(function() { cb() }, 10);\nfunction w() { setTimeout(100).wait() }\nw()",
+		"function cb() {\n throw new Error('x') }\nsetTimeout(function() { cb() }, 10);",
+	} {
+		_, err := runtimetest.Run(t, src)
+		if err == nil || err.Error() != want {
+			t.Errorf("Run = %v, want %q", err, want)
+		}
+	}
+}

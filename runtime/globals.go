@@ -19,14 +19,24 @@ func (l *Loop) installGlobals() {
 		{"clearTimeout", l.jsClearTimer},
 		{"clearInterval", l.jsClearTimer},
 	} {
-		if err := g.Set(f.name, f.fn); err != nil {
+		if err := g.Set(f.name, l.nativeFunc(f.name, f.fn)); err != nil {
 			panic(err)
 		}
 	}
-	err := g.DefineDataProperty(tickName, l.vm.ToValue(l.jsTick), goja.FLAG_FALSE, goja.FLAG_FALSE, goja.FLAG_FALSE)
-	if err != nil {
+	tick := l.nativeFunc(tickName, l.jsTick)
+	if err := g.DefineDataProperty(tickName, tick, goja.FLAG_FALSE, goja.FLAG_FALSE, goja.FLAG_FALSE); err != nil {
 		panic(err)
 	}
+}
+
+// nativeFunc returns fn as a JS function whose name (shown in stack traces
+// and by fn.name) is name rather than the Go function's name. Loop only.
+func (l *Loop) nativeFunc(name string, fn func(goja.FunctionCall) goja.Value) *goja.Object {
+	o := l.vm.ToValue(fn).(*goja.Object)
+	if err := o.DefineDataProperty("name", l.vm.ToValue(name), goja.FLAG_FALSE, goja.FLAG_FALSE, goja.FLAG_TRUE); err != nil {
+		panic(err)
+	}
+	return o
 }
 
 // jsTick is the hidden preemption point at the start of every loop body.
@@ -34,7 +44,7 @@ func (l *Loop) installGlobals() {
 // dispatch round; inside a callback it does nothing (callbacks never nest).
 func (l *Loop) jsTick(goja.FunctionCall) goja.Value {
 	if l.pending.Load() && l.depth == 0 && !l.stopped.Load() {
-		l.round()
+		l.round(true)
 	}
 	return goja.Undefined()
 }

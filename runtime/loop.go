@@ -50,16 +50,17 @@ type Loop struct {
 	firedUpTo atomic.Int64                // device time (unix ns) of the latest armed timer that fired
 
 	// Loop goroutine only.
-	ctx       context.Context
-	filename  string
-	cols      *colMap
-	fatal     error // the first error that ends the run
-	depth     int   // > 0 while a callback or posted job runs
-	onStop    []func()
-	timers    timerQueue
-	armedAt   time.Time // deadline the clock timer is armed for; zero if none
-	armedStop func() bool
-	printBuf  []byte
+	ctx        context.Context
+	filename   string
+	cols       *colMap
+	fatal      error // the first error that ends the run
+	depth      int   // > 0 while a callback or posted job runs
+	baseFrames int   // JS frames below a round run from a preemption point or .wait()
+	onStop     []func()
+	timers     timerQueue
+	armedAt    time.Time // deadline the clock timer is armed for; zero if none
+	armedStop  func() bool
+	printBuf   []byte
 }
 
 // New returns a Loop with a fresh VM. Call it from the goroutine that will
@@ -208,7 +209,7 @@ func (l *Loop) run(src string, setup []func(*Loop) error) error {
 		if l.stopped.Load() {
 			return l.result()
 		}
-		l.round()
+		l.round(false)
 		if l.stopped.Load() {
 			return l.result()
 		}

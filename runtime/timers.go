@@ -209,7 +209,7 @@ func (l *Loop) newWaiter(deadline time.Time) goja.Value {
 		l.wait(deadline)
 		return goja.Undefined()
 	}
-	if err := o.Set("wait", wait); err != nil {
+	if err := o.Set("wait", l.nativeFunc("wait", wait)); err != nil {
 		panic(err)
 	}
 	return o
@@ -225,7 +225,7 @@ func (l *Loop) wait(deadline time.Time) {
 		if l.depth == 0 && l.ready() {
 			// Callbacks due before the deadline run before wait returns;
 			// after the deadline, at most one more round runs.
-			l.round()
+			l.round(true)
 			if !now.Before(deadline) {
 				return
 			}
