@@ -333,4 +333,3 @@ func TestSamplesWrongCA(t *testing.T) {
 		}
 	})
 }
-
