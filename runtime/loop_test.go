@@ -200,12 +200,15 @@ func TestContextStopsScriptPromptly(t *testing.T) {
 	}
 }
 
+// nilMap returns a nil map, to provoke a Go runtime panic.
+func nilMap() map[string]int { return nil }
+
 func TestGoPanicBecomesScriptError(t *testing.T) {
 	boom := func(l *runtime.Loop) error {
 		return l.VM().Set("boom", func(goja.FunctionCall) goja.Value { panic("kaboom") })
 	}
 	postPanic := func(l *runtime.Loop) error {
-		l.Post(func(*goja.Runtime) error { var m map[string]int; m["x"] = 1; return nil })
+		l.Post(func(*goja.Runtime) error { nilMap()["x"] = 1; return nil })
 		return nil
 	}
 	setupPanic := func(*runtime.Loop) error { panic("in setup") }
