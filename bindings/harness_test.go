@@ -57,7 +57,8 @@ func startBrokerHook(t testing.TB) (string, *allowHook) {
 }
 
 // allowHook lets every client connect and use every topic (mochi's hooks/auth would need a
-// module this repository does not require), and records why clients disconnected.
+// module this repository does not require), records why clients disconnected and delays
+// publishes to "slow/..." topics.
 type allowHook struct {
 	mochi.HookBase
 	disconnects chan error // the cause of each client disconnection, nil for a DISCONNECT packet
@@ -66,7 +67,19 @@ type allowHook struct {
 func (h *allowHook) ID() string { return "allow" }
 
 func (h *allowHook) Provides(b byte) bool {
-	return b == mochi.OnConnectAuthenticate || b == mochi.OnACLCheck || b == mochi.OnDisconnect
+	return b == mochi.OnConnectAuthenticate || b == mochi.OnACLCheck || b == mochi.OnDisconnect ||
+		b == mochi.OnPublish
+}
+
+// slowTopicDelay is how long the broker sits on a PUBLISH to a topic under "slow/" before
+// handling (and acknowledging) it, so that a test can rely on a publish being in flight.
+const slowTopicDelay = 300 * time.Millisecond
+
+func (h *allowHook) OnPublish(_ *mochi.Client, pk packets.Packet) (packets.Packet, error) {
+	if strings.HasPrefix(pk.TopicName, "slow/") {
+		time.Sleep(slowTopicDelay)
+	}
+	return pk, nil
 }
 
 func (h *allowHook) OnDisconnect(_ *mochi.Client, err error, _ bool) {

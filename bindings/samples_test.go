@@ -25,9 +25,13 @@ func readSample(t *testing.T, name string) string {
 	return string(b)
 }
 
+// slowStart are the lines samples print when their timer fires before the connection is up,
+// which a heavily loaded machine can make happen; they may appear, but need not.
+var slowStart = map[string]bool{"Skipped": true, "Cannot publish": true}
+
 // checkLines checks a sample's output: it starts with first, and every line is one of
-// allowed, each of which appears at least once. Lines from the timers' publish round trips
-// interleave as the broker delivers them, so only the set is fixed.
+// allowed, each of which appears at least once (or of slowStart). Lines from the timers'
+// publish round trips interleave as the broker delivers them, so only the set is fixed.
 func checkLines(t *testing.T, out, first string, allowed ...string) {
 	t.Helper()
 	lines := strings.Split(strings.TrimSuffix(out, "\n"), "\n")
@@ -45,7 +49,9 @@ func checkLines(t *testing.T, out, first string, allowed ...string) {
 		delete(seen, a)
 	}
 	for l := range seen {
-		t.Errorf("unexpected line %q\noutput:\n%s", l, out)
+		if !slowStart[l] {
+			t.Errorf("unexpected line %q\noutput:\n%s", l, out)
+		}
 	}
 }
 
