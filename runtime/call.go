@@ -98,7 +98,7 @@ func (l *Loop) recovered(r any, stack []byte) error {
 	case *goja.StackOverflowError:
 		return l.convert(v)
 	case goja.Value: // a JS value thrown by Go code, e.g. panic(vm.NewTypeError(...))
-		return &ScriptError{Kind: KindException, File: l.filename, Message: v.String()}
+		return &ScriptError{Kind: KindException, File: l.filename, Message: safeString(v)}
 	}
 	return l.panicError(r, stack)
 }

@@ -117,7 +117,7 @@ const maxStackFrames = 20
 func (l *Loop) exceptionError(ex *goja.Exception) *ScriptError {
 	se := &ScriptError{Kind: KindException, File: l.filename, Err: ex}
 	if v := ex.Value(); v != nil {
-		se.Message = v.String()
+		se.Message = safeString(v)
 	}
 	l.setPosition(se, ex.Stack())
 	return se
@@ -154,6 +154,18 @@ func (l *Loop) setPosition(se *ScriptError, frames []goja.StackFrame) {
 		fmt.Fprintf(&b, "%s (%s:%d:%d)\n", f.FuncName(), p.Filename, p.Line, col)
 	}
 	se.Stack = b.String()
+}
+
+// safeString is the JS String() of a thrown value. A value whose toString
+// throws (or is interrupted) gets a placeholder: the conversion runs outside
+// any JS try and must not panic.
+func safeString(v goja.Value) (s string) {
+	defer func() {
+		if recover() != nil {
+			s = "<a value that cannot be converted to a string>"
+		}
+	}()
+	return v.String()
 }
 
 // goError converts a non-nil error returned by a posted job or a setup

@@ -40,6 +40,8 @@ func TestScriptErrors(t *testing.T) {
 			runtime.KindSyntax, "Unexpected token =", 1, 17, "test.js:1:17: SyntaxError: Unexpected token ="},
 		{"early error", "let a = 1;\nlet a = 2;",
 			runtime.KindSyntax, "Identifier 'a' has already been declared", 2, 5, "test.js:2:5: SyntaxError"},
+		{"unprintable thrown value", "throw {toString: function() { throw 1 }}",
+			runtime.KindException, "<a value that cannot be converted to a string>", 1, 1, "test.js:1:1: Uncaught <a value"},
 		{"deep recursion", "function r(n) { return r(n + 1) + 1 }\nr(0);",
 			runtime.KindException, "RangeError: Maximum call stack size exceeded", 1, 25, "test.js:1:25: Uncaught RangeError"},
 		{"callback error is not catchable by the top level",
