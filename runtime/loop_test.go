@@ -317,6 +317,10 @@ func TestGlobals(t *testing.T) {
 		{`print(Object.keys(this).join())`, "print,setTimeout,setInterval,clearTimeout,clearInterval\n"},
 		{`(function() { var n = 0; for (var k in this) n++; print(n) })()`, "5\n"},
 		{`print(new Date().getFullYear() >= 2024, typeof Date.now())`, "true number\n"},
+		{"print(String(function f(a) { while (a) { a-- } for (;;) break; }))\nvar g = () => { do ; while (0) }; print(g)",
+			"function f(a) { while (a) { a-- } for (;;) break; }\n() => { do ; while (0) }\n"},
+		{`print(typeof __devicejs$tick, delete this.__devicejs$tick, Object.getOwnPropertyNames(this).indexOf('__devicejs$tick') >= 0)`,
+			"function false true\n"},
 	}
 	for _, tc := range tt {
 		t.Run(tc.src, func(t *testing.T) {

@@ -38,21 +38,23 @@ type edit struct {
 // fails too the script runs unmodified (without preemption points).
 func instrument(filename string, prg *ast.Program, src string) (*ast.Program, *colMap) {
 	for _, wrap := range []bool{true, false} {
-		isrc, cols, n := rewrite(prg, src, wrap)
+		isrc, cols, edits, n := rewrite(prg, src, wrap)
 		if n == 0 {
 			return prg, nil
 		}
 		p, err := parser.ParseFile(nil, filename, isrc, 0, parser.WithDisableSourceMaps)
 		if err == nil && countTicks(p) == n {
+			restoreSources(p, isrc, src, edits)
 			return p, cols
 		}
 	}
 	return prg, nil
 }
 
-// rewrite returns src with the preemption points, the column map and the
-// number of points inserted (0 if rewriting failed).
-func rewrite(prg *ast.Program, src string, wrap bool) (_ string, _ *colMap, n int) {
+// rewrite returns src with the preemption points, the column map, the
+// insertions in source order and the number of points inserted (0 if
+// rewriting failed).
+func rewrite(prg *ast.Program, src string, wrap bool) (_ string, _ *colMap, _ []edit, n int) {
 	defer func() {
 		if recover() != nil { // a position out of range: give up
 			n = 0
@@ -78,9 +80,9 @@ func rewrite(prg *ast.Program, src string, wrap bool) (_ string, _ *colMap, n in
 			edit{off: start, text: "{" + tickCall},
 			edit{off: statementEnd(src, offset(body.Idx1())), text: "}", close: true})
 		n++
-	})
+	}, nil)
 	if n == 0 {
-		return src, nil, 0
+		return src, nil, nil, 0
 	}
 	sort.SliceStable(edits, func(i, j int) bool {
 		if edits[i].off != edits[j].off {
@@ -104,7 +106,7 @@ func rewrite(prg *ast.Program, src string, wrap bool) (_ string, _ *colMap, n in
 		cols.lines[line] = append(cols.lines[line], insertion{col: e.off - lineStart + 1, n: len(e.text)})
 	}
 	b.WriteString(src[last:])
-	return b.String(), cols, n
+	return b.String(), cols, edits, n
 }
 
 // bodyStart returns the offset of the first character of a loop's non-block
@@ -158,7 +160,7 @@ func countTicks(prg *ast.Program) int {
 				}
 			}
 		}
-	})
+	}, nil)
 	return n
 }
 
@@ -207,11 +209,13 @@ type nodeKey struct {
 // walk visits every node reachable from v and calls visit with each loop
 // statement and its body (for, for-in, for-of, while, do-while). Reflection keeps
 // it complete for every node type, including ones added to goja later.
-func walk(v reflect.Value, seen map[nodeKey]bool, visit func(loop, body ast.Statement)) {
+//
+// If node is not nil it is called with every node as well.
+func walk(v reflect.Value, seen map[nodeKey]bool, visit func(loop, body ast.Statement), node func(ast.Node)) {
 	switch v.Kind() {
 	case reflect.Interface:
 		if !v.IsNil() {
-			walk(v.Elem(), seen, visit)
+			walk(v.Elem(), seen, visit, node)
 		}
 	case reflect.Pointer:
 		k := nodeKey{v.Type(), v.Pointer()}
@@ -219,6 +223,13 @@ func walk(v reflect.Value, seen map[nodeKey]bool, visit func(loop, body ast.Stat
 			return
 		}
 		seen[k] = true
+		if n, ok := v.Interface().(ast.Node); ok && node != nil {
+			node(n)
+		}
+		if visit == nil {
+			walk(v.Elem(), seen, visit, node)
+			return
+		}
 		switch n := v.Interface().(type) {
 		case *ast.ForStatement:
 			visit(n, n.Body)
@@ -231,16 +242,16 @@ func walk(v reflect.Value, seen map[nodeKey]bool, visit func(loop, body ast.Stat
 		case *ast.DoWhileStatement:
 			visit(n, n.Body)
 		}
-		walk(v.Elem(), seen, visit)
+		walk(v.Elem(), seen, visit, node)
 	case reflect.Struct:
 		for i := 0; i < v.NumField(); i++ {
 			if v.Type().Field(i).IsExported() {
-				walk(v.Field(i), seen, visit)
+				walk(v.Field(i), seen, visit, node)
 			}
 		}
 	case reflect.Slice:
 		for i := 0; i < v.Len(); i++ {
-			walk(v.Index(i), seen, visit)
+			walk(v.Index(i), seen, visit, node)
 		}
 	}
 }
