@@ -197,6 +197,9 @@ func (l *Loop) run(src string, setup []func(*Loop) error) error {
 	if err != nil {
 		return err
 	}
+	if l.ctx.Err() != nil { // ended before it started: run no setup
+		return context.Cause(l.ctx)
+	}
 	for _, s := range setup {
 		if !l.call(func() error { return s(l) }) {
 			return l.result()

@@ -280,6 +280,19 @@ func TestPostedJobErrors(t *testing.T) {
 	}
 }
 
+func TestRunWithEndedContext(t *testing.T) {
+	cause := errors.New("already over")
+	ctx, cancel := context.WithCancelCause(context.Background())
+	cancel(cause)
+	var out bytes.Buffer
+	l := newLoop(&out)
+	setupRan := false
+	err := l.Run(ctx, "test.js", `print('x')`, func(*runtime.Loop) error { setupRan = true; return nil })
+	if !errors.Is(err, cause) || setupRan || out.Len() != 0 {
+		t.Errorf("Run = %v, setup ran %v, output %q", err, setupRan, out.String())
+	}
+}
+
 func TestRunTwice(t *testing.T) {
 	var out bytes.Buffer
 	l := newLoop(&out)

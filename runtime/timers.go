@@ -154,11 +154,8 @@ func delay(v goja.Value) time.Duration {
 // an object whose wait() blocks the script until ms after the call.
 func (l *Loop) jsSetTimeout(call goja.FunctionCall) goja.Value {
 	first := call.Argument(0)
-	if _, ok := goja.AssertFunction(first); !ok {
-		switch first.Export().(type) {
-		case int64, float64:
-			return l.newWaiter(l.clock.Now().Add(delay(first)))
-		}
+	if goja.IsNumber(first) {
+		return l.newWaiter(l.clock.Now().Add(delay(first)))
 	}
 	return l.schedule(call, "setTimeout", false)
 }
@@ -191,11 +188,8 @@ func (l *Loop) schedule(call goja.FunctionCall, name string, repeat bool) goja.V
 // jsClearTimer is clearTimeout(id) and clearInterval(id); they share ids.
 // Unknown ids and non-numbers are ignored.
 func (l *Loop) jsClearTimer(call goja.FunctionCall) goja.Value {
-	switch id := call.Argument(0).Export().(type) {
-	case int64:
-		l.timers.clear(id)
-	case float64:
-		if id == math.Trunc(id) {
+	if v := call.Argument(0); goja.IsNumber(v) {
+		if id := v.ToFloat(); id == math.Trunc(id) && id > 0 && id <= math.MaxInt64/2 {
 			l.timers.clear(int64(id))
 		}
 	}
