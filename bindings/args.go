@@ -4,7 +4,6 @@ import (
 	"math"
 	"reflect"
 	"time"
-	"unicode/utf16"
 
 	"github.com/dop251/goja"
 
@@ -67,18 +66,14 @@ func nameString(v goja.Value) (string, bool) {
 }
 
 // payloadString returns v as UTF-8 if v is a string primitive. Lone surrogates become U+FFFD,
-// as TextEncoder does, so every string can be published.
+// as TextEncoder does, so every string can be published (goja's String decodes UTF-16 with
+// unicode/utf16, which does exactly that).
 func payloadString(v goja.Value) (string, bool) {
 	s, ok := v.(goja.String)
 	if !ok {
 		return "", false
 	}
-	n := s.Length()
-	units := make([]uint16, n)
-	for i := range units {
-		units[i] = s.CharAt(i)
-	}
-	return string(utf16.Decode(units)), true
+	return s.String(), true
 }
 
 // integer returns v as an int64 if v is a finite, integer-valued number primitive within
