@@ -2,7 +2,6 @@ package bindings
 
 import (
 	"errors"
-	"io"
 	"log/slog"
 	"sync"
 	"time"
@@ -26,8 +25,9 @@ type Config struct {
 	// placeholders against a test broker.
 	SSL mqttcore.TLSSettings
 
-	// Logger receives diagnostics: recovered panics (error level, with a Go stack) and the
-	// reasons behind refused calls (debug level). nil discards them.
+	// Logger receives diagnostics: recovered panics (error level, with a Go stack), sessions
+	// still open after StopTimeout (warn level) and the reasons behind refused calls (debug
+	// level). nil means slog.Default().
 	Logger *slog.Logger
 
 	// StopTimeout bounds how long the end of a run waits for open sessions to disconnect and
@@ -96,7 +96,7 @@ func Register(l *runtime.Loop, host *mqttcore.Host, cfg Config) error {
 		clients: make(map[*client]struct{}),
 	}
 	if m.log == nil {
-		m.log = slog.New(slog.NewTextHandler(io.Discard, nil))
+		m.log = slog.Default()
 	}
 	if m.cfg.StopTimeout <= 0 {
 		m.cfg.StopTimeout = DefaultStopTimeout
