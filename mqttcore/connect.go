@@ -178,6 +178,7 @@ func (s *Session) startAttemptLocked() {
 	ctx, cancel := context.WithCancel(context.Background())
 	a := &attempt{s: s, ctx: ctx, cancel: cancel}
 	s.att = a
+	s.trace(TraceEvent{Kind: TraceConnectAttempt})
 	s.wg.Add(1)
 	go s.runAttempt(a)
 }
@@ -222,10 +223,13 @@ func (s *Session) runAttempt(a *attempt) {
 		if ct != nil {
 			rc = ct.ReturnCode()
 		}
-		s.attemptFailedLocked(a.classify(rc, err))
+		errno := a.classify(rc, err)
+		s.trace(TraceEvent{Kind: TraceConnectFailed, ReturnCode: rc, Errno: errno, Err: err.Error()})
+		s.attemptFailedLocked(errno)
 		s.mu.Unlock()
 		return
 	}
+	s.trace(TraceEvent{Kind: TraceConnack})
 	s.connectedLocked(c, ct.SessionPresent())
 	s.mu.Unlock()
 }
@@ -242,6 +246,7 @@ func (s *Session) attemptFailedLocked(e Errno) {
 		return
 	}
 	s.state = stIdle
+	s.trace(TraceEvent{Kind: TraceError, Code: ConnectionFailed})
 	ev := s.ev.Error
 	if ev != nil {
 		s.post(func() { ev(ConnectionFailed) })
@@ -289,6 +294,7 @@ func (s *Session) lostLocked(c *connection) {
 		return
 	}
 	s.dropConnLocked(c)
+	s.trace(TraceEvent{Kind: TraceClose})
 	s.post(s.ev.Close)
 	s.autoLeft = s.autoBudget()
 	if s.autoLeft == 0 {

@@ -26,6 +26,12 @@ type HostConfig struct {
 	// they were produced. It must not block and must run the functions in the order it was
 	// given them. Nil means a per-host serial goroutine.
 	Executor func(func())
+	// Trace, if non-nil, is called at each action of every session of the host (connection
+	// attempts, CONNACK, subscribe/suback, publish/completion, messages, close, reconnect
+	// waits, end; see TraceKind). It is called synchronously with the session's lock held,
+	// so a session's events arrive in order: it must not block and must not call the Session.
+	// Calls for different sessions may be concurrent. Events never carry credentials.
+	Trace func(TraceEvent)
 }
 
 // Host is one device: it owns the count of MQTT session resources and the callback executor.
@@ -35,6 +41,7 @@ type Host struct {
 	clock  Clock
 	dial   func(ctx context.Context, network, addr string) (net.Conn, error)
 	exec   func(func())
+	trace  func(TraceEvent)
 
 	mu   sync.Mutex
 	held int // session resources held
@@ -42,7 +49,7 @@ type Host struct {
 
 // NewHost returns a Host for c.
 func NewHost(c HostConfig) *Host {
-	h := &Host{limits: c.Limits.WithDefaults(), clock: c.Clock, dial: c.Dial, exec: c.Executor}
+	h := &Host{limits: c.Limits.WithDefaults(), clock: c.Clock, dial: c.Dial, exec: c.Executor, trace: c.Trace}
 	if h.clock == nil {
 		h.clock = wallClock{}
 	}
@@ -78,7 +85,7 @@ func (h *Host) Connect(url string, o Options, t TLSSettings, ev Events) (*Sessio
 	if err != nil {
 		return nil, err
 	}
-	if err := o.Validate(); err != nil {
+	if err := h.limits.validate(o); err != nil {
 		return nil, err
 	}
 	h.mu.Lock()

@@ -13,10 +13,10 @@ func TestLimits(t *testing.T) {
 		got  mqttcore.Limits
 		want mqttcore.Limits
 	}{
-		{"device", mqttcore.DeviceLimits(), mqttcore.Limits{MaxSessions: 1, MaxSubscriptions: 5}},
-		{"host", mqttcore.HostLimits(), mqttcore.Limits{MaxSessions: math.MaxInt, MaxSubscriptions: math.MaxInt}},
+		{"device", mqttcore.DeviceLimits(), mqttcore.Limits{MaxSessions: 1, MaxSubscriptions: 5, MaxBuffSize: 65536}},
+		{"host", mqttcore.HostLimits(), mqttcore.Limits{MaxSessions: math.MaxInt, MaxSubscriptions: math.MaxInt, MaxBuffSize: 16 << 20}},
 		{"zero defaults", mqttcore.Limits{}.WithDefaults(), mqttcore.DeviceLimits()},
-		{"negative defaults", mqttcore.Limits{MaxSessions: -1, MaxSubscriptions: 7}.WithDefaults(), mqttcore.Limits{MaxSessions: 1, MaxSubscriptions: 7}},
+		{"negative defaults", mqttcore.Limits{MaxSessions: -1, MaxSubscriptions: 7}.WithDefaults(), mqttcore.Limits{MaxSessions: 1, MaxSubscriptions: 7, MaxBuffSize: 65536}},
 		{"host kept", mqttcore.HostLimits().WithDefaults(), mqttcore.HostLimits()},
 	}
 	for _, tc := range tt {

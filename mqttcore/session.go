@@ -156,6 +156,7 @@ func (s *Session) Reconnect() {
 	case stConnected:
 		c := s.conn
 		s.dropConnLocked(c)
+		s.trace(TraceEvent{Kind: TraceClose})
 		s.post(s.ev.Close)
 		s.disconnectAsync(c)
 	case stIdle:
@@ -185,6 +186,7 @@ func (s *Session) End(released func()) {
 	}
 	s.endCalled = true
 	s.state = stEnded
+	s.trace(TraceEvent{Kind: TraceEnd})
 	s.post(s.ev.End)
 	s.stopTimerLocked()
 	if a := s.att; a != nil {
@@ -215,6 +217,7 @@ func (s *Session) scheduleLocked() {
 	s.state = stWaiting
 	s.timerSeq++
 	seq := s.timerSeq
+	s.trace(TraceEvent{Kind: TraceReconnectWait, Wait: max(s.opts.ReconnectPeriod, 0)})
 	if s.opts.ReconnectPeriod <= 0 {
 		// No wait; never rely on a Clock running f on its own goroutine for d == 0, since
 		// waitElapsed takes the lock held here.
@@ -243,6 +246,7 @@ func (s *Session) waitElapsed(seq uint64) {
 	s.timerStop = nil
 	s.state = stReconnecting
 	s.stats.Reconnects++
+	s.trace(TraceEvent{Kind: TraceReconnect})
 	s.post(s.ev.Reconnect)
 	s.startAttemptLocked()
 }

@@ -156,6 +156,7 @@ func (s *Session) findSubLocked(filter string) *subscription {
 func (s *Session) issueLocked(o *op) {
 	c := s.conn
 	s.ops = append(s.ops, o)
+	s.trace(o.traceIssue())
 	prevIssued, prevEnded := c.issued, c.ended
 	issued, ended := make(chan struct{}), make(chan struct{})
 	c.issued, c.ended = issued, ended
@@ -253,6 +254,7 @@ func (s *Session) completeLocked(o *op, code Code) {
 		return
 	}
 	o.fin = true
+	s.trace(o.traceDone(code))
 	if s.pub == o {
 		s.pub = nil
 	}
@@ -271,6 +273,7 @@ func (s *Session) onMessage(c *connection, m paho.Message) {
 	}
 	if !ReceiveFits(topic, len(payload), s.opts.RecvBuffSize) {
 		s.stats.DiscardedForSize++
+		s.trace(TraceEvent{Kind: TraceDiscarded, Topic: topic, Bytes: len(payload)})
 		return
 	}
 	binary := false
@@ -281,6 +284,7 @@ func (s *Session) onMessage(c *connection, m paho.Message) {
 		}
 	}
 	s.stats.Received++
+	s.trace(TraceEvent{Kind: TraceMessage, Topic: topic, Bytes: len(payload), Binary: binary})
 	if ev := s.ev.Message; ev != nil {
 		s.post(func() { ev(topic, payload, binary) })
 	}
@@ -306,4 +310,27 @@ func topicMatches(f, t string) bool {
 		}
 	}
 	return len(fl) == len(tl)
+}
+
+// traceIssue is the trace event of handing o to the connection.
+func (o *op) traceIssue() TraceEvent {
+	switch o.kind {
+	case opPublish:
+		return TraceEvent{Kind: TracePublish, Topic: o.topic, QoS: o.qos, Retain: o.retain, Bytes: len(o.payload)}
+	case opSubscribe:
+		return TraceEvent{Kind: TraceSubscribe, Topic: o.topic, QoS: o.qos}
+	}
+	return TraceEvent{Kind: TraceUnsubscribe, Topic: o.topic}
+}
+
+// traceDone is the trace event of o's completion with code.
+func (o *op) traceDone(code Code) TraceEvent {
+	k := TraceUnsuback
+	switch o.kind {
+	case opPublish:
+		k = TracePublishDone
+	case opSubscribe:
+		k = TraceSuback
+	}
+	return TraceEvent{Kind: k, Topic: o.topic, Code: code}
 }

@@ -1,0 +1,58 @@
+package mqttcore
+
+import "time"
+
+// TraceKind names one action of a session in a TraceEvent. The values are stable strings (they
+// appear in `devicejs run --trace-json` output).
+type TraceKind string
+
+// The actions reported to HostConfig.Trace, in the order a session performs them.
+const (
+	TraceConnectAttempt TraceKind = "connect_attempt" // a connection attempt starts (first or reconnection)
+	TraceConnack        TraceKind = "connack"         // the broker accepted the connection (ReturnCode 0); the Connect event follows
+	TraceConnectFailed  TraceKind = "connect_failed"  // an attempt failed: ReturnCode (CONNACK refusal, 0 if none), Errno, Err
+	TraceSubscribe      TraceKind = "subscribe"       // SUBSCRIBE handed to the connection: Topic (filter), QoS
+	TraceSuback         TraceKind = "suback"          // a subscribe completed: Topic, Code
+	TraceUnsubscribe    TraceKind = "unsubscribe"     // UNSUBSCRIBE handed to the connection: Topic
+	TraceUnsuback       TraceKind = "unsuback"        // an unsubscribe completed: Topic, Code
+	TracePublish        TraceKind = "publish"         // PUBLISH handed to the connection: Topic, QoS, Retain, Bytes
+	TracePublishDone    TraceKind = "publish_done"    // a publish completed (written, PUBACK or PUBCOMP): Topic, Code
+	TraceMessage        TraceKind = "message"         // a PUBLISH was received and delivered: Topic, Bytes, Binary
+	TraceDiscarded      TraceKind = "discarded"       // a received PUBLISH did not fit recvBuffSize: Topic, Bytes
+	TraceClose          TraceKind = "close"           // the open connection was lost or dropped
+	TraceReconnectWait  TraceKind = "reconnect_wait"  // waiting Wait (reconnectPeriod, device time) before reconnecting
+	TraceReconnect      TraceKind = "reconnect"       // the wait elapsed: Reconnect event, a new attempt follows
+	TraceError          TraceKind = "error"           // an attempt failed and no automatic retry follows: Code 1
+	TraceEnd            TraceKind = "end"             // End was called
+)
+
+// TraceEvent is one action of a session. Only the fields that the Kind's comment names are set.
+// It never carries credentials (username, password) or key material.
+type TraceEvent struct {
+	Time       time.Time     // device time (HostConfig.Clock) of the action
+	Kind       TraceKind     // what happened
+	ClientID   string        // the session's MQTT client identifier
+	Broker     string        // the session's broker URL, e.g. "mqtts://example.com:8883"
+	Topic      string        // topic name or filter
+	QoS        byte          // requested QoS
+	Retain     bool          // publish retain flag
+	Binary     bool          // the message is delivered as binary
+	Bytes      int           // payload length
+	Code       Code          // completion or error code
+	ReturnCode byte          // CONNACK return code
+	Errno      Errno         // errnoConnect of a failed attempt
+	Wait       time.Duration // reconnect wait (device time)
+	Err        string        // the underlying failure of a failed attempt, if any
+}
+
+// trace reports e to HostConfig.Trace, if any, filling in the session's identity and the time.
+// It is called with s.mu held, so a session's trace events keep the order of its actions.
+func (s *Session) trace(e TraceEvent) {
+	if s.h.trace == nil {
+		return
+	}
+	e.Time = s.h.clock.Now()
+	e.ClientID = s.clientID
+	e.Broker = s.ep.String()
+	s.h.trace(e)
+}
