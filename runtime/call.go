@@ -1,7 +1,6 @@
 package runtime
 
 import (
-	"context"
 	"errors"
 	"runtime/debug"
 
@@ -65,11 +64,8 @@ func (l *Loop) convert(err error) error {
 	var so *goja.StackOverflowError
 	switch {
 	case errors.As(err, &ie):
-		if l.fatal != nil {
-			return l.fatal
-		}
-		if l.ctx != nil && l.ctx.Err() != nil {
-			return context.Cause(l.ctx)
+		if r := l.result(); r != nil {
+			return r
 		}
 		if ie.Value() == errStopSignal {
 			return nil

@@ -43,6 +43,7 @@ type Loop struct {
 	spare     []func(*goja.Runtime) error // guarded by mu: recycled jobs slice
 	started   bool                        // guarded by mu
 	ended     bool                        // guarded by mu
+	interrupt error                       // guarded by mu: the cause given to Interrupt
 	wakeCh    chan struct{}               // capacity 1: the loop has something to look at
 	pending   atomic.Bool                 // set by wake; cleared by the loop when it dispatches
 	stopped   atomic.Bool                 // the run is ending (ctx ended or fatal error)
@@ -138,6 +139,36 @@ func (l *Loop) Post(job func(vm *goja.Runtime) error) bool {
 	return true
 }
 
+// errInterrupted is the cause of Interrupt(nil).
+var errInterrupted = errors.New("runtime: run interrupted")
+
+// Interrupt ends the run, as if its context had ended with cause err (nil
+// means a generic "run interrupted" error): running JS is interrupted, the
+// OnStop hooks run and Run returns err. The first call wins. Before Run it
+// makes Run end without running the script; after the run it does nothing.
+// Safe from any goroutine.
+func (l *Loop) Interrupt(err error) {
+	if err == nil {
+		err = errInterrupted
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.ended || l.interrupt != nil {
+		return
+	}
+	l.interrupt = err
+	l.stopped.Store(true)
+	l.vm.Interrupt(errStopSignal)
+	l.wake()
+}
+
+// interruptCause is the cause given to Interrupt, or nil.
+func (l *Loop) interruptCause() error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.interrupt
+}
+
 // wake tells the loop (or a preemption point) to look for work. Any goroutine.
 func (l *Loop) wake() {
 	l.pending.Store(true)
@@ -184,7 +215,6 @@ func (l *Loop) Run(ctx context.Context, filename, src string, setup ...func(l *L
 	err := l.run(src, setup)
 	close(quit)
 	<-watched
-	l.vm.ClearInterrupt()
 	if herr := l.shutdown(); err == nil {
 		err = herr
 	}
@@ -197,8 +227,8 @@ func (l *Loop) run(src string, setup []func(*Loop) error) error {
 	if err != nil {
 		return err
 	}
-	if l.ctx.Err() != nil { // ended before it started: run no setup
-		return context.Cause(l.ctx)
+	if err := l.result(); err != nil { // ended before it started: run no setup
+		return err
 	}
 	for _, s := range setup {
 		if !l.call(func() error { return s(l) }) {
@@ -230,18 +260,23 @@ func (l *Loop) result() error {
 	if l.fatal != nil {
 		return l.fatal
 	}
+	if err := l.interruptCause(); err != nil {
+		return err
+	}
 	if l.ctx.Err() != nil {
 		return context.Cause(l.ctx)
 	}
 	return nil
 }
 
-// shutdown marks the loop ended, drops queued work and runs the OnStop
-// hooks. It returns the error of the first panicking hook.
+// shutdown marks the loop ended, drops queued work, clears any interrupt
+// and runs the OnStop hooks. It returns the error of the first panicking
+// hook. The context watcher must have exited.
 func (l *Loop) shutdown() error {
 	l.mu.Lock()
 	l.ended = true
 	l.jobs = nil
+	l.vm.ClearInterrupt() // under mu: no Interrupt can slip in after it
 	l.mu.Unlock()
 	l.stopped.Store(true)
 	if l.armedStop != nil {

@@ -360,3 +360,45 @@ func TestDateUsesClock(t *testing.T) {
 		t.Errorf("output = %q, want %q", out.String(), want)
 	}
 }
+
+func TestInterrupt(t *testing.T) {
+	cause := errors.New("operator stop")
+	tt := []struct{ name, src string }{
+		{"spinning", `while (1) {}`},
+		{"waiting", `setTimeout(1e12).wait()`},
+		{"idle timer", `setInterval(function() {}, 1e9)`},
+	}
+	for _, tc := range tt {
+		t.Run(tc.name, func(t *testing.T) {
+			var out bytes.Buffer
+			l := newLoop(&out)
+			stopped := false
+			setup := func(l *runtime.Loop) error {
+				l.OnStop(func() { stopped = true })
+				go func() {
+					time.Sleep(20 * time.Millisecond)
+					l.Interrupt(cause)
+					l.Interrupt(errors.New("second call is ignored"))
+				}()
+				return nil
+			}
+			err := l.Run(context.Background(), "test.js", tc.src, setup)
+			if !errors.Is(err, cause) || !stopped {
+				t.Errorf("Run = %v (hooks ran: %v), want %v", err, stopped, cause)
+			}
+			l.Interrupt(nil) // after the run: no effect on the VM
+			if v, err := l.VM().RunString(`1 + 1`); err != nil || v.ToInteger() != 2 {
+				t.Errorf("VM after the run: %v, %v", v, err)
+			}
+		})
+	}
+	t.Run("before Run", func(t *testing.T) {
+		var out bytes.Buffer
+		l := newLoop(&out)
+		l.Interrupt(nil)
+		err := l.Run(context.Background(), "test.js", `print('x')`)
+		if err == nil || out.Len() != 0 {
+			t.Errorf("Run = %v, output %q", err, out.String())
+		}
+	})
+}

@@ -140,14 +140,13 @@ func (l *Loop) fire(t *timer) {
 // negative values become 0, fractions are truncated.
 func delay(v goja.Value) time.Duration {
 	ms := v.ToFloat()
-	if math.IsNaN(ms) || ms <= 0 {
+	switch {
+	case math.IsNaN(ms) || ms <= 0:
 		return 0
+	case ms >= float64(maxDelay/time.Millisecond):
+		return maxDelay
 	}
-	d := time.Duration(math.Trunc(ms)) * time.Millisecond
-	if ms >= float64(maxDelay/time.Millisecond) {
-		d = maxDelay
-	}
-	return d
+	return time.Duration(math.Trunc(ms)) * time.Millisecond
 }
 
 // jsSetTimeout is setTimeout(fn, ms, ...args) -> id, and setTimeout(ms) ->
