@@ -1,9 +1,14 @@
 package runtime
 
 import (
+	"os"
+	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 
+	"github.com/dop251/goja"
+	"github.com/dop251/goja/ast"
 	"github.com/dop251/goja/parser"
 )
 
@@ -61,4 +66,71 @@ func TestColMap(t *testing.T) {
 	if nilMap.original(3, 4) != 4 {
 		t.Error("nil map is not the identity")
 	}
+}
+
+// countLoops counts the loop statements of prg.
+func countLoops(prg *ast.Program) int {
+	n := 0
+	walk(reflect.ValueOf(prg), make(map[nodeKey]bool), func(_, _ ast.Statement) { n++ }, nil)
+	return n
+}
+
+var instrumentSeeds = []string{
+	"while (1) {}",
+	"for (var i = 0; i < 3; i++) if (i) continue; else break",
+	"do x++\nwhile (x < 3)",
+	"outer: for (;;) for (k in o) { continue outer }",
+	"var f = function() { for (const v of a) g(v) }; class C { m() { while (0); } static { do {} while (0) } }",
+	"if (a) while (b) c /* x */ ; else d",
+	"for (;;) { for (;;) { for (;;) break } break }",
+	"var t = 0; for (var i = 0; i < 3; i++) try { t++ } catch (e) {} finally { t++ }",
+}
+
+// TestInstrumentSeedsFully checks that none of the seeds falls back: every
+// loop gets its preemption point.
+func TestInstrumentSeedsFully(t *testing.T) {
+	for _, src := range instrumentSeeds {
+		prg, err := parser.ParseFile(nil, "t.js", src, 0, parser.WithDisableSourceMaps)
+		if err != nil {
+			t.Fatal(err)
+		}
+		loops := countLoops(prg)
+		out, _ := instrument("t.js", prg, src)
+		if got := countTicks(out); got != loops {
+			t.Errorf("%q: %d of %d loops instrumented:\n%s", src, got, loops, out.File.Source())
+		}
+	}
+}
+
+// FuzzInstrument checks that instrumenting any script that compiles yields
+// a script that compiles, on the same lines, without panicking.
+func FuzzInstrument(f *testing.F) {
+	for _, s := range instrumentSeeds {
+		f.Add(s)
+	}
+	samples, _ := filepath.Glob("../testdata/samples/*.js")
+	for _, p := range samples {
+		if b, err := os.ReadFile(p); err == nil {
+			f.Add(string(b))
+		}
+	}
+	f.Fuzz(func(t *testing.T, src string) {
+		prg, err := parser.ParseFile(nil, "f.js", src, 0, parser.WithDisableSourceMaps)
+		if err != nil {
+			return
+		}
+		if _, err := goja.CompileAST(prg, false); err != nil {
+			return
+		}
+		out, cols := instrument("f.js", prg, src)
+		if _, err := goja.CompileAST(out, false); err != nil {
+			t.Fatalf("instrumented script does not compile: %v\n%s", err, out.File.Source())
+		}
+		if strings.Count(out.File.Source(), "\n") != strings.Count(src, "\n") {
+			t.Fatal("line count changed")
+		}
+		if cols == nil && out != prg {
+			t.Fatal("rewritten program without a column map")
+		}
+	})
 }
