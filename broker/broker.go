@@ -88,6 +88,7 @@ type Config struct {
 // stops it. Safe for concurrent use.
 type Broker struct {
 	srv     *mqtt.Server
+	guard   *sessionGuard
 	tlsConf *tls.Config
 	cfg     Config
 
@@ -125,7 +126,11 @@ func New(c Config) (*Broker, error) {
 	if err := srv.AddHook(&authHook{users: c.Users}, nil); err != nil {
 		return nil, fmt.Errorf("broker: auth hook: %w", err)
 	}
-	b := &Broker{srv: srv, tlsConf: tc, cfg: c}
+	guard := newSessionGuard(srv)
+	if err := srv.AddHook(guard, nil); err != nil {
+		return nil, fmt.Errorf("broker: session guard hook: %w", err)
+	}
+	b := &Broker{srv: srv, guard: guard, tlsConf: tc, cfg: c}
 	b.mem = newMemListener("memory")
 	if tc != nil {
 		b.memTLS = newMemListener("memory-tls")
@@ -210,6 +215,7 @@ func (b *Broker) Start() error {
 		add = append(add, newNetListener(ListenerMemoryTLS, MemoryNetwork, b.memTLS, b.tlsConf))
 	}
 	for _, l := range add {
+		l.done = b.guard.connDone
 		if err := b.srv.AddListener(l); err != nil {
 			return fail(fmt.Errorf("broker: add listener %s: %w", l.id, err))
 		}

@@ -24,6 +24,7 @@ type netListener struct {
 	ln    net.Listener
 	tls   *tls.Config // nil: plain
 	log   *slog.Logger
+	done  func(net.Conn) // called after each connection's goroutine left mochi; may be nil
 
 	mu        sync.Mutex
 	conns     map[net.Conn]struct{}
@@ -77,6 +78,9 @@ func (l *netListener) Serve(establish listeners.EstablishFn) {
 			}()
 			if err := establish(l.id, c); err != nil {
 				l.log.Debug("client ended", "listener", l.id, "remote", c.RemoteAddr().String(), "error", err)
+			}
+			if l.done != nil {
+				l.done(c)
 			}
 		}()
 	}
