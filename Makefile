@@ -32,6 +32,12 @@ fuzz:
 	  done; \
 	done
 
+# bench: the performance comparison of issue 5 (devicejs vs MQTT.js vs raw paho on one mosquitto);
+# long, not part of `make test`. Writes the table into docs/performance.md.
+BENCH_ROUNDS ?= 5
+bench:
+	$(GO) run ./scripts/bench -rounds $(BENCH_ROUNDS)
+
 # run-sample: the quick start: sample 5 against the embedded broker, 60 s of device time in ~1 s.
 run-sample: build
 	./$(BIN) run --broker embedded --time-scale 60 --for 60s testdata/samples/sample5.js
