@@ -1,9 +1,6 @@
 package runtime
 
-import (
-	"github.com/dop251/goja"
-	"github.com/dop251/goja/parser"
-)
+import "github.com/dop251/goja"
 
 // installGlobals adds the device globals to the ECMAScript built-ins: print,
 // the timer functions and the hidden preemption tick. Loop only.
@@ -47,19 +44,4 @@ func (l *Loop) jsTick(goja.FunctionCall) goja.Value {
 		l.round(true)
 	}
 	return goja.Undefined()
-}
-
-// compile parses src, inserts the preemption points and compiles the result.
-// Source map comments are ignored (never loaded from disk). Loop only.
-func (l *Loop) compile(filename, src string) (*goja.Program, error) {
-	prg, err := parser.ParseFile(nil, filename, src, 0, parser.WithDisableSourceMaps)
-	if err != nil {
-		return nil, l.syntaxError(filename, err)
-	}
-	prg, l.cols = instrument(filename, prg, src)
-	p, err := goja.CompileAST(prg, false)
-	if err != nil {
-		return nil, l.syntaxError(filename, err)
-	}
-	return p, nil
 }
