@@ -35,6 +35,8 @@ func (b *Broker) MochiBroker() *broker.Broker {
 	if b.mochi == nil {
 		return nil
 	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
 	return b.mochi.b
 }
 

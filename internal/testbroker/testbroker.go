@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"net"
 	"strconv"
+	"sync"
 	"testing"
 	"time"
 
@@ -91,9 +92,12 @@ func buildConfig(t testing.TB, opts []Option) config {
 	return c
 }
 
-// Broker is a running test broker. Its methods must be called from the
-// test's goroutines, not concurrently with each other.
+// Broker is a running test broker. Its methods are safe for concurrent use
+// (Stop, Kill and Restart may be called from a helper goroutine, e.g. to
+// kill the broker mid-session), but those that fail the test must follow
+// testing's rule and run on the test's goroutine when they fail.
 type Broker struct {
+	mu      sync.Mutex
 	t       testing.TB
 	cfg     config
 	addr    string
@@ -105,24 +109,33 @@ type Broker struct {
 }
 
 // Addr returns the plain MQTT listener's address, "127.0.0.1:PORT".
-func (b *Broker) Addr() string { return b.addr }
+func (b *Broker) Addr() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.addr
+}
 
 // URL returns "mqtt://" + Addr().
-func (b *Broker) URL() string { return "mqtt://" + b.addr }
+func (b *Broker) URL() string { return "mqtt://" + b.Addr() }
 
 // TLSAddr returns the TLS listener's address, or "" without WithTLS.
-func (b *Broker) TLSAddr() string { return b.tlsAddr }
+func (b *Broker) TLSAddr() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.tlsAddr
+}
 
 // TLSURL returns "mqtts://" + TLSAddr(), or "" without WithTLS.
 func (b *Broker) TLSURL() string {
-	if b.tlsAddr == "" {
+	a := b.TLSAddr()
+	if a == "" {
 		return ""
 	}
-	return "mqtts://" + b.tlsAddr
+	return "mqtts://" + a
 }
 
 // Port returns the plain listener's port.
-func (b *Broker) Port() int { return portOf(b.addr) }
+func (b *Broker) Port() int { return portOf(b.Addr()) }
 
 // CA returns the CA of the TLS listener, or nil without WithTLS.
 func (b *Broker) CA() *pki.CA {
@@ -163,6 +176,12 @@ func (b *Broker) ClientTLS(cert *pki.Cert) ClientOption {
 // after Wait). Clients see their connection close. Idempotent.
 func (b *Broker) Stop() {
 	b.t.Helper()
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.stopLocked()
+}
+
+func (b *Broker) stopLocked() {
 	if b.stopped {
 		return
 	}
@@ -179,6 +198,8 @@ func (b *Broker) Stop() {
 // clients, which get no DISCONNECT). Idempotent.
 func (b *Broker) Kill() {
 	b.t.Helper()
+	b.mu.Lock()
+	defer b.mu.Unlock()
 	if b.stopped {
 		return
 	}
@@ -195,7 +216,9 @@ func (b *Broker) Kill() {
 // broker persists them here).
 func (b *Broker) Restart() {
 	b.t.Helper()
-	b.Stop()
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.stopLocked()
 	if b.mochi != nil {
 		b.startMochi()
 	} else {
@@ -205,7 +228,11 @@ func (b *Broker) Restart() {
 }
 
 // Running reports whether the broker is started (not stopped or killed).
-func (b *Broker) Running() bool { return !b.stopped }
+func (b *Broker) Running() bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return !b.stopped
+}
 
 // FreePort returns a TCP port on 127.0.0.1 that was free a moment ago.
 func FreePort() (int, error) {
