@@ -22,12 +22,14 @@ function throughput(qos, total) {
   let sent = 0;
   let got = 0;
   let t0;
+  let finished = false;
   c.on('error', (e) => fail(String(e)));
   c.on('message', () => {
     got++;
     if (got === total) {
       const dt = Number(process.hrtime.bigint() - t0) / 1e9;
       console.log('RESULT msgs_per_s=' + (total / dt).toFixed(0));
+      finished = true;
       c.end();
     }
   });
@@ -35,6 +37,7 @@ function throughput(qos, total) {
     if (sent >= total) return;
     sent++;
     c.publish(topic, payload, { qos: qos }, (err) => {
+      if (finished) return; // the last message can come back before its own completion
       if (err) fail('publish: ' + err);
       next();
     });
