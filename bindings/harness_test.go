@@ -119,6 +119,8 @@ type env struct {
 	// For ends the run after this wall time (the CLI's --for); 0 means 20 s, a test failure
 	// guard.
 	For time.Duration
+	// MaxCallStackSize bounds the JS call depth; 0 means the runtime's default.
+	MaxCallStackSize int
 }
 
 // logBuffer collects bindings' log output, safe for concurrent use.
@@ -156,7 +158,7 @@ func (e env) run(t testing.TB, src string) (string, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), limit)
 	defer cancel()
 	var out bytes.Buffer
-	l := runtime.New(runtime.Options{Stdout: &out, Clock: runtime.NewScaledClock(scale)})
+	l := runtime.New(runtime.Options{Stdout: &out, Clock: runtime.NewScaledClock(scale), MaxCallStackSize: e.MaxCallStackSize})
 	hc := mqttcore.HostConfig{Limits: e.Limits}
 	if e.RouteTo != "" {
 		to := e.RouteTo
