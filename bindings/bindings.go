@@ -223,10 +223,12 @@ func (m *module) stop() {
 	m.stopped = true
 	var pending []*client
 	for c := range m.clients {
-		if !c.ending {
-			c.ending = true
-			c.sess.End(c.onReleased)
-		}
+		// End again even a client already ending: its release notification may be sitting
+		// in the loop's queue, which will not run again. mqttcore delivers the release of a
+		// repeated End once more, now through the after-the-loop path of the Executor
+		// (NewHost), which closes releasedCh.
+		c.ending = true
+		c.sess.End(c.onReleased)
 		pending = append(pending, c)
 	}
 	if len(pending) == 0 {

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/devicejs/devicejs/bindings"
 	"github.com/devicejs/devicejs/runtime"
 )
 
@@ -224,5 +225,27 @@ b.end();
 		if !strings.Contains(logs.String(), want) {
 			t.Errorf("log lacks %q:\n%s", want, logs.String())
 		}
+	}
+}
+
+// TestStopAfterQueuedRelease: the run is stopped while the release notification of an ended
+// client sits in the loop's queue (the script spins in a handler, so the queue never runs
+// again). The stop hook must still learn of the release at once rather than wait out its
+// timeout.
+func TestStopAfterQueuedRelease(t *testing.T) {
+	start := time.Now()
+	out, err := env{Broker: startBroker(t), For: 300 * time.Millisecond}.run(t, `
+var client = mqtt.connect('BROKER');
+client.on('connect', function() {
+	print('connected');
+	client.end(function() { print('end callback must not run'); });
+	for (;;) {}
+});
+`)
+	if !errors.Is(err, context.DeadlineExceeded) || out != "connected\n" {
+		t.Fatalf("err = %v, output %q", err, out)
+	}
+	if d := time.Since(start); d > 300*time.Millisecond+bindings.DefaultStopTimeout/2 {
+		t.Errorf("run took %v: the stop hook waited for a release that had already happened", d)
 	}
 }
