@@ -31,8 +31,9 @@ func newClient(m *module) *client {
 	return &client{m: m, releasedCh: make(chan struct{})}
 }
 
-// clientMethods are the spec's {Client} methods, in the spec's order. mapping_test.go checks
-// that the JS object has exactly these.
+// methods returns the spec's {Client} methods, in the spec's order, each behind the firewall
+// with the answer it gives after a recovered panic. mapping_test.go checks that the JS object
+// has exactly these.
 func (c *client) methods() []struct {
 	name string
 	fn   func(goja.FunctionCall) goja.Value
