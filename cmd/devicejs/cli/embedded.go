@@ -1,33 +1,15 @@
 package cli
 
 import (
-	"bufio"
-	"context"
-	"crypto/tls"
-	"fmt"
-	"io"
-	"net"
-	"sync"
-	"time"
-
 	"github.com/devicejs/devicejs/broker"
-	"github.com/devicejs/devicejs/internal/pki"
+	"github.com/devicejs/devicejs/internal/embedroute"
 )
 
 // newEmbeddedRouting starts the in-process broker and routes every connection of the script to
-// it over in-memory connections (no socket, no file descriptor). A TLS connection (one whose first
-// byte is a TLS handshake record) is terminated in-process with a certificate for whatever host
-// name the script asked for (its SNI), issued by a CA generated for this run, which the client is
-// told to trust; a client certificate from the same CA is offered for scripts that use one.
+// it over in-memory connections (no socket, no file descriptor), terminating TLS in process
+// (see internal/embedroute): the client is told to trust the route's CA and offered its client
+// certificate.
 func newEmbeddedRouting() (*routing, error) {
-	ca, err := pki.NewCA("devicejs embedded broker CA")
-	if err != nil {
-		return nil, err
-	}
-	client, err := ca.IssueClient("devicejs-device")
-	if err != nil {
-		return nil, err
-	}
 	b, err := broker.New(broker.Config{})
 	if err != nil {
 		return nil, err
@@ -35,130 +17,19 @@ func newEmbeddedRouting() (*routing, error) {
 	if err := b.Start(); err != nil {
 		return nil, err
 	}
-	certs := &sniCertificates{ca: ca, byHost: map[string]*tls.Certificate{}}
-	serverTLS := &tls.Config{
-		MinVersion:     tls.VersionTLS12,
-		GetCertificate: certs.get,
-		ClientAuth:     tls.VerifyClientCertIfGiven,
-		ClientCAs:      ca.Pool(),
+	r, err := embedroute.New(b.DialMemory)
+	if err != nil {
+		b.Close()
+		return nil, err
 	}
-	front := &tlsFront{backend: b.DialMemory, config: serverTLS}
 	return &routing{
-		dial:       front.dial,
-		trustCA:    string(ca.CertPEM),
-		clientCert: string(client.CertPEM),
-		clientKey:  string(client.KeyPEM),
+		dial:       r.Dial,
+		trustCA:    r.TrustCA,
+		clientCert: r.ClientCert,
+		clientKey:  r.ClientKey,
 		close: func() error {
-			front.close()
+			r.Close()
 			return b.Close()
 		},
 	}, nil
 }
-
-// sniCertificates issues (once per host name) a server certificate for the name a client asks for.
-type sniCertificates struct {
-	ca     *pki.CA
-	mu     sync.Mutex
-	byHost map[string]*tls.Certificate
-}
-
-func (s *sniCertificates) get(hello *tls.ClientHelloInfo) (*tls.Certificate, error) {
-	host := hello.ServerName
-	if host == "" {
-		host = "localhost"
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if c, ok := s.byHost[host]; ok {
-		return c, nil
-	}
-	issued, err := s.ca.IssueServer(host)
-	if err != nil {
-		return nil, fmt.Errorf("issuing a certificate for %q: %w", host, err)
-	}
-	c := issued.TLSCertificate()
-	s.byHost[host] = &c
-	return &c, nil
-}
-
-// tlsFront hands each dial an in-memory connection whose far end is forwarded to the broker,
-// terminating TLS first when the client starts with a TLS handshake.
-type tlsFront struct {
-	backend func(ctx context.Context) (net.Conn, error)
-	config  *tls.Config
-
-	mu     sync.Mutex
-	closed bool
-	conns  map[net.Conn]struct{}
-	wg     sync.WaitGroup
-}
-
-func (f *tlsFront) dial(ctx context.Context, _, _ string) (net.Conn, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if f.closed {
-		return nil, errNoBackend
-	}
-	if f.conns == nil {
-		f.conns = map[net.Conn]struct{}{}
-	}
-	client, server := net.Pipe()
-	f.conns[server] = struct{}{}
-	f.wg.Add(1)
-	go f.serve(server)
-	return client, nil
-}
-
-// serve forwards one connection; it owns server and closes it when either side ends.
-func (f *tlsFront) serve(server net.Conn) {
-	defer f.wg.Done()
-	defer func() {
-		f.mu.Lock()
-		delete(f.conns, server)
-		f.mu.Unlock()
-		server.Close()
-	}()
-	br := bufio.NewReader(server)
-	server.SetReadDeadline(time.Now().Add(30 * time.Second))
-	first, err := br.Peek(1)
-	if err != nil {
-		return
-	}
-	server.SetReadDeadline(time.Time{})
-	var in net.Conn = &peekedConn{Conn: server, r: br}
-	if first[0] == 0x16 { // TLS handshake record
-		tc := tls.Server(in, f.config)
-		in = tc
-	}
-	backend, err := f.backend(context.Background())
-	if err != nil {
-		return
-	}
-	defer backend.Close()
-	done := make(chan struct{}, 2)
-	go func() { io.Copy(backend, in); backend.Close(); done <- struct{}{} }()
-	go func() { io.Copy(in, backend); in.Close(); done <- struct{}{} }()
-	<-done
-	in.Close()
-	backend.Close()
-	<-done
-}
-
-// close ends every forwarded connection and waits for their goroutines.
-func (f *tlsFront) close() {
-	f.mu.Lock()
-	f.closed = true
-	for c := range f.conns {
-		c.Close()
-	}
-	f.mu.Unlock()
-	f.wg.Wait()
-}
-
-// peekedConn is a connection whose first bytes were already buffered by a bufio.Reader.
-type peekedConn struct {
-	net.Conn
-	r *bufio.Reader
-}
-
-func (p *peekedConn) Read(b []byte) (int, error) { return p.r.Read(b) }

@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net"
 	"strconv"
@@ -46,6 +45,3 @@ func newRouting(broker string) (*routing, error) {
 		return d.DialContext(ctx, network, target)
 	}}, nil
 }
-
-// errNoBackend is returned by a dial after the embedded broker has been closed.
-var errNoBackend = errors.New("embedded broker closed")

@@ -11,7 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/devicejs/devicejs/bindings"
+	"github.com/devicejs/devicejs"
 	"github.com/devicejs/devicejs/mqttcore"
 	"github.com/devicejs/devicejs/runtime"
 )
@@ -27,11 +27,12 @@ type RunOptions struct {
 	SSLCAFile  string
 	SSLCert    string
 	SSLKey     string
+	Trace      bool   // --trace: MQTT actions to stderr
+	TraceJSON  string // --trace-json: MQTT actions as JSON lines to this file
 }
 
 // Causes with which a run is stopped from outside the script.
 var (
-	errForElapsed  = errors.New("--for elapsed")
 	errTimeout     = errors.New("--timeout elapsed")
 	errInterrupted = errors.New("interrupted")
 	errTerminated  = errors.New("terminated")
@@ -85,12 +86,14 @@ Exit codes: 0 finished or --for elapsed, 1 script error, 2 usage error,
 	f.StringVar(&opts.SSLCAFile, "ssl-ca", "", "PEM file used instead of the script's mqtt.set('ssl.ca')")
 	f.StringVar(&opts.SSLCert, "ssl-cert", "", "PEM file used instead of the script's mqtt.set('ssl.cert')")
 	f.StringVar(&opts.SSLKey, "ssl-key", "", "PEM file used instead of the script's mqtt.set('ssl.key')")
+	f.BoolVar(&opts.Trace, "trace", false, "write each MQTT event and packet-level action, with device time, to stderr")
+	f.StringVar(&opts.TraceJSON, "trace-json", "", "write the trace as JSON lines to this file")
 	return cmd
 }
 
-// runRun executes one script and maps how it ended to an exit code.
+// runRun executes one script through the embedding API and maps how it ended to an exit code.
 func runRun(parent context.Context, opts *RunOptions) error {
-	src, err := os.ReadFile(opts.ScriptPath)
+	script, err := devicejs.ScriptFile(opts.ScriptPath)
 	if err != nil {
 		return usageError(fmt.Errorf("cannot read script: %w", err))
 	}
@@ -114,12 +117,22 @@ func runRun(parent context.Context, opts *RunOptions) error {
 	if opts.TimeScale != 1 {
 		clock = runtime.NewScaledClock(opts.TimeScale)
 	}
+	cfg := devicejs.Config{
+		Stdout: opts.IO.Out,
+		Dial:   route.dial,
+		TLS:    devicejs.TLS{CA: overrides.CA, Cert: overrides.Cert, Key: overrides.Key},
+		Clock:  clock,
+		For:    opts.For,
+	}
+	tr, err := newTracer(opts, clock.Now())
+	if err != nil {
+		return usageError(err)
+	}
+	defer tr.Close()
+	cfg.Trace = tr.trace()
+
 	ctx, cancel := context.WithCancelCause(parent)
 	defer cancel(nil)
-	if opts.For > 0 {
-		stop := clock.AfterFunc(opts.For, func() { cancel(errForElapsed) })
-		defer stop()
-	}
 	if opts.Timeout > 0 {
 		t := time.AfterFunc(opts.Timeout, func() { cancel(errTimeout) })
 		defer t.Stop()
@@ -127,33 +140,32 @@ func runRun(parent context.Context, opts *RunOptions) error {
 	stopSignals := cancelOnSignals(cancel)
 	defer stopSignals()
 
-	loop := runtime.New(runtime.Options{Stdout: opts.IO.Out, Clock: clock})
-	host := bindings.NewHost(loop, mqttcore.HostConfig{Limits: mqttcore.DeviceLimits(), Dial: route.dial})
-	cfg := bindings.Config{SSL: overrides}
-	runErr := loop.Run(ctx, opts.ScriptPath, string(src), func(l *runtime.Loop) error {
-		return bindings.Register(l, host, cfg)
-	})
-	return runResult(opts.IO, runErr)
+	res, err := devicejs.Run(ctx, script, cfg)
+	if err != nil {
+		return withExitCode(ExitScriptError, err)
+	}
+	return runResult(opts.IO, res)
 }
 
 // runResult turns the way a run ended into an error carrying the exit code.
-func runResult(ios *IOStreams, err error) error {
-	switch {
-	case err == nil, errors.Is(err, errForElapsed):
+func runResult(ios *IOStreams, res devicejs.Result) error {
+	switch res.Ending {
+	case devicejs.Finished, devicejs.ForElapsed:
 		return nil
+	case devicejs.ScriptFailed:
+		fmt.Fprintln(ios.ErrOut, res.ScriptError().Error())
+		return withExitCode(ExitScriptError, errors.New(""))
+	}
+	switch err := res.Err; {
 	case errors.Is(err, errTimeout):
 		return withExitCode(ExitTimeout, err)
 	case errors.Is(err, errInterrupted):
 		return withExitCode(ExitInterrupted, err)
 	case errors.Is(err, errTerminated):
 		return withExitCode(ExitTerminated, err)
+	default:
+		return withExitCode(ExitScriptError, err)
 	}
-	var se *runtime.ScriptError
-	if errors.As(err, &se) {
-		fmt.Fprintln(ios.ErrOut, se.Error())
-		return withExitCode(ExitScriptError, errors.New(""))
-	}
-	return withExitCode(ExitScriptError, err)
 }
 
 // cancelOnSignals stops the run on SIGINT or SIGTERM; a second signal exits at once.

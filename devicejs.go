@@ -1,0 +1,234 @@
+package devicejs
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"strconv"
+	"sync/atomic"
+	"time"
+
+	"github.com/devicejs/devicejs/bindings"
+	"github.com/devicejs/devicejs/broker"
+	"github.com/devicejs/devicejs/internal/embedroute"
+	"github.com/devicejs/devicejs/mqttcore"
+	"github.com/devicejs/devicejs/runtime"
+)
+
+// Script is a device script: its source and the name used in error positions and stacks.
+type Script struct {
+	Name   string // e.g. "device.js"; "" means "script.js"
+	Source string
+}
+
+// ScriptFile reads a script from a file; its Name is path.
+func ScriptFile(path string) (Script, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return Script{}, err
+	}
+	return Script{Name: path, Source: string(b)}, nil
+}
+
+// TLS holds PEM strings that replace the script's mqtt.set('ssl.ca' / 'ssl.cert' / 'ssl.key')
+// at every mqtt.connect(); an empty field keeps what the script set.
+type TLS struct {
+	CA, Cert, Key string
+}
+
+// Dialer opens the network connection of one connection attempt, in the shape of
+// net.Dialer.DialContext. It must honour ctx (connectTimeout and the end of the run cancel it).
+type Dialer func(ctx context.Context, network, addr string) (net.Conn, error)
+
+// Config configures a Device. The zero value runs a script with the device's limits on wall
+// time, connecting where the script says, with print() output and diagnostics discarded.
+//
+// Routing: at most one of Broker, Dial and Embedded may be set.
+type Config struct {
+	// Stdout receives print() output; nil discards it.
+	Stdout io.Writer
+	// Logger receives diagnostics (refused calls at debug level, recovered panics at error
+	// level); nil discards them.
+	Logger *slog.Logger
+
+	// Broker, "HOST:PORT", sends every connection there instead of to the script's URL (the
+	// script's hostname is still used for TLS verification).
+	Broker string
+	// Dial replaces the network dial of every connection (e.g. broker.Broker.MemoryDialer()).
+	Dial Dialer
+	// Embedded routes every connection to this started in-process broker over in-memory
+	// connections. A TLS connection (mqtts://) is terminated in process with a certificate for
+	// the script's hostname, issued by a CA the device is told to trust (unless TLS.CA is set),
+	// and a client certificate from that CA is offered (unless TLS.Cert or TLS.Key is set).
+	// The broker is not closed by the run.
+	Embedded *broker.Broker
+	// TLS overrides the script's TLS settings.
+	TLS TLS
+
+	// TimeScale makes device time run this many times faster than wall time (timers, .wait(),
+	// Date.now(), reconnectPeriod, connectTimeout); 0 means 1. Ignored when Clock is set.
+	TimeScale float64
+	// Clock is device time; nil means a clock built from TimeScale.
+	Clock runtime.Clock
+	// For stops the run cleanly after this much device time (Ending ForElapsed); 0 means no
+	// bound.
+	For time.Duration
+
+	// Limits are the device's resource bounds; the zero value means mqttcore.DeviceLimits()
+	// (1 session, 5 subscriptions, 65536-byte buffers). mqttcore.HostLimits() lifts them.
+	Limits mqttcore.Limits
+
+	// OnEvent, if non-nil, is called for each MQTT event (see EventKind), one call at a time
+	// and in order, synchronously from the session's goroutine: it must not block and must not
+	// wait for the run.
+	OnEvent func(Event)
+	// Trace, if non-nil, is called for each packet-level action (mqttcore.TraceKind) under the
+	// same rules as OnEvent. Trace events never carry passwords or keys.
+	Trace func(mqttcore.TraceEvent)
+}
+
+// Device is one device runtime. Create it with New and call Run once; Stats may be read from
+// any goroutine at any time.
+type Device struct {
+	cfg   Config
+	clock runtime.Clock
+	dial  Dialer
+	tls   mqttcore.TLSSettings
+	obs   *observer
+	ran   atomic.Bool
+}
+
+// errForElapsed is the cancel cause of Config.For.
+var errForElapsed = errors.New("devicejs: --for elapsed")
+
+// New validates cfg and returns a Device ready to Run. It starts nothing.
+func New(cfg Config) (*Device, error) {
+	set := 0
+	for _, b := range []bool{cfg.Broker != "", cfg.Dial != nil, cfg.Embedded != nil} {
+		if b {
+			set++
+		}
+	}
+	if set > 1 {
+		return nil, errors.New("devicejs: set at most one of Config.Broker, Config.Dial and Config.Embedded")
+	}
+	if cfg.For < 0 {
+		return nil, fmt.Errorf("devicejs: Config.For must not be negative, got %v", cfg.For)
+	}
+	d := &Device{cfg: cfg, dial: cfg.Dial, obs: &observer{onEvent: cfg.OnEvent, trace: cfg.Trace}}
+	d.tls = mqttcore.TLSSettings{CA: cfg.TLS.CA, Cert: cfg.TLS.Cert, Key: cfg.TLS.Key}
+	switch {
+	case cfg.Clock != nil:
+		d.clock = cfg.Clock
+	case cfg.TimeScale == 0 || cfg.TimeScale == 1:
+		d.clock = runtime.NewWallClock()
+	case cfg.TimeScale < 0 || cfg.TimeScale > 1e6:
+		return nil, fmt.Errorf("devicejs: Config.TimeScale must be > 0 and <= 1e6, got %v", cfg.TimeScale)
+	default:
+		d.clock = runtime.NewScaledClock(cfg.TimeScale)
+	}
+	if cfg.Broker != "" {
+		dial, err := AddressDialer(cfg.Broker)
+		if err != nil {
+			return nil, err
+		}
+		d.dial = dial
+	}
+	return d, nil
+}
+
+// AddressDialer returns a Dialer that connects every connection to hostport ("HOST:PORT")
+// over TCP, whatever address the script gave.
+func AddressDialer(hostport string) (Dialer, error) {
+	host, port, err := net.SplitHostPort(hostport)
+	if err != nil {
+		return nil, fmt.Errorf("devicejs: broker address: want HOST:PORT, got %q", hostport)
+	}
+	if p, err := strconv.Atoi(port); err != nil || p < 1 || p > 65535 || host == "" {
+		return nil, fmt.Errorf("devicejs: bad broker address %q", hostport)
+	}
+	target := net.JoinHostPort(host, port)
+	var d net.Dialer
+	return func(ctx context.Context, network, _ string) (net.Conn, error) {
+		return d.DialContext(ctx, network, target)
+	}, nil
+}
+
+// Stats returns the counters so far. Safe from any goroutine.
+func (d *Device) Stats() Stats { return d.obs.stats() }
+
+// Run runs script until it finishes, Config.For elapses, ctx ends or the script fails, and
+// says which in the Result. The error is non-nil only when the run could not start (Run was
+// already called, or the embedded route could not be set up). Run blocks; the script's
+// sessions are ended (DISCONNECT) before it returns.
+func (d *Device) Run(ctx context.Context, script Script) (Result, error) {
+	if !d.ran.CompareAndSwap(false, true) {
+		return Result{}, errors.New("devicejs: Device.Run called twice")
+	}
+	tls := d.tls
+	dial := d.dial
+	if d.cfg.Embedded != nil {
+		r, err := embedroute.New(d.cfg.Embedded.DialMemory)
+		if err != nil {
+			return Result{}, fmt.Errorf("devicejs: embedded route: %w", err)
+		}
+		defer r.Close()
+		dial = r.Dial
+		if tls.CA == "" {
+			tls.CA = r.TrustCA
+		}
+		if tls.Cert == "" && tls.Key == "" {
+			tls.Cert, tls.Key = r.ClientCert, r.ClientKey
+		}
+	}
+	name := script.Name
+	if name == "" {
+		name = "script.js"
+	}
+	stdout := d.cfg.Stdout
+	if stdout == nil {
+		stdout = io.Discard
+	}
+	runCtx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	if d.cfg.For > 0 {
+		stop := d.clock.AfterFunc(d.cfg.For, func() { cancel(errForElapsed) })
+		defer stop()
+	}
+	loop := runtime.New(runtime.Options{Stdout: stdout, Clock: d.clock})
+	hc := mqttcore.HostConfig{Limits: d.cfg.Limits, Trace: d.obs.observe}
+	if dial != nil {
+		hc.Dial = dial
+	}
+	host := bindings.NewHost(loop, hc)
+	bc := bindings.Config{SSL: tls, Logger: d.cfg.Logger}
+	err := loop.Run(runCtx, name, script.Source, func(l *runtime.Loop) error {
+		return bindings.Register(l, host, bc)
+	})
+	res := Result{Err: err, Stats: d.obs.stats()}
+	var se *runtime.ScriptError
+	switch {
+	case err == nil:
+		res.Ending = Finished
+	case errors.Is(err, errForElapsed) && ctx.Err() == nil:
+		res.Ending, res.Err = ForElapsed, nil
+	case errors.As(err, &se):
+		res.Ending = ScriptFailed
+	default:
+		res.Ending = Canceled
+	}
+	return res, nil
+}
+
+// Run is New(cfg) followed by Device.Run(ctx, script).
+func Run(ctx context.Context, script Script, cfg Config) (Result, error) {
+	d, err := New(cfg)
+	if err != nil {
+		return Result{}, err
+	}
+	return d.Run(ctx, script)
+}

@@ -1,0 +1,271 @@
+package devicejs_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"regexp"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+
+	"github.com/devicejs/devicejs"
+	"github.com/devicejs/devicejs/broker"
+	"github.com/devicejs/devicejs/internal/pki"
+	"github.com/devicejs/devicejs/mqttcore"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+// startBroker starts an embedded broker closed at the end of the test.
+func startBroker(t *testing.T, c broker.Config) *broker.Broker {
+	t.Helper()
+	b, err := broker.New(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { b.Close() })
+	return b
+}
+
+// run runs src and fails the test if it cannot start; the run is bounded by 30 s wall time.
+func run(t *testing.T, src string, cfg devicejs.Config) (devicejs.Result, string) {
+	t.Helper()
+	var out syncBuffer
+	if cfg.Stdout == nil {
+		cfg.Stdout = &out
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	res, err := devicejs.Run(ctx, devicejs.Script{Name: "t.js", Source: src}, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res, out.String()
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func TestEndings(t *testing.T) {
+	tt := []struct {
+		name   string
+		src    string
+		cfg    devicejs.Config
+		cancel bool
+		want   devicejs.Ending
+		errRE  string
+	}{
+		{name: "finished", src: `print('x')`, want: devicejs.Finished},
+		{name: "for elapsed", src: `setInterval(function() {}, 100)`, cfg: devicejs.Config{TimeScale: 1000, For: 5 * time.Second}, want: devicejs.ForElapsed},
+		{name: "canceled", src: `setInterval(function() {}, 100)`, cancel: true, want: devicejs.Canceled, errRE: `^stop$`},
+		{name: "syntax", src: "var = 1;", want: devicejs.ScriptFailed, errRE: `^t\.js:1:5`},
+		{name: "throw in callback", src: "setTimeout(function() {\n  null.x;\n}, 10);", cfg: devicejs.Config{TimeScale: 10}, want: devicejs.ScriptFailed, errRE: `(?s)^t\.js:2:\d+: .*TypeError.*\(t\.js:2`},
+	}
+	for _, tc := range tt {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx, cancel := context.WithCancelCause(context.Background())
+			if tc.cancel {
+				time.AfterFunc(20*time.Millisecond, func() { cancel(errors.New("stop")) })
+			}
+			defer cancel(nil)
+			res, err := devicejs.Run(ctx, devicejs.Script{Name: "t.js", Source: tc.src}, tc.cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.Ending != tc.want {
+				t.Fatalf("ending %v (%v), want %v", res.Ending, res.Err, tc.want)
+			}
+			if tc.errRE == "" {
+				if res.Err != nil {
+					t.Fatalf("err %v", res.Err)
+				}
+				return
+			}
+			if res.Err == nil || !regexp.MustCompile(tc.errRE).MatchString(res.Err.Error()) {
+				t.Fatalf("err %v, want match %q", res.Err, tc.errRE)
+			}
+			if tc.want == devicejs.ScriptFailed && res.ScriptError() == nil {
+				t.Fatal("no ScriptError")
+			}
+		})
+	}
+}
+
+func TestConfigErrors(t *testing.T) {
+	b := startBroker(t, broker.Config{})
+	for _, cfg := range []devicejs.Config{
+		{Broker: "x:1", Embedded: b},
+		{Broker: "nohost"},
+		{Broker: "h:0"},
+		{TimeScale: -1},
+		{For: -time.Second},
+	} {
+		if _, err := devicejs.New(cfg); err == nil {
+			t.Errorf("New(%+v) accepted", cfg)
+		}
+	}
+	d, err := devicejs.New(devicejs.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.Run(context.Background(), devicejs.Script{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.Run(context.Background(), devicejs.Script{}); err == nil {
+		t.Fatal("second Run accepted")
+	}
+}
+
+// TestDevicesIndependent runs two scripts at once in one process: each sees only its own
+// mqtt.set() settings, and each has its own session resource.
+func TestDevicesIndependent(t *testing.T) {
+	ca := pki.Must(pki.NewCA("test CA"))
+	srv := pki.Must(ca.IssueServer("localhost"))
+	b := startBroker(t, broker.Config{CertPEM: srv.CertPEM, KeyPEM: srv.KeyPEM})
+	script := func(caPEM string) string {
+		return fmt.Sprintf(`
+mqtt.set('ssl.ca', %q);
+var c = mqtt.connect('mqtts://localhost:8883', {reconnectCount: 0});
+print('second connect: ' + mqtt.connect('mqtt://localhost:1883'));
+c.on('connect', function() {
+  setTimeout(function() { print('connected'); c.end(); }, 200);
+});
+c.on('error', function(err) { print('error ' + err.code + ' errno ' + c.get('errnoConnect')); c.end(); });
+`, caPEM)
+	}
+	type out struct {
+		res devicejs.Result
+		out string
+	}
+	outs := make([]out, 2)
+	var wg sync.WaitGroup
+	for i, caPEM := range []string{string(ca.CertPEM), "-----BEGIN CERTIFICATE-----\nbogus\n-----END CERTIFICATE-----\n"} {
+		wg.Go(func() {
+			res, o := run(t, script(caPEM), devicejs.Config{Dial: b.MemoryTLSDialer(), TimeScale: 10})
+			outs[i] = out{res, o}
+		})
+	}
+	wg.Wait()
+	want := []string{"second connect: undefined\nconnected\n", "second connect: undefined\nerror 1 errno 7\n"}
+	for i, o := range outs {
+		if o.res.Ending != devicejs.Finished || o.out != want[i] {
+			t.Errorf("device %d: %v %v, output %q, want %q", i, o.res.Ending, o.res.Err, o.out, want[i])
+		}
+	}
+}
+
+// TestEventsStatsAndSecrets checks the event hook, the counters, and that neither the trace,
+// the events, the log nor print output carry a password or a private key.
+func TestEventsStatsAndSecrets(t *testing.T) {
+	const password = "MARKER-PASSWORD-91c2"
+	b := startBroker(t, broker.Config{Users: map[string]string{"dev": password}})
+	key := pki.Must(pki.Must(pki.NewCA("unused")).IssueClient("x"))
+	var mu sync.Mutex
+	var events []devicejs.Event
+	var traces []mqttcore.TraceEvent
+	var logs syncBuffer
+	src := fmt.Sprintf(`
+var c = mqtt.connect('mqtt://broker:1883', {username: 'dev', password: %q, recvBuffSize: 128});
+var connects = 0;
+c.on('connect', function() {
+  if (++connects === 2) { c.end(); return; }
+  c.subscribe('t/#', {qos: 1}, function() {
+    c.publish('t/small', 'hi', {qos: 1}, function() {
+      c.publish('t/big', new Array(200).join('x'), {qos: 1}, function() {
+        setTimeout(function() { c.reconnect(); }, 300); // both messages delivered first
+      });
+    });
+  });
+});
+c.publish('bad topic #', 'x');
+`, password)
+	res, out := run(t, src, devicejs.Config{
+		For:     20 * time.Second,
+		Dial:    b.MemoryDialer(),
+		TLS:     devicejs.TLS{Key: string(key.KeyPEM)},
+		Logger:  slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+		OnEvent: func(e devicejs.Event) { mu.Lock(); events = append(events, e); mu.Unlock() },
+		Trace:   func(e mqttcore.TraceEvent) { mu.Lock(); traces = append(traces, e); mu.Unlock() },
+	})
+	if res.Ending != devicejs.Finished {
+		t.Fatalf("%v %v %q %+v", res.Ending, res.Err, out, traces)
+	}
+	want := devicejs.Stats{Published: 2, Received: 1, DiscardedForSize: 1, Reconnects: 1}
+	if res.Stats != want {
+		t.Errorf("stats %+v, want %+v", res.Stats, want)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	var kinds []string
+	for _, e := range events {
+		if e.Time.IsZero() || e.ClientID == "" || e.Broker != "mqtt://broker:1883" {
+			t.Errorf("event %+v", e)
+		}
+		kinds = append(kinds, string(e.Kind))
+	}
+	// The publish completions and the deliveries may interleave; compare that part sorted.
+	if len(kinds) == 9 {
+		slices.Sort(kinds[1:5])
+	}
+	if got, w := strings.Join(kinds, " "), "connect discarded message publish_done publish_done close reconnect connect end"; got != w {
+		t.Errorf("events %q\nwant   %q", got, w)
+	}
+	all := fmt.Sprintf("%+v %+v %s %s", events, traces, logs.String(), out)
+	for _, secret := range []string{password, strings.TrimSpace(string(key.KeyPEM)), "PRIVATE KEY"} {
+		if strings.Contains(all, secret) {
+			t.Errorf("output carries a secret %.20q", secret)
+		}
+	}
+	if !strings.Contains(logs.String(), "refused") {
+		t.Errorf("no diagnostics logged for the refused publish: %q", logs.String())
+	}
+}
+
+// TestEmbeddingDocSnippet keeps the Go program of docs/embedding.md identical to Example.
+func TestEmbeddingDocSnippet(t *testing.T) {
+	doc, err := os.ReadFile("docs/embedding.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := regexp.MustCompile("(?s)```go\n(package main.*?)```").FindSubmatch(doc)
+	if m == nil {
+		t.Fatal("docs/embedding.md has no ```go block with a main package")
+	}
+	body := regexp.MustCompile(`(?s)func main\(\) \{\n(.*?)\n\}\n`).FindSubmatch(m[1])
+	src, err := os.ReadFile("example_test.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ex := regexp.MustCompile(`(?s)\nfunc Example\(\) \{\n(.*?)\n\t// Output:`).FindSubmatch(src)
+	if body == nil || ex == nil {
+		t.Fatal("cannot find main in the doc or Example in example_test.go")
+	}
+	if string(body[1]) != string(ex[1]) {
+		t.Fatalf("docs/embedding.md main differs from Example:\n--- doc\n%s\n--- Example\n%s", body[1], ex[1])
+	}
+}

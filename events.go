@@ -1,0 +1,112 @@
+package devicejs
+
+import (
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/devicejs/devicejs/mqttcore"
+)
+
+// EventKind names a host-visible MQTT event.
+type EventKind string
+
+// The events reported to Config.OnEvent.
+const (
+	EventConnect     EventKind = "connect"      // the broker accepted a connection (first or re-)
+	EventClose       EventKind = "close"        // an established connection was lost or dropped
+	EventPublishDone EventKind = "publish_done" // a publish completed; Code 0 on success
+	EventMessage     EventKind = "message"      // a message was received and delivered to the script
+	EventDiscarded   EventKind = "discarded"    // a received message did not fit recvBuffSize
+	EventError       EventKind = "error"        // a connection attempt failed with no automatic retry left
+	EventReconnect   EventKind = "reconnect"    // a reconnection attempt starts
+	EventEnd         EventKind = "end"          // the session was ended (client.end() or the end of the run)
+)
+
+// Event is one MQTT event of a run, with its device-time timestamp.
+type Event struct {
+	Time     time.Time     // device time
+	Kind     EventKind     // what happened
+	ClientID string        // the session's MQTT client identifier
+	Broker   string        // the session's broker URL as the script gave it (canonical form)
+	Topic    string        // EventPublishDone, EventMessage, EventDiscarded
+	Bytes    int           // payload length: EventMessage, EventDiscarded
+	Code     mqttcore.Code // EventPublishDone (0 on success), EventError (1)
+}
+
+// Stats are a run's counters, summed over all its sessions.
+type Stats struct {
+	Published        uint64 // publishes completed with code 0
+	Received         uint64 // messages delivered to the script
+	DiscardedForSize uint64 // messages dropped because topic+payload+9 > recvBuffSize
+	Reconnects       uint64 // reconnection attempts (reconnect events)
+}
+
+// eventKinds maps the trace actions that are host events.
+var eventKinds = map[mqttcore.TraceKind]EventKind{
+	mqttcore.TraceConnack:     EventConnect,
+	mqttcore.TraceClose:       EventClose,
+	mqttcore.TracePublishDone: EventPublishDone,
+	mqttcore.TraceMessage:     EventMessage,
+	mqttcore.TraceDiscarded:   EventDiscarded,
+	mqttcore.TraceError:       EventError,
+	mqttcore.TraceReconnect:   EventReconnect,
+	mqttcore.TraceEnd:         EventEnd,
+}
+
+// observer turns a run's trace into counters, events and the host's own trace hook.
+type observer struct {
+	onEvent func(Event)
+	trace   func(mqttcore.TraceEvent)
+
+	mu sync.Mutex // serializes onEvent and trace across sessions
+
+	published, received, discarded, reconnects atomic.Uint64
+}
+
+// observe is the mqttcore.HostConfig.Trace of a run.
+func (o *observer) observe(e mqttcore.TraceEvent) {
+	switch e.Kind {
+	case mqttcore.TracePublishDone:
+		if e.Code == mqttcore.OK {
+			o.published.Add(1)
+		}
+	case mqttcore.TraceMessage:
+		o.received.Add(1)
+	case mqttcore.TraceDiscarded:
+		o.discarded.Add(1)
+	case mqttcore.TraceReconnect:
+		o.reconnects.Add(1)
+	}
+	if o.onEvent == nil && o.trace == nil {
+		return
+	}
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.trace != nil {
+		o.trace(e)
+	}
+	if k, ok := eventKinds[e.Kind]; ok && o.onEvent != nil {
+		ev := Event{Time: e.Time, Kind: k, ClientID: e.ClientID, Broker: e.Broker}
+		switch k {
+		case EventPublishDone, EventMessage, EventDiscarded:
+			ev.Topic, ev.Bytes = e.Topic, e.Bytes
+		}
+		if k == EventPublishDone || k == EventError {
+			ev.Code = e.Code
+		}
+		if k == EventPublishDone {
+			ev.Bytes = 0
+		}
+		o.onEvent(ev)
+	}
+}
+
+func (o *observer) stats() Stats {
+	return Stats{
+		Published:        o.published.Load(),
+		Received:         o.received.Load(),
+		DiscardedForSize: o.discarded.Load(),
+		Reconnects:       o.reconnects.Load(),
+	}
+}

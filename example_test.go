@@ -1,0 +1,234 @@
+package devicejs_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/devicejs/devicejs"
+	"github.com/devicejs/devicejs/broker"
+	"github.com/devicejs/devicejs/mqttcore"
+)
+
+// Example is the program of docs/embedding.md (TestEmbeddingDocSnippet keeps them identical).
+func Example() {
+	b, err := broker.New(broker.Config{}) // an in-process broker, in-memory connections only
+	if err != nil {
+		log.Fatal(err)
+	}
+	if err := b.Start(); err != nil {
+		log.Fatal(err)
+	}
+	defer b.Close()
+
+	script := devicejs.Script{Name: "device.js", Source: `
+var client = mqtt.connect('mqtt://broker.example:1883');
+var pending = 2;
+function settle() { if (--pending === 0) client.end(); }
+client.on('connect', function() {
+  client.subscribe('greetings/#', {qos: 1}, function() {
+    client.publish('greetings/device', 'hello', {qos: 1}, settle);
+  });
+});
+client.on('message', function(topic, message) {
+  print(topic + ': ' + message);
+  settle();
+});
+`}
+	res, err := devicejs.Run(context.Background(), script, devicejs.Config{
+		Stdout:   os.Stdout,
+		Embedded: b,
+		For:      time.Minute,
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(res.Ending, res.Stats.Published, res.Stats.Received)
+	// Output:
+	// greetings/device: hello
+	// finished 1 1
+}
+
+func ExampleRun() {
+	res, err := devicejs.Run(context.Background(), devicejs.Script{Source: `
+setTimeout(function() { print('30 s of device time later'); }, 30000);
+`}, devicejs.Config{Stdout: os.Stdout, TimeScale: 1000})
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(res.Ending)
+	// Output:
+	// 30 s of device time later
+	// finished
+}
+
+func ExampleNew() {
+	d, err := devicejs.New(devicejs.Config{Stdout: os.Stdout, TimeScale: 1000, For: 10 * time.Second})
+	if err != nil {
+		log.Fatal(err)
+	}
+	res, err := d.Run(context.Background(), devicejs.Script{Source: `setInterval(function() {}, 1000);`})
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(res.Ending, res.Err)
+	// Output: for elapsed <nil>
+}
+
+func ExampleDevice_Run() {
+	d, err := devicejs.New(devicejs.Config{})
+	if err != nil {
+		log.Fatal(err)
+	}
+	ctx, cancel := context.WithCancelCause(context.Background())
+	cancel(errors.New("service shutting down"))
+	res, err := d.Run(ctx, devicejs.Script{Source: `setInterval(function() {}, 1000);`})
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(res.Ending, res.Err)
+	// Output: canceled service shutting down
+}
+
+func ExampleDevice_Stats() {
+	b, err := broker.New(broker.Config{})
+	if err != nil {
+		log.Fatal(err)
+	}
+	if err := b.Start(); err != nil {
+		log.Fatal(err)
+	}
+	defer b.Close()
+	d, err := devicejs.New(devicejs.Config{Dial: b.MemoryDialer()})
+	if err != nil {
+		log.Fatal(err)
+	}
+	_, err = d.Run(context.Background(), devicejs.Script{Source: `
+var c = mqtt.connect('mqtt://broker:1883');
+c.on('connect', function() {
+  c.publish('t', 'one', {qos: 1}, function() {
+    c.publish('t', 'two', {qos: 1}, function() { c.end(); });
+  });
+});`})
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Printf("%+v\n", d.Stats())
+	// Output: {Published:2 Received:0 DiscardedForSize:0 Reconnects:0}
+}
+
+func ExampleConfig_onEvent() {
+	b, err := broker.New(broker.Config{})
+	if err != nil {
+		log.Fatal(err)
+	}
+	if err := b.Start(); err != nil {
+		log.Fatal(err)
+	}
+	defer b.Close()
+	cfg := devicejs.Config{
+		Embedded: b,
+		OnEvent: func(e devicejs.Event) {
+			fmt.Println(e.Kind, e.Topic, int(e.Code))
+		},
+	}
+	_, err = devicejs.Run(context.Background(), devicejs.Script{Source: `
+var c = mqtt.connect('mqtt://broker:1883');
+c.on('connect', function() {
+  c.publish('status', 'up', {qos: 1}, function() { c.end(); });
+});`}, cfg)
+	if err != nil {
+		log.Fatal(err)
+	}
+	// Output:
+	// connect  0
+	// publish_done status 0
+	// end  0
+}
+
+func ExampleConfig_limits() {
+	src := `
+var c = mqtt.connect('mqtt://broker:1883');
+var n = 0;
+c.on('connect', function() {
+  for (var i = 0; i < 6; i++) {
+    c.subscribe('topic/' + i, {}, function(err) { if (err.code === 0) n++; });
+  }
+  setTimeout(function() { print(n + ' subscriptions'); c.end(); }, 1000);
+});`
+	for _, lim := range []mqttcore.Limits{mqttcore.DeviceLimits(), mqttcore.HostLimits()} {
+		b, err := broker.New(broker.Config{})
+		if err != nil {
+			log.Fatal(err)
+		}
+		if err := b.Start(); err != nil {
+			log.Fatal(err)
+		}
+		_, err = devicejs.Run(context.Background(), devicejs.Script{Source: src},
+			devicejs.Config{Stdout: os.Stdout, Embedded: b, Limits: lim, TimeScale: 100})
+		b.Close()
+		if err != nil {
+			log.Fatal(err)
+		}
+	}
+	// Output:
+	// 5 subscriptions
+	// 6 subscriptions
+}
+
+func ExampleScriptFile() {
+	path := filepath.Join(os.TempDir(), "devicejs-example.js")
+	if err := os.WriteFile(path, []byte("print('from a file');\n"), 0o644); err != nil {
+		log.Fatal(err)
+	}
+	defer os.Remove(path)
+	s, err := devicejs.ScriptFile(path)
+	if err != nil {
+		log.Fatal(err)
+	}
+	res, err := devicejs.Run(context.Background(), s, devicejs.Config{Stdout: os.Stdout})
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(res.Ending)
+	// Output:
+	// from a file
+	// finished
+}
+
+func ExampleResult_ScriptError() {
+	res, err := devicejs.Run(context.Background(), devicejs.Script{Name: "device.js", Source: `
+function check(v) {
+  if (!v) throw new Error('no value');
+}
+check(0);
+`}, devicejs.Config{})
+	if err != nil {
+		log.Fatal(err)
+	}
+	se := res.ScriptError()
+	fmt.Println(res.Ending)
+	fmt.Printf("%s:%d:%d %s\n", se.File, se.Line, se.Column, se.Message)
+	// Output:
+	// script failed
+	// device.js:3:17 Error: no value
+}
+
+func ExampleAddressDialer() {
+	_, err := devicejs.AddressDialer("127.0.0.1:1883")
+	fmt.Println(err)
+	_, err = devicejs.AddressDialer("no-port")
+	fmt.Println(err)
+	// Output:
+	// <nil>
+	// devicejs: broker address: want HOST:PORT, got "no-port"
+}
+
+func ExampleEnding_String() {
+	fmt.Println(devicejs.Finished, devicejs.ForElapsed, devicejs.Canceled, devicejs.ScriptFailed)
+	// Output: finished for elapsed canceled script failed
+}
