@@ -42,25 +42,44 @@ type Config struct {
 // Register) can report their release; bindings' own callbacks never touch goja there.
 // Other fields of hc are kept. Safe from any goroutine.
 func NewHost(l *runtime.Loop, hc mqttcore.HostConfig) *mqttcore.Host {
+	e := &loopExec{l: l}
 	hc.Clock = l.Clock()
-	hc.Executor = loopExecutor(l)
-	return mqttcore.NewHost(hc)
+	hc.Executor = e.run
+	h := mqttcore.NewHost(hc)
+	hostExecs.Store(h, e)
+	return h
 }
 
-// loopExecutor returns an Executor posting onto l, with the after-the-loop fallback described
-// at NewHost.
-func loopExecutor(l *runtime.Loop) func(func()) {
-	var mu sync.Mutex // serializes callbacks that run after the loop ended
-	return func(f func()) {
-		posted := l.Post(func(*goja.Runtime) error {
-			f()
-			return nil
-		})
-		if !posted {
-			mu.Lock()
-			defer mu.Unlock()
-			f()
-		}
+// hostExecs maps a Host made by NewHost to its executor until Register takes it.
+var hostExecs sync.Map // *mqttcore.Host -> *loopExec
+
+// loopExec is the Executor of a Host made by NewHost: it posts each callback onto the loop,
+// with the after-the-loop fallback described at NewHost. While it runs a callback on the
+// loop, the binding's loop job for that callback (module.post) runs right there instead of
+// being posted a second time: one loop job per event or completion, not two.
+type loopExec struct {
+	l  *runtime.Loop
+	mu sync.Mutex // serializes callbacks that run after the loop ended
+
+	// Loop only.
+	inline bool  // the executor is running a callback: module.post may run its job at once
+	err    error // the error of the job run inline, returned by the executor's loop job
+}
+
+// run is the Executor. Safe from any goroutine.
+func (e *loopExec) run(f func()) {
+	posted := e.l.Post(func(*goja.Runtime) error {
+		e.inline = true
+		defer func() { e.inline = false }()
+		f()
+		err := e.err
+		e.err = nil
+		return err
+	})
+	if !posted {
+		e.mu.Lock()
+		defer e.mu.Unlock()
+		f()
 	}
 }
 
@@ -73,6 +92,7 @@ type module struct {
 	cfg    Config
 	log    *slog.Logger
 	isView goja.Callable // the realm's original ArrayBuffer.isView, taken before the script runs
+	exec   *loopExec     // host's executor when made by NewHost for l, else nil
 
 	settings mqttcore.TLSSettings // what the script set with mqtt.set()
 	clients  map[*client]struct{} // sessions not yet released
@@ -102,6 +122,9 @@ func Register(l *runtime.Loop, host *mqttcore.Host, cfg Config) error {
 		m.cfg.StopTimeout = DefaultStopTimeout
 	}
 	m.isView = originalIsView(m.vm)
+	if e, ok := hostExecs.LoadAndDelete(host); ok && e.(*loopExec).l == l {
+		m.exec = e.(*loopExec)
+	}
 
 	obj := m.vm.NewObject()
 	methods := []struct {
@@ -215,6 +238,23 @@ func (m *module) tlsSettings() mqttcore.TLSSettings {
 // has ended, when job is dropped. Safe from any goroutine.
 func (m *module) post(name string, job func(vm *goja.Runtime) error) bool {
 	return m.l.Post(m.jobFirewall(name, job))
+}
+
+// deliver is post for the session's event and completion callbacks, which the host's executor
+// runs (on the loop, or after the run on the executor's fallback goroutine). On the loop it runs
+// job at once, inside the executor's loop job, instead of queueing a second loop job: same
+// order, one round less. Jobs posted from inside job are queued as usual. Call it only from
+// such a callback.
+func (m *module) deliver(name string, job func(vm *goja.Runtime) error) {
+	e := m.exec
+	if e == nil || !e.inline {
+		m.post(name, job)
+		return
+	}
+	e.inline = false
+	if err := m.jobFirewall(name, job)(m.vm); err != nil && e.err == nil {
+		e.err = err
+	}
 }
 
 // stop is the loop's stop hook: it ends every session not yet released and waits, up to

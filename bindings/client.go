@@ -150,13 +150,13 @@ func codeOf(err error) mqttcore.Code {
 }
 
 // done returns the completion function handed to the session: it calls cb (if any) on the
-// loop with the MqttError for the result. Safe from any goroutine.
+// loop with the MqttError for the result. The session calls it through the host's executor.
 func (c *client) done(name string, cb *callback) func(mqttcore.Code) {
 	return func(code mqttcore.Code) {
 		if cb == nil {
 			return
 		}
-		c.m.post(name, func(vm *goja.Runtime) error {
+		c.m.deliver(name, func(vm *goja.Runtime) error {
 			_, err := cb.fn(c.obj, mqttError(vm, code))
 			return err
 		})

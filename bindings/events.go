@@ -63,11 +63,11 @@ func (c *client) events() mqttcore.Events {
 	}
 }
 
-// emit posts the dispatch of e onto the loop; args (nil: no arguments) builds the handler's
-// arguments there. The handler is called with the Client object as this. Safe from any
-// goroutine.
+// emit dispatches e on the loop; args (nil: no arguments) builds the handler's arguments
+// there. The handler is called with the Client object as this. The session calls it through
+// the host's executor (module.deliver).
 func (c *client) emit(e event, args func(vm *goja.Runtime) []goja.Value) {
-	c.m.post("'"+eventNames[e]+"' event", func(vm *goja.Runtime) error {
+	c.m.deliver("'"+eventNames[e]+"' event", func(vm *goja.Runtime) error {
 		h := c.handlers[e]
 		if h == nil {
 			return nil
