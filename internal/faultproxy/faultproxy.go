@@ -409,6 +409,8 @@ func (l *link) pump(d Direction, src, dst net.Conn) {
 			}
 		}
 		if err != nil {
+			// A close or reset from this side is held like data while blackholed.
+			l.waitGate()
 			return
 		}
 	}
