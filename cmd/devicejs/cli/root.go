@@ -46,6 +46,7 @@ against real brokers before they are flashed to a device.`,
 	root.AddCommand(NewCmdRun(ios, nil))
 	root.AddCommand(NewCmdVersion(ios))
 	root.AddCommand(NewCmdBroker(ios, nil))
+	root.AddCommand(NewCmdCheck(ios, nil))
 	root.CompletionOptions.DisableDefaultCmd = true
 	return root
 }

@@ -114,3 +114,32 @@ func jsString(s string) string {
 	b, _ := json.Marshal(s)
 	return string(b)
 }
+
+func TestCheckCommand(t *testing.T) {
+	samples, err := filepath.Glob(filepath.Join("..", "..", "..", "testdata", "samples", "*.js"))
+	if err != nil || len(samples) != 6 {
+		t.Fatalf("samples %v %v", samples, err)
+	}
+	if r := runBinary(t, append([]string{"check", "--strict"}, samples...)...); r.code != 0 || r.stderr != "" || r.stdout != "" {
+		t.Fatalf("samples: exit %d, stdout %q stderr %q", r.code, r.stdout, r.stderr)
+	}
+	warn := script(t, "warn.js", "var c = mqtt.connect('mqtt://h:1883', {keepalive: -5});\nc.publish('a/#', 'x');\n")
+	r := runBinary(t, "check", warn)
+	if r.code != 0 || !strings.Contains(r.stderr, "warn.js:1:51: warning: mqtt.connect option keepalive:") ||
+		!strings.Contains(r.stderr, "warn.js:2:11: warning: publish(\"a/#\")") {
+		t.Fatalf("warnings: exit %d, stderr %q", r.code, r.stderr)
+	}
+	if r := runBinary(t, "check", "--strict", warn); r.code != 1 {
+		t.Fatalf("--strict with warnings: exit %d", r.code)
+	}
+	bad := script(t, "bad.js", "var a = 1;\nif (a {\n")
+	if r := runBinary(t, "check", bad); r.code != 1 || !strings.HasPrefix(r.stderr, bad+":2:7: error: syntax error:") {
+		t.Fatalf("syntax error: exit %d, stderr %q", r.code, r.stderr)
+	}
+	if r := runBinary(t, "check"); r.code != 2 {
+		t.Fatalf("no args: exit %d", r.code)
+	}
+	if r := runBinary(t, "check", filepath.Join(t.TempDir(), "missing.js")); r.code != 2 {
+		t.Fatalf("missing file: exit %d", r.code)
+	}
+}

@@ -1,0 +1,115 @@
+// Package check is the static checker behind `devicejs check`: a syntax check of a device script
+// and warnings for what the device would refuse and that can be seen without running it (calls
+// whose arguments are literals: invalid topics, out-of-range connect options, more subscribe
+// topics than the device holds). The range checks are mqttcore's own validators, so the checker
+// and the runtime agree.
+package check
+
+import (
+	"errors"
+	"fmt"
+	"sort"
+
+	"github.com/dop251/goja/ast"
+	"github.com/dop251/goja/file"
+	"github.com/dop251/goja/parser"
+)
+
+// Severity of a Diagnostic.
+type Severity string
+
+// The severities: an Error makes the script unrunnable (a syntax error); a Warning is a call the
+// device would refuse at run time.
+const (
+	Error   Severity = "error"
+	Warning Severity = "warning"
+)
+
+// Diagnostic is one finding, at a 1-based line and column of the script.
+type Diagnostic struct {
+	File     string
+	Line     int
+	Column   int
+	Severity Severity
+	Message  string
+}
+
+// String formats d as "file:line:col: severity: message".
+func (d Diagnostic) String() string {
+	return fmt.Sprintf("%s:%d:%d: %s: %s", d.File, d.Line, d.Column, d.Severity, d.Message)
+}
+
+// Script checks the script src named filename and returns its diagnostics in source order. A
+// script with a syntax error has exactly one diagnostic, the parser's first error.
+func Script(filename, src string) []Diagnostic {
+	prog, err := parser.ParseFile(nil, filename, src, 0)
+	if err != nil {
+		var list parser.ErrorList
+		var one *parser.Error
+		switch {
+		case errors.As(err, &list):
+		case errors.As(err, &one):
+			list = parser.ErrorList{one}
+		default:
+			return []Diagnostic{{File: filename, Line: 1, Column: 1, Severity: Error, Message: err.Error()}}
+		}
+		if len(list) == 0 {
+			return []Diagnostic{{File: filename, Line: 1, Column: 1, Severity: Error, Message: err.Error()}}
+		}
+		// Only the first error: the parser's later ones are mostly consequences of it.
+		e := list[0]
+		return []Diagnostic{{File: filename, Line: e.Position.Line, Column: e.Position.Column,
+			Severity: Error, Message: "syntax error: " + e.Message}}
+	}
+	c := &checker{file: prog.File, name: filename, subs: map[string]file.Idx{}}
+	walk(prog, c.visit)
+	c.finish()
+	sort.SliceStable(c.diags, func(i, j int) bool {
+		a, b := c.diags[i], c.diags[j]
+		return a.Line < b.Line || a.Line == b.Line && a.Column < b.Column
+	})
+	return c.diags
+}
+
+// HasErrors reports whether any diagnostic is an Error.
+func HasErrors(ds []Diagnostic) bool {
+	for _, d := range ds {
+		if d.Severity == Error {
+			return true
+		}
+	}
+	return false
+}
+
+// checker collects the warnings of one program.
+type checker struct {
+	file  *file.File
+	name  string
+	diags []Diagnostic
+	subs  map[string]file.Idx // distinct literal subscribe topics, at their first use
+	order []string
+}
+
+func (c *checker) warn(at file.Idx, format string, args ...any) {
+	p := c.file.Position(int(at) - c.file.Base())
+	c.diags = append(c.diags, Diagnostic{File: c.name, Line: p.Line, Column: p.Column, Severity: Warning,
+		Message: fmt.Sprintf(format, args...)})
+}
+
+// walk calls visit for every node of the tree under n (ast nodes only, each once).
+func walk(n ast.Node, visit func(ast.Node)) {
+	seen := map[ast.Node]bool{}
+	var rec func(v any)
+	rec = func(v any) {
+		node, ok := v.(ast.Node)
+		if !ok || node == nil || seen[node] {
+			return
+		}
+		seen[node] = true
+		visit(node)
+		for _, child := range children(node) {
+			rec(child)
+		}
+	}
+	rec(n)
+}

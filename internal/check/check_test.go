@@ -1,0 +1,76 @@
+package check_test
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"go.uber.org/goleak"
+
+	"github.com/devicejs/devicejs/internal/check"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+func TestSamplesClean(t *testing.T) {
+	paths, err := filepath.Glob(filepath.Join("..", "..", "testdata", "samples", "*.js"))
+	if err != nil || len(paths) != 6 {
+		t.Fatalf("samples: %v %v", paths, err)
+	}
+	for _, p := range paths {
+		src, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ds := check.Script(p, string(src)); len(ds) != 0 {
+			t.Errorf("%s: %v", p, ds)
+		}
+	}
+}
+
+func TestDiagnostics(t *testing.T) {
+	tt := []struct {
+		name string
+		src  string
+		want []string // diagnostics as "line:col: severity: message prefix"
+	}{
+		{"syntax", "var x = ;\n", []string{"1:9: error: syntax error: Unexpected token ;"}},
+		{"syntax line 3", "var a = 1;\n\nfunction (", []string{"3:10: error: syntax error"}},
+		{"bad url", "mqtt.connect('http://x');", []string{`1:14: warning: mqtt.connect("http://x"):`}},
+		{"options", "mqtt.connect('mqtt://h', {keepalive: -1, reconnectPeriod: 20000, sendBuffSize: 100, clientId: 'a b', reconnectCount: 1855});", []string{
+			"1:38: warning: mqtt.connect option keepalive:",
+			"1:59: warning: mqtt.connect option reconnectPeriod:",
+			"1:80: warning: mqtt.connect option sendBuffSize:",
+			"1:95: warning: mqtt.connect option clientId:",
+		}},
+		{"protocol pair", "mqtt.connect('mqtt://h', {protocolId: 'MQTT', protocolVersion: 3});", []string{"1:39: warning: mqtt.connect option protocolId:"}},
+		{"protocol 3 alone ok", "mqtt.connect('mqtt://h', {protocolVersion: 3, protocolId: 'MQIsdp'});", nil},
+		{"topics", "c.publish('a/#', 'x'); c.subscribe('a/b#'); c.unsubscribe(''); c.subscribe('ok/+', {qos: 3});", []string{
+			`1:11: warning: publish("a/#"):`, `1:36: warning: subscribe("a/b#"):`, `1:59: warning: unsubscribe(""):`, `1:90: warning: subscribe option qos:`,
+		}},
+		{"six topics", "c.subscribe('a'); c.subscribe('b'); c.subscribe('a'); c.subscribe('c'); c.subscribe('d');\nc.subscribe('e'); c.subscribe('f');",
+			[]string{"2:31: warning: 6 distinct subscribe topics"}},
+		{"five topics", "c.subscribe('a'); c.subscribe('b'); c.subscribe('c'); c.subscribe('d'); c.subscribe('e'); c.subscribe('a');", nil},
+		{"nested", "function f() { return function() { c.on('conect', function() {}); }; }", []string{`1:41: warning: on("conect"):`}},
+		{"set", "mqtt.set('ssl.crt', 'x'); mqtt.set('ssl.ca', 'x');", []string{`1:10: warning: mqtt.set("ssl.crt")`}},
+		{"non-literals ignored", "var t = 'a/#'; c.publish(t, 'x'); mqtt.connect(u, o);", nil},
+	}
+	for _, tc := range tt {
+		t.Run(tc.name, func(t *testing.T) {
+			ds := check.Script("s.js", tc.src)
+			if len(ds) != len(tc.want) {
+				t.Fatalf("got %d diagnostics %v, want %q", len(ds), ds, tc.want)
+			}
+			for i, d := range ds {
+				got := strings.TrimPrefix(d.String(), "s.js:")
+				if !strings.HasPrefix(got, tc.want[i]) {
+					t.Errorf("diagnostic %d: got %q, want prefix %q", i, got, tc.want[i])
+				}
+			}
+			if check.HasErrors(ds) != strings.Contains(strings.Join(tc.want, ""), ": error:") {
+				t.Errorf("HasErrors %v", check.HasErrors(ds))
+			}
+		})
+	}
+}
