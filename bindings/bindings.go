@@ -40,7 +40,8 @@ type Config struct {
 // the loop. Once the loop has ended (Post returns false), callbacks run on the calling
 // goroutine instead, one at a time, so that sessions still closing after the run (see
 // Register) can report their release; bindings' own callbacks never touch goja there.
-// Other fields of hc are kept. Safe from any goroutine.
+// Register, given this Host and the same loop, delivers each event inside the executor's loop
+// job (one loop job per event). Other fields of hc are kept. Safe from any goroutine.
 func NewHost(l *runtime.Loop, hc mqttcore.HostConfig) *mqttcore.Host {
 	e := &loopExec{l: l}
 	hc.Clock = l.Clock()
