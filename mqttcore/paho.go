@@ -6,6 +6,7 @@ import (
 	"net"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	paho "github.com/eclipse/paho.mqtt.golang"
@@ -80,6 +81,10 @@ type guardConn struct {
 	dead    atomic.Bool
 	dupNext atomic.Bool // set DUP on the next outgoing QoS 1/2 PUBLISH
 
+	raw  syscall.RawConn // non-blocking writes of direct publishes (direct.go); nil if unavailable
+	wmu  sync.Mutex      // held for each whole packet written: paho's and direct ones
+	wbuf []byte          // guarded by wmu: the direct publish being encoded
+
 	mu        sync.Mutex // paho reads from one goroutine; the lock keeps -race quiet anyway
 	state     int        // 0: fixed header byte, 1: remaining length, 2: body
 	lenVal    int
@@ -89,7 +94,15 @@ type guardConn struct {
 }
 
 func newGuardConn(c net.Conn, a *attempt, maxLen int) *guardConn {
-	return &guardConn{Conn: c, a: a, max: maxLen}
+	return &guardConn{Conn: c, a: a, max: maxLen, raw: rawConnOf(c)}
+}
+
+// fail records a failed write of a direct publish and closes the connection, so that paho's
+// reader ends and the loss is reported as for any other socket failure.
+func (g *guardConn) fail() {
+	g.dead.Store(true)
+	g.a.noteIOError()
+	_ = g.Conn.Close()
 }
 
 func (g *guardConn) Read(p []byte) (int, error) {
@@ -121,7 +134,9 @@ func (g *guardConn) Write(p []byte) (int, error) {
 		q[0] |= 0x08
 		p = q
 	}
+	g.wmu.Lock()
 	n, err := g.Conn.Write(p)
+	g.wmu.Unlock()
 	if err != nil {
 		g.dead.Store(true)
 		g.a.noteIOError()

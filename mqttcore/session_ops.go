@@ -85,7 +85,9 @@ func (s *Session) Publish(topic string, payload []byte, o PublishOptions, done f
 	}
 	op := &op{kind: opPublish, topic: topic, payload: payload, qos: o.QoS, retain: o.Retain, dup: o.Dup, done: done}
 	s.pub = op
-	s.issueLocked(op)
+	if !s.publishDirectLocked(op) {
+		s.issueLocked(op)
+	}
 	return nil
 }
 
