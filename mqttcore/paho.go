@@ -85,6 +85,14 @@ type guardConn struct {
 	wmu  sync.Mutex      // held for each whole packet written: paho's and direct ones
 	wbuf []byte          // guarded by wmu: the direct publish being encoded
 
+	// Read buffer (paho reads from one goroutine: CONNACK, then its reader). paho reads a
+	// packet's fixed header one byte at a time, so without it every incoming packet costs
+	// three or more read system calls. The buffer comes from readBufs and goes back when
+	// drained, so an idle connection holds none.
+	rbuf       *[]byte
+	rpos, rend int
+	rerr       error // the error that came with the buffered bytes, returned after them
+
 	mu        sync.Mutex // paho reads from one goroutine; the lock keeps -race quiet anyway
 	state     int        // 0: fixed header byte, 1: remaining length, 2: body
 	lenVal    int
@@ -106,7 +114,7 @@ func (g *guardConn) fail() {
 }
 
 func (g *guardConn) Read(p []byte) (int, error) {
-	n, err := g.Conn.Read(p)
+	n, err := g.bufferedRead(p)
 	if n > 0 {
 		g.mu.Lock()
 		perr := g.scan(p[:n])
@@ -122,6 +130,40 @@ func (g *guardConn) Read(p []byte) (int, error) {
 		g.a.noteIOError()
 	}
 	return n, err
+}
+
+// readBufSize is the size of the buffers of guardConn.bufferedRead.
+const readBufSize = 4096
+
+var readBufs = sync.Pool{New: func() any { b := make([]byte, readBufSize); return &b }}
+
+// bufferedRead reads into p through the read buffer: buffered bytes first, then one read of
+// the connection for as much as the buffer holds (reads of a buffer size or more go straight
+// to the connection).
+func (g *guardConn) bufferedRead(p []byte) (int, error) {
+	if g.rbuf == nil {
+		if err := g.rerr; err != nil {
+			g.rerr = nil
+			return 0, err
+		}
+		if len(p) >= readBufSize {
+			return g.Conn.Read(p)
+		}
+		b := readBufs.Get().(*[]byte)
+		n, err := g.Conn.Read(*b)
+		if n == 0 {
+			readBufs.Put(b)
+			return 0, err
+		}
+		g.rbuf, g.rpos, g.rend, g.rerr = b, 0, n, err
+	}
+	n := copy(p, (*g.rbuf)[g.rpos:g.rend])
+	g.rpos += n
+	if g.rpos == g.rend {
+		readBufs.Put(g.rbuf)
+		g.rbuf = nil
+	}
+	return n, nil
 }
 
 // Write passes p on. paho writes every packet with one Write call, so p[0] is a fixed
