@@ -78,6 +78,12 @@ type Config struct {
 	// bound.
 	For time.Duration
 
+	// ClientID, if non-nil, replaces the clientId of every mqtt.connect(): it receives the
+	// script's clientId ("" when the script set none) and returns the one to use ("" means the
+	// device's generated default). It runs on the device's loop. Fleets use it to give each
+	// device its own id (see package fleet).
+	ClientID func(scriptID string) string
+
 	// Limits are the device's resource bounds; the zero value means mqttcore.DeviceLimits()
 	// (1 session, 5 subscriptions, 65536-byte buffers). mqttcore.HostLimits() lifts them.
 	Limits mqttcore.Limits
@@ -205,7 +211,7 @@ func (d *Device) Run(ctx context.Context, script Script) (Result, error) {
 		hc.Dial = dial
 	}
 	host := bindings.NewHost(loop, hc)
-	bc := bindings.Config{SSL: tls, Logger: d.cfg.Logger}
+	bc := bindings.Config{SSL: tls, Logger: d.cfg.Logger, ClientID: d.cfg.ClientID}
 	err := loop.Run(runCtx, name, script.Source, func(l *runtime.Loop) error {
 		return bindings.Register(l, host, bc)
 	})

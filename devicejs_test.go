@@ -269,3 +269,40 @@ func TestEmbeddingDocSnippet(t *testing.T) {
 		t.Fatalf("docs/embedding.md main differs from Example:\n--- doc\n%s\n--- Example\n%s", body[1], ex[1])
 	}
 }
+
+// TestConfigClientID checks that Config.ClientID sees the script's clientId ("" when none) and
+// that the id it returns is the one the broker sees.
+func TestConfigClientID(t *testing.T) {
+	b := startBroker(t, broker.Config{})
+	tt := []struct{ name, opts, wantSeen, want string }{
+		{"script id", `{clientId: 'dev'}`, "dev", "dev-7"},
+		{"no script id", `{}`, "", "-7"},
+	}
+	for _, tc := range tt {
+		t.Run(tc.name, func(t *testing.T) {
+			var mu sync.Mutex
+			var seen, got string
+			src := `var c = mqtt.connect('mqtt://broker:1883', ` + tc.opts + `);
+c.on('connect', function() { c.end(); });`
+			res, out := run(t, src, devicejs.Config{
+				Dial:     b.MemoryDialer(),
+				ClientID: func(id string) string { mu.Lock(); seen = id; mu.Unlock(); return id + "-7" },
+				OnEvent: func(e devicejs.Event) {
+					if e.Kind == devicejs.EventConnect {
+						mu.Lock()
+						got = e.ClientID
+						mu.Unlock()
+					}
+				},
+			})
+			if res.Ending != devicejs.Finished {
+				t.Fatalf("%v %v %q", res.Ending, res.Err, out)
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			if seen != tc.wantSeen || got != tc.want {
+				t.Errorf("hook saw %q, broker saw %q; want %q, %q", seen, got, tc.wantSeen, tc.want)
+			}
+		})
+	}
+}

@@ -33,6 +33,13 @@ type Config struct {
 	// StopTimeout bounds how long the end of a run waits for open sessions to disconnect and
 	// release; 0 means DefaultStopTimeout.
 	StopTimeout time.Duration
+
+	// ClientID, if non-nil, decides the clientId of every mqtt.connect(): it is given the
+	// script's clientId ("" when the script set none, meaning a generated one) and returns the
+	// id to use ("" again means generated). A fleet uses it to give each instance its own id.
+	// An id mqttcore refuses makes mqtt.connect() return undefined, as a bad script id would.
+	// Called on the loop.
+	ClientID func(scriptID string) string
 }
 
 // NewHost returns a mqttcore.Host whose events and completion callbacks run on l, in order:
@@ -181,6 +188,9 @@ func (m *module) connect(call goja.FunctionCall) goja.Value {
 	}
 	if m.stopped {
 		return goja.Undefined()
+	}
+	if m.cfg.ClientID != nil {
+		opts.ClientID = m.cfg.ClientID(opts.ClientID)
 	}
 	c := newClient(m)
 	sess, err := m.host.Connect(url, opts, m.tlsSettings(), c.events())
