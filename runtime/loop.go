@@ -201,20 +201,18 @@ func (l *Loop) Run(ctx context.Context, filename, src string, setup ...func(l *L
 	l.mu.Unlock()
 	l.ctx, l.filename = ctx, filename
 
-	quit, watched := make(chan struct{}), make(chan struct{})
-	go func() {
-		defer close(watched)
-		select {
-		case <-ctx.Done():
-			l.stopped.Store(true)
-			l.vm.Interrupt(errStopSignal)
-			l.wake()
-		case <-quit:
-		}
-	}()
+	// The context watcher is an AfterFunc, not a goroutine per loop (fleets run thousands).
+	fired := make(chan struct{})
+	stopWatch := context.AfterFunc(ctx, func() {
+		defer close(fired)
+		l.stopped.Store(true)
+		l.vm.Interrupt(errStopSignal)
+		l.wake()
+	})
 	err := l.run(src, setup)
-	close(quit)
-	<-watched
+	if !stopWatch() { // the watcher started: let it finish before the shutdown
+		<-fired
+	}
 	if herr := l.shutdown(); err == nil {
 		err = herr
 	}
