@@ -3,7 +3,7 @@ GO ?= go
 STATICCHECK_VERSION := v0.8.2
 BIN := bin/devicejs
 
-.PHONY: build test vet staticcheck fmt fuzz soak bench run-sample clean
+.PHONY: build test vet staticcheck fmt fuzz soak bench run-sample gen-docs clean
 
 build:
 	$(GO) build -o $(BIN) ./cmd/devicejs
@@ -41,6 +41,11 @@ bench:
 # run-sample: the quick start: sample 5 against the embedded broker, 60 s of device time in ~1 s.
 run-sample: build
 	./$(BIN) run --broker embedded --time-scale 60 --for 60s testdata/samples/sample5.js
+
+# gen-docs: the CLI reference in docs/cli, generated from the cobra commands (TestCLIDocsUpToDate
+# fails when it is stale).
+gen-docs:
+	$(GO) run ./cmd/devicejs/gendocs docs/cli
 
 clean:
 	rm -rf bin

@@ -57,7 +57,10 @@ Exit codes: 0 finished or --for elapsed, 1 script error, 2 usage error,
   $ devicejs run --broker embedded --time-scale 60 --for 60s sample5.js
 
   # route every connection of the script to a local mosquitto, TLS with your own CA
-  $ devicejs run --broker 127.0.0.1:8883 --ssl-ca ca.pem device.js`,
+  $ devicejs run --broker 127.0.0.1:8883 --ssl-ca ca.pem device.js
+
+  # show the whole MQTT conversation, and keep it as JSON lines for a CI assertion
+  $ devicejs run --broker embedded --for 30s --trace --trace-json trace.jsonl device.js`,
 		Args: func(_ *cobra.Command, args []string) error {
 			if len(args) != 1 {
 				return usageError(fmt.Errorf("run takes exactly one script file, got %d arguments", len(args)))

@@ -1,0 +1,34 @@
+package cli_test
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/devicejs/devicejs/cmd/devicejs/cli"
+)
+
+// TestCLIDocsUpToDate fails when docs/cli differs from what the commands generate; refresh it
+// with `go run ./cmd/devicejs/gendocs docs/cli`.
+func TestCLIDocsUpToDate(t *testing.T) {
+	fresh := t.TempDir()
+	if err := cli.GenDocs(fresh); err != nil {
+		t.Fatal(err)
+	}
+	committed := filepath.Join("..", "..", "..", "docs", "cli")
+	want, _ := filepath.Glob(filepath.Join(fresh, "*.md"))
+	have, _ := filepath.Glob(filepath.Join(committed, "*.md"))
+	if len(want) != len(have) {
+		t.Errorf("docs/cli has %d files, the commands generate %d: run go run ./cmd/devicejs/gendocs docs/cli", len(have), len(want))
+	}
+	for _, f := range want {
+		w, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		h, err := os.ReadFile(filepath.Join(committed, filepath.Base(f)))
+		if err != nil || string(h) != string(w) {
+			t.Errorf("docs/cli/%s is stale: run go run ./cmd/devicejs/gendocs docs/cli", filepath.Base(f))
+		}
+	}
+}
