@@ -124,6 +124,7 @@ type Proxy struct {
 	blackhole bool
 	gate      chan struct{} // closed when forwarding may proceed; replaced on blackhole
 	refuse    bool
+	raw       bool
 	rules     []*ruleState
 	watch     func(Packet)
 	links     map[int]*link
@@ -199,6 +200,15 @@ func (p *Proxy) Blackhole(on bool) {
 func (p *Proxy) Refuse(on bool) {
 	p.mu.Lock()
 	p.refuse = on
+	p.mu.Unlock()
+}
+
+// SetRaw turns MQTT framing off (on) for links accepted from now on: bytes pass through as
+// they come and rules and Watch do not apply. Needed for TLS links, whose bytes are not MQTT
+// framing.
+func (p *Proxy) SetRaw(on bool) {
+	p.mu.Lock()
+	p.raw = on
 	p.mu.Unlock()
 }
 
@@ -301,28 +311,28 @@ func (p *Proxy) acceptLoop() {
 		p.mu.Lock()
 		p.accepted++
 		id := p.accepted
-		refuse, target, closed := p.refuse, p.target, p.closed
+		refuse, target, closed, raw := p.refuse, p.target, p.closed, p.raw
 		p.mu.Unlock()
 		if refuse || closed {
 			resetConn(c)
 			continue
 		}
 		p.wg.Add(1)
-		go p.serve(id, c, target)
+		go p.serve(id, c, target, raw)
 	}
 }
 
 // dialTimeout bounds the dial to the target.
 const dialTimeout = 5 * time.Second
 
-func (p *Proxy) serve(id int, client net.Conn, target string) {
+func (p *Proxy) serve(id int, client net.Conn, target string, raw bool) {
 	defer p.wg.Done()
 	broker, err := net.DialTimeout("tcp", target, dialTimeout)
 	if err != nil {
 		resetConn(client)
 		return
 	}
-	l := &link{p: p, id: id, client: client, broker: broker, matched: map[*ruleState]int{}}
+	l := &link{p: p, id: id, client: client, broker: broker, raw: raw, matched: map[*ruleState]int{}}
 	p.mu.Lock()
 	if p.closed {
 		p.mu.Unlock()
@@ -355,6 +365,7 @@ type link struct {
 	p              *Proxy
 	id             int
 	client, broker net.Conn
+	raw            bool // no MQTT framing
 
 	mu      sync.Mutex
 	matched map[*ruleState]int // matching packets seen per rule
@@ -394,7 +405,7 @@ func (l *link) pump(d Direction, src, dst net.Conn) {
 		// A half-closed side ends the link (MQTT has no use for half-close).
 		l.kill()
 	}()
-	var f framer
+	f := framer{raw: l.raw}
 	buf := make([]byte, 32<<10)
 	for {
 		if !l.waitGate() {

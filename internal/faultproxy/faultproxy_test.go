@@ -320,3 +320,16 @@ func TestFramer(t *testing.T) {
 		})
 	}
 }
+
+func TestRawPassesTLSLikeBytes(t *testing.T) {
+	s := newSink(t)
+	p := newProxy(t, s.ln.Addr().String())
+	p.SetRaw(true)
+	p.AddRule(Rule{Dir: ClientToBroker, Type: CONNECT, Cut: Before})
+	c := dial(t, p.Addr())
+	hello := []byte{0x16, 0x03, 0x01, 0x02, 0x00, 1, 2, 3} // a TLS record header: not MQTT framing
+	if _, err := c.Write(hello); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "raw bytes", func() bool { return bytes.Equal(s.bytes(), hello) })
+}
