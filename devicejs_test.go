@@ -306,3 +306,36 @@ c.on('connect', function() { c.end(); });`
 		})
 	}
 }
+
+// TestManyDevices runs 100 devices at once against one in-process broker over in-memory
+// connections; each publishes to its own topic and receives only its own message.
+func TestManyDevices(t *testing.T) {
+	b := startBroker(t, broker.Config{})
+	const n = 100
+	var wg sync.WaitGroup
+	results := make([]devicejs.Result, n)
+	outs := make([]string, n)
+	for i := range n {
+		wg.Go(func() {
+			var out syncBuffer
+			src := fmt.Sprintf(`
+var c = mqtt.connect('mqtt://broker:1883', {clientId: 'dev%[1]d'});
+c.on('connect', function() {
+  c.subscribe('fleet/%[1]d', {qos: 1}, function() { c.publish('fleet/%[1]d', 'from %[1]d', {qos: 1}); });
+});
+c.on('message', function(topic, message) { print(message); c.end(); });`, i)
+			res, err := devicejs.Run(context.Background(), devicejs.Script{Source: src},
+				devicejs.Config{Stdout: &out, Dial: b.MemoryDialer(), For: 30 * time.Second})
+			if err != nil {
+				t.Error(err)
+			}
+			results[i], outs[i] = res, out.String()
+		})
+	}
+	wg.Wait()
+	for i := range n {
+		if results[i].Ending != devicejs.Finished || outs[i] != fmt.Sprintf("from %d\n", i) || results[i].Stats.Received != 1 {
+			t.Errorf("device %d: %v %v %q %+v", i, results[i].Ending, results[i].Err, outs[i], results[i].Stats)
+		}
+	}
+}

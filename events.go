@@ -42,16 +42,27 @@ type Stats struct {
 	Reconnects       uint64 // reconnection attempts (reconnect events)
 }
 
-// eventKinds maps the trace actions that are host events.
-var eventKinds = map[mqttcore.TraceKind]EventKind{
-	mqttcore.TraceConnack:     EventConnect,
-	mqttcore.TraceClose:       EventClose,
-	mqttcore.TracePublishDone: EventPublishDone,
-	mqttcore.TraceMessage:     EventMessage,
-	mqttcore.TraceDiscarded:   EventDiscarded,
-	mqttcore.TraceError:       EventError,
-	mqttcore.TraceReconnect:   EventReconnect,
-	mqttcore.TraceEnd:         EventEnd,
+// eventKind maps the trace actions that are host events.
+func eventKind(k mqttcore.TraceKind) (EventKind, bool) {
+	switch k {
+	case mqttcore.TraceConnack:
+		return EventConnect, true
+	case mqttcore.TraceClose:
+		return EventClose, true
+	case mqttcore.TracePublishDone:
+		return EventPublishDone, true
+	case mqttcore.TraceMessage:
+		return EventMessage, true
+	case mqttcore.TraceDiscarded:
+		return EventDiscarded, true
+	case mqttcore.TraceError:
+		return EventError, true
+	case mqttcore.TraceReconnect:
+		return EventReconnect, true
+	case mqttcore.TraceEnd:
+		return EventEnd, true
+	}
+	return "", false
 }
 
 // observer turns a run's trace into counters, events and the host's own trace hook.
@@ -86,17 +97,15 @@ func (o *observer) observe(e mqttcore.TraceEvent) {
 	if o.trace != nil {
 		o.trace(e)
 	}
-	if k, ok := eventKinds[e.Kind]; ok && o.onEvent != nil {
+	if k, ok := eventKind(e.Kind); ok && o.onEvent != nil {
 		ev := Event{Time: e.Time, Kind: k, ClientID: e.ClientID, Broker: e.Broker}
 		switch k {
-		case EventPublishDone, EventMessage, EventDiscarded:
+		case EventMessage, EventDiscarded:
 			ev.Topic, ev.Bytes = e.Topic, e.Bytes
-		}
-		if k == EventPublishDone || k == EventError {
+		case EventPublishDone:
+			ev.Topic, ev.Code = e.Topic, e.Code
+		case EventError:
 			ev.Code = e.Code
-		}
-		if k == EventPublishDone {
-			ev.Bytes = 0
 		}
 		o.onEvent(ev)
 	}
