@@ -339,3 +339,30 @@ c.on('message', function(topic, message) { print(message); c.end(); });`, i)
 		}
 	}
 }
+
+// TestHostLimitsLiftBuffers: the host profile accepts buffers above the device's 65536 bytes
+// and delivers a message the device would have discarded.
+func TestHostLimitsLiftBuffers(t *testing.T) {
+	b := startBroker(t, broker.Config{})
+	src := `
+var c = mqtt.connect('mqtt://broker:1883', {sendBuffSize: 200000, recvBuffSize: 200000});
+if (!c) {
+  print('refused');
+} else {
+  c.on('connect', function() {
+    c.subscribe('big', {qos: 1}, function() {
+      c.publish('big', new Array(100001).join('x'), {qos: 1});
+    });
+  });
+  c.on('message', function(topic, message) { print(topic + ' ' + message.length); c.end(); });
+}`
+	for _, tc := range []struct {
+		lim  mqttcore.Limits
+		want string
+	}{{mqttcore.Limits{}, "refused\n"}, {mqttcore.HostLimits(), "big 100000\n"}} {
+		res, out := run(t, src, devicejs.Config{Dial: b.MemoryDialer(), Limits: tc.lim, For: 20 * time.Second})
+		if res.Ending != devicejs.Finished || out != tc.want {
+			t.Errorf("limits %+v: %v %v, output %q, want %q", tc.lim, res.Ending, res.Err, out, tc.want)
+		}
+	}
+}
