@@ -111,6 +111,16 @@ func (f *tlsFront) dial(ctx context.Context, _, _ string) (net.Conn, error) {
 	if f.closed {
 		return nil, ErrClosed
 	}
+	return &lazyConn{f: f, ready: make(chan struct{})}, nil
+}
+
+// forward returns the client end of a connection forwarded by serve (the TLS path).
+func (f *tlsFront) forward() (net.Conn, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.closed {
+		return nil, ErrClosed
+	}
 	if f.conns == nil {
 		f.conns = map[net.Conn]struct{}{}
 	}
@@ -119,6 +129,33 @@ func (f *tlsFront) dial(ctx context.Context, _, _ string) (net.Conn, error) {
 	f.wg.Add(1)
 	go f.serve(server)
 	return client, nil
+}
+
+// direct returns a plain in-memory connection straight to the backend, tracked so that close
+// ends it: no goroutine and no copy buffer of its own.
+func (f *tlsFront) direct() (net.Conn, error) {
+	c, err := f.backend(context.Background())
+	if err != nil {
+		return nil, err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.closed {
+		c.Close()
+		return nil, ErrClosed
+	}
+	if f.conns == nil {
+		f.conns = map[net.Conn]struct{}{}
+	}
+	f.conns[c] = struct{}{}
+	return c, nil
+}
+
+// release forgets a direct connection that was closed.
+func (f *tlsFront) release(c net.Conn) {
+	f.mu.Lock()
+	delete(f.conns, c)
+	f.mu.Unlock()
 }
 
 // serve forwards one connection; it owns server and closes it when either side ends.
