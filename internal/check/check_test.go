@@ -54,6 +54,11 @@ func TestDiagnostics(t *testing.T) {
 		{"five topics", "c.subscribe('a'); c.subscribe('b'); c.subscribe('c'); c.subscribe('d'); c.subscribe('e'); c.subscribe('a');", nil},
 		{"nested", "function f() { return function() { c.on('conect', function() {}); }; }", []string{`1:41: warning: on("conect"):`}},
 		{"set", "mqtt.set('ssl.crt', 'x'); mqtt.set('ssl.ca', 'x');", []string{`1:10: warning: mqtt.set("ssl.crt")`}},
+		{"es2015", "let a = 1;\nconst b = () => `x${a}`;\nfor (var x of [1]) {}\nvar {c} = {c: f(...[1])};\nclass K {}\nfunction* g() {}\n", []string{
+			"1:1: warning: let is not ES5", "2:1: warning: const is not ES5", "2:11: warning: an arrow function is not ES5",
+			"2:17: warning: a template literal", "3:1: warning: for...of", "4:5: warning: destructuring", "4:20: warning: spread",
+			"5:1: warning: a class", "6:1: warning: a generator function",
+		}},
 		{"non-literals ignored", "var t = 'a/#'; c.publish(t, 'x'); mqtt.connect(u, o);", nil},
 	}
 	for _, tc := range tt {

@@ -13,8 +13,10 @@ import (
 // The events a client emits (docs/api.md, `.on`).
 var clientEvents = map[string]bool{"connect": true, "reconnect": true, "close": true, "error": true, "end": true, "message": true}
 
-// visit checks one node: calls of mqtt.connect, mqtt.set and the client methods.
+// visit checks one node: syntax newer than ES5, and calls of mqtt.connect, mqtt.set and the
+// client methods.
 func (c *checker) visit(n ast.Node) {
+	c.checkES5(n)
 	call, ok := n.(*ast.CallExpression)
 	if !ok {
 		return

@@ -23,11 +23,12 @@ func NewCmdCheck(ios *IOStreams, runF func(*CheckOptions) error) *cobra.Command 
 	cmd := &cobra.Command{
 		Use:   "check [flags] <script.js>...",
 		Short: "Check device scripts without running them",
-		Long: `Check device scripts without running them: a syntax check, then warnings for calls
-the device would refuse that can be seen in the source, because their arguments are literals:
-an invalid broker URL or connect option out of the spec's range, an invalid publish or
-subscribe topic, a qos other than 0, 1 or 2, more than 5 distinct subscribe topics, an
-unknown mqtt.set() name or client event.
+		Long: `Check device scripts without running them: a syntax check, then warnings for what
+the device would refuse and that can be seen in the source: syntax newer than ES5 (let, const,
+arrow functions, classes, template literals, ...), and calls whose arguments are literals: an
+invalid broker URL or connect option out of the spec's range, an invalid publish or subscribe
+topic, a qos other than 0, 1 or 2, more than 5 distinct subscribe topics, an unknown
+mqtt.set() name or client event.
 
 Each finding is printed as file:line:col: error|warning: message.
 
