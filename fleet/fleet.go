@@ -1,0 +1,345 @@
+// Package fleet runs N copies of one device script in one process: N independent
+// devicejs.Devices (each its own VM, event loop and MQTT session) sharing nothing but the Go
+// scheduler, the output and, optionally, an in-process broker. It backs `devicejs fleet`; see
+// docs/fleet.md.
+package fleet
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	goruntime "runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/devicejs/devicejs"
+	"github.com/devicejs/devicejs/internal/embedroute"
+)
+
+// Config configures a Fleet.
+type Config struct {
+	// N is the number of instances in the whole fleet (indices 0 .. N-1).
+	N int
+	// Shard selects the slice of the N instances this process runs; indices stay global.
+	Shard Shard
+	// Script is run by every instance.
+	Script devicejs.Script
+	// Device is each instance's configuration; leave its Stdout and ClientID unset (Config.Stdout
+	// and Config.ClientID replace them). OnEvent and Trace, when set, are called for every
+	// instance, concurrently across instances. An Embedded broker is reached through one
+	// in-memory route shared by all instances (one CA, no socket per instance).
+	Device devicejs.Config
+	// ClientID is the per-instance clientId template: "{i}" is replaced by the instance index.
+	// "" keeps the script's clientId with the index appended when the script sets one, and the
+	// device's generated default when it does not.
+	ClientID string
+	// Ramp spreads the starts evenly over this wall time (instance k of the shard starts at
+	// k·Ramp/count); 0 starts them all at once.
+	Ramp time.Duration
+	// Stdout receives every instance's print() lines, each prefixed "[i] "; nil discards them.
+	Stdout io.Writer
+}
+
+// Progress is a live snapshot of a running fleet. All counts are of this process's instances.
+type Progress struct {
+	Started      int    // instances started
+	Connected    int    // instances with an open connection now
+	Reconnecting int    // instances between a lost connection and the next CONNACK
+	Errors       uint64 // failed publishes and connections given up
+	Received     uint64 // messages delivered so far
+	Published    uint64 // publishes completed with code 0 so far
+	Done         int    // instances whose run has ended
+}
+
+// Fleet is a set of device instances run together. Create it with New and call Run once;
+// Progress may be read from any goroutine.
+type Fleet struct {
+	cfg    Config
+	lo, hi int
+
+	started, connected, reconnecting, done atomic.Int64
+	errors, received, published            atomic.Uint64
+
+	mu           sync.Mutex // guards the fields below
+	firstConnect int
+	hist         Histogram
+	errByCode    map[string]uint64
+	allAt        time.Duration
+	rss          uint64
+	goroutines   int
+}
+
+// New validates cfg. It starts nothing.
+func New(cfg Config) (*Fleet, error) {
+	if cfg.N < 1 {
+		return nil, fmt.Errorf("fleet: N must be at least 1, got %d", cfg.N)
+	}
+	if err := cfg.Shard.Validate(); err != nil {
+		return nil, fmt.Errorf("fleet: %w", err)
+	}
+	if cfg.Ramp < 0 {
+		return nil, errors.New("fleet: Ramp must not be negative")
+	}
+	if cfg.Device.Stdout != nil || cfg.Device.ClientID != nil {
+		return nil, errors.New("fleet: set Config.Stdout and Config.ClientID, not Device.Stdout or Device.ClientID")
+	}
+	if _, err := devicejs.New(cfg.Device); err != nil { // validate once, not per instance
+		return nil, err
+	}
+	lo, hi := cfg.Shard.Range(cfg.N)
+	return &Fleet{cfg: cfg, lo: lo, hi: hi, errByCode: map[string]uint64{}}, nil
+}
+
+// Indices returns the instance indices [lo, hi) this fleet runs.
+func (f *Fleet) Indices() (lo, hi int) { return f.lo, f.hi }
+
+// Progress returns a snapshot. Safe from any goroutine.
+func (f *Fleet) Progress() Progress {
+	return Progress{
+		Started: int(f.started.Load()), Connected: int(f.connected.Load()), Reconnecting: int(f.reconnecting.Load()),
+		Errors: f.errors.Load(), Received: f.received.Load(), Published: f.published.Load(), Done: int(f.done.Load()),
+	}
+}
+
+// ClientIDFor returns the clientId hook of instance i for a template (see Config.ClientID).
+func ClientIDFor(template string, i int) func(scriptID string) string {
+	idx := strconv.Itoa(i)
+	if template != "" {
+		id := strings.ReplaceAll(template, "{i}", idx)
+		return func(string) string { return id }
+	}
+	return func(scriptID string) string {
+		if scriptID == "" {
+			return ""
+		}
+		return scriptID + idx
+	}
+}
+
+// Run starts the instances (spread over Ramp) and waits until every one has ended: finished,
+// Config.Device.For elapsed (device time, counted from each instance's own start), ctx ended or
+// script failed. It returns the summary; the error is non-nil only when the fleet could not
+// start. Run blocks.
+func (f *Fleet) Run(ctx context.Context) (Summary, error) {
+	base := f.cfg.Device
+	if base.Embedded != nil {
+		r, err := embedroute.New(base.Embedded.DialMemory)
+		if err != nil {
+			return Summary{}, fmt.Errorf("fleet: embedded route: %w", err)
+		}
+		defer r.Close()
+		base.Embedded, base.Dial = nil, r.Dial
+		if base.TLS.CA == "" {
+			base.TLS.CA = r.TrustCA
+		}
+		if base.TLS.Cert == "" && base.TLS.Key == "" {
+			base.TLS.Cert, base.TLS.Key = r.ClientCert, r.ClientKey
+		}
+	}
+	var out *lockedWriter
+	if f.cfg.Stdout != nil {
+		out = &lockedWriter{w: f.cfg.Stdout}
+	}
+	count := f.hi - f.lo
+	results := make([]devicejs.Result, count)
+	start := time.Now()
+	var wg sync.WaitGroup
+	for k := range count {
+		if f.cfg.Ramp > 0 && k > 0 {
+			at := start.Add(time.Duration(int64(f.cfg.Ramp) * int64(k) / int64(count)))
+			if !sleepUntil(ctx, at) {
+				break
+			}
+		}
+		if ctx.Err() != nil {
+			break
+		}
+		wg.Add(1)
+		f.started.Add(1)
+		go func() {
+			defer wg.Done()
+			defer f.done.Add(1)
+			results[k] = f.runOne(ctx, base, out, f.lo+k, start)
+		}()
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	return f.summary(results, int(f.started.Load()), elapsed), nil
+}
+
+// sleepUntil waits for t or ctx; false when ctx ended first.
+func sleepUntil(ctx context.Context, t time.Time) bool {
+	d := time.Until(t)
+	if d <= 0 {
+		return true
+	}
+	tm := time.NewTimer(d)
+	defer tm.Stop()
+	select {
+	case <-tm.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
+
+// runOne runs instance i.
+func (f *Fleet) runOne(ctx context.Context, cfg devicejs.Config, out *lockedWriter, i int, fleetStart time.Time) devicejs.Result {
+	var pw *prefixWriter
+	if out != nil {
+		pw = newPrefixWriter(out, i)
+		cfg.Stdout = pw
+		defer pw.Flush()
+	}
+	cfg.ClientID = ClientIDFor(f.cfg.ClientID, i)
+	in := &instance{f: f, start: time.Now(), fleetStart: fleetStart, user: cfg.OnEvent}
+	cfg.OnEvent = in.event
+	res, err := devicejs.Run(ctx, f.cfg.Script, cfg)
+	in.ended()
+	if err != nil {
+		return devicejs.Result{Ending: devicejs.Canceled, Err: err}
+	}
+	return res
+}
+
+// instance follows one instance's connection state from its events, which come one at a time.
+type instance struct {
+	f                 *Fleet
+	start, fleetStart time.Time
+	user              func(devicejs.Event)
+
+	mu           sync.Mutex
+	everUp       bool
+	up           bool
+	reconnecting bool
+}
+
+func (in *instance) event(e devicejs.Event) {
+	f := in.f
+	switch e.Kind {
+	case devicejs.EventConnect:
+		now := time.Now()
+		in.mu.Lock()
+		first := !in.everUp
+		in.everUp = true
+		if !in.up {
+			in.up = true
+			f.connected.Add(1)
+		}
+		if in.reconnecting {
+			in.reconnecting = false
+			f.reconnecting.Add(-1)
+		}
+		in.mu.Unlock()
+		if first {
+			f.connectedFirst(now.Sub(in.start), now.Sub(in.fleetStart))
+		}
+	case devicejs.EventClose, devicejs.EventEnd:
+		in.down(false)
+	case devicejs.EventReconnect:
+		in.down(true)
+	case devicejs.EventError:
+		in.down(false)
+		f.countError("error:" + strconv.Itoa(int(e.Code)))
+	case devicejs.EventMessage:
+		f.received.Add(1)
+	case devicejs.EventPublishDone:
+		if e.Code == 0 {
+			f.published.Add(1)
+		} else {
+			f.countError("publish:" + strconv.Itoa(int(e.Code)))
+		}
+	}
+	if in.user != nil {
+		in.user(e)
+	}
+}
+
+// down records a lost connection; reconnecting says whether a new attempt is starting.
+func (in *instance) down(reconnecting bool) {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	if in.up {
+		in.up = false
+		in.f.connected.Add(-1)
+	}
+	if reconnecting != in.reconnecting {
+		in.reconnecting = reconnecting
+		if reconnecting {
+			in.f.reconnecting.Add(1)
+		} else {
+			in.f.reconnecting.Add(-1)
+		}
+	}
+}
+
+// ended clears the instance's live state when its run returns.
+func (in *instance) ended() { in.down(false) }
+
+func (f *Fleet) countError(key string) {
+	f.errors.Add(1)
+	f.mu.Lock()
+	f.errByCode[key]++
+	f.mu.Unlock()
+}
+
+// connectedFirst records an instance's first CONNACK; the last one reads the memory figures.
+func (f *Fleet) connectedFirst(latency, sinceStart time.Duration) {
+	f.mu.Lock()
+	f.hist.Add(latency)
+	f.firstConnect++
+	all := f.firstConnect == f.hi-f.lo
+	if all {
+		f.allAt = sinceStart
+	}
+	f.mu.Unlock()
+	if all {
+		rss, g := ReadRSS(), goruntime.NumGoroutine()
+		f.mu.Lock()
+		f.rss, f.goroutines = rss, g
+		f.mu.Unlock()
+	}
+}
+
+// summary builds the Summary once every instance has ended.
+func (f *Fleet) summary(results []devicejs.Result, started int, elapsed time.Duration) Summary {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	s := Summary{
+		Version: SummaryVersion, FleetSize: f.cfg.N, Instances: f.hi - f.lo,
+		Shards:              []string{f.cfg.Shard.String()},
+		ElapsedSeconds:      elapsed.Seconds(),
+		Connected:           f.firstConnect,
+		AllConnectedSeconds: f.allAt.Seconds(),
+		ConnectLatency:      f.hist,
+		Errors:              f.errByCode,
+		Endings:             map[string]int{},
+		RSSBytes:            f.rss,
+		Goroutines:          f.goroutines,
+	}
+	if s.RSSBytes == 0 {
+		s.RSSBytes, s.Goroutines = ReadRSS(), goruntime.NumGoroutine()
+	}
+	for k, r := range results[:started] {
+		s.Endings[r.Ending.String()]++
+		s.Published += r.Stats.Published
+		s.Received += r.Stats.Received
+		s.Discarded += r.Stats.DiscardedForSize
+		s.Reconnects += r.Stats.Reconnects
+		if r.Ending == devicejs.ScriptFailed {
+			s.ScriptErrors++
+			if s.FirstScriptError == "" {
+				s.FirstScriptError = fmt.Sprintf("[%d] %v", f.lo+k, r.Err)
+			}
+		}
+	}
+	if n := (f.hi - f.lo) - started; n > 0 {
+		s.Endings["not started"] += n
+	}
+	s.finish()
+	return s
+}

@@ -1,0 +1,277 @@
+package fleet
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// SummaryVersion is the Version of the summaries this package writes.
+const SummaryVersion = 1
+
+// Summary is what a fleet (or a shard of one) did; its JSON form is documented in docs/fleet.md
+// and summaries of the shards of one fleet combine with Merge.
+type Summary struct {
+	Version   int      `json:"version"`
+	FleetSize int      `json:"fleet_size"` // -n: instances in the whole fleet
+	Instances int      `json:"instances"`  // instances this summary covers
+	Shards    []string `json:"shards"`     // "i/n" of each shard covered
+
+	ElapsedSeconds float64 `json:"elapsed_seconds"` // wall time from the first start to the last end
+	// Connected counts instances whose broker accepted a connection at least once.
+	Connected int `json:"connected"`
+	// AllConnectedSeconds is the wall time from the start until every instance had connected
+	// once; 0 when some never did.
+	AllConnectedSeconds float64 `json:"all_connected_seconds"`
+	// ConnectLatencyMS are percentiles of each instance's wall time from its start to its first
+	// CONNACK, in milliseconds, read from ConnectLatency (so within its 9 % bucket width, except
+	// Max, which is exact).
+	ConnectLatencyMS Percentiles `json:"connect_latency_ms"`
+	ConnectLatency   Histogram   `json:"connect_latency_histogram"`
+
+	Published         uint64  `json:"published"`  // publishes completed with code 0
+	Received          uint64  `json:"received"`   // messages delivered to scripts
+	Discarded         uint64  `json:"discarded"`  // messages dropped for recvBuffSize
+	Reconnects        uint64  `json:"reconnects"` // reconnection attempts
+	PublishesPerSec   float64 `json:"publishes_per_second"`
+	MessagesPerSecond float64 `json:"messages_per_second"`
+	// Errors counts failures by kind and code: "publish:<code>" for a publish completed with a
+	// non-zero code, "error:<code>" for a connection that failed with no retry left.
+	Errors map[string]uint64 `json:"errors"`
+
+	ScriptErrors     int    `json:"script_errors"`      // instances that ended with a script error
+	FirstScriptError string `json:"first_script_error"` // "[i] message at file:line:col", or ""
+	// Endings counts how instances ended ("finished", "for elapsed", "canceled", "script failed").
+	Endings map[string]int `json:"endings"`
+
+	// RSSBytes is the process's resident memory (VmRSS) once every instance had connected, or
+	// at the end of the run when some never did; merged summaries add their shards' figures.
+	RSSBytes uint64 `json:"rss_bytes"`
+	// Goroutines is the process's goroutine count when RSSBytes was read (summed when merged).
+	Goroutines int `json:"goroutines"`
+}
+
+// Percentiles are latency percentiles in milliseconds.
+type Percentiles struct {
+	P50 float64 `json:"p50"`
+	P90 float64 `json:"p90"`
+	P99 float64 `json:"p99"`
+	Max float64 `json:"max"`
+}
+
+// Histogram counts durations in logarithmic buckets: bucket b holds durations d with
+// floor(8·log2(d in µs)) = b (bucket 0 also holds everything under 1 µs), so a bucket is
+// 2^(1/8) ≈ 9 % wide. MaxMicros is exact.
+type Histogram struct {
+	Buckets   map[int]uint64 `json:"buckets"`
+	Count     uint64         `json:"count"`
+	MaxMicros float64        `json:"max_us"`
+}
+
+// Add counts one duration.
+func (h *Histogram) Add(d time.Duration) {
+	us := float64(d) / float64(time.Microsecond)
+	b := 0
+	if us > 1 {
+		b = int(math.Floor(8 * math.Log2(us)))
+	}
+	if h.Buckets == nil {
+		h.Buckets = map[int]uint64{}
+	}
+	h.Buckets[b]++
+	h.Count++
+	h.MaxMicros = max(h.MaxMicros, us)
+}
+
+// merge adds o's counts to h.
+func (h *Histogram) merge(o Histogram) {
+	for b, n := range o.Buckets {
+		if h.Buckets == nil {
+			h.Buckets = map[int]uint64{}
+		}
+		h.Buckets[b] += n
+	}
+	h.Count += o.Count
+	h.MaxMicros = max(h.MaxMicros, o.MaxMicros)
+}
+
+// Quantile returns the upper bound of the bucket holding the q-quantile (0 < q <= 1), capped
+// at the exact maximum; 0 for an empty histogram.
+func (h Histogram) Quantile(q float64) time.Duration {
+	if h.Count == 0 {
+		return 0
+	}
+	rank := uint64(math.Ceil(q * float64(h.Count)))
+	rank = max(rank, 1)
+	keys := slices.Sorted(func(yield func(int) bool) {
+		for b := range h.Buckets {
+			if !yield(b) {
+				return
+			}
+		}
+	})
+	var seen uint64
+	for _, b := range keys {
+		seen += h.Buckets[b]
+		if seen >= rank {
+			us := min(math.Exp2(float64(b+1)/8), h.MaxMicros)
+			return time.Duration(us * float64(time.Microsecond))
+		}
+	}
+	return time.Duration(h.MaxMicros * float64(time.Microsecond))
+}
+
+// percentiles fills ConnectLatencyMS and the rates from the other fields.
+func (s *Summary) finish() {
+	ms := func(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+	h := &s.ConnectLatency
+	s.ConnectLatencyMS = Percentiles{
+		P50: ms(h.Quantile(0.50)), P90: ms(h.Quantile(0.90)), P99: ms(h.Quantile(0.99)),
+		Max: h.MaxMicros / 1000,
+	}
+	if s.ElapsedSeconds > 0 {
+		s.PublishesPerSec = float64(s.Published) / s.ElapsedSeconds
+		s.MessagesPerSecond = float64(s.Received) / s.ElapsedSeconds
+	}
+}
+
+// Merge combines the summaries of the shards of one fleet, which ran at the same time: counts
+// and RSS add up, elapsed and all-connected times are the longest, rates are the total counts
+// over the longest elapsed time, and the percentiles are read from the merged histogram.
+func Merge(parts ...Summary) (Summary, error) {
+	if len(parts) == 0 {
+		return Summary{}, errors.New("fleet: nothing to merge")
+	}
+	m := Summary{Version: SummaryVersion, FleetSize: parts[0].FleetSize, Errors: map[string]uint64{}, Endings: map[string]int{}}
+	allConnected := true
+	for _, p := range parts {
+		if p.Version != SummaryVersion {
+			return Summary{}, fmt.Errorf("fleet: summary version %d, want %d", p.Version, SummaryVersion)
+		}
+		if p.FleetSize != m.FleetSize {
+			return Summary{}, fmt.Errorf("fleet: summaries of fleets of %d and %d instances", m.FleetSize, p.FleetSize)
+		}
+		m.Instances += p.Instances
+		m.Shards = append(m.Shards, p.Shards...)
+		m.ElapsedSeconds = max(m.ElapsedSeconds, p.ElapsedSeconds)
+		m.Connected += p.Connected
+		if p.AllConnectedSeconds == 0 && p.Instances > 0 {
+			allConnected = false
+		}
+		m.AllConnectedSeconds = max(m.AllConnectedSeconds, p.AllConnectedSeconds)
+		m.ConnectLatency.merge(p.ConnectLatency)
+		m.Published += p.Published
+		m.Received += p.Received
+		m.Discarded += p.Discarded
+		m.Reconnects += p.Reconnects
+		for k, v := range p.Errors {
+			m.Errors[k] += v
+		}
+		for k, v := range p.Endings {
+			m.Endings[k] += v
+		}
+		m.ScriptErrors += p.ScriptErrors
+		if m.FirstScriptError == "" {
+			m.FirstScriptError = p.FirstScriptError
+		}
+		m.RSSBytes += p.RSSBytes
+		m.Goroutines += p.Goroutines
+	}
+	if !allConnected {
+		m.AllConnectedSeconds = 0
+	}
+	slices.Sort(m.Shards)
+	m.Shards = slices.Compact(m.Shards)
+	m.finish()
+	return m, nil
+}
+
+// ReadSummary decodes a summary written by WriteJSON.
+func ReadSummary(r io.Reader) (Summary, error) {
+	var s Summary
+	dec := json.NewDecoder(r)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&s); err != nil {
+		return Summary{}, fmt.Errorf("fleet: summary: %w", err)
+	}
+	return s, nil
+}
+
+// WriteJSON writes s as indented JSON.
+func (s Summary) WriteJSON(w io.Writer) error {
+	b, err := json.MarshalIndent(s, "", "  ")
+	if err != nil {
+		return err
+	}
+	_, err = w.Write(append(b, '\n'))
+	return err
+}
+
+// WriteText writes s for people.
+func (s Summary) WriteText(w io.Writer) error {
+	var b bytes.Buffer
+	fmt.Fprintf(&b, "fleet: %d of %d instances (shards %s) in %.1fs\n", s.Instances, s.FleetSize, strings.Join(s.Shards, ","), s.ElapsedSeconds)
+	fmt.Fprintf(&b, "  connected:  %d", s.Connected)
+	if s.AllConnectedSeconds > 0 {
+		fmt.Fprintf(&b, " (all after %.2fs)", s.AllConnectedSeconds)
+	}
+	p := s.ConnectLatencyMS
+	fmt.Fprintf(&b, "\n  connect latency ms: p50 %.1f  p90 %.1f  p99 %.1f  max %.1f\n", p.P50, p.P90, p.P99, p.Max)
+	fmt.Fprintf(&b, "  published:  %d (%.1f/s)   received: %d (%.1f/s)   discarded: %d   reconnects: %d\n",
+		s.Published, s.PublishesPerSec, s.Received, s.MessagesPerSecond, s.Discarded, s.Reconnects)
+	if len(s.Errors) > 0 {
+		keys := slices.Sorted(func(yield func(string) bool) {
+			for k := range s.Errors {
+				if !yield(k) {
+					return
+				}
+			}
+		})
+		b.WriteString("  errors:    ")
+		for _, k := range keys {
+			fmt.Fprintf(&b, " %s=%d", k, s.Errors[k])
+		}
+		b.WriteByte('\n')
+	}
+	if s.RSSBytes > 0 && s.Instances > 0 {
+		fmt.Fprintf(&b, "  memory:     %.1f MiB resident, %.1f KiB per instance, %d goroutines\n",
+			float64(s.RSSBytes)/(1<<20), float64(s.RSSBytes)/1024/float64(s.Instances), s.Goroutines)
+	}
+	if s.ScriptErrors > 0 {
+		fmt.Fprintf(&b, "  script errors: %d; first: %s\n", s.ScriptErrors, s.FirstScriptError)
+	}
+	_, err := w.Write(b.Bytes())
+	return err
+}
+
+// ReadRSS returns the process's resident memory from /proc/self/status (VmRSS); 0 where that
+// file does not exist.
+func ReadRSS() uint64 {
+	f, err := os.Open("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		v, ok := strings.CutPrefix(sc.Text(), "VmRSS:")
+		if !ok {
+			continue
+		}
+		kb, err := strconv.ParseUint(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
+		if err != nil {
+			return 0
+		}
+		return kb * 1024
+	}
+	return 0
+}
