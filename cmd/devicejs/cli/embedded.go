@@ -9,8 +9,8 @@ import (
 // it over in-memory connections (no socket, no file descriptor), terminating TLS in process
 // (see internal/embedroute): the client is told to trust the route's CA and offered its client
 // certificate.
-func newEmbeddedRouting() (*routing, error) {
-	b, err := broker.New(broker.Config{})
+func newEmbeddedRouting(bc broker.Config) (*routing, error) {
+	b, err := broker.New(bc)
 	if err != nil {
 		return nil, err
 	}

@@ -47,6 +47,7 @@ against real brokers before they are flashed to a device.`,
 	root.AddCommand(NewCmdVersion(ios))
 	root.AddCommand(NewCmdBroker(ios, nil))
 	root.AddCommand(NewCmdCheck(ios, nil))
+	root.AddCommand(NewCmdFleet(ios, nil))
 	root.AddCommand(NewCmdConformance(ios, nil))
 	root.CompletionOptions.DisableDefaultCmd = true
 	return root

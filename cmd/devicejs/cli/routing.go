@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"net"
 	"strconv"
+
+	brokerpkg "github.com/devicejs/devicejs/broker"
 )
 
 // routing decides where the script's connections go (--broker) and what the client must trust.
@@ -26,11 +28,16 @@ func (r *routing) Close() error {
 
 // newRouting interprets --broker: "" (connect where the script says), "embedded" or HOST:PORT.
 func newRouting(broker string) (*routing, error) {
+	return newRoutingWith(broker, brokerpkg.Config{})
+}
+
+// newRoutingWith is newRouting with the configuration of the embedded broker.
+func newRoutingWith(broker string, bc brokerpkg.Config) (*routing, error) {
 	switch broker {
 	case "":
 		return &routing{}, nil
 	case "embedded":
-		return newEmbeddedRouting()
+		return newEmbeddedRouting(bc)
 	}
 	host, port, err := net.SplitHostPort(broker)
 	if err != nil {

@@ -12,8 +12,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/devicejs/devicejs"
+	"github.com/devicejs/devicejs/broker"
 	"github.com/devicejs/devicejs/mqttcore"
-	"github.com/devicejs/devicejs/runtime"
 )
 
 // RunOptions are the inputs of `devicejs run`.
@@ -69,11 +69,8 @@ Exit codes: 0 finished or --for elapsed, 1 script error, 2 usage error,
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.ScriptPath = args[0]
-			if opts.TimeScale <= 0 || opts.TimeScale > 1e6 {
-				return usageError(fmt.Errorf("--time-scale must be > 0 and <= 1e6, got %v", opts.TimeScale))
-			}
-			if opts.For < 0 || opts.Timeout < 0 {
-				return usageError(errors.New("--for and --timeout must not be negative"))
+			if err := validateDeviceFlags(opts); err != nil {
+				return err
 			}
 			if runF != nil {
 				return runF(opts)
@@ -82,13 +79,7 @@ Exit codes: 0 finished or --for elapsed, 1 script error, 2 usage error,
 		},
 	}
 	f := cmd.Flags()
-	f.DurationVar(&opts.For, "for", 0, "stop cleanly after this much device time and exit 0 (e.g. 90s, 16h)")
-	f.DurationVar(&opts.Timeout, "timeout", 0, "stop after this much wall time and exit 3")
-	f.Float64Var(&opts.TimeScale, "time-scale", 1, "device time runs this many times faster than wall time")
-	f.StringVar(&opts.Broker, "broker", "", `route every connection to "embedded" (an in-process broker) or HOST:PORT`)
-	f.StringVar(&opts.SSLCAFile, "ssl-ca", "", "PEM file used instead of the script's mqtt.set('ssl.ca')")
-	f.StringVar(&opts.SSLCert, "ssl-cert", "", "PEM file used instead of the script's mqtt.set('ssl.cert')")
-	f.StringVar(&opts.SSLKey, "ssl-key", "", "PEM file used instead of the script's mqtt.set('ssl.key')")
+	addDeviceFlags(f, opts)
 	f.BoolVar(&opts.Trace, "trace", false, "write each MQTT event and packet-level action, with device time, to stderr")
 	f.StringVar(&opts.TraceJSON, "trace-json", "", "write the trace as JSON lines to this file")
 	return cmd
@@ -100,33 +91,12 @@ func runRun(parent context.Context, opts *RunOptions) error {
 	if err != nil {
 		return usageError(fmt.Errorf("cannot read script: %w", err))
 	}
-	overrides, err := readSSLOverrides(opts)
+	cfg, route, err := deviceConfig(opts, broker.Config{})
 	if err != nil {
-		return usageError(err)
-	}
-	route, err := newRouting(opts.Broker)
-	if err != nil {
-		return usageError(err)
+		return err
 	}
 	defer route.Close()
-	if route.trustCA != "" && overrides.CA == "" {
-		overrides.CA = route.trustCA
-	}
-	if route.clientCert != "" && overrides.Cert == "" && overrides.Key == "" {
-		overrides.Cert, overrides.Key = route.clientCert, route.clientKey
-	}
-
-	var clock runtime.Clock = runtime.NewWallClock()
-	if opts.TimeScale != 1 {
-		clock = runtime.NewScaledClock(opts.TimeScale)
-	}
-	cfg := devicejs.Config{
-		Stdout: opts.IO.Out,
-		Dial:   route.dial,
-		TLS:    devicejs.TLS{CA: overrides.CA, Cert: overrides.Cert, Key: overrides.Key},
-		Clock:  clock,
-		For:    opts.For,
-	}
+	clock := cfg.Clock
 	tr, err := newTracer(opts, clock.Now())
 	if err != nil {
 		return usageError(err)

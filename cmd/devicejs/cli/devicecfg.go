@@ -1,0 +1,66 @@
+package cli
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/spf13/pflag"
+
+	"github.com/devicejs/devicejs"
+	"github.com/devicejs/devicejs/broker"
+	"github.com/devicejs/devicejs/runtime"
+)
+
+// addDeviceFlags registers the flags that `run` and `fleet` share: where and how long a device
+// runs (--for, --timeout, --time-scale, --broker, --ssl-*).
+func addDeviceFlags(f *pflag.FlagSet, opts *RunOptions) {
+	f.DurationVar(&opts.For, "for", 0, "stop cleanly after this much device time and exit 0 (e.g. 90s, 16h)")
+	f.DurationVar(&opts.Timeout, "timeout", 0, "stop after this much wall time and exit 3")
+	f.Float64Var(&opts.TimeScale, "time-scale", 1, "device time runs this many times faster than wall time")
+	f.StringVar(&opts.Broker, "broker", "", `route every connection to "embedded" (an in-process broker) or HOST:PORT`)
+	f.StringVar(&opts.SSLCAFile, "ssl-ca", "", "PEM file used instead of the script's mqtt.set('ssl.ca')")
+	f.StringVar(&opts.SSLCert, "ssl-cert", "", "PEM file used instead of the script's mqtt.set('ssl.cert')")
+	f.StringVar(&opts.SSLKey, "ssl-key", "", "PEM file used instead of the script's mqtt.set('ssl.key')")
+}
+
+// validateDeviceFlags checks the shared flags' values (usage errors).
+func validateDeviceFlags(opts *RunOptions) error {
+	if opts.TimeScale <= 0 || opts.TimeScale > 1e6 {
+		return usageError(fmt.Errorf("--time-scale must be > 0 and <= 1e6, got %v", opts.TimeScale))
+	}
+	if opts.For < 0 || opts.Timeout < 0 {
+		return usageError(errors.New("--for and --timeout must not be negative"))
+	}
+	return nil
+}
+
+// deviceConfig turns the shared flags into a device configuration and the routing behind it
+// (which the caller closes); bc configures the embedded broker of --broker embedded. Errors
+// are usage errors.
+func deviceConfig(opts *RunOptions, bc broker.Config) (devicejs.Config, *routing, error) {
+	overrides, err := readSSLOverrides(opts)
+	if err != nil {
+		return devicejs.Config{}, nil, usageError(err)
+	}
+	route, err := newRoutingWith(opts.Broker, bc)
+	if err != nil {
+		return devicejs.Config{}, nil, usageError(err)
+	}
+	if route.trustCA != "" && overrides.CA == "" {
+		overrides.CA = route.trustCA
+	}
+	if route.clientCert != "" && overrides.Cert == "" && overrides.Key == "" {
+		overrides.Cert, overrides.Key = route.clientCert, route.clientKey
+	}
+	var clock runtime.Clock = runtime.NewWallClock()
+	if opts.TimeScale != 1 {
+		clock = runtime.NewScaledClock(opts.TimeScale)
+	}
+	return devicejs.Config{
+		Stdout: opts.IO.Out,
+		Dial:   route.dial,
+		TLS:    devicejs.TLS{CA: overrides.CA, Cert: overrides.Cert, Key: overrides.Key},
+		Clock:  clock,
+		For:    opts.For,
+	}, route, nil
+}

@@ -1,0 +1,230 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/devicejs/devicejs"
+	"github.com/devicejs/devicejs/broker"
+	"github.com/devicejs/devicejs/fleet"
+)
+
+// fleetBrokerQueue is the embedded broker's per-client outbound queue (broker.Config
+// MaxPendingWrites) under `devicejs fleet --broker embedded`: 1024 slots, 8 KiB per client
+// instead of mochi's 64 KiB default. docs/fleet.md says what a full queue drops.
+const fleetBrokerQueue = 1024
+
+// FleetOptions are the inputs of `devicejs fleet`. The embedded RunOptions hold the flags
+// shared with `devicejs run` (--for, --timeout, --time-scale, --broker, --ssl-*).
+type FleetOptions struct {
+	RunOptions
+	N           int           // -n: instances in the whole fleet
+	ClientID    string        // --client-id template ("{i}" = index); "" = script's id + index
+	Ramp        time.Duration // --ramp: spread the starts over this wall time
+	Quiet       bool          // --quiet: no print() output
+	SummaryJSON string        // --summary-json: write the summary as JSON to this file
+	Shard       fleet.Shard   // --shard i/n (0-based i), or auto/n from JOB_COMPLETION_INDEX
+	// Progress forces (true) or suppresses (false) the live progress line; nil means "when
+	// stderr is a terminal".
+	Progress *bool
+}
+
+// NewCmdFleet builds `devicejs fleet` and its `merge` subcommand. runF replaces the run in tests
+// of flag parsing.
+func NewCmdFleet(ios *IOStreams, runF func(*FleetOptions) error) *cobra.Command {
+	opts := &FleetOptions{RunOptions: RunOptions{IO: ios}}
+	var shard string
+	cmd := &cobra.Command{
+		Use:   "fleet -n N [flags] <script.js>",
+		Short: "Run N copies of a device script in one process",
+		Long: `Run N independent instances of a device script in one process, each with its own
+runtime, mqtt object and session, as a fleet of devices: to load-test a broker or a back end.
+
+Each instance's clientId comes from --client-id, a template in which {i} is the instance index
+(0 .. N-1); without it, a script that sets a clientId gets the index appended to it and one
+that does not gets the device's random default. print() lines are prefixed with the index
+("[17] CONNECTED") unless --quiet. On a terminal a progress line is kept on stderr; at the end
+a summary (connect latency percentiles, publish and message rates, errors by code, reconnects)
+is written to stderr, and as JSON to --summary-json.
+
+--shard i/n runs only the i-th (0-based) of n equal slices of the N instances, with their
+global indices, so one fleet can span machines (a Kubernetes Indexed Job: --shard auto/n takes
+i from JOB_COMPLETION_INDEX); 'devicejs fleet merge' combines the shards' JSON summaries.
+--for is device time counted from each instance's own start. See docs/fleet.md.
+
+Exit codes: 0 every instance finished or ran --for, 1 some instance ended with a script error
+(the count and the first error are printed), 2 usage error, 3 --timeout elapsed,
+130 interrupted (SIGINT), 143 terminated (SIGTERM).`,
+		Example: `  # 1,000 devices of sample 5 against the embedded broker for 10 minutes, started over 30 s
+  $ devicejs fleet -n 1000 --ramp 30s --broker embedded --for 10m --quiet sample5.js
+
+  # slice 3 of 8 of a 100,000-device fleet against a real broker, ids dev-0 .. dev-99999
+  $ devicejs fleet -n 100000 --shard 3/8 --client-id 'dev-{i}' --broker 10.0.0.5:1883 \
+      --summary-json shard3.json --for 1h --quiet device.js
+
+  # combine the shards' summaries
+  $ devicejs fleet merge --summary-json fleet.json shard*.json`,
+		Args: func(_ *cobra.Command, args []string) error {
+			if len(args) != 1 {
+				return usageError(fmt.Errorf("fleet takes exactly one script file, got %d arguments", len(args)))
+			}
+			return nil
+		},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.ScriptPath = args[0]
+			if err := validateDeviceFlags(&opts.RunOptions); err != nil {
+				return err
+			}
+			if opts.N < 1 {
+				return usageError(fmt.Errorf("-n must be at least 1, got %d", opts.N))
+			}
+			if opts.Ramp < 0 {
+				return usageError(errors.New("--ramp must not be negative"))
+			}
+			if shard != "" {
+				s, err := fleet.ParseShard(shard, os.Getenv)
+				if err != nil {
+					return usageError(fmt.Errorf("--shard: %w", err))
+				}
+				opts.Shard = s
+			}
+			if runF != nil {
+				return runF(opts)
+			}
+			return fleetRun(cmd.Context(), opts)
+		},
+	}
+	f := cmd.Flags()
+	f.IntVarP(&opts.N, "instances", "n", 0, "number of instances in the whole fleet (required)")
+	f.StringVar(&opts.ClientID, "client-id", "", "clientId template, {i} = instance index (default: the script's clientId + index)")
+	f.DurationVar(&opts.Ramp, "ramp", 0, "spread the instances' starts evenly over this wall time")
+	f.BoolVarP(&opts.Quiet, "quiet", "q", false, "discard the instances' print() output")
+	f.StringVar(&opts.SummaryJSON, "summary-json", "", "write the final summary as JSON to this file")
+	f.StringVar(&shard, "shard", "", "run only slice i of n (0-based i, or auto for $JOB_COMPLETION_INDEX), e.g. 2/8")
+	addDeviceFlags(f, &opts.RunOptions)
+	cmd.AddCommand(NewCmdFleetMerge(ios, nil))
+	return cmd
+}
+
+// fleetRun runs the fleet and maps how its instances ended to an exit code.
+func fleetRun(parent context.Context, opts *FleetOptions) error {
+	script, err := devicejs.ScriptFile(opts.ScriptPath)
+	if err != nil {
+		return usageError(fmt.Errorf("cannot read script: %w", err))
+	}
+	dev, route, err := deviceConfig(&opts.RunOptions, broker.Config{MaxPendingWrites: fleetBrokerQueue})
+	if err != nil {
+		return err
+	}
+	defer route.Close()
+	dev.Stdout = nil
+	var out io.Writer
+	if !opts.Quiet {
+		out = opts.IO.Out
+	}
+	fl, err := fleet.New(fleet.Config{
+		N: opts.N, Shard: opts.Shard, Script: script, Device: dev,
+		ClientID: opts.ClientID, Ramp: opts.Ramp, Stdout: out,
+	})
+	if err != nil {
+		return usageError(err)
+	}
+	var jsonOut *os.File
+	if opts.SummaryJSON != "" { // fail before the run, not after it
+		if jsonOut, err = os.Create(opts.SummaryJSON); err != nil {
+			return usageError(fmt.Errorf("--summary-json: %w", err))
+		}
+		defer jsonOut.Close()
+	}
+
+	ctx, cancel := context.WithCancelCause(parent)
+	defer cancel(nil)
+	if opts.Timeout > 0 {
+		t := time.AfterFunc(opts.Timeout, func() { cancel(errTimeout) })
+		defer t.Stop()
+	}
+	stopSignals := cancelOnSignals(cancel)
+	defer stopSignals()
+
+	showProgress := isTerminal(opts.IO.ErrOut)
+	if opts.Progress != nil {
+		showProgress = *opts.Progress
+	}
+	stopProgress := func() {}
+	if showProgress {
+		stopProgress = startProgress(opts.IO.ErrOut, fl)
+	}
+	sum, err := fl.Run(ctx)
+	stopProgress()
+	if err != nil {
+		return withExitCode(ExitScriptError, err)
+	}
+	sum.WriteText(opts.IO.ErrOut)
+	if jsonOut != nil {
+		if err := sum.WriteJSON(jsonOut); err != nil {
+			return withExitCode(ExitScriptError, fmt.Errorf("--summary-json: %w", err))
+		}
+		if err := jsonOut.Close(); err != nil {
+			return withExitCode(ExitScriptError, fmt.Errorf("--summary-json: %w", err))
+		}
+	}
+	if sum.ScriptErrors > 0 {
+		return withExitCode(ExitScriptError, fmt.Errorf("%d of %d instances ended with a script error; the first: %s",
+			sum.ScriptErrors, sum.Instances, sum.FirstScriptError))
+	}
+	switch err := context.Cause(ctx); {
+	case err == nil:
+		return nil
+	case errors.Is(err, errTimeout):
+		return withExitCode(ExitTimeout, err)
+	case errors.Is(err, errInterrupted):
+		return withExitCode(ExitInterrupted, err)
+	case errors.Is(err, errTerminated):
+		return withExitCode(ExitTerminated, err)
+	default:
+		return withExitCode(ExitScriptError, err)
+	}
+}
+
+// isTerminal reports whether w is a character device (a terminal).
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}
+
+// startProgress rewrites one status line on w every second until stop is called.
+func startProgress(w io.Writer, fl *fleet.Fleet) (stop func()) {
+	lo, hi := fl.Indices()
+	done, finished := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(finished)
+		t := time.NewTicker(time.Second)
+		defer t.Stop()
+		last, lastAt := fl.Progress(), time.Now()
+		for {
+			select {
+			case <-done:
+				fmt.Fprint(w, "\r\033[K")
+				return
+			case now := <-t.C:
+				p := fl.Progress()
+				secs := now.Sub(lastAt).Seconds()
+				fmt.Fprintf(w, "\r\033[Kstarted %d/%d  connected %d  reconnecting %d  errors %d  msg/s %.0f  pub/s %.0f",
+					p.Started, hi-lo, p.Connected, p.Reconnecting, p.Errors,
+					float64(p.Received-last.Received)/secs, float64(p.Published-last.Published)/secs)
+				last, lastAt = p, now
+			}
+		}
+	}()
+	return func() { close(done); <-finished }
+}
