@@ -3,6 +3,8 @@ package fleet_test
 import (
 	"context"
 	"os"
+	goruntime "runtime"
+	"runtime/pprof"
 	"strconv"
 	"syscall"
 	"testing"
@@ -34,7 +36,8 @@ func cpuTime() time.Duration {
 // idle (FLEET_IDLE seconds, default 10, after all connected). Sample 5's 15 s interval publishes
 // to a topic every instance subscribes to (N² deliveries per tick), so the device clock runs at
 // FLEET_SCALE (default 0.1) to keep the first tick out of the idle window. One iteration is the
-// whole measurement: run with -benchtime=1x. docs/fleet.md and docs/performance.md ("Fleet")
+// whole measurement: run with -benchtime=1x. FLEET_QUEUE sets the embedded broker's
+// MaxPendingWrites (default 1024, as devicejs fleet); FLEET_CPUPROFILE profiles the idle window. docs/fleet.md and docs/performance.md ("Fleet")
 // report its figures.
 func BenchmarkFleetSample5(b *testing.B) {
 	n := envInt("FLEET_N", 1000)
@@ -52,7 +55,7 @@ func BenchmarkFleetSample5(b *testing.B) {
 		if addr := os.Getenv("FLEET_BROKER"); addr != "" {
 			dev.Broker = addr
 		} else {
-			br, err := broker.New(broker.Config{MaxPendingWrites: envInt("FLEET_QUEUE", 0)})
+			br, err := broker.New(broker.Config{MaxPendingWrites: envInt("FLEET_QUEUE", 1024)})
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -60,7 +63,7 @@ func BenchmarkFleetSample5(b *testing.B) {
 				b.Fatal(err)
 			}
 			defer br.Close()
-			dev.Dial = br.MemoryDialer()
+			dev.Embedded = br // as devicejs fleet --broker embedded: the in-memory route
 		}
 		f, err := fleet.New(fleet.Config{N: n, Script: script, Device: dev, ClientID: "bench-{i}"})
 		if err != nil {
@@ -80,8 +83,21 @@ func BenchmarkFleetSample5(b *testing.B) {
 		}
 		connectAll := time.Since(start)
 		rss := fleet.ReadRSS()
+		var ms goruntime.MemStats
+		goruntime.ReadMemStats(&ms)
+		b.Logf("at all connected: heap in use %d MiB, stacks %d MiB, goroutines %d",
+			ms.HeapInuse>>20, ms.StackInuse>>20, goruntime.NumGoroutine())
+		if p := os.Getenv("FLEET_CPUPROFILE"); p != "" { // the idle window only
+			pf, err := os.Create(p)
+			if err != nil {
+				b.Fatal(err)
+			}
+			pprof.StartCPUProfile(pf)
+			defer pf.Close()
+		}
 		c0, t0 := cpuTime(), time.Now()
 		time.Sleep(idle)
+		pprof.StopCPUProfile() // no-op without FLEET_CPUPROFILE
 		idleCPU := float64(cpuTime()-c0) / float64(time.Since(t0))
 		p := f.Progress()
 		cancel()
