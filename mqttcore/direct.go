@@ -4,20 +4,27 @@ import (
 	"time"
 )
 
-// Direct QoS 0 publishes (docs/performance.md). paho hands every PUBLISH through two
-// goroutines (a forwarder and its writer) and reports it on a token that a third goroutine of
-// ours waits for: four goroutine hand-offs for a packet that is one socket write. When nothing
-// else of the session is in flight, a QoS 0 PUBLISH is instead encoded here and written to the
-// socket with one non-blocking write on the caller's goroutine; completion 0 still means the
-// whole packet was written to the socket. A write that would block is finished on a goroutine
-// (Publish never blocks on the network), and any other case takes paho's path.
+// Direct publishes (docs/performance.md). paho hands every PUBLISH through two goroutines (a
+// forwarder and its writer), reports it on a token that a third goroutine of ours waits for,
+// and passes a PUBACK through two more: four or more goroutine hand-offs for one socket write
+// and one read. When nothing else of the session is in flight, a QoS 0 or QoS 1 PUBLISH is
+// instead encoded here and written to the socket with one non-blocking write on the caller's
+// goroutine. Completion 0 still means what it always means: QoS 0, the whole packet was
+// written to the socket; QoS 1, its PUBACK arrived (read by the guard, guardread.go). A write
+// that would block is finished on a goroutine (Publish never blocks on the network), and any
+// other case (QoS 2, TLS, an operation in flight) takes paho's path.
 
-// publishDirectLocked tries to write QoS 0 publish o at once. It reports false, having done
-// nothing, when o must go through paho: QoS 1 or 2, another operation in flight (its packet may
+// directPacketID is the packet identifier of direct QoS 1 publishes. It never clashes with
+// paho's: a direct publish is only written when no operation is in flight, and operations
+// issued after it are handed to paho only once it has completed (the issue chain).
+const directPacketID = 0xFFFF
+
+// publishDirectLocked tries to write publish o at once. It reports false, having done
+// nothing, when o must go through paho: QoS 2, another operation in flight (its packet may
 // still be queued in paho, and the wire must keep the issue order), a connection that does not
 // offer non-blocking writes (TLS, in-memory), or paho writing at this moment.
 func (s *Session) publishDirectLocked(o *op) bool {
-	if o.qos != 0 || len(s.ops) != 0 {
+	if o.qos > 1 || len(s.ops) != 0 {
 		return false
 	}
 	c := s.conn
@@ -27,77 +34,137 @@ func (s *Session) publishDirectLocked(o *op) bool {
 	}
 	// g.wmu is held: paho cannot write until the packet is complete on the wire.
 	s.trace(o.traceIssue())
-	g.wbuf = appendPublish0(g.wbuf[:0], o.topic, o.payload, o.retain)
+	o.direct = true
+	g.wbuf = appendPublish(g.wbuf[:0], o)
 	n, err := g.tryWrite(g.wbuf)
+	if o.qos == 1 && err == nil {
+		// In flight until its PUBACK (handlePuback) or the loss of the connection; operations
+		// issued meanwhile wait for it before reaching paho (packet identifiers, order).
+		s.ops = append(s.ops, o)
+		issued, ended := make(chan struct{}), make(chan struct{})
+		c.issued, c.ended = issued, ended
+		c.directPub, c.directDone = o, func() { close(issued); close(ended) }
+	}
 	switch {
 	case err == nil && n == len(g.wbuf):
 		g.wmu.Unlock()
-		s.stats.Published++
-		s.completeLocked(o, OK)
+		if o.qos == 0 {
+			s.stats.Published++
+			s.completeLocked(o, OK)
+		}
 	case err != nil:
 		g.wmu.Unlock()
 		g.fail()
 		s.completeLocked(o, Disconnected) // the socket failed: the connection is being lost
 	default: // the socket buffer is full: finish the write off the caller's goroutine
-		rest := append([]byte(nil), g.wbuf[n:]...)
-		s.ops = append(s.ops, o)
-		prevEnded := c.ended
-		ended := make(chan struct{})
-		c.ended = ended
-		s.wg.Add(1)
-		go func() {
-			defer s.wg.Done()
-			defer close(ended)
-			_ = g.Conn.SetWriteDeadline(time.Now().Add(writeTimeout))
-			_, err := g.Conn.Write(rest)
-			_ = g.Conn.SetWriteDeadline(time.Time{})
-			g.wmu.Unlock()
-			if err != nil {
-				g.fail()
-			}
-			select {
-			case <-prevEnded:
-			case <-c.lost:
-				return // completed by dropConnLocked
-			}
-			s.mu.Lock()
-			defer s.mu.Unlock()
-			for i, x := range s.ops {
-				if x == o {
-					s.ops = append(s.ops[:i:i], s.ops[i+1:]...)
-					break
-				}
-			}
-			code := OK
-			if err != nil {
-				code = Disconnected
-			} else if !o.fin {
-				s.stats.Published++
-			}
-			s.completeLocked(o, code)
-		}()
+		s.finishWrite(c, g, o, append([]byte(nil), g.wbuf[n:]...))
 	}
 	return true
 }
 
-// appendPublish0 appends a QoS 0 PUBLISH packet (MQTT 3.1.1 section 3.3) to b.
-func appendPublish0(b []byte, topic string, payload []byte, retain bool) []byte {
-	h := byte(0x30)
-	if retain {
+// finishWrite writes the rest of direct publish o on a goroutine, holding g.wmu until it is
+// written, then completes a QoS 0 publish (a QoS 1 one waits for its PUBACK).
+func (s *Session) finishWrite(c *connection, g *guardConn, o *op, rest []byte) {
+	var prevEnded, ended chan struct{}
+	if o.qos == 0 {
+		s.ops = append(s.ops, o)
+		prevEnded, ended = c.ended, make(chan struct{})
+		c.ended = ended
+	}
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		_ = g.Conn.SetWriteDeadline(time.Now().Add(writeTimeout))
+		_, err := g.Conn.Write(rest)
+		g.wmu.Unlock()
+		if err != nil {
+			g.fail()
+		}
+		if o.qos != 0 {
+			return // the PUBACK completes it; the failure above drops the connection
+		}
+		defer close(ended)
+		select {
+		case <-prevEnded:
+		case <-c.lost:
+			return // completed by dropConnLocked
+		}
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		s.removeOpLocked(o)
+		code := OK
+		if err != nil {
+			code = Disconnected
+		} else if !o.fin {
+			s.stats.Published++
+		}
+		s.completeLocked(o, code)
+	}()
+}
+
+// handlePuback is called by the guard for each PUBACK: it completes the direct QoS 1 publish
+// it acknowledges and reports true, or reports false (the PUBACK goes to paho). Reader
+// goroutine.
+func (c *connection) handlePuback(id uint16) bool {
+	if id != directPacketID {
+		return false
+	}
+	s := c.s
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	o := c.directPub
+	if o == nil {
+		return false
+	}
+	c.directPub = nil
+	done := c.directDone
+	c.directDone = nil
+	if !o.fin {
+		s.removeOpLocked(o)
+		s.stats.Published++
+		s.completeLocked(o, OK)
+	}
+	done()
+	return true
+}
+
+// removeOpLocked removes o from the operations in flight.
+func (s *Session) removeOpLocked(o *op) {
+	for i, x := range s.ops {
+		if x == o {
+			s.ops = append(s.ops[:i:i], s.ops[i+1:]...)
+			return
+		}
+	}
+}
+
+// appendPublish appends o's PUBLISH packet (MQTT 3.1.1 section 3.3; QoS 0 or 1) to b.
+func appendPublish(b []byte, o *op) []byte {
+	h := byte(0x30) | o.qos<<1
+	if o.retain {
 		h |= 0x01
 	}
+	n := 2 + len(o.topic) + len(o.payload)
+	if o.qos > 0 {
+		n += 2
+		if o.dup {
+			h |= 0x08
+		}
+	}
 	b = append(b, h)
-	for n := 2 + len(topic) + len(payload); ; {
+	for {
 		d := byte(n % 128)
 		n /= 128
-		if n > 0 {
-			b = append(b, d|0x80)
-			continue
+		if n == 0 {
+			b = append(b, d)
+			break
 		}
-		b = append(b, d)
-		break
+		b = append(b, d|0x80)
 	}
-	b = append(b, byte(len(topic)>>8), byte(len(topic)))
-	b = append(b, topic...)
-	return append(b, payload...)
+	b = append(b, byte(len(o.topic)>>8), byte(len(o.topic)))
+	b = append(b, o.topic...)
+	if o.qos > 0 {
+		b = append(b, directPacketID>>8, directPacketID&0xFF)
+	}
+	return append(b, o.payload...)
 }

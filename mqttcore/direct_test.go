@@ -2,6 +2,7 @@ package mqttcore_test
 
 import (
 	"bytes"
+	"fmt"
 	"context"
 	"io"
 	"net"
@@ -142,6 +143,61 @@ func TestPublishQoS0CompletesWhenWritten(t *testing.T) {
 		t.Fatal(err)
 	}
 	r.expect(t, "pub 0")
+	endAndWait(t, s)
+	r.expect(t, "end")
+}
+
+// TestDirectQoS1PublishThenSubscribe: a QoS 1 publish completes on its PUBACK only; a
+// SUBSCRIBE issued while it is in flight reaches the wire after it, and completions keep the
+// issue order.
+func TestDirectQoS1PublishThenSubscribe(t *testing.T) {
+	wire := make(chan string, 10)
+	f := startFake(t, acceptWith(0, func(c net.Conn) {
+		for {
+			h, body, err := readPacket(c)
+			if err != nil {
+				return
+			}
+			switch h >> 4 {
+			case 3:
+				tl := int(body[0])<<8 | int(body[1])
+				id := body[2+tl : 4+tl]
+				wire <- fmt.Sprintf("publish %#x", h)
+				time.Sleep(100 * time.Millisecond) // the publish stays in flight a while
+				if _, err := c.Write([]byte{0x40, 2, id[0], id[1]}); err != nil {
+					return
+				}
+			case 8:
+				wire <- "subscribe"
+				if _, err := c.Write([]byte{0x90, 3, body[0], body[1], 0}); err != nil {
+					return
+				}
+			}
+		}
+	}))
+	h := newHost(mqttcore.Limits{})
+	r := newRecorder()
+	s := connected(t, h, f.url(), fastOptions(), r)
+	if err := s.Publish("q", []byte("1"), mqttcore.PublishOptions{QoS: 1, Dup: true}, r.done("pub")); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Subscribe("q", mqttcore.SubscribeOptions{}, r.done("sub")); err != nil {
+		t.Fatal(err)
+	}
+	r.expect(t, "pub 0", "sub 0")
+	for _, want := range []string{"publish 0x3a", "subscribe"} {
+		select {
+		case got := <-wire:
+			if got != want {
+				t.Fatalf("on the wire: %q, want %q", got, want)
+			}
+		case <-time.After(waitFor):
+			t.Fatalf("no %q on the wire", want)
+		}
+	}
+	if got := s.Stats().Published; got != 1 {
+		t.Errorf("Stats().Published = %d, want 1", got)
+	}
 	endAndWait(t, s)
 	r.expect(t, "end")
 }

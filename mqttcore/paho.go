@@ -2,8 +2,8 @@ package mqttcore
 
 import (
 	"errors"
-	"fmt"
 	"net"
+	"net/url"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -63,7 +63,13 @@ func (s *Session) pahoOptions(a *attempt, c *connection) *paho.ClientOptions {
 	if s.opts.Password != nil {
 		o.SetPassword(*s.opts.Password)
 	}
-	o.SetCustomOpenConnectionFn(a.open)
+	o.SetCustomOpenConnectionFn(func(u *url.URL, po paho.ClientOptions) (net.Conn, error) {
+		conn, err := a.open(u, po)
+		if g, ok := conn.(*guardConn); ok {
+			g.in = c // PUBLISH packets are handled by the guard (guardread.go)
+		}
+		return conn, err
+	})
 	o.SetConnectionLostHandler(func(paho.Client, error) { s.connectionLost(c) })
 	o.SetDefaultPublishHandler(func(_ paho.Client, m paho.Message) { s.onMessage(c, m) })
 	return o
@@ -71,9 +77,10 @@ func (s *Session) pahoOptions(a *attempt, c *connection) *paho.ClientOptions {
 
 var errPacketTooLarge = errors.New("mqttcore: broker announced a packet larger than the cap")
 
-// guardConn wraps the connection handed to paho: it tracks the MQTT packet framing of the
-// incoming stream and fails the read (closing the connection) when a packet announces a
-// remaining length above max, and it records I/O failures for classification.
+// guardConn wraps the connection handed to paho: it reads the incoming stream packet by
+// packet (guardread.go), failing the connection when a packet announces a remaining length
+// above max and handling PUBLISH packets itself; it serializes writes (paho's and direct
+// publishes, direct.go) and records I/O failures for classification.
 type guardConn struct {
 	net.Conn
 	a       *attempt
@@ -85,20 +92,15 @@ type guardConn struct {
 	wmu  sync.Mutex      // held for each whole packet written: paho's and direct ones
 	wbuf []byte          // guarded by wmu: the direct publish being encoded
 
-	// Read buffer (paho reads from one goroutine: CONNACK, then its reader). paho reads a
-	// packet's fixed header one byte at a time, so without it every incoming packet costs
-	// three or more read system calls. The buffer comes from readBufs and goes back when
-	// drained, so an idle connection holds none.
-	rbuf       *[]byte
-	rpos, rend int
-	rerr       error // the error that came with the buffered bytes, returned after them
-
-	mu        sync.Mutex // paho reads from one goroutine; the lock keeps -race quiet anyway
-	state     int        // 0: fixed header byte, 1: remaining length, 2: body
-	lenVal    int
-	lenMul    int
-	lenBytes  int
-	remaining int
+	// Incoming stream (guardread.go); touched only by the goroutine paho reads on (the CONNACK
+	// read, then its reader goroutine).
+	in      *connection // PUBLISH packets go to in.handlePublish; nil: all go to paho
+	rbuf    *[]byte     // buffered bytes: (*rbuf)[rpos:rend]; nil when drained
+	rpos    int
+	rend    int
+	rerr    error // the error that came with the buffered bytes, returned after them
+	pass    int   // bytes of the current packet still to hand to paho
+	readErr error // sticky: the stream failed (I/O error, oversized or malformed packet)
 }
 
 func newGuardConn(c net.Conn, a *attempt, maxLen int) *guardConn {
@@ -111,59 +113,6 @@ func (g *guardConn) fail() {
 	g.dead.Store(true)
 	g.a.noteIOError()
 	_ = g.Conn.Close()
-}
-
-func (g *guardConn) Read(p []byte) (int, error) {
-	n, err := g.bufferedRead(p)
-	if n > 0 {
-		g.mu.Lock()
-		perr := g.scan(p[:n])
-		g.mu.Unlock()
-		if perr != nil {
-			g.dead.Store(true)
-			_ = g.Conn.Close()
-			return 0, perr
-		}
-	}
-	if err != nil {
-		g.dead.Store(true)
-		g.a.noteIOError()
-	}
-	return n, err
-}
-
-// readBufSize is the size of the buffers of guardConn.bufferedRead.
-const readBufSize = 4096
-
-var readBufs = sync.Pool{New: func() any { b := make([]byte, readBufSize); return &b }}
-
-// bufferedRead reads into p through the read buffer: buffered bytes first, then one read of
-// the connection for as much as the buffer holds (reads of a buffer size or more go straight
-// to the connection).
-func (g *guardConn) bufferedRead(p []byte) (int, error) {
-	if g.rbuf == nil {
-		if err := g.rerr; err != nil {
-			g.rerr = nil
-			return 0, err
-		}
-		if len(p) >= readBufSize {
-			return g.Conn.Read(p)
-		}
-		b := readBufs.Get().(*[]byte)
-		n, err := g.Conn.Read(*b)
-		if n == 0 {
-			readBufs.Put(b)
-			return 0, err
-		}
-		g.rbuf, g.rpos, g.rend, g.rerr = b, 0, n, err
-	}
-	n := copy(p, (*g.rbuf)[g.rpos:g.rend])
-	g.rpos += n
-	if g.rpos == g.rend {
-		readBufs.Put(g.rbuf)
-		g.rbuf = nil
-	}
-	return n, nil
 }
 
 // Write passes p on. paho writes every packet with one Write call, so p[0] is a fixed
@@ -189,41 +138,4 @@ func (g *guardConn) Write(p []byte) (int, error) {
 func (g *guardConn) Close() error {
 	g.dead.Store(true)
 	return g.Conn.Close()
-}
-
-// scan advances the framing state over b.
-func (g *guardConn) scan(b []byte) error {
-	for i := 0; i < len(b); {
-		switch g.state {
-		case 0:
-			g.state, g.lenVal, g.lenMul, g.lenBytes = 1, 0, 1, 0
-			i++
-		case 1:
-			c := b[i]
-			i++
-			g.lenVal += int(c&0x7f) * g.lenMul
-			g.lenMul *= 128
-			g.lenBytes++
-			if g.lenVal > g.max {
-				return fmt.Errorf("%w (%d > %d bytes)", errPacketTooLarge, g.lenVal, g.max)
-			}
-			if c&0x80 == 0 {
-				g.remaining = g.lenVal
-				g.state = 2
-				if g.remaining == 0 {
-					g.state = 0
-				}
-			} else if g.lenBytes >= 4 {
-				return errors.New("mqttcore: malformed remaining length")
-			}
-		case 2:
-			k := min(g.remaining, len(b)-i)
-			i += k
-			g.remaining -= k
-			if g.remaining == 0 {
-				g.state = 0
-			}
-		}
-	}
-	return nil
 }

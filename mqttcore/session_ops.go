@@ -17,6 +17,12 @@ type connection struct {
 	lost   chan struct{} // closed (under s.mu) when the connection is dropped
 	issued chan struct{} // closed once the latest operation was handed to paho (FIFO chain)
 	ended  chan struct{} // closed once the latest operation has completed (FIFO chain)
+	inPaho int           // guarded by s.mu: PUBLISH packets handed to paho, not yet at onMessage
+
+	// Guarded by s.mu: the direct QoS 1 publish awaiting its PUBACK (direct.go), and what
+	// lets the operations issued after it proceed.
+	directPub  *op
+	directDone func()
 
 	mu          sync.Mutex
 	established bool // connectedLocked ran
@@ -60,6 +66,7 @@ type op struct {
 	dup     bool
 	done    func(Code)
 	fin     bool
+	direct  bool // written by the session itself (direct.go); no paho token
 }
 
 // Publish sends a message. It refuses (returning the Code, never calling done) with
@@ -265,11 +272,18 @@ func (s *Session) completeLocked(o *op, code Code) {
 	}
 }
 
-// onMessage is paho's publish handler for connection c: size check, routing, post.
+// onMessage is paho's publish handler for connection c: the PUBLISH packets the guard handed
+// to paho (guardread.go, claimPublish).
 func (s *Session) onMessage(c *connection, m paho.Message) {
-	topic, payload := m.Topic(), m.Payload()
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	c.inPaho--
+	s.onPublishLocked(c, m.Topic(), m.Payload())
+}
+
+// onPublishLocked handles a message received on connection c: size check, routing, post.
+// payload is not used by anything else.
+func (s *Session) onPublishLocked(c *connection, topic string, payload []byte) {
 	if s.conn != c || s.state != stConnected {
 		return
 	}

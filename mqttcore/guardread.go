@@ -1,0 +1,268 @@
+package mqttcore
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"sync"
+	"time"
+)
+
+// The incoming side of guardConn. paho reads a packet's fixed header one byte at a time and
+// passes each PUBLISH through three goroutines before its handler runs. The guard instead reads
+// the stream through a buffer (one read system call per burst), packet by packet: it checks
+// every packet's announced length against the cap, handles PUBLISH packets itself on the
+// reading goroutine (the session's message handling, then the PUBACK or PUBREC, as paho does
+// with OrderMatters) when that cannot reorder anything (claimPublish), and hands every other
+// packet to paho unchanged. paho answers the PUBREL of
+// a QoS 2 message with PUBCOMP whether or not it saw the PUBLISH.
+
+// readBufSize is the size of the read buffers; packets up to it are read with the buffer.
+const readBufSize = 4096
+
+// readBufs recycles read buffers: a connection holds one only while it has unread bytes, so an
+// idle connection holds none.
+var readBufs = sync.Pool{New: func() any { b := make([]byte, readBufSize); return &b }}
+
+var errMalformed = errors.New("mqttcore: malformed packet from the broker")
+
+// Read gives paho the incoming stream minus the packets the guard handles itself.
+func (g *guardConn) Read(p []byte) (int, error) {
+	if len(p) == 0 {
+		return 0, nil
+	}
+	for g.pass == 0 {
+		if g.readErr != nil {
+			return 0, g.readErr
+		}
+		if err := g.nextPacket(); err != nil {
+			g.readErr = err
+			g.dead.Store(true)
+			if errors.Is(err, errPacketTooLarge) || errors.Is(err, errMalformed) {
+				_ = g.Conn.Close()
+			} else {
+				g.a.noteIOError()
+			}
+			return 0, err
+		}
+	}
+	n, err := g.readBuffered(p[:min(len(p), g.pass)])
+	g.pass -= n
+	if err != nil {
+		g.readErr = err
+		g.dead.Store(true)
+		g.a.noteIOError()
+	}
+	return n, err
+}
+
+// nextPacket reads the next packet's fixed header: a PUBLISH (once the connection is known) is
+// read and handled here; any other packet is left for paho (g.pass).
+func (g *guardConn) nextPacket() error {
+	if err := g.fill(2); err != nil {
+		return err
+	}
+	b := g.buffered()
+	n, mul, i := 0, 1, 1
+	for {
+		if i >= len(b) {
+			if err := g.fill(i + 1); err != nil {
+				return err
+			}
+			b = g.buffered()
+		}
+		c := b[i]
+		i++
+		n += int(c&0x7f) * mul
+		if n > g.max {
+			return fmt.Errorf("%w (%d > %d bytes)", errPacketTooLarge, n, g.max)
+		}
+		if c&0x80 == 0 {
+			break
+		}
+		if i == 5 {
+			return fmt.Errorf("%w: remaining length over 4 bytes", errMalformed)
+		}
+		mul *= 128
+	}
+	h := b[0]
+	if h>>4 == 3 && g.in != nil && g.in.claimPublish() {
+		body, err := g.take(i, n)
+		if err != nil {
+			return err
+		}
+		return g.in.handlePublish(g, h, body)
+	}
+	if h == 0x40 && n == 2 && g.in != nil { // PUBACK: the guard's own, or paho's
+		if err := g.fill(i + 2); err != nil {
+			return err
+		}
+		b = g.buffered()
+		if g.in.handlePuback(uint16(b[i])<<8 | uint16(b[i+1])) {
+			g.consume(i + 2)
+			return nil
+		}
+	}
+	g.pass = i + n
+	return nil
+}
+
+// buffered returns the unread buffered bytes.
+func (g *guardConn) buffered() []byte {
+	if g.rbuf == nil {
+		return nil
+	}
+	return (*g.rbuf)[g.rpos:g.rend]
+}
+
+// consume drops k buffered bytes, giving the buffer back once drained.
+func (g *guardConn) consume(k int) {
+	g.rpos += k
+	if g.rpos == g.rend && g.rbuf != nil {
+		readBufs.Put(g.rbuf)
+		g.rbuf, g.rpos, g.rend = nil, 0, 0
+	}
+}
+
+// fill reads until at least k (at most readBufSize) bytes are buffered.
+func (g *guardConn) fill(k int) error {
+	for g.rend-g.rpos < k {
+		if err := g.rerr; err != nil {
+			g.rerr = nil
+			return err
+		}
+		if g.rbuf == nil {
+			g.rbuf, g.rpos, g.rend = readBufs.Get().(*[]byte), 0, 0
+		} else if g.rpos > 0 {
+			g.rend = copy(*g.rbuf, (*g.rbuf)[g.rpos:g.rend])
+			g.rpos = 0
+		}
+		n, err := g.Conn.Read((*g.rbuf)[g.rend:])
+		g.rend += n
+		if err != nil {
+			if g.rend-g.rpos >= k {
+				g.rerr = err // after the buffered bytes
+				return nil
+			}
+			return err
+		}
+	}
+	return nil
+}
+
+// take consumes a packet whose fixed header (hdr bytes) is buffered and returns its body of n
+// bytes in a new slice.
+func (g *guardConn) take(hdr, n int) ([]byte, error) {
+	body := make([]byte, n)
+	if hdr+n <= readBufSize {
+		if err := g.fill(hdr + n); err != nil {
+			return nil, err
+		}
+		copy(body, g.buffered()[hdr:])
+		g.consume(hdr + n)
+		return body, nil
+	}
+	g.consume(hdr)
+	k := copy(body, g.buffered())
+	g.consume(k)
+	if k < n {
+		if err := g.rerr; err != nil {
+			return nil, err
+		}
+		if _, err := io.ReadFull(g.Conn, body[k:]); err != nil {
+			return nil, err
+		}
+	}
+	return body, nil
+}
+
+// readBuffered reads into p, buffered bytes first.
+func (g *guardConn) readBuffered(p []byte) (int, error) {
+	if g.rbuf == nil {
+		if err := g.rerr; err != nil {
+			g.rerr = nil
+			return 0, err
+		}
+		if len(p) >= readBufSize {
+			return g.Conn.Read(p)
+		}
+		if err := g.fill(1); err != nil {
+			return 0, err
+		}
+	}
+	n := copy(p, g.buffered())
+	g.consume(n)
+	return n, nil
+}
+
+// writeAck writes a two-byte-identifier acknowledgement (PUBACK, PUBREC) for a received
+// PUBLISH. A failed write fails the connection.
+func (g *guardConn) writeAck(kind byte, id [2]byte) {
+	pkt := [4]byte{kind, 2, id[0], id[1]}
+	g.wmu.Lock()
+	_ = g.Conn.SetWriteDeadline(time.Now().Add(writeTimeout))
+	_, err := g.Conn.Write(pkt[:])
+	g.wmu.Unlock()
+	if err != nil {
+		g.fail()
+	}
+}
+
+// claimPublish reports whether the guard may handle the next PUBLISH itself. It may not while
+// a message it handed to paho has not reached onMessage yet (messages keep their arrival
+// order), nor while an operation whose acknowledgement goes through paho is in flight: that
+// acknowledgement may be just ahead in the stream, and its completion would then be overtaken
+// by the message. Otherwise the PUBLISH is counted as handed to paho. Reader goroutine.
+func (c *connection) claimPublish() bool {
+	s := c.s
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if c.inPaho == 0 && (s.conn != c || !s.opsViaPahoLocked()) {
+		return true
+	}
+	c.inPaho++
+	return false
+}
+
+// opsViaPahoLocked reports whether an operation handed to paho is in flight.
+func (s *Session) opsViaPahoLocked() bool {
+	for _, o := range s.ops {
+		if !o.direct {
+			return true
+		}
+	}
+	return false
+}
+
+// handlePublish handles a PUBLISH packet (header byte h, body) read by g: the message goes to
+// the session, then the acknowledgement its QoS asks for is written. Reader goroutine.
+func (c *connection) handlePublish(g *guardConn, h byte, body []byte) error {
+	qos := h >> 1 & 3
+	if qos == 3 || len(body) < 2 {
+		return fmt.Errorf("%w: PUBLISH", errMalformed)
+	}
+	tl := int(body[0])<<8 | int(body[1])
+	rest := body[2:]
+	if tl > len(rest) {
+		return fmt.Errorf("%w: PUBLISH topic", errMalformed)
+	}
+	topic := string(rest[:tl])
+	rest = rest[tl:]
+	var id [2]byte
+	if qos > 0 {
+		if len(rest) < 2 {
+			return fmt.Errorf("%w: PUBLISH packet identifier", errMalformed)
+		}
+		id, rest = [2]byte{rest[0], rest[1]}, rest[2:]
+	}
+	c.s.mu.Lock()
+	c.s.onPublishLocked(c, topic, rest)
+	c.s.mu.Unlock()
+	switch qos {
+	case 1:
+		g.writeAck(0x40, id) // PUBACK
+	case 2:
+		g.writeAck(0x50, id) // PUBREC; paho answers the PUBREL
+	}
+	return nil
+}
