@@ -144,7 +144,8 @@ func (s *Summary) finish() {
 	}
 }
 
-// Merge combines the summaries of the shards of one fleet, which ran at the same time: counts
+// Merge combines the summaries of the shards of one fleet, which ran at the same time (a shard
+// may appear in only one of them): counts
 // and RSS add up, elapsed and all-connected times are the longest, rates are the total counts
 // over the longest elapsed time, and the percentiles are read from the merged histogram.
 func Merge(parts ...Summary) (Summary, error) {
@@ -153,7 +154,14 @@ func Merge(parts ...Summary) (Summary, error) {
 	}
 	m := Summary{Version: SummaryVersion, FleetSize: parts[0].FleetSize, Errors: map[string]uint64{}, Endings: map[string]int{}}
 	allConnected := true
+	seen := map[string]bool{}
 	for _, p := range parts {
+		for _, sh := range p.Shards {
+			if seen[sh] {
+				return Summary{}, fmt.Errorf("fleet: shard %s is in more than one summary", sh)
+			}
+			seen[sh] = true
+		}
 		if p.Version != SummaryVersion {
 			return Summary{}, fmt.Errorf("fleet: summary version %d, want %d", p.Version, SummaryVersion)
 		}
@@ -190,7 +198,6 @@ func Merge(parts ...Summary) (Summary, error) {
 		m.AllConnectedSeconds = 0
 	}
 	slices.Sort(m.Shards)
-	m.Shards = slices.Compact(m.Shards)
 	m.finish()
 	return m, nil
 }

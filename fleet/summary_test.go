@@ -120,7 +120,7 @@ func TestMerge(t *testing.T) {
 	if m, _ := fleet.Merge(a, b); m.AllConnectedSeconds != 0 {
 		t.Error("a shard that never connected all still gives an all-connected time")
 	}
-	for _, bad := range [][]fleet.Summary{nil, {a, {Version: 1, FleetSize: 11}}, {{Version: 2}}} {
+	for _, bad := range [][]fleet.Summary{nil, {a, {Version: 1, FleetSize: 11}}, {{Version: 2}}, {a, a}} {
 		if _, err := fleet.Merge(bad...); err == nil {
 			t.Errorf("Merge(%v) accepted", bad)
 		}
