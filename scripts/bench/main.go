@@ -46,11 +46,10 @@ func run(rounds, startups int, out, only string) error {
 	}
 	defer os.RemoveAll(tmp)
 
-	logf("building devicejs, pahobench, fleetbench")
+	logf("building devicejs and pahobench")
 	bins := map[string]string{
-		"devicejs":   "./cmd/devicejs",
-		"pahobench":  "./scripts/bench/pahobench",
-		"fleetbench": "./scripts/bench/fleetbench",
+		"devicejs":  "./cmd/devicejs",
+		"pahobench": "./scripts/bench/pahobench",
 	}
 	for name, pkg := range bins {
 		bin := filepath.Join(tmp, name)

@@ -1,10 +1,13 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"net"
+	"os"
 	"os/exec"
 	"sort"
 	"strconv"
@@ -26,7 +29,8 @@ func newSystems(bins map[string]string, addr string) []system {
 	return []system{
 		{"devicejs", func(w string) []string {
 			if w == "footprint" {
-				return []string{bins["fleetbench"], "-addr", addr, "-script", "scripts/bench/device/idle.js", "-n", "1000"}
+				return []string{bins["devicejs"], "fleet", "-n", strconv.Itoa(footprintDevices), "--broker", addr,
+					"--client-id", "djs-fp-{i}", "scripts/bench/device/idle.js"}
 			}
 			return []string{bins["devicejs"], "run", "--broker", addr, "scripts/bench/device/" + w + ".js"}
 		}},
@@ -78,7 +82,7 @@ var allWorkloads = []workload{
 	{name: "startup", metric: "wall_ms", unit: "ms", vsMQTTjs: 0.1,
 		desc: "process wall time exec → CONNACK → exit"},
 	{name: "footprint", metric: "kb_per_device", unit: "KB/device", vsMQTTjs: 0.5, extra: []string{"delta_kb_per_device"},
-		desc: "1,000 idle connected devices in one process: RSS ÷ 1,000"},
+		desc: "1,000 idle connected devices in one process (devicejs: `devicejs fleet`): RSS ÷ 1,000"},
 }
 
 func selectWorkloads(only string) []workload {
@@ -110,6 +114,13 @@ func (w workload) measure(s system, n int) (sample, error) {
 		}
 		return sample{"wall_ms": median(ms)}, nil
 	case "footprint":
+		if s.name == "devicejs" {
+			kb, err := fleetRSS(s.cmd(w.name))
+			if err != nil {
+				return nil, err
+			}
+			return sample{"kb_per_device": kb * 1.024 / footprintDevices}, nil
+		}
 		kv, _, err := runBench(s.cmd(w.name))
 		if err != nil {
 			return nil, err
@@ -131,6 +142,56 @@ func (w workload) measure(s system, n int) (sample, error) {
 		return nil, fmt.Errorf("no %s in the result", w.metric)
 	}
 	return kv, nil
+}
+
+// footprintDevices is the number of idle devices of the footprint workload.
+const footprintDevices = 1000
+
+// fleetRSS runs `devicejs fleet` with the idle script, waits until every instance printed
+// "connected" (plus two seconds to settle), reads the process's VmRSS (KiB) and interrupts it.
+func fleetRSS(argv []string) (float64, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), runTimeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return 0, err
+	}
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		return 0, err
+	}
+	defer func() {
+		_ = cmd.Process.Signal(os.Interrupt)
+		_ = cmd.Wait() // exits 130 on SIGINT
+	}()
+	sc := bufio.NewScanner(out)
+	connected := 0
+	for connected < footprintDevices && sc.Scan() {
+		line := sc.Text()
+		switch {
+		case strings.HasSuffix(line, "] connected"):
+			connected++
+		case strings.Contains(line, "FAIL"), strings.HasSuffix(line, "] closed"):
+			return 0, fmt.Errorf("%s", line)
+		}
+	}
+	if connected < footprintDevices {
+		return 0, fmt.Errorf("only %d of %d devices connected: %s", connected, footprintDevices, strings.TrimSpace(stderr.String()))
+	}
+	go func() { _, _ = io.Copy(io.Discard, out) }()
+	time.Sleep(2 * time.Second)
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", cmd.Process.Pid))
+	if err != nil {
+		return 0, err
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if rest, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+			return strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 64)
+		}
+	}
+	return 0, fmt.Errorf("no VmRSS for the fleet process")
 }
 
 // runBench runs one benchmark process and parses its "RESULT k=v ..." line.
