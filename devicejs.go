@@ -84,6 +84,11 @@ type Config struct {
 	// device its own id (see package fleet).
 	ClientID func(scriptID string) string
 
+	// MaxMemory is the heap budget in bytes (runtime.Options.MaxMemory): the run ends with a
+	// script error (Ending ScriptFailed, runtime.ErrMemoryBudget) when the live heap exceeds
+	// it; 0 means none. The heap measured is the process's, so it suits one device per process.
+	MaxMemory int64
+
 	// Limits are the device's resource bounds; the zero value means mqttcore.DeviceLimits()
 	// (1 session, 5 subscriptions, 65536-byte buffers). mqttcore.HostLimits() lifts them.
 	Limits mqttcore.Limits
@@ -205,7 +210,7 @@ func (d *Device) Run(ctx context.Context, script Script) (Result, error) {
 		stop := d.clock.AfterFunc(d.cfg.For, func() { cancel(errForElapsed) })
 		defer stop()
 	}
-	loop := runtime.New(runtime.Options{Stdout: stdout, Clock: d.clock})
+	loop := runtime.New(runtime.Options{Stdout: stdout, Clock: d.clock, MaxMemory: d.cfg.MaxMemory})
 	hc := mqttcore.HostConfig{Limits: d.cfg.Limits, Trace: d.obs.observe}
 	if dial != nil {
 		hc.Dial = dial

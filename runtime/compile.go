@@ -1,6 +1,7 @@
 package runtime
 
 import (
+	"fmt"
 	"sync/atomic"
 
 	"github.com/dop251/goja"
@@ -26,6 +27,10 @@ func (l *Loop) compile(filename, src string) (*goja.Program, error) {
 	if c := lastCompiled.Load(); c != nil && c.filename == filename && c.src == src {
 		l.cols = c.cols
 		return c.prg, nil
+	}
+	if sourceDepth(src) > MaxSourceDepth {
+		return nil, &ScriptError{Kind: KindSyntax, File: filename,
+			Message: fmt.Sprintf("brackets nested deeper than %d levels", MaxSourceDepth)}
 	}
 	prg, err := parser.ParseFile(nil, filename, src, 0, parser.WithDisableSourceMaps)
 	if err != nil {

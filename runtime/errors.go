@@ -23,6 +23,9 @@ const (
 	// KindPanic is a Go panic in a native function, a posted job or a setup
 	// function, recovered on the loop goroutine.
 	KindPanic
+	// KindLimit is a resource limit of the run, such as the memory budget
+	// (Err is ErrMemoryBudget).
+	KindLimit
 )
 
 // String returns "exception", "syntax" or "panic".
@@ -34,6 +37,8 @@ func (k ErrorKind) String() string {
 		return "syntax"
 	case KindPanic:
 		return "panic"
+	case KindLimit:
+		return "limit"
 	}
 	return "ErrorKind(" + strconv.Itoa(int(k)) + ")"
 }
@@ -67,6 +72,7 @@ func (e *ScriptError) Error() string {
 		b.WriteString("SyntaxError: ")
 	case KindPanic:
 		b.WriteString("panic: ")
+	case KindLimit:
 	default:
 		b.WriteString("Uncaught ")
 	}

@@ -24,6 +24,10 @@ type Options struct {
 	Stdout           io.Writer // print() output; default os.Stdout
 	Clock            Clock     // default NewWallClock()
 	MaxCallStackSize int       // JS call depth bound; 0 = DefaultMaxCallStackSize
+	// MaxMemory is the heap budget in bytes: a watchdog ends the run with a
+	// KindLimit *ScriptError (Err ErrMemoryBudget) when the live heap exceeds
+	// it. 0 means no budget. The heap is the process's (see watchMemory).
+	MaxMemory int64
 }
 
 // Loop owns a goja VM and runs one device script on it: the top level first,
@@ -49,6 +53,7 @@ type Loop struct {
 	stopped   atomic.Bool                 // the run is ending (ctx ended or fatal error)
 	handles   atomic.Int64                // open Handles
 	firedUpTo atomic.Int64                // device time (unix ns) of the latest armed timer that fired
+	maxMemory int64                       // Options.MaxMemory
 
 	// Loop goroutine only.
 	ctx        context.Context
@@ -68,10 +73,11 @@ type Loop struct {
 // call Run (or any goroutine, as long as the Loop is not yet shared).
 func New(opts Options) *Loop {
 	l := &Loop{
-		vm:     goja.New(),
-		clock:  opts.Clock,
-		out:    opts.Stdout,
-		wakeCh: make(chan struct{}, 1),
+		vm:        goja.New(),
+		clock:     opts.Clock,
+		out:       opts.Stdout,
+		wakeCh:    make(chan struct{}, 1),
+		maxMemory: opts.MaxMemory,
 	}
 	if l.clock == nil {
 		l.clock = NewWallClock()
@@ -87,6 +93,7 @@ func New(opts Options) *Loop {
 	l.vm.SetTimeSource(l.clock.Now)
 	l.timers.init()
 	l.installGlobals()
+	l.installGuards()
 	return l
 }
 
@@ -209,6 +216,11 @@ func (l *Loop) Run(ctx context.Context, filename, src string, setup ...func(l *L
 		l.vm.Interrupt(errStopSignal)
 		l.wake()
 	})
+	if l.maxMemory > 0 {
+		quit, watched := make(chan struct{}), make(chan struct{})
+		go func() { defer close(watched); l.watchMemory(l.maxMemory, quit) }()
+		defer func() { close(quit); <-watched }()
+	}
 	err := l.run(src, setup)
 	if !stopWatch() { // the watcher started: let it finish before the shutdown
 		<-fired

@@ -14,6 +14,7 @@ import (
 	"github.com/devicejs/devicejs"
 	"github.com/devicejs/devicejs/broker"
 	"github.com/devicejs/devicejs/mqttcore"
+	"github.com/devicejs/devicejs/runtime"
 )
 
 // RunOptions are the inputs of `devicejs run`.
@@ -27,8 +28,9 @@ type RunOptions struct {
 	SSLCAFile  string
 	SSLCert    string
 	SSLKey     string
-	Trace      bool   // --trace: MQTT actions to stderr
-	TraceJSON  string // --trace-json: MQTT actions as JSON lines to this file
+	Trace      bool     // --trace: MQTT actions to stderr
+	TraceJSON  string   // --trace-json: MQTT actions as JSON lines to this file
+	MaxMemory  byteSize // --max-memory (run only): heap budget in bytes; 0 = none
 }
 
 // Causes with which a run is stopped from outside the script.
@@ -40,7 +42,7 @@ var (
 
 // NewCmdRun builds `devicejs run`. runF replaces the run in tests of flag parsing.
 func NewCmdRun(ios *IOStreams, runF func(*RunOptions) error) *cobra.Command {
-	opts := &RunOptions{IO: ios}
+	opts := &RunOptions{IO: ios, MaxMemory: defaultMaxMemory}
 	cmd := &cobra.Command{
 		Use:   "run [flags] <script.js>",
 		Short: "Run a device script",
@@ -82,6 +84,7 @@ Exit codes: 0 finished or --for elapsed, 1 script error, 2 usage error,
 	addDeviceFlags(f, opts)
 	f.BoolVar(&opts.Trace, "trace", false, "write each MQTT event and packet-level action, with device time, to stderr")
 	f.StringVar(&opts.TraceJSON, "trace-json", "", "write the trace as JSON lines to this file")
+	f.Var(&opts.MaxMemory, "max-memory", "end the script with an error (exit 1) when its heap outgrows this size; 0 = no limit")
 	return cmd
 }
 
@@ -112,6 +115,12 @@ func runRun(parent context.Context, opts *RunOptions) error {
 	}
 	stopSignals := cancelOnSignals(cancel)
 	defer stopSignals()
+	done := make(chan struct{})
+	defer close(done)
+	exitIfStuck(opts.IO, ctx.Done(), done, func() ExitCode {
+		return exitCodeOf(runResult(opts.IO, devicejs.Result{Ending: devicejs.Canceled, Err: context.Cause(ctx)}))
+	})
+	cfg.MaxMemory = int64(opts.MaxMemory)
 
 	res, err := devicejs.Run(ctx, script, cfg)
 	if err != nil {
@@ -127,6 +136,9 @@ func runResult(ios *IOStreams, res devicejs.Result) error {
 		return nil
 	case devicejs.ScriptFailed:
 		fmt.Fprintln(ios.ErrOut, res.ScriptError().Error())
+		if errors.Is(res.Err, runtime.ErrMemoryBudget) {
+			fmt.Fprintln(ios.ErrOut, "devicejs: the script was stopped at its memory budget; see --max-memory")
+		}
 		return withExitCode(ExitScriptError, errors.New(""))
 	}
 	switch err := res.Err; {

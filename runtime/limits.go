@@ -1,0 +1,285 @@
+package runtime
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	goruntime "runtime"
+	"runtime/debug"
+	"runtime/metrics"
+	"time"
+
+	"github.com/dlclark/regexp2/v2"
+	"github.com/dop251/goja"
+)
+
+// The resource limits of a run. See "Limits" in docs/runtime.md.
+const (
+	// MaxJSONDepth bounds the nesting of arrays and objects that JSON.parse
+	// and JSON.stringify accept. goja's JSON code recurses on the Go stack
+	// without a bound, and a Go stack overflow kills the process: a payload of
+	// ten million '[' does. Deeper input throws a catchable RangeError.
+	MaxJSONDepth = 10000
+	// MaxStringLength bounds the strings String.prototype.repeat, padStart and
+	// padEnd build (V8's bound, in UTF-16 units); longer ones throw a catchable
+	// RangeError instead of spending seconds in Go code that cannot be
+	// interrupted.
+	MaxStringLength = 1<<29 - 24
+	// RegexpMatchTimeout bounds one match of a backtracking regular
+	// expression (goja runs those, with back-references or look-around, on
+	// regexp2). It is process-wide: regexp2 reads it when a RegExp is
+	// compiled. goja drops regexp2's timeout error, so a match that times out
+	// behaves as no match.
+	RegexpMatchTimeout = time.Second
+	// MaxSourceDepth bounds the bracket nesting of the script source: goja's
+	// parser recurses on the Go stack without a bound.
+	MaxSourceDepth = 10000
+	// memorySample is how often the memory watchdog reads the heap size.
+	memorySample = 10 * time.Millisecond
+)
+
+func init() {
+	// The only place regexp2 reads a timeout from; it must be set before any
+	// loop compiles a RegExp (so here, race-free).
+	regexp2.DefaultMatchTimeout = RegexpMatchTimeout
+}
+
+// ErrMemoryBudget is the Err of the *ScriptError that ends a run whose heap
+// outgrew Options.MaxMemory.
+var ErrMemoryBudget = errors.New("memory budget exceeded")
+
+// watchMemory samples the live heap every memorySample until quit is closed
+// and ends the run when it exceeds budget bytes: it records the error and
+// interrupts the VM (Interrupt), which JS cannot catch. It also sets the Go memory limit
+// to the budget for the duration, so that the collector works harder rather
+// than letting garbage count against the script. The heap is the process's:
+// the budget is meant for one loop per process. Any goroutine (its own).
+func (l *Loop) watchMemory(budget int64, quit <-chan struct{}) {
+	prev := debug.SetMemoryLimit(-1)
+	if budget < prev {
+		debug.SetMemoryLimit(budget)
+		defer debug.SetMemoryLimit(prev)
+	}
+	samples := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
+	t := time.NewTicker(memorySample)
+	defer t.Stop()
+	for {
+		select {
+		case <-quit:
+			return
+		case <-t.C:
+		}
+		live := liveHeap(samples)
+		if live <= uint64(budget) {
+			continue
+		}
+		// The figure is as of the last collection and may count garbage (of
+		// an earlier run, say): collect now and look again before failing.
+		goruntime.GC()
+		if live = liveHeap(samples); live <= uint64(budget) {
+			continue
+		}
+		se := &ScriptError{Kind: KindLimit, File: l.filename, Err: ErrMemoryBudget,
+			Message: fmt.Sprintf("memory budget exceeded: the heap holds %s, the budget is %s", mib(live), mib(uint64(budget)))}
+		l.Interrupt(se)
+		return
+	}
+}
+
+// liveHeap reads the live heap bytes as of the last collection.
+func liveHeap(samples []metrics.Sample) uint64 {
+	metrics.Read(samples)
+	if samples[0].Value.Kind() != metrics.KindUint64 {
+		return 0
+	}
+	return samples[0].Value.Uint64()
+}
+
+// mib formats a byte count in MiB.
+func mib(n uint64) string { return fmt.Sprintf("%.0f MiB", float64(n)/(1<<20)) }
+
+// installGuards replaces JSON.parse, JSON.stringify and three String
+// methods with wrappers that bound nesting and length before calling the
+// originals, and removes goja's non-standard GoError global. Loop only.
+func (l *Loop) installGuards() {
+	vm := l.vm
+	g := vm.GlobalObject()
+	if err := g.Delete("GoError"); err != nil {
+		panic(err)
+	}
+	json := g.Get("JSON").ToObject(vm)
+	l.wrap(json, "parse", 2, l.jsonParse)
+	l.wrap(json, "stringify", 3, l.jsonStringify)
+	sp := g.Get("String").ToObject(vm).Get("prototype").ToObject(vm)
+	l.wrap(sp, "repeat", 1, l.stringRepeat)
+	l.wrap(sp, "padStart", 1, l.stringPad)
+	l.wrap(sp, "padEnd", 1, l.stringPad)
+}
+
+// wrap replaces o[name] (writable, configurable, not enumerable, like every
+// built-in method) with a native whose guard gets the original. Loop only.
+func (l *Loop) wrap(o *goja.Object, name string, length int, guard func(orig goja.Callable, call goja.FunctionCall) goja.Value) {
+	orig, ok := goja.AssertFunction(o.Get(name))
+	if !ok {
+		panic("runtime: no built-in " + name)
+	}
+	f := l.nativeFunc(name, func(call goja.FunctionCall) goja.Value { return guard(orig, call) })
+	if err := f.DefineDataProperty("length", l.vm.ToValue(length), goja.FLAG_FALSE, goja.FLAG_FALSE, goja.FLAG_TRUE); err != nil {
+		panic(err)
+	}
+	if err := o.DefineDataProperty(name, f, goja.FLAG_TRUE, goja.FLAG_FALSE, goja.FLAG_TRUE); err != nil {
+		panic(err)
+	}
+}
+
+// must returns v or throws err as a JS exception.
+func must(v goja.Value, err error) goja.Value {
+	if err != nil {
+		panic(err)
+	}
+	return v
+}
+
+// rangeError throws a RangeError. Loop only.
+func (l *Loop) rangeError(format string, args ...any) {
+	ctor := l.vm.GlobalObject().Get("RangeError")
+	obj, err := l.vm.New(ctor, l.vm.ToValue(fmt.Sprintf(format, args...)))
+	if err != nil {
+		panic(err)
+	}
+	panic(obj)
+}
+
+// jsonParse is JSON.parse with the text's nesting checked first. The text is
+// converted once and handed on as a primitive, as JSON.parse converts it
+// first anyway.
+func (l *Loop) jsonParse(orig goja.Callable, call goja.FunctionCall) goja.Value {
+	text := call.Argument(0).ToString()
+	if d := jsonDepth(text.String()); d > MaxJSONDepth {
+		l.rangeError("JSON.parse: nesting deeper than %d levels", MaxJSONDepth)
+	}
+	args := append([]goja.Value{text}, call.Arguments[min(1, len(call.Arguments)):]...)
+	return must(orig(call.This, args...))
+}
+
+// jsonDepth is the deepest bracket nesting of JSON text outside strings.
+// Invalid text can only be over-counted, and is rejected by JSON.parse anyway.
+func jsonDepth(s string) int {
+	depth, deepest := 0, 0
+	in := false
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case in && c == '\\':
+			i++
+		case c == '"':
+			in = !in
+		case in:
+		case c == '[' || c == '{':
+			depth++
+			deepest = max(deepest, depth)
+		case c == ']' || c == '}':
+			depth--
+		}
+	}
+	return deepest
+}
+
+// sourceDepth is the deepest nesting of ( [ { in source text, counting
+// every bracket (in strings and comments too: a bound, not a parse).
+func sourceDepth(s string) int {
+	depth, deepest := 0, 0
+	for i := 0; i < len(s); i++ {
+		switch s[i] {
+		case '(', '[', '{':
+			depth++
+			deepest = max(deepest, depth)
+		case ')', ']', '}':
+			depth--
+		}
+	}
+	return deepest
+}
+
+// jsonStringify is JSON.stringify with the nesting of what it serialises
+// bounded: a replacer function (the script's, if any, runs first) records
+// each object's depth before it is serialised. An array replacer (a
+// property list) is passed through unchecked.
+func (l *Loop) jsonStringify(orig goja.Callable, call goja.FunctionCall) goja.Value {
+	args := append([]goja.Value(nil), call.Arguments...)
+	for len(args) < 2 {
+		args = append(args, goja.Undefined())
+	}
+	var user goja.Callable
+	if r, ok := args[1].(*goja.Object); ok {
+		if f, ok := goja.AssertFunction(r); ok {
+			user = f
+		} else if r.ClassName() == "Array" {
+			return must(orig(call.This, args...))
+		}
+	}
+	depths := map[*goja.Object]int{}
+	args[1] = l.vm.ToValue(func(c goja.FunctionCall) goja.Value {
+		v := c.Argument(1)
+		if user != nil {
+			v = must(user(c.This, c.Arguments...))
+		}
+		if o, ok := v.(*goja.Object); ok {
+			h, _ := c.This.(*goja.Object)
+			d := depths[h] + 1
+			if d > MaxJSONDepth {
+				l.rangeError("JSON.stringify: nesting deeper than %d levels", MaxJSONDepth)
+			}
+			depths[o] = d
+		}
+		return v
+	})
+	return must(orig(call.This, args...))
+}
+
+// thisString converts this as String.prototype methods do (throwing a
+// TypeError for null and undefined). Loop only.
+func (l *Loop) thisString(name string, this goja.Value) goja.Value {
+	if this == nil || goja.IsUndefined(this) || goja.IsNull(this) {
+		panic(l.vm.NewTypeError("String.prototype.%s called on null or undefined", name))
+	}
+	return this.ToString()
+}
+
+// stringRepeat is String.prototype.repeat with the result's length bounded.
+func (l *Loop) stringRepeat(orig goja.Callable, call goja.FunctionCall) goja.Value {
+	s := l.thisString("repeat", call.This)
+	n := call.Argument(0).ToNumber()
+	if f := n.ToFloat(); !math.IsNaN(f) && !math.IsInf(f, 0) && f >= 1 {
+		if float64(stringLength(s))*math.Trunc(f) > MaxStringLength {
+			l.rangeError("Invalid string length")
+		}
+	}
+	return must(orig(s, n))
+}
+
+// stringPad is String.prototype.padStart and padEnd with the result's
+// length bounded (an empty fill string still returns the string unchanged).
+func (l *Loop) stringPad(orig goja.Callable, call goja.FunctionCall) goja.Value {
+	s := l.thisString("padStart", call.This)
+	n := call.Argument(0).ToNumber()
+	args := []goja.Value{n}
+	fill := call.Argument(1)
+	if !goja.IsUndefined(fill) {
+		fill = fill.ToString()
+		args = append(args, fill)
+	}
+	f := n.ToFloat()
+	if f > MaxStringLength && f > float64(stringLength(s)) && (goja.IsUndefined(fill) || stringLength(fill) > 0) {
+		l.rangeError("Invalid string length")
+	}
+	return must(orig(s, args...))
+}
+
+// stringLength is the length in UTF-16 units of a string value.
+func stringLength(v goja.Value) int64 {
+	if s, ok := v.(goja.String); ok {
+		return int64(s.Length())
+	}
+	return 0
+}
