@@ -18,6 +18,7 @@ import (
 
 	"github.com/devicejs/devicejs"
 	"github.com/devicejs/devicejs/internal/embedroute"
+	"github.com/devicejs/devicejs/mqttcore"
 )
 
 // Config configures a Fleet.
@@ -34,8 +35,9 @@ type Config struct {
 	// in-memory route shared by all instances (one CA, no socket per instance).
 	Device devicejs.Config
 	// ClientID is the per-instance clientId template: "{i}" is replaced by the instance index.
-	// "" keeps the script's clientId with the index appended when the script sets one, and the
-	// device's generated default when it does not.
+	// "" keeps the script's clientId with the index appended when the script sets one, and
+	// gives a device default ("mqttjs_" and 8 random digits) when it does not, distinct among
+	// the fleet's instances (not across shards).
 	ClientID string
 	// Ramp spreads the starts evenly over this wall time (instance k of the shard starts at
 	// k·Ramp/count); 0 starts them all at once.
@@ -71,6 +73,7 @@ type Fleet struct {
 	allAt        time.Duration
 	rss          uint64
 	goroutines   int
+	usedIDs      map[string]struct{} // default client ids given out (defaultID)
 }
 
 // New validates cfg. It starts nothing.
@@ -187,6 +190,27 @@ func sleepUntil(ctx context.Context, t time.Time) bool {
 	}
 }
 
+// defaultID returns a device default clientId ("mqttjs_" and 8 random digits, as
+// mqttcore.GenerateClientID) not yet given to another instance of this fleet: 10,000 random
+// ids out of 10⁸ would collide with a probability of about 40 % (birthday bound), and two
+// sessions with one id make the broker disconnect one for the other, over and over. Ids of
+// other processes (shards) may still collide; --client-id avoids that.
+func (f *Fleet) defaultID() string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.usedIDs == nil {
+		f.usedIDs = map[string]struct{}{}
+	}
+	for range 1000 {
+		id := mqttcore.GenerateClientID()
+		if _, dup := f.usedIDs[id]; !dup {
+			f.usedIDs[id] = struct{}{}
+			return id
+		}
+	}
+	return "" // cannot happen below millions of instances: mqttcore generates one
+}
+
 // runOne runs instance i.
 func (f *Fleet) runOne(ctx context.Context, cfg devicejs.Config, out *lockedWriter, i int, fleetStart time.Time) devicejs.Result {
 	var pw *prefixWriter
@@ -195,7 +219,13 @@ func (f *Fleet) runOne(ctx context.Context, cfg devicejs.Config, out *lockedWrit
 		cfg.Stdout = pw
 		defer pw.Flush()
 	}
-	cfg.ClientID = ClientIDFor(f.cfg.ClientID, i)
+	byTemplate := ClientIDFor(f.cfg.ClientID, i)
+	cfg.ClientID = func(scriptID string) string {
+		if id := byTemplate(scriptID); id != "" {
+			return id
+		}
+		return f.defaultID()
+	}
 	in := &instance{f: f, start: time.Now(), fleetStart: fleetStart, user: cfg.OnEvent}
 	cfg.OnEvent = in.event
 	res, err := devicejs.Run(ctx, f.cfg.Script, cfg)

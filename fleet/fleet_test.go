@@ -3,6 +3,7 @@ package fleet_test
 import (
 	"context"
 	"fmt"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -187,6 +188,42 @@ func TestNewRejects(t *testing.T) {
 	for i, c := range tt {
 		if _, err := fleet.New(c); err == nil {
 			t.Errorf("case %d: New(%+v) accepted", i, c)
+		}
+	}
+}
+
+// TestDefaultIDsDistinct checks that instances whose script sets no clientId get distinct
+// device-default ids.
+func TestDefaultIDsDistinct(t *testing.T) {
+	const n = 50
+	tb := testbroker.Mochi(t)
+	var mu sync.Mutex
+	ids := map[string]int{}
+	f, err := fleet.New(fleet.Config{
+		N: n, Script: devicejs.Script{Source: `var c = mqtt.connect('mqtt://b:1883'); c.on('connect', function() { c.end(); });`},
+		Device: devicejs.Config{Dial: tb.MochiBroker().MemoryDialer(), OnEvent: func(e devicejs.Event) {
+			if e.Kind == devicejs.EventConnect {
+				mu.Lock()
+				ids[e.ClientID]++
+				mu.Unlock()
+			}
+		}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum, err := f.Run(context.Background())
+	if err != nil || sum.Endings["finished"] != n {
+		t.Fatalf("%v %+v", err, sum)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(ids) != n {
+		t.Errorf("%d distinct ids for %d instances: %v", len(ids), n, ids)
+	}
+	for id := range ids {
+		if !regexp.MustCompile(`^mqttjs_[0-9]{8}$`).MatchString(id) {
+			t.Errorf("id %q is not a device default", id)
 		}
 	}
 }

@@ -48,7 +48,7 @@ runtime, mqtt object and session, as a fleet of devices: to load-test a broker o
 
 Each instance's clientId comes from --client-id, a template in which {i} is the instance index
 (0 .. N-1); without it, a script that sets a clientId gets the index appended to it and one
-that does not gets the device's random default. print() lines are prefixed with the index
+that does not gets a device default id (random, distinct within the process). print() lines are prefixed with the index
 ("[17] CONNECTED") unless --quiet. On a terminal a progress line is kept on stderr; at the end
 a summary (connect latency percentiles, publish and message rates, errors by code, reconnects)
 is written to stderr, and as JSON to --summary-json.
