@@ -195,7 +195,7 @@ func (m *module) connect(call goja.FunctionCall) goja.Value {
 	c := newClient(m)
 	sess, err := m.host.Connect(url, opts, m.tlsSettings(), c.events())
 	if err != nil {
-		m.log.Debug("mqtt.connect: refused", "url", url, "err", err)
+		m.log.Debug("mqtt.connect: refused", "err", err) // not the url: it may hold user:password@
 		return goja.Undefined()
 	}
 	c.sess = sess

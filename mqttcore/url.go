@@ -59,6 +59,11 @@ func ParseURL(s string) (Endpoint, error) {
 		ep.TLS = true
 	}
 	rest = strings.TrimSuffix(rest, "/")
+	if strings.Contains(rest, "@") {
+		// Checked first, and never quoted: what precedes the @ is usually a password
+		// (which may itself contain '/', ':' or '#').
+		return Endpoint{}, argErrorf(FieldURL, "user information (user:password@) is not allowed; use the username and password options")
+	}
 
 	var hostport string
 	if strings.HasPrefix(rest, "[") {

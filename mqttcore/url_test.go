@@ -73,5 +73,5 @@ func ExampleParseURL() {
 	// Output:
 	// true foo.bar 8883 foo.bar:8883
 	// false ::1 1883 [::1]:1883
-	// mqtt: illegal argument url: invalid character '@' in hostname true
+	// mqtt: illegal argument url: user information (user:password@) is not allowed; use the username and password options true
 }
