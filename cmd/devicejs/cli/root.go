@@ -6,12 +6,14 @@ import (
 	"context"
 	"fmt"
 	"os"
+	goruntime "runtime"
 
 	"github.com/spf13/cobra"
 )
 
 // Main runs the devicejs command line with os.Args and returns the exit code.
 func Main() ExitCode {
+	singleDeviceProcs()
 	ios := System()
 	root := NewCmdRoot(ios)
 	root.SetArgs(os.Args[1:])
@@ -51,4 +53,15 @@ against real brokers before they are flashed to a device.`,
 	root.AddCommand(NewCmdConformance(ios, nil))
 	root.CompletionOptions.DisableDefaultCmd = true
 	return root
+}
+
+// singleDeviceProcs runs `devicejs run` on one P (GOMAXPROCS=1) unless the GOMAXPROCS
+// environment variable says otherwise. A single device is one JavaScript thread; on one P its
+// loop and the MQTT connection's goroutines hand work to each other without waking other OS
+// threads (futex) or polling from them (epoll), which was most of the per-message cost on a
+// busy machine (docs/performance.md). Other commands (fleet, broker) keep every CPU.
+func singleDeviceProcs() {
+	if len(os.Args) > 1 && os.Args[1] == "run" && os.Getenv("GOMAXPROCS") == "" {
+		goruntime.GOMAXPROCS(1)
+	}
 }
