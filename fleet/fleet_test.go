@@ -227,3 +227,36 @@ func TestDefaultIDsDistinct(t *testing.T) {
 		}
 	}
 }
+
+// TestRamp checks that starts are spread over Ramp, and that instances not yet started when
+// ctx ends are reported as such.
+func TestRamp(t *testing.T) {
+	src := devicejs.Script{Source: `print('hi');`}
+	f, err := fleet.New(fleet.Config{N: 5, Script: src, Ramp: 400 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	sum, err := f.Run(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Instance 4 of 5 starts at 4/5 of the ramp.
+	if took := time.Since(start); took < 320*time.Millisecond || sum.Endings["finished"] != 5 {
+		t.Errorf("took %v, endings %v", took, sum.Endings)
+	}
+
+	f, err = fleet.New(fleet.Config{N: 4, Script: src, Ramp: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	sum, err = f.Run(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum.Endings["finished"] != 1 || sum.Endings["not started"] != 3 {
+		t.Errorf("endings %v, want 1 finished and 3 not started", sum.Endings)
+	}
+}
