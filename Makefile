@@ -38,6 +38,11 @@ BENCH_ROUNDS ?= 5
 bench:
 	$(GO) run ./scripts/bench -rounds $(BENCH_ROUNDS)
 
+# soak: sample 5 for 16 hours of device time at time scale 100 (about 10 minutes) with a broker
+# restart every 30 device minutes; heap, goroutines and fds must stay flat (docs/reliability.md).
+soak:
+	DEVICEJS_SOAK=1 $(GO) test -count=1 -timeout 30m -run '^TestSoak$$' -v ./internal/reliability
+
 # run-sample: the quick start: sample 5 against the embedded broker, 60 s of device time in ~1 s.
 run-sample: build
 	./$(BIN) run --broker embedded --time-scale 60 --for 60s testdata/samples/sample5.js
