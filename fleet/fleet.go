@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	goruntime "runtime"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"sync"
@@ -65,6 +66,8 @@ type Fleet struct {
 
 	started, connected, reconnecting, done atomic.Int64
 	errors, received, published            atomic.Uint64
+
+	measuring sync.WaitGroup // the memory reading started when all had connected
 
 	mu           sync.Mutex // guards the fields below
 	firstConnect int
@@ -317,26 +320,34 @@ func (f *Fleet) countError(key string) {
 	f.mu.Unlock()
 }
 
-// connectedFirst records an instance's first CONNACK; the last one reads the memory figures.
+// connectedFirst records an instance's first CONNACK; the last one starts the memory reading.
 func (f *Fleet) connectedFirst(latency, sinceStart time.Duration) {
 	f.mu.Lock()
+	defer f.mu.Unlock()
 	f.hist.Add(latency)
 	f.firstConnect++
-	all := f.firstConnect == f.hi-f.lo
-	if all {
+	if f.firstConnect == f.hi-f.lo {
 		f.allAt = sinceStart
+		f.measuring.Add(1)
+		go f.measure() // off the session's goroutine: OnEvent must not block
 	}
+}
+
+// measure reads the memory figures once every instance has connected, after a garbage
+// collection that returns the start-up garbage to the OS (debug.FreeOSMemory), so that
+// rss_bytes is what the connected fleet holds rather than how much garbage the starts left.
+func (f *Fleet) measure() {
+	defer f.measuring.Done()
+	debug.FreeOSMemory()
+	rss, g := ReadRSS(), goruntime.NumGoroutine()
+	f.mu.Lock()
+	f.rss, f.goroutines = rss, g
 	f.mu.Unlock()
-	if all {
-		rss, g := ReadRSS(), goruntime.NumGoroutine()
-		f.mu.Lock()
-		f.rss, f.goroutines = rss, g
-		f.mu.Unlock()
-	}
 }
 
 // summary builds the Summary once every instance has ended.
 func (f *Fleet) summary(results []devicejs.Result, started int, elapsed time.Duration) Summary {
+	f.measuring.Wait()
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	s := Summary{

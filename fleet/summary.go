@@ -53,8 +53,9 @@ type Summary struct {
 	// Endings counts how instances ended ("finished", "for elapsed", "canceled", "script failed").
 	Endings map[string]int `json:"endings"`
 
-	// RSSBytes is the process's resident memory (VmRSS) once every instance had connected, or
-	// at the end of the run when some never did; merged summaries add their shards' figures.
+	// RSSBytes is the process's resident memory (VmRSS) once every instance had connected,
+	// read after a garbage collection that returns the start-up garbage to the OS, or at the
+	// end of the run when some never connected; merged summaries add their shards' figures.
 	RSSBytes uint64 `json:"rss_bytes"`
 	// Goroutines is the process's goroutine count when RSSBytes was read (summed when merged).
 	Goroutines int `json:"goroutines"`
