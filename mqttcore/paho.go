@@ -126,6 +126,10 @@ func (g *guardConn) Write(p []byte) (int, error) {
 		p = q
 	}
 	g.wmu.Lock()
+	// Every write is bounded, paho's keepalive PINGREQ included (paho sets no deadline for
+	// it): on a dead link with a full send buffer it would block forever, and paho's shutdown
+	// waits for it, so the loss would never be reported.
+	_ = g.Conn.SetWriteDeadline(time.Now().Add(writeTimeout))
 	n, err := g.Conn.Write(p)
 	g.wmu.Unlock()
 	if err != nil {
@@ -134,6 +138,10 @@ func (g *guardConn) Write(p []byte) (int, error) {
 	}
 	return n, err
 }
+
+// SetWriteDeadline ignores paho's write deadlines: Write sets one for every write, and paho
+// clearing its own after a publish could otherwise unbound a PINGREQ written meanwhile.
+func (g *guardConn) SetWriteDeadline(time.Time) error { return nil }
 
 func (g *guardConn) Close() error {
 	g.dead.Store(true)
