@@ -175,8 +175,8 @@ func fleetRun(parent context.Context, opts *FleetOptions) error {
 		}
 	}
 	if sum.ScriptErrors > 0 {
-		return withExitCode(ExitScriptError, fmt.Errorf("%d of %d instances ended with a script error; the first: %s",
-			sum.ScriptErrors, sum.Instances, sum.FirstScriptError))
+		// The summary above gives the first error, with its position.
+		return withExitCode(ExitScriptError, fmt.Errorf("%d of %d instances ended with a script error", sum.ScriptErrors, sum.Instances))
 	}
 	switch err := context.Cause(ctx); {
 	case err == nil:
