@@ -69,6 +69,7 @@ type Session struct {
 	subs      []*subscription
 	stats     Stats
 	endCalled bool
+	broker    string // ep.String(), kept by trace
 }
 
 // subscription is a filter held by the current connection.

@@ -51,8 +51,11 @@ func (s *Session) trace(e TraceEvent) {
 	if s.h.trace == nil {
 		return
 	}
+	if s.broker == "" {
+		s.broker = s.ep.String() // once: trace runs on every publish and message
+	}
 	e.Time = s.h.clock.Now()
 	e.ClientID = s.clientID
-	e.Broker = s.ep.String()
+	e.Broker = s.broker
 	s.h.trace(e)
 }
