@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	goruntime "runtime"
+	"runtime/debug"
 
 	"github.com/spf13/cobra"
 )
@@ -55,13 +56,25 @@ against real brokers before they are flashed to a device.`,
 	return root
 }
 
-// singleDeviceProcs runs `devicejs run` on one P (GOMAXPROCS=1) unless the GOMAXPROCS
-// environment variable says otherwise. A single device is one JavaScript thread; on one P its
-// loop and the MQTT connection's goroutines hand work to each other without waking other OS
-// threads (futex) or polling from them (epoll), which was most of the per-message cost on a
-// busy machine (docs/performance.md). Other commands (fleet, broker) keep every CPU.
+// singleDeviceProcs tunes the Go runtime for `devicejs run`, one device per process, unless the
+// environment says otherwise (GOMAXPROCS, GOGC):
+//   - one P: a device is one JavaScript thread; on one P its loop and the MQTT connection's
+//     goroutines hand work to each other without waking other OS threads (futex) or polling
+//     from them (epoll), which was most of the per-message cost on a busy machine;
+//   - GOGC 400: the heap of one device is a few MiB, so at the default 100 the collector runs
+//     dozens of times a second under message load; 400 lets it grow to ~5× the live heap
+//     (still capped by --max-memory, which sets the Go memory limit).
+//
+// See docs/performance.md. Other commands (fleet, broker) keep the defaults: every CPU, and
+// memory per device matters there.
 func singleDeviceProcs() {
-	if len(os.Args) > 1 && os.Args[1] == "run" && os.Getenv("GOMAXPROCS") == "" {
+	if len(os.Args) < 2 || os.Args[1] != "run" {
+		return
+	}
+	if os.Getenv("GOMAXPROCS") == "" {
 		goruntime.GOMAXPROCS(1)
+	}
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(400)
 	}
 }
