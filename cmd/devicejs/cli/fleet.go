@@ -135,6 +135,9 @@ func fleetRun(parent context.Context, opts *FleetOptions) error {
 	if err != nil {
 		return usageError(err)
 	}
+	if lo, hi := fl.Indices(); opts.Broker != "embedded" {
+		warnFDs(opts.IO, hi-lo, fdLimit())
+	}
 	var jsonOut *os.File
 	if opts.SummaryJSON != "" { // fail before the run, not after it
 		if jsonOut, err = os.Create(opts.SummaryJSON); err != nil {
@@ -190,6 +193,19 @@ func fleetRun(parent context.Context, opts *FleetOptions) error {
 	default:
 		return withExitCode(ExitScriptError, err)
 	}
+}
+
+// fdHeadroom is the number of descriptors kept for everything but the instances' sockets.
+const fdHeadroom = 64
+
+// warnFDs warns when n instances, one socket each, cannot fit the open-file limit: the extra
+// connections would fail (EMFILE) and reconnect over and over. --broker embedded needs none.
+func warnFDs(ios *IOStreams, n int, limit uint64) {
+	if limit == 0 || uint64(n)+fdHeadroom <= limit {
+		return
+	}
+	fmt.Fprintf(ios.ErrOut, "devicejs: warning: %d instances need %d sockets, but this process may open only %d files (ulimit -n); "+
+		"raise the limit, use --shard, or --broker embedded\n", n, n, limit)
 }
 
 // isTerminal reports whether w is a character device (a terminal).

@@ -44,3 +44,18 @@ c.on('connect', function() { setTimeout(function() { c.end(); }, 1500); });`
 		t.Error("a buffer is a terminal")
 	}
 }
+
+func TestWarnFDs(t *testing.T) {
+	tt := []struct {
+		n     int
+		limit uint64
+		warn  bool
+	}{{10, 0, false}, {10_000, 20_000, false}, {19_936, 20_000, false}, {19_937, 20_000, true}, {30_000, 20_000, true}}
+	for _, tc := range tt {
+		var b strings.Builder
+		warnFDs(&IOStreams{ErrOut: &b}, tc.n, tc.limit)
+		if got := strings.Contains(b.String(), "warning"); got != tc.warn {
+			t.Errorf("n=%d limit=%d: %q", tc.n, tc.limit, b.String())
+		}
+	}
+}
