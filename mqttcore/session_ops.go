@@ -307,25 +307,30 @@ func (s *Session) onPublishLocked(c *connection, topic string, payload []byte) {
 }
 
 // topicMatches reports whether topic name t matches filter f (MQTT 3.1.1 section 4.7),
-// including that wildcards at the first level do not match topics starting with '$'.
+// including that wildcards at the first level do not match topics starting with '$'. It runs
+// for every message, so it walks the levels without allocating.
 func topicMatches(f, t string) bool {
 	if strings.HasPrefix(t, "$") && (strings.HasPrefix(f, "+") || strings.HasPrefix(f, "#")) {
 		return false
 	}
-	fl := strings.Split(f, "/")
-	tl := strings.Split(t, "/")
-	for i, l := range fl {
-		if l == "#" {
+	for {
+		fl, frest, fmore := strings.Cut(f, "/")
+		if fl == "#" {
 			return true
 		}
-		if i >= len(tl) {
+		tl, trest, tmore := strings.Cut(t, "/")
+		if fl != "+" && fl != tl {
 			return false
 		}
-		if l != "+" && l != tl[i] {
-			return false
+		switch {
+		case !fmore:
+			return !tmore
+		case !tmore: // the topic ends: only a following "#" matches ("a/#" matches "a")
+			next, _, _ := strings.Cut(frest, "/")
+			return next == "#"
 		}
+		f, t = frest, trest
 	}
-	return len(fl) == len(tl)
 }
 
 // traceIssue is the trace event of handing o to the connection.
