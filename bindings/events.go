@@ -29,6 +29,15 @@ var eventNames = [numEvents]string{
 	evMessage:   "message",
 }
 
+// eventJobNames name the loop jobs of the events (firewall logs), built once rather than per
+// message.
+var eventJobNames = func() (n [numEvents]string) {
+	for e, name := range eventNames {
+		n[e] = "'" + name + "' event"
+	}
+	return n
+}()
+
 // events returns the session's event sink. Each function runs wherever the Host's Executor
 // runs it; it only copies its arguments into Go values and posts a loop job that builds the
 // JS values and calls the handler registered at that moment (none: the event is dropped).
@@ -67,7 +76,7 @@ func (c *client) events() mqttcore.Events {
 // there. The handler is called with the Client object as this. The session calls it through
 // the host's executor (module.deliver).
 func (c *client) emit(e event, args func(vm *goja.Runtime) []goja.Value) {
-	c.m.deliver("'"+eventNames[e]+"' event", func(vm *goja.Runtime) error {
+	c.m.deliver(eventJobNames[e], func(vm *goja.Runtime) error {
 		h := c.handlers[e]
 		if h == nil {
 			return nil
