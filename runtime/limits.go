@@ -20,6 +20,11 @@ const (
 	// without a bound, and a Go stack overflow kills the process: a payload of
 	// ten million '[' does. Deeper input throws a catchable RangeError.
 	MaxJSONDepth = 10000
+	// MaxJoinDepth bounds the nesting of Array.prototype.join (and so of
+	// Array.prototype.toString) and toLocaleString: goja's join of an array
+	// nested a million deep recurses in Go until the process dies. Deeper
+	// nesting throws a catchable RangeError.
+	MaxJoinDepth = 10000
 	// MaxStringLength bounds the strings String.prototype.repeat, padStart and
 	// padEnd build (V8's bound, in UTF-16 units); longer ones throw a catchable
 	// RangeError instead of spending seconds in Go code that cannot be
@@ -111,6 +116,9 @@ func (l *Loop) installGuards() {
 	l.wrap(json, "parse", 2, l.jsonParse)
 	l.wrap(json, "stringify", 3, l.jsonStringify)
 	sp := g.Get("String").ToObject(vm).Get("prototype").ToObject(vm)
+	ap := g.Get("Array").ToObject(vm).Get("prototype").ToObject(vm)
+	l.wrap(ap, "join", 1, l.nested)
+	l.wrap(ap, "toLocaleString", 0, l.nested)
 	l.wrap(sp, "repeat", 1, l.stringRepeat)
 	l.wrap(sp, "padStart", 1, l.stringPad)
 	l.wrap(sp, "padEnd", 1, l.stringPad)
@@ -244,6 +252,18 @@ func (l *Loop) thisString(name string, this goja.Value) goja.Value {
 		panic(l.vm.NewTypeError("String.prototype.%s called on null or undefined", name))
 	}
 	return this.ToString()
+}
+
+// nested calls orig with the nesting of join and toLocaleString counted:
+// array elements that are arrays are converted by calling join (through
+// toString) or toLocaleString again, inside orig.
+func (l *Loop) nested(orig goja.Callable, call goja.FunctionCall) goja.Value {
+	if l.joinDepth >= MaxJoinDepth {
+		l.rangeError("Array.prototype.join: arrays nested deeper than %d levels", MaxJoinDepth)
+	}
+	l.joinDepth++
+	defer func() { l.joinDepth-- }()
+	return must(orig(call.This, call.Arguments...))
 }
 
 // stringRepeat is String.prototype.repeat with the result's length bounded.

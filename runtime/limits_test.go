@@ -87,6 +87,16 @@ func TestCatchableRangeErrors(t *testing.T) {
 			`var x = {v: 1}; print(JSON.stringify({a: x, b: [x]}))`, "{\"a\":{\"v\":1},\"b\":[{\"v\":1}]}\n"},
 		{"JSON.stringify of a cycle is still a TypeError",
 			`var a = {}; a.a = a; try { JSON.stringify(a) } catch (e) { print(e.name) }`, "TypeError\n"},
+		{"nested arrays to string",
+			`var a = []; for (var i = 0; i < 20000; i++) a = [a]; try { String(a) } catch (e) { print(e.name, e.message) }
+			 try { a.toLocaleString() } catch (e) { print(e.name) } try { a.join() } catch (e) { print(e.name) }`,
+			"RangeError Array.prototype.join: arrays nested deeper than 10000 levels\nRangeError\nRangeError\n"},
+		{"join and toString keep their meaning",
+			`var c = [1]; c.push(c); print(String(c), [1, [2, [3]]].join(';'), [1, 2].toLocaleString(), Array.prototype.join.length, [].join.name)`,
+			"1, 1;2,3 1,2 1 join\n"},
+		{"the join bound resets after a throw",
+			`var a = []; for (var i = 0; i < 20000; i++) a = [a]; for (var k = 0; k < 3; k++) try { String(a) } catch (e) {}
+			 var b = []; for (var i = 0; i < 9000; i++) b = [b]; print(String(b) === '')`, "true\n"},
 		{"repeat beyond the string length bound",
 			`try { 'ab'.repeat(Math.pow(2, 29)) } catch (e) { print(e.name, e.message) }`, "RangeError Invalid string length\n"},
 		{"repeat keeps its own errors and lone surrogates",

@@ -67,6 +67,7 @@ type Loop struct {
 	armedAt    time.Time // deadline the clock timer is armed for; zero if none
 	armedStop  func() bool
 	printBuf   []byte
+	joinDepth  int // nesting of the Array.prototype.join guard (limits.go)
 }
 
 // New returns a Loop with a fresh VM. Call it from the goroutine that will

@@ -182,6 +182,8 @@ func TestHostileScriptsEndCleanly(t *testing.T) {
 			nil, 1, "", `RangeError: Invalid string length`},
 		{"deep JSON.parse (killed the process before)", "try { JSON.parse(new Array(10000002).join('[')) } catch (e) { print(e.name) }",
 			nil, 0, "RangeError\n", ``},
+		{"nested arrays to string (killed the process before)", "var a = []; for (var i = 0; i < 1e6; i++) a = [a]; String(a);",
+			[]string{"--max-memory", "0"}, 1, "", `RangeError: Array.prototype.join: arrays nested deeper than 10000 levels`},
 		{"direct recursion", "function f() { return f() } f();",
 			nil, 1, "", `RangeError: Maximum call stack size exceeded`},
 		{"catastrophic regexp", "print(/^(a+)+\\1$/.test('aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaab'))",
