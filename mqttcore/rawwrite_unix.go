@@ -7,6 +7,7 @@ import (
 	"net"
 	"os"
 	"syscall"
+	"time"
 )
 
 // rawConnOf returns the raw connection of c for non-blocking writes (a TCP or Unix socket),
@@ -27,6 +28,20 @@ func rawConnOf(c net.Conn) syscall.RawConn {
 // error means the socket buffer is full (or a write deadline had passed); a non-nil error means
 // the socket failed. The caller holds g.wmu.
 func (g *guardConn) tryWrite(p []byte) (n int, err error) {
+	n, err = g.tryWriteOnce(p)
+	if errors.Is(err, os.ErrDeadlineExceeded) {
+		// The deadline of an earlier write (guardConn.Write bounds each one) has passed; the
+		// socket is not written to before it is cleared. This write cannot block anyway.
+		_ = g.Conn.SetWriteDeadline(time.Time{})
+		n, err = g.tryWriteOnce(p)
+	}
+	if errors.Is(err, os.ErrDeadlineExceeded) {
+		err = nil // not written: finished off the caller's goroutine with a fresh deadline
+	}
+	return n, err
+}
+
+func (g *guardConn) tryWriteOnce(p []byte) (n int, err error) {
 	cerr := g.raw.Write(func(fd uintptr) bool {
 		for n < len(p) {
 			k, e := syscall.Write(int(fd), p[n:])
@@ -44,7 +59,7 @@ func (g *guardConn) tryWrite(p []byte) (n int, err error) {
 		}
 		return true
 	})
-	if cerr != nil && err == nil && !errors.Is(cerr, os.ErrDeadlineExceeded) {
+	if cerr != nil && err == nil {
 		err = cerr
 	}
 	return n, err
