@@ -106,18 +106,6 @@ func startDevice(t testing.TB, url string, o mqttcore.Options, hc mqttcore.HostC
 	return d
 }
 
-// next returns the next event, failing the test after timeout.
-func (d *device) next(timeout time.Duration) string {
-	d.t.Helper()
-	select {
-	case e := <-d.ev:
-		return e
-	case <-time.After(timeout):
-		d.t.Fatalf("no session event within %v", timeout)
-		return ""
-	}
-}
-
 // waitEvent skips events until want arrives, failing the test after timeout.
 func (d *device) waitEvent(want string, timeout time.Duration) {
 	d.t.Helper()
@@ -223,17 +211,6 @@ func (p *peer) count(payload string) int {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return p.seen[payload]
-}
-
-// snapshot returns a copy of the counts.
-func (p *peer) snapshot() map[string]int {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	m := make(map[string]int, len(p.seen))
-	for k, v := range p.seen {
-		m[k] = v
-	}
-	return m
 }
 
 // figure logs a measured figure in a greppable form: "FIGURE <scenario> <broker>: <text>".
