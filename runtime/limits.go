@@ -39,8 +39,11 @@ const (
 	// MaxSourceDepth bounds the bracket nesting of the script source: goja's
 	// parser recurses on the Go stack without a bound.
 	MaxSourceDepth = 10000
-	// memorySample is how often the memory watchdog reads the heap size.
-	memorySample = 10 * time.Millisecond
+	// memorySample is how often the memory watchdog reads the heap size, and
+	// memoryRecheck how often at most it collects to see whether a heap full
+	// of objects is full of garbage.
+	memorySample  = 2 * time.Millisecond
+	memoryRecheck = 100 * time.Millisecond
 )
 
 func init() {
@@ -53,9 +56,14 @@ func init() {
 // outgrew Options.MaxMemory.
 var ErrMemoryBudget = errors.New("memory budget exceeded")
 
-// watchMemory samples the live heap every memorySample until quit is closed
-// and ends the run when it exceeds budget bytes: it records the error and
-// interrupts the VM (Interrupt), which JS cannot catch. It also sets the Go memory limit
+// watchMemory watches the heap every memorySample until quit is closed and
+// ends the run when the live heap exceeds budget bytes: it records the error
+// and interrupts the VM (Interrupt), which JS cannot catch. It reads two
+// figures: the bytes of heap objects now (cheap and current, but counting
+// garbage) and the live bytes as of the last collection. When either passes
+// the budget it collects (at most every memoryRecheck for the first figure)
+// and fails if the live heap is still over; objects over twice the budget
+// fail at once. It also sets the Go memory limit
 // to the budget for the duration, so that the collector works harder rather
 // than letting garbage count against the script. The heap is the process's:
 // the budget is meant for one loop per process. Any goroutine (its own).
@@ -65,23 +73,29 @@ func (l *Loop) watchMemory(budget int64, quit <-chan struct{}) {
 		debug.SetMemoryLimit(budget)
 		defer debug.SetMemoryLimit(prev)
 	}
-	samples := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
+	samples := []metrics.Sample{{Name: "/gc/heap/live:bytes"}, {Name: "/memory/classes/heap/objects:bytes"}}
 	t := time.NewTicker(memorySample)
 	defer t.Stop()
+	var lastGC time.Time
 	for {
 		select {
 		case <-quit:
 			return
 		case <-t.C:
 		}
-		live := liveHeap(samples)
-		if live <= uint64(budget) {
-			continue
-		}
-		// The figure is as of the last collection and may count garbage (of
-		// an earlier run, say): collect now and look again before failing.
-		goruntime.GC()
-		if live = liveHeap(samples); live <= uint64(budget) {
+		live, objects := heapFigures(samples)
+		switch {
+		case objects > 2*uint64(budget):
+			// Growing faster than the collector keeps up (huge typed arrays
+			// are allocated without being touched): no time to collect.
+			live = objects
+		case live > uint64(budget), objects > uint64(budget) && time.Since(lastGC) >= memoryRecheck:
+			goruntime.GC()
+			lastGC = time.Now()
+			if live, _ = heapFigures(samples); live <= uint64(budget) {
+				continue
+			}
+		default:
 			continue
 		}
 		se := &ScriptError{Kind: KindLimit, File: l.filename, Err: ErrMemoryBudget,
@@ -91,13 +105,16 @@ func (l *Loop) watchMemory(budget int64, quit <-chan struct{}) {
 	}
 }
 
-// liveHeap reads the live heap bytes as of the last collection.
-func liveHeap(samples []metrics.Sample) uint64 {
+// heapFigures reads the live heap bytes as of the last collection and the
+// bytes of heap objects now.
+func heapFigures(samples []metrics.Sample) (live, objects uint64) {
 	metrics.Read(samples)
-	if samples[0].Value.Kind() != metrics.KindUint64 {
-		return 0
+	for i, p := range []*uint64{&live, &objects} {
+		if samples[i].Value.Kind() == metrics.KindUint64 {
+			*p = samples[i].Value.Uint64()
+		}
 	}
-	return samples[0].Value.Uint64()
+	return live, objects
 }
 
 // mib formats a byte count in MiB.
