@@ -239,7 +239,7 @@ func (l *Loop) jsonStringify(orig goja.Callable, call goja.FunctionCall) goja.Va
 	if r, ok := args[1].(*goja.Object); ok {
 		if f, ok := goja.AssertFunction(r); ok {
 			user = f
-		} else if r.ClassName() == "Array" {
+		} else if l.isArray(r) {
 			return must(orig(call.This, args...))
 		}
 	}
@@ -260,6 +260,16 @@ func (l *Loop) jsonStringify(orig goja.Callable, call goja.FunctionCall) goja.Va
 		return v
 	})
 	return must(orig(call.This, args...))
+}
+
+// isArray is Array.isArray (true for a Proxy of an array too). Loop only.
+func (l *Loop) isArray(v goja.Value) bool {
+	f, ok := goja.AssertFunction(l.vm.GlobalObject().Get("Array").ToObject(l.vm).Get("isArray"))
+	if !ok {
+		return false
+	}
+	r, err := f(goja.Undefined(), v)
+	return err == nil && r.ToBoolean()
 }
 
 // thisString converts this as String.prototype methods do (throwing a
