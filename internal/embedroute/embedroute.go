@@ -6,7 +6,6 @@
 package embedroute
 
 import (
-	"bufio"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -158,7 +157,13 @@ func (f *tlsFront) release(c net.Conn) {
 	f.mu.Unlock()
 }
 
-// serve forwards one connection; it owns server and closes it when either side ends.
+// copyBufSize is the buffer of each direction of a forwarded (TLS) connection: device packets
+// are small, and io.Copy's default would be 32 KiB per direction per connection.
+const copyBufSize = 4 << 10
+
+// serve terminates TLS on server, the far end of a connection whose first byte was a TLS
+// handshake record (see lazyConn), and forwards the plaintext to the broker; it owns server
+// and closes it when either side ends.
 func (f *tlsFront) serve(server net.Conn) {
 	defer f.wg.Done()
 	defer func() {
@@ -167,26 +172,28 @@ func (f *tlsFront) serve(server net.Conn) {
 		f.mu.Unlock()
 		server.Close()
 	}()
-	br := bufio.NewReader(server)
-	server.SetReadDeadline(time.Now().Add(30 * time.Second))
-	first, err := br.Peek(1)
-	if err != nil {
+	in := tls.Server(server, f.config)
+	server.SetDeadline(time.Now().Add(30 * time.Second))
+	if err := in.Handshake(); err != nil {
 		return
 	}
-	server.SetReadDeadline(time.Time{})
-	var in net.Conn = &peekedConn{Conn: server, r: br}
-	if first[0] == 0x16 { // TLS handshake record
-		tc := tls.Server(in, f.config)
-		in = tc
-	}
+	server.SetDeadline(time.Time{})
 	backend, err := f.backend(context.Background())
 	if err != nil {
 		return
 	}
 	defer backend.Close()
 	done := make(chan struct{}, 2)
-	go func() { io.Copy(backend, in); backend.Close(); done <- struct{}{} }()
-	go func() { io.Copy(in, backend); in.Close(); done <- struct{}{} }()
+	go func() {
+		io.CopyBuffer(backend, in, make([]byte, copyBufSize))
+		backend.Close()
+		done <- struct{}{}
+	}()
+	go func() {
+		io.CopyBuffer(in, backend, make([]byte, copyBufSize))
+		in.Close()
+		done <- struct{}{}
+	}()
 	<-done
 	in.Close()
 	backend.Close()
@@ -203,11 +210,3 @@ func (f *tlsFront) close() {
 	f.mu.Unlock()
 	f.wg.Wait()
 }
-
-// peekedConn is a connection whose first bytes were already buffered by a bufio.Reader.
-type peekedConn struct {
-	net.Conn
-	r *bufio.Reader
-}
-
-func (p *peekedConn) Read(b []byte) (int, error) { return p.r.Read(b) }
