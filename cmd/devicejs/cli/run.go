@@ -120,6 +120,11 @@ func runRun(parent context.Context, opts *RunOptions) error {
 	exitIfStuck(opts.IO, ctx.Done(), done, func() ExitCode {
 		return exitCodeOf(runResult(opts.IO, devicejs.Result{Ending: devicejs.Canceled, Err: context.Cause(ctx)}))
 	})
+	if opts.For > 0 { // the same bound for --for, which the run ends cleanly (exit 0)
+		forElapsed := make(chan struct{})
+		defer clock.AfterFunc(opts.For, func() { close(forElapsed) })()
+		exitIfStuck(opts.IO, forElapsed, done, func() ExitCode { return ExitOK })
+	}
 	cfg.MaxMemory = int64(opts.MaxMemory)
 
 	res, err := devicejs.Run(ctx, script, cfg)
