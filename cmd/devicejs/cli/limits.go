@@ -11,7 +11,7 @@ import (
 // defaultMaxMemory is the default of `devicejs run --max-memory`.
 const defaultMaxMemory = 512 << 20
 
-// stopGrace is how long a run may take to end after --timeout, SIGINT or SIGTERM before the
+// stopGrace is how long a run may take to end after --for, --timeout, SIGINT or SIGTERM before the
 // process exits anyway. JS is interrupted between instructions within milliseconds; only a
 // long call inside goja's own Go code (a huge Array.prototype.join, say) can outlast it.
 const stopGrace = 2 * time.Second
