@@ -68,6 +68,7 @@ type Fleet struct {
 	errors, received, published            atomic.Uint64
 
 	measuring sync.WaitGroup // the memory reading started when all had connected
+	ran       atomic.Bool
 
 	mu           sync.Mutex // guards the fields below
 	firstConnect int
@@ -131,6 +132,9 @@ func ClientIDFor(template string, i int) func(scriptID string) string {
 // script failed. It returns the summary; the error is non-nil only when the fleet could not
 // start. Run blocks.
 func (f *Fleet) Run(ctx context.Context) (Summary, error) {
+	if !f.ran.CompareAndSwap(false, true) {
+		return Summary{}, errors.New("fleet: Run called twice")
+	}
 	base := f.cfg.Device
 	if base.Embedded != nil {
 		r, err := embedroute.New(base.Embedded.DialMemory)

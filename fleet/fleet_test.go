@@ -141,6 +141,11 @@ func TestScriptErrorsCountedAndShard(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer func() {
+		if _, err := f.Run(context.Background()); err == nil {
+			t.Error("a second Run was accepted")
+		}
+	}()
 	if lo, hi := f.Indices(); lo != 3 || hi != 6 {
 		t.Fatalf("indices [%d, %d), want [3, 6)", lo, hi)
 	}
