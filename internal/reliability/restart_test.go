@@ -106,7 +106,9 @@ func TestQoS1AcrossBrokerRestarts(t *testing.T) {
 		var recovery []time.Duration
 		for r := range restarts {
 			n := okCount()
-			waitFor(t, wait, "publishes before the restart", func() bool { return okCount() >= n+5 })
+			// Up to two of paho's 10 s queueing stalls may fall in here (docs/reliability.md,
+			// known limitation).
+			waitFor(t, 2*wait, "publishes before the restart", func() bool { return okCount() >= n+5 })
 			for len(events) > 0 {
 				<-events
 			}
