@@ -215,11 +215,12 @@ func (d *Device) Run(ctx context.Context, script Script) (Result, error) {
 	if dial != nil {
 		hc.Dial = dial
 	}
-	host := bindings.NewHost(loop, hc)
-	bc := bindings.Config{SSL: tls, Logger: d.cfg.Logger, ClientID: d.cfg.ClientID}
-	err := loop.Run(runCtx, name, script.Source, func(l *runtime.Loop) error {
-		return bindings.Register(l, host, bc)
-	})
+	logger := d.cfg.Logger
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	bc := bindings.Config{SSL: tls, Logger: logger, ClientID: d.cfg.ClientID}
+	err := loop.Run(runCtx, name, script.Source, bindings.New(loop, hc, bc).Setup)
 	res := Result{Err: err, Stats: d.obs.stats()}
 	var se *runtime.ScriptError
 	switch {

@@ -47,19 +47,41 @@ type Config struct {
 // the loop. Once the loop has ended (Post returns false), callbacks run on the calling
 // goroutine instead, one at a time, so that sessions still closing after the run (see
 // Register) can report their release; bindings' own callbacks never touch goja there.
-// Register, given this Host and the same loop, delivers each event inside the executor's loop
-// job (one loop job per event). Other fields of hc are kept. Safe from any goroutine.
+// Other fields of hc are kept. Safe from any goroutine. New does the same and also delivers
+// each event inside the executor's loop job (one loop job per event instead of two).
 func NewHost(l *runtime.Loop, hc mqttcore.HostConfig) *mqttcore.Host {
+	return New(l, hc, Config{}).Host()
+}
+
+// Binding is the `mqtt` object of one runtime together with the mqttcore.Host behind it. Made
+// by New, it knows the Host's executor, so each MQTT event reaches JS in a single loop job.
+type Binding struct {
+	l    *runtime.Loop
+	host *mqttcore.Host
+	exec *loopExec
+	cfg  Config
+}
+
+// New prepares the `mqtt` object of l: a Host made as by NewHost, and cfg for Setup. Safe from
+// any goroutine; nothing runs until Setup.
+func New(l *runtime.Loop, hc mqttcore.HostConfig, cfg Config) *Binding {
 	e := &loopExec{l: l}
 	hc.Clock = l.Clock()
 	hc.Executor = e.run
-	h := mqttcore.NewHost(hc)
-	hostExecs.Store(h, e)
-	return h
+	return &Binding{l: l, host: mqttcore.NewHost(hc), exec: e, cfg: cfg}
 }
 
-// hostExecs maps a Host made by NewHost to its executor until Register takes it.
-var hostExecs sync.Map // *mqttcore.Host -> *loopExec
+// Host returns the session host behind the binding. Safe from any goroutine.
+func (b *Binding) Host() *mqttcore.Host { return b.host }
+
+// Setup installs the global `mqtt` object; it is a setup function for runtime.Loop.Run (loop
+// only) and behaves as Register.
+func (b *Binding) Setup(l *runtime.Loop) error {
+	if l != b.l {
+		return errors.New("bindings: Setup on a loop other than the one given to New")
+	}
+	return register(l, b.host, b.cfg, b.exec)
+}
 
 // loopExec is the Executor of a Host made by NewHost: it posts each callback onto the loop,
 // with the after-the-loop fallback described at NewHost. While it runs a callback on the
@@ -112,6 +134,11 @@ type module struct {
 // It also registers a stop hook that ends every open session (DISCONNECT) when the run ends,
 // for any reason, and waits up to cfg.StopTimeout for them to be released.
 func Register(l *runtime.Loop, host *mqttcore.Host, cfg Config) error {
+	return register(l, host, cfg, nil)
+}
+
+// register is Register; exec is the host's executor when it posts onto l (see New), else nil.
+func register(l *runtime.Loop, host *mqttcore.Host, cfg Config, exec *loopExec) error {
 	if l == nil || host == nil {
 		return errors.New("bindings: Register needs a loop and a host")
 	}
@@ -130,8 +157,8 @@ func Register(l *runtime.Loop, host *mqttcore.Host, cfg Config) error {
 		m.cfg.StopTimeout = DefaultStopTimeout
 	}
 	m.isView = originalIsView(m.vm)
-	if e, ok := hostExecs.LoadAndDelete(host); ok && e.(*loopExec).l == l {
-		m.exec = e.(*loopExec)
+	if exec != nil && exec.l == l {
+		m.exec = exec
 	}
 
 	obj := m.vm.NewObject()

@@ -3,6 +3,7 @@ package cli
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 
 	"github.com/spf13/pflag"
 
@@ -58,6 +59,8 @@ func deviceConfig(opts *RunOptions, bc broker.Config) (devicejs.Config, *routing
 	}
 	return devicejs.Config{
 		Stdout: opts.IO.Out,
+		// Diagnostics (a recovered Go panic, sessions not released at the end) go to stderr.
+		Logger: slog.New(slog.NewTextHandler(opts.IO.ErrOut, &slog.HandlerOptions{Level: slog.LevelWarn})),
 		Dial:   route.dial,
 		TLS:    devicejs.TLS{CA: overrides.CA, Cert: overrides.Cert, Key: overrides.Key},
 		Clock:  clock,
