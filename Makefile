@@ -3,16 +3,20 @@ GO ?= go
 STATICCHECK_VERSION := v0.8.2
 BIN := bin/devicejs
 
-.PHONY: build test vet staticcheck fmt fuzz soak bench run-sample gen-docs clean
+.PHONY: build test test-deps vet staticcheck fmt fuzz soak bench run-sample gen-docs clean
 
 build:
 	$(GO) build -o $(BIN) ./cmd/devicejs
 
-# test: the default suite (race detector), then vet and staticcheck.
-test:
+# test: installs missing test dependencies (scripts/test-deps.sh), then the default suite (race
+# detector), vet and staticcheck.
+test: test-deps
 	$(GO) test -race -count=1 -timeout 20m ./...
 	$(GO) vet ./...
 	$(GO) run honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION) ./...
+
+test-deps:
+	bash scripts/test-deps.sh
 
 vet:
 	$(GO) vet ./...
