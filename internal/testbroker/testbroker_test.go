@@ -50,7 +50,9 @@ func TestPubSub(t *testing.T) {
 		ch := testbroker.Subscribe(t, b.Addr(), "a/#", testbroker.WithQoS(1))
 		testbroker.Publish(t, b.Addr(), "a/b", []byte("hello"), 1, false)
 		expect(t, ch, "a/b", "hello")
-		testbroker.Publish(t, b.Addr(), "a/r", []byte("kept"), 0, true)
+		// QoS 1: the PUBACK means the broker has stored the retained message before the second
+		// subscriber arrives (with QoS 0 that subscriber could get it live, retain flag clear).
+		testbroker.Publish(t, b.Addr(), "a/r", []byte("kept"), 1, true)
 		ch2 := testbroker.Subscribe(t, b.Addr(), "a/r")
 		if m := testbroker.Next(t, ch2); !m.Retained || string(m.Payload) != "kept" {
 			t.Fatalf("retained: %+v", m)
