@@ -26,12 +26,8 @@ func (r *routing) Close() error {
 	return r.close()
 }
 
-// newRouting interprets --broker: "" (connect where the script says), "embedded" or HOST:PORT.
-func newRouting(broker string) (*routing, error) {
-	return newRoutingWith(broker, brokerpkg.Config{})
-}
-
-// newRoutingWith is newRouting with the configuration of the embedded broker.
+// newRoutingWith interprets --broker: "" (connect where the script says), "embedded" (an
+// in-process broker configured by bc) or HOST:PORT.
 func newRoutingWith(broker string, bc brokerpkg.Config) (*routing, error) {
 	switch broker {
 	case "":
