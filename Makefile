@@ -9,9 +9,11 @@ build:
 	$(GO) build -o $(BIN) ./cmd/devicejs
 
 # test: installs missing test dependencies (scripts/test-deps.sh), then the default suite (race
-# detector), vet and staticcheck.
+# detector), vet and staticcheck. Packages run one at a time (-p 1): the broker, conformance and
+# reliability tests start real brokers and device processes, and on a 2-core machine running
+# them side by side starves their timing (about 6 minutes in all this way).
 test: test-deps
-	$(GO) test -race -count=1 -timeout 20m ./...
+	$(GO) test -race -count=1 -p 1 -timeout 20m ./...
 	$(GO) vet ./...
 	$(GO) run honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION) ./...
 
