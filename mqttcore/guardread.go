@@ -28,6 +28,11 @@ var errMalformed = errors.New("mqttcore: malformed packet from the broker")
 
 // Read gives paho the incoming stream minus the packets the guard handles itself.
 func (g *guardConn) Read(p []byte) (int, error) {
+	n, err := g.read(p)
+	return n, g.pahoErr(err)
+}
+
+func (g *guardConn) read(p []byte) (int, error) {
 	if len(p) == 0 {
 		return 0, nil
 	}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net"
 	"net/url"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -86,6 +87,7 @@ type guardConn struct {
 	a       *attempt
 	max     int
 	dead    atomic.Bool
+	failed  atomic.Bool // the guard closed the connection itself (fail)
 	dupNext atomic.Bool // set DUP on the next outgoing QoS 1/2 PUBLISH
 
 	raw  syscall.RawConn // non-blocking writes of direct publishes (direct.go); nil if unavailable
@@ -110,9 +112,27 @@ func newGuardConn(c net.Conn, a *attempt, maxLen int) *guardConn {
 // fail records a failed write of a direct publish and closes the connection, so that paho's
 // reader ends and the loss is reported as for any other socket failure.
 func (g *guardConn) fail() {
+	g.failed.Store(true)
 	g.dead.Store(true)
 	g.a.noteIOError()
 	_ = g.Conn.Close()
+}
+
+// errLinkFailed is what paho gets instead of "use of closed network connection" once the guard
+// has closed the connection itself (see pahoErr).
+var errLinkFailed = errors.New("mqttcore: the connection failed")
+
+// pahoErr translates an error for paho. paho takes "use of closed network connection" for the
+// consequence of its own Disconnect and reports no loss for it: its reader and writer just stop.
+// When the guard closed the connection (a failed direct write, fail), that would leave the
+// session connected to a dead socket until the next keepalive (forever with keepalive 0), with
+// every publish failing. Such errors are replaced by errLinkFailed, which paho reports.
+func (g *guardConn) pahoErr(err error) error {
+	if err != nil && g.failed.Load() &&
+		(errors.Is(err, net.ErrClosed) || strings.Contains(err.Error(), "use of closed network connection")) {
+		return errLinkFailed
+	}
+	return err
 }
 
 // Write passes p on. paho writes every packet with one Write call, so p[0] is a fixed
@@ -136,7 +156,7 @@ func (g *guardConn) Write(p []byte) (int, error) {
 		g.dead.Store(true)
 		g.a.noteIOError()
 	}
-	return n, err
+	return n, g.pahoErr(err)
 }
 
 // SetWriteDeadline ignores paho's write deadlines: Write sets one for every write, and paho

@@ -68,6 +68,7 @@ type device struct {
 	host *mqttcore.Host
 	s    *mqttcore.Session
 	ev   chan string // "connect", "close", "reconnect", "error <code>", "end"
+	rec  *flightRecorder
 
 	connects, closes, reconnects, errs atomic.Int64
 }
@@ -84,7 +85,16 @@ func deviceOptions() mqttcore.Options {
 // startDevice connects a session to url. It is ended at the end of the test.
 func startDevice(t testing.TB, url string, o mqttcore.Options, hc mqttcore.HostConfig, ts mqttcore.TLSSettings) *device {
 	t.Helper()
-	d := &device{t: t, host: mqttcore.NewHost(hc), ev: make(chan string, 100000)}
+	d := &device{t: t, ev: make(chan string, 100000)}
+	d.rec = newFlightRecorder(t, hc.Trace, func() string {
+		if d.s == nil {
+			return "no session"
+		}
+		return fmt.Sprintf("connected=%v reconnecting=%v canPublish=%v errno=%d stats=%+v",
+			d.s.IsConnected(), d.s.IsReconnecting(), d.s.CanPublish(), d.s.ErrnoConnect(), d.s.Stats())
+	})
+	hc.Trace = d.rec.record
+	d.host = mqttcore.NewHost(hc)
 	send := func(e string) {
 		select {
 		case d.ev <- e:

@@ -1,0 +1,89 @@
+package mqttcore
+
+import (
+	"io"
+	"net"
+	"testing"
+	"time"
+)
+
+// TestGuardFailureReportsLoss: when the guard itself closes the socket (a direct publish's
+// write failed, guardConn.fail), paho's reader and writer then fail with "use of closed network
+// connection", which paho takes for its own Disconnect and does not report. The session must
+// still see the loss (Close, then a reconnection) at once, not at the next keepalive (here
+// none: keepalive 0) — the stall seen in TestQoS1AcrossBrokerRestarts under load.
+func TestGuardFailureReportsLoss(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	accepted := make(chan net.Conn, 4)
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			accepted <- c
+			go func() {
+				defer c.Close()
+				var b [64]byte
+				if _, err := c.Read(b[:]); err != nil { // CONNECT (small enough for one read)
+					return
+				}
+				if _, err := c.Write([]byte{0x20, 2, 0, 0}); err != nil {
+					return
+				}
+				_, _ = io.Copy(io.Discard, c)
+			}()
+		}
+	}()
+	events := make(chan string, 16)
+	o := DefaultOptions()
+	o.KeepAlive = 0
+	o.ReconnectCount = ReconnectForever
+	o.ReconnectPeriod = 10 * time.Millisecond
+	h := NewHost(HostConfig{})
+	s, err := h.Connect("mqtt://"+ln.Addr().String(), o, TLSSettings{}, Events{
+		Connect: func(Connack) { events <- "connect" },
+		Close:   func() { events <- "close" },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		rel := make(chan struct{})
+		s.End(func() { close(rel) })
+		<-rel
+		for len(accepted) > 0 {
+			_ = (<-accepted).Close()
+		}
+	}()
+	expect := func(want string) {
+		t.Helper()
+		select {
+		case e := <-events:
+			if e != want {
+				t.Fatalf("event %q, want %q", e, want)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("no %q event within 10s", want)
+		}
+	}
+	expect("connect")
+	s.mu.Lock()
+	g := s.conn.att.guardConn()
+	s.mu.Unlock()
+	g.fail() // what a failed direct write does
+	expect("close")
+	expect("connect")
+	// Publishing works on the new connection.
+	done := make(chan Code, 1)
+	if err := s.Publish("t", []byte("x"), PublishOptions{QoS: 0}, func(c Code) { done <- c }); err != nil {
+		t.Fatal(err)
+	}
+	if c := <-done; c != OK {
+		t.Errorf("publish on the new connection: %v", c)
+	}
+}
