@@ -25,17 +25,21 @@ type flightRecorder struct {
 	pos    int
 }
 
-func newFlightRecorder(t testing.TB, next func(mqttcore.TraceEvent), state func() string) *flightRecorder {
-	r := &flightRecorder{next: next}
-	t.Cleanup(func() {
-		if !t.Failed() {
-			return
-		}
-		t.Logf("device state: %s", state())
-		t.Logf("device trace, latest %d events:\n%s", flightRecorderSize, r.dump())
-		t.Logf("goroutines:\n%s", interestingStacks())
-	})
-	return r
+// newFlightRecorder returns a recorder that passes every event on to next (may be nil).
+func newFlightRecorder(next func(mqttcore.TraceEvent)) *flightRecorder {
+	return &flightRecorder{next: next}
+}
+
+// logIfFailed logs the recorded events, state() and the goroutines if t has failed. Register
+// it with t.Cleanup after the device's own cleanup, so that it runs first and shows the state
+// at the failure.
+func (r *flightRecorder) logIfFailed(t testing.TB, state func() string) {
+	if !t.Failed() {
+		return
+	}
+	t.Logf("device state: %s", state())
+	t.Logf("device trace, latest %d events:\n%s", flightRecorderSize, r.dump())
+	t.Logf("goroutines:\n%s", interestingStacks())
 }
 
 // record is the host's trace hook.

@@ -86,13 +86,7 @@ func deviceOptions() mqttcore.Options {
 func startDevice(t testing.TB, url string, o mqttcore.Options, hc mqttcore.HostConfig, ts mqttcore.TLSSettings) *device {
 	t.Helper()
 	d := &device{t: t, ev: make(chan string, 100000)}
-	d.rec = newFlightRecorder(t, hc.Trace, func() string {
-		if d.s == nil {
-			return "no session"
-		}
-		return fmt.Sprintf("connected=%v reconnecting=%v canPublish=%v errno=%d stats=%+v",
-			d.s.IsConnected(), d.s.IsReconnecting(), d.s.CanPublish(), d.s.ErrnoConnect(), d.s.Stats())
-	})
+	d.rec = newFlightRecorder(hc.Trace)
 	hc.Trace = d.rec.record
 	d.host = mqttcore.NewHost(hc)
 	send := func(e string) {
@@ -113,6 +107,12 @@ func startDevice(t testing.TB, url string, o mqttcore.Options, hc mqttcore.HostC
 	}
 	d.s = s
 	t.Cleanup(func() { d.end() })
+	t.Cleanup(func() {
+		d.rec.logIfFailed(t, func() string {
+			return fmt.Sprintf("connected=%v reconnecting=%v canPublish=%v errno=%d stats=%+v",
+				s.IsConnected(), s.IsReconnecting(), s.CanPublish(), s.ErrnoConnect(), s.Stats())
+		})
+	})
 	return d
 }
 
