@@ -132,8 +132,11 @@ func (l *Loop) installGuards() {
 	json := g.Get("JSON").ToObject(vm)
 	l.wrap(json, "parse", 2, l.jsonParse)
 	l.wrap(json, "stringify", 3, l.jsonStringify)
-	sp := g.Get("String").ToObject(vm).Get("prototype").ToObject(vm)
-	ap := g.Get("Array").ToObject(vm).Get("prototype").ToObject(vm)
+	// The prototypes are reached through instances, not through the String and Array
+	// constructors: goja builds a built-in on first access, and the constructors (with their
+	// static methods and Symbol.species) would cost ~7 KiB per runtime that few scripts use.
+	sp := vm.ToValue("").ToObject(vm).Prototype()
+	ap := vm.NewArray().Prototype()
 	l.wrap(ap, "join", 1, l.nested)
 	l.wrap(ap, "toLocaleString", 0, l.nested)
 	l.wrap(sp, "repeat", 1, l.stringRepeat)
