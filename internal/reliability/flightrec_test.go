@@ -38,7 +38,12 @@ func (r *flightRecorder) logIfFailed(t testing.TB, state func() string) {
 		return
 	}
 	t.Logf("device state: %s", state())
-	t.Logf("device trace, latest %d events:\n%s", flightRecorderSize, r.dump())
+	r.logNow(t, "failed")
+}
+
+// logNow logs the recorded events and the goroutines of mqttcore and paho now.
+func (r *flightRecorder) logNow(t testing.TB, why string) {
+	t.Logf("%s; device trace, latest %d events:\n%s", why, flightRecorderSize, r.dump())
 	t.Logf("goroutines:\n%s", interestingStacks())
 }
 

@@ -121,11 +121,22 @@ func runScript(t *testing.T, src string, scale float64, limit time.Duration, hc 
 	ctx, cancel := context.WithTimeout(context.Background(), limit)
 	defer cancel()
 	var out syncBuffer
+	rec := newFlightRecorder(hc.Trace)
+	hc.Trace = rec.record
 	l := runtime.New(runtime.Options{Stdout: &out, Clock: runtime.NewScaledClock(scale)})
 	cfg := bindings.Config{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	// Dump what the sessions were doing just before the limit, while they still are.
+	dumped := make(chan struct{})
+	dump := time.AfterFunc(limit-limit/20, func() {
+		defer close(dumped)
+		rec.logNow(t, "the script is about to hit its time limit")
+	})
 	err := l.Run(ctx, "test.js", src, func(l *runtime.Loop) error {
 		return bindings.Register(l, bindings.NewHost(l, hc), cfg)
 	})
+	if !dump.Stop() {
+		<-dumped
+	}
 	return out.String(), err
 }
 

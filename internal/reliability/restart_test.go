@@ -21,11 +21,14 @@ const restarts = 20
 // (a refusal or a completion). Figures: silent losses, duplicates, recovery time.
 //
 // Each restart is timed against a publish in flight, alternately (a) while the broker's
-// PUBACK is on its way to the device and (b) while the PUBLISH is on its way to the broker:
-// the device's link runs through a fault proxy that delays both directions by 150 ms around
-// a restart. In case (a) the broker is stopped only once the peer has the message, because
-// a broker that acknowledges and then dies may take the message with it (mosquitto and mochi
-// do not persist here) and that loss would not be devicejs's.
+// PUBACK is on its way to the device and (b) while the PUBLISH is on its way to the broker.
+// The device's link runs through a fault proxy. In case (a) the proxy delays both directions
+// by 150 ms and the broker is stopped once the peer has the message, because a broker that
+// acknowledges and then dies may take the message with it (mosquitto and mochi do not persist
+// here) and that loss would not be devicejs's. In case (b) the proxy holds all traffic
+// (blackhole) while a publish is in flight, the broker is stopped once the peer has every
+// acknowledged message, and the device's link is reset: whatever the held publish became, its
+// PUBACK never reaches the device.
 func TestQoS1AcrossBrokerRestarts(t *testing.T) {
 	forEachBroker(t, func(t *testing.T, bk brokerKind) {
 		b := bk.start(t)
@@ -45,6 +48,8 @@ func TestQoS1AcrossBrokerRestarts(t *testing.T) {
 
 		var (
 			ready    atomic.Bool // the peer is subscribed on the running broker
+			inFlight atomic.Bool  // a publish has been issued and has not completed
+			issued   atomic.Int64 // publishes issued
 			stop     atomic.Bool
 			mu       sync.Mutex
 			codes    []mqttcore.Code // outcome of publish i
@@ -64,7 +69,10 @@ func TestQoS1AcrossBrokerRestarts(t *testing.T) {
 					continue
 				}
 				issuedIn := cur.Load()
+				issued.Add(1)
+				inFlight.Store(true)
 				c, acc := d.publish("rel/restart", []byte(strconv.Itoa(i)), 1)
+				inFlight.Store(false)
 				if c == 0 && acc {
 					okIssued.Store(issuedIn)
 				}
@@ -81,16 +89,17 @@ func TestQoS1AcrossBrokerRestarts(t *testing.T) {
 		}()
 		okCount := func() int { mu.Lock(); defer mu.Unlock(); return len(okAt) }
 		lastOK := func() time.Time { mu.Lock(); defer mu.Unlock(); return okAt[len(okAt)-1] }
-		// allSeen reports whether the peer has seen every publish that completed with 0.
-		allSeen := func() bool {
+		// unseen returns the publishes that completed with 0 and the peer has not seen.
+		unseen := func() []int {
 			mu.Lock()
 			defer mu.Unlock()
+			var u []int
 			for i, c := range codes {
 				if c == 0 && accepted[i] && pr.count(strconv.Itoa(i)) == 0 {
-					return false
+					u = append(u, i)
 				}
 			}
-			return true
+			return u
 		}
 		// nextPacket waits for the next packet of type typ flowing in dir.
 		nextPacket := func(dir faultproxy.Direction, typ byte) faultproxy.Packet {
@@ -117,23 +126,38 @@ func TestQoS1AcrossBrokerRestarts(t *testing.T) {
 			for len(events) > 0 {
 				<-events
 			}
-			px.SetDelay(150 * time.Millisecond)
 			if r%2 == 0 {
 				// (a) the PUBACK is in flight: stop once the peer has the message.
+				px.SetDelay(150 * time.Millisecond)
 				pk := nextPacket(faultproxy.ClientToBroker, faultproxy.PUBLISH)
 				payload := string(pk.Bytes[len(pk.Bytes)-len(publishPayload(pk.Bytes)):])
 				nextPacket(faultproxy.BrokerToClient, faultproxy.PUBACK)
 				ready.Store(false)
 				waitFor(t, wait, "the peer to see "+payload, func() bool { return pr.count(payload) > 0 })
+				b.Stop()
+				px.SetDelay(0)
 			} else {
-				// (b) the PUBLISH is in flight (held 150 ms by the proxy): stop once the peer
-				// has every message acknowledged so far.
-				nextPacket(faultproxy.ClientToBroker, faultproxy.PUBLISH)
+				// (b) the PUBLISH is in flight, held by the proxy with everything else: stop
+				// once the peer has every message acknowledged so far (no PUBACK can arrive
+				// meanwhile), then reset the link so that nothing held reaches either side.
+				px.Blackhole(true)
+				// Held: the same publish in flight for 200 ms (one gets through in about 1 ms).
+				n, since := issued.Load(), time.Now()
+				waitFor(t, wait, "a publish held in flight", func() bool {
+					if !inFlight.Load() || issued.Load() != n {
+						n, since = issued.Load(), time.Now()
+						return false
+					}
+					return time.Since(since) >= 200*time.Millisecond
+				})
 				ready.Store(false)
-				waitFor(t, wait, "the peer to see every acknowledged publish", allSeen)
+				if !eventually(wait, func() bool { return len(unseen()) == 0 }) {
+					t.Fatalf("before restart %d: the peer never saw the acknowledged publishes %v", r+1, unseen())
+				}
+				b.Stop()
+				px.Reset()
+				px.Blackhole(false)
 			}
-			b.Stop()
-			px.SetDelay(0)
 			b.Restart()
 			pr.subscribe()
 			cur.Add(1)
@@ -149,7 +173,7 @@ func TestQoS1AcrossBrokerRestarts(t *testing.T) {
 
 		// Deliveries may trail the PUBACK a little.
 		deadline := time.Now().Add(5 * time.Second)
-		for time.Now().Before(deadline) && !allSeen() {
+		for time.Now().Before(deadline) && len(unseen()) > 0 {
 			time.Sleep(5 * time.Millisecond)
 		}
 		mu.Lock()
