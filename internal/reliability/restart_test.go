@@ -47,7 +47,7 @@ func TestQoS1AcrossBrokerRestarts(t *testing.T) {
 		d.waitEvent("connect", wait)
 
 		var (
-			ready    atomic.Bool // the peer is subscribed on the running broker
+			ready    atomic.Bool  // the peer is subscribed on the running broker
 			inFlight atomic.Bool  // a publish has been issued and has not completed
 			issued   atomic.Int64 // publishes issued
 			stop     atomic.Bool
