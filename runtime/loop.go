@@ -33,9 +33,10 @@ type Options struct {
 // Loop owns a goja VM and runs one device script on it: the top level first,
 // then timers and posted jobs until nothing is left that could fire.
 //
-// Goroutine rule: Post, Clock and Handle.Release are safe from any goroutine.
-// Every other method is loop only: call it from the goroutine that calls Run
-// (from setup functions, posted jobs or native functions), or before Run.
+// Goroutine rule: Post, Clock, Interrupt and Handle.Release are safe from any
+// goroutine. Every other method is loop only: call it from the goroutine that
+// calls Run, or that runs a started loop at the moment (from setup functions,
+// posted jobs or native functions), or before Run or Start.
 type Loop struct {
 	vm    *goja.Runtime
 	clock Clock
@@ -51,6 +52,7 @@ type Loop struct {
 	wakeCh    chan struct{}               // capacity 1: the loop has something to look at
 	pending   atomic.Bool                 // set by wake; cleared by the loop when it dispatches
 	stopped   atomic.Bool                 // the run is ending (ctx ended or fatal error)
+	parked    atomic.Bool                 // a Start run waits with no goroutine: wake resumes it
 	handles   atomic.Int64                // open Handles
 	firedUpTo atomic.Int64                // device time (unix ns) of the latest armed timer that fired
 	maxMemory int64                       // Options.MaxMemory
@@ -58,6 +60,10 @@ type Loop struct {
 	// Loop goroutine only.
 	ctx        context.Context
 	filename   string
+	stopWatch  func() bool   // stops the context watcher (context.AfterFunc)
+	watchFired chan struct{} // closed once a started context watcher has finished
+	quitMemory func()        // stops the memory watchdog and waits for it; nil without one
+	done       func(error)   // Start's completion; nil for Run
 	cols       *colMap
 	fatal      error // the first error that ends the run
 	depth      int   // > 0 while a callback or posted job runs
@@ -180,6 +186,10 @@ func (l *Loop) interruptCause() error {
 // wake tells the loop (or a preemption point) to look for work. Any goroutine.
 func (l *Loop) wake() {
 	l.pending.Store(true)
+	if l.parked.CompareAndSwap(true, false) {
+		go l.resume() // a Start run waiting with no goroutine
+		return
+	}
 	select {
 	case l.wakeCh <- struct{}{}:
 	default:
@@ -187,19 +197,30 @@ func (l *Loop) wake() {
 }
 
 // errRunTwice is returned by a second call of Run.
-var errRunTwice = errors.New("runtime: Loop.Run called more than once")
+var errRunTwice = errors.New("runtime: Loop.Run or Start called more than once")
 
 // Run compiles and runs the script src (named filename in errors), then
 // dispatches timers and posted jobs until nothing is left that could fire (no
 // live timer, no open Handle, no queued job) or ctx ends. setup functions run
 // first, in order, on the loop goroutine; they install globals such as mqtt.
-// The goroutine that calls Run is the loop goroutine. Run may be called once.
+// The goroutine that calls Run is the loop goroutine. Run may be called once
+// (Start is the non-blocking alternative; only one of them may be called).
 //
 // Run returns nil when the loop ran out of work, context.Cause(ctx) when ctx
 // ended it (promptly, even if the script spins), and a *ScriptError for a
 // syntax error, an uncaught exception or a recovered Go panic. OnStop hooks
 // have run when it returns.
 func (l *Loop) Run(ctx context.Context, filename, src string, setup ...func(l *Loop) error) error {
+	if err := l.begin(ctx, filename); err != nil {
+		return err
+	}
+	_, err := l.run(src, setup)
+	return l.finish(err)
+}
+
+// begin marks the loop started and starts the context watcher (and the
+// memory watchdog). It fails on a second run.
+func (l *Loop) begin(ctx context.Context, filename string) error {
 	l.mu.Lock()
 	if l.started {
 		l.mu.Unlock()
@@ -211,7 +232,8 @@ func (l *Loop) Run(ctx context.Context, filename, src string, setup ...func(l *L
 
 	// The context watcher is an AfterFunc, not a goroutine per loop (fleets run thousands).
 	fired := make(chan struct{})
-	stopWatch := context.AfterFunc(ctx, func() {
+	l.watchFired = fired
+	l.stopWatch = context.AfterFunc(ctx, func() {
 		defer close(fired)
 		l.stopped.Store(true)
 		l.vm.Interrupt(errStopSignal)
@@ -220,48 +242,78 @@ func (l *Loop) Run(ctx context.Context, filename, src string, setup ...func(l *L
 	if l.maxMemory > 0 {
 		quit, watched := make(chan struct{}), make(chan struct{})
 		go func() { defer close(watched); l.watchMemory(l.maxMemory, quit) }()
-		defer func() { close(quit); <-watched }()
+		l.quitMemory = func() { close(quit); <-watched }
 	}
-	err := l.run(src, setup)
-	if !stopWatch() { // the watcher started: let it finish before the shutdown
-		<-fired
+	return nil
+}
+
+// finish ends a run whose dispatching returned err: it waits for a context
+// watcher already started, shuts the loop down (OnStop hooks) and stops the
+// memory watchdog. It returns the run's error. Loop only.
+func (l *Loop) finish(err error) error {
+	if !l.stopWatch() { // the watcher started: let it finish before the shutdown
+		<-l.watchFired
 	}
 	if herr := l.shutdown(); err == nil {
 		err = herr
 	}
+	if l.quitMemory != nil {
+		l.quitMemory()
+	}
 	return err
 }
 
-// run is Run without the context watcher and the shutdown.
-func (l *Loop) run(src string, setup []func(*Loop) error) error {
+// run is Run without the context watcher and the shutdown: the top level,
+// then dispatch (see there). Loop only.
+func (l *Loop) run(src string, setup []func(*Loop) error) (ended bool, err error) {
 	prg, err := l.compile(l.filename, src)
 	if err != nil {
-		return err
+		return true, err
 	}
 	if err := l.result(); err != nil { // ended before it started: run no setup
-		return err
+		return true, err
 	}
 	for _, s := range setup {
 		if !l.call(func() error { return s(l) }) {
-			return l.result()
+			return true, l.result()
 		}
 	}
 	if !l.call(func() error { _, err := l.vm.RunProgram(prg); return err }) {
-		return l.result()
+		return true, l.result()
 	}
+	return l.dispatch()
+}
+
+// dispatch runs rounds until the run ends, returning ended true and the
+// run's error. Between rounds, with nothing ready, a Run loop blocks on
+// wakeCh; a Start loop (done set) parks instead: it returns with ended false
+// and no goroutine left, and the next wake resumes it on a new goroutine.
+// Loop only.
+func (l *Loop) dispatch() (ended bool, err error) {
 	for {
 		if l.stopped.Load() {
-			return l.result()
+			return true, l.result()
 		}
 		l.round(false)
 		if l.stopped.Load() {
-			return l.result()
+			return true, l.result()
 		}
 		if !l.alive() {
-			return nil
+			return true, nil
 		}
-		if !l.ready() {
+		if l.ready() {
+			continue
+		}
+		if l.done == nil {
 			<-l.wakeCh
+			continue
+		}
+		// Park. A wake from now on either finds parked set and resumes the
+		// loop itself, or set pending before the check below: then whoever
+		// clears parked first carries on.
+		l.parked.Store(true)
+		if !l.pending.Load() || !l.parked.CompareAndSwap(true, false) {
+			return false, nil
 		}
 	}
 }
