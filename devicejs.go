@@ -173,44 +173,90 @@ func AddressDialer(hostport string) (Dialer, error) {
 func (d *Device) Stats() Stats { return d.obs.stats() }
 
 // Run runs script until it finishes, Config.For elapses, ctx ends or the script fails, and
-// says which in the Result. The error is non-nil only when the run could not start (Run was
-// already called, or the embedded route could not be set up). Run blocks; the script's
-// sessions are ended (DISCONNECT) before it returns.
+// says which in the Result. The error is non-nil only when the run could not start (Run or
+// Start was already called, or the embedded route could not be set up). Run blocks; the
+// script's sessions are ended (DISCONNECT) before it returns.
 func (d *Device) Run(ctx context.Context, script Script) (Result, error) {
-	if !d.ran.CompareAndSwap(false, true) {
-		return Result{}, errors.New("devicejs: Device.Run called twice")
+	r, err := d.prepare(ctx, script)
+	if err != nil {
+		return Result{}, err
 	}
+	return r.end(r.loop.Run(r.ctx, r.name, script.Source, r.setup)), nil
+}
+
+// Start is Run without blocking: it starts the run and returns at once; done receives the
+// Result Run would have returned, once the run has ended (sessions ended, like Run). The
+// error is non-nil, and done is never called, when the run could not start (as for Run).
+//
+// While the device is idle (nothing due: waiting for a timer or a message) the run holds no
+// goroutine of its own (runtime.Loop.Start): a process running thousands of mostly idle
+// devices (package fleet) saves a goroutine stack per device. done runs on the device's
+// goroutine of the moment; it must not block for long. A nil done is allowed.
+func (d *Device) Start(ctx context.Context, script Script, done func(Result)) error {
+	if done == nil {
+		done = func(Result) {}
+	}
+	r, err := d.prepare(ctx, script)
+	if err != nil {
+		return err
+	}
+	err = r.loop.Start(r.ctx, r.name, script.Source, func(err error) { done(r.end(err)) }, r.setup)
+	if err != nil { // cannot happen: the loop is new
+		r.end(err)
+		return err
+	}
+	return nil
+}
+
+// runState is one run of a Device being prepared or under way: its loop and what Run does when
+// the loop returns.
+type runState struct {
+	d       *Device
+	ctx     context.Context // the run's context: ctx given to Run, and Config.For
+	parent  context.Context
+	name    string
+	loop    *runtime.Loop
+	setup   func(*runtime.Loop) error
+	cleanup []func()
+}
+
+// prepare builds the loop and the bindings of a run.
+func (d *Device) prepare(ctx context.Context, script Script) (*runState, error) {
+	if !d.ran.CompareAndSwap(false, true) {
+		return nil, errors.New("devicejs: Device.Run or Device.Start called twice")
+	}
+	r := &runState{d: d, parent: ctx, name: script.Name}
 	tls := d.tls
 	dial := d.dial
 	if d.cfg.Embedded != nil {
-		r, err := embedroute.New(d.cfg.Embedded.DialMemory)
+		route, err := embedroute.New(d.cfg.Embedded.DialMemory)
 		if err != nil {
-			return Result{}, fmt.Errorf("devicejs: embedded route: %w", err)
+			return nil, fmt.Errorf("devicejs: embedded route: %w", err)
 		}
-		defer r.Close()
-		dial = r.Dial
+		r.cleanup = append(r.cleanup, func() { route.Close() })
+		dial = route.Dial
 		if tls.CA == "" {
-			tls.CA = r.TrustCA
+			tls.CA = route.TrustCA
 		}
 		if tls.Cert == "" && tls.Key == "" {
-			tls.Cert, tls.Key = r.ClientCert, r.ClientKey
+			tls.Cert, tls.Key = route.ClientCert, route.ClientKey
 		}
 	}
-	name := script.Name
-	if name == "" {
-		name = "script.js"
+	if r.name == "" {
+		r.name = "script.js"
 	}
 	stdout := d.cfg.Stdout
 	if stdout == nil {
 		stdout = io.Discard
 	}
 	runCtx, cancel := context.WithCancelCause(ctx)
-	defer cancel(nil)
+	r.ctx = runCtx
+	r.cleanup = append(r.cleanup, func() { cancel(nil) })
 	if d.cfg.For > 0 {
 		stop := d.clock.AfterFunc(d.cfg.For, func() { cancel(errForElapsed) })
-		defer stop()
+		r.cleanup = append(r.cleanup, func() { stop() })
 	}
-	loop := runtime.New(runtime.Options{Stdout: stdout, Clock: d.clock, MaxMemory: d.cfg.MaxMemory})
+	r.loop = runtime.New(runtime.Options{Stdout: stdout, Clock: d.clock, MaxMemory: d.cfg.MaxMemory})
 	hc := mqttcore.HostConfig{Limits: d.cfg.Limits, Trace: d.obs.observe}
 	if dial != nil {
 		hc.Dial = dial
@@ -220,20 +266,30 @@ func (d *Device) Run(ctx context.Context, script Script) (Result, error) {
 		logger = slog.New(slog.DiscardHandler)
 	}
 	bc := bindings.Config{SSL: tls, Logger: logger, ClientID: d.cfg.ClientID}
-	err := loop.Run(runCtx, name, script.Source, bindings.New(loop, hc, bc).Setup)
-	res := Result{Err: err, Stats: d.obs.stats()}
+	r.setup = bindings.New(r.loop, hc, bc).Setup
+	return r, nil
+}
+
+// end turns the loop's error into the Result and releases what prepare set up, last first.
+func (r *runState) end(err error) Result {
+	res := Result{Err: err, Stats: r.d.obs.stats()}
+	defer func() {
+		for i := len(r.cleanup) - 1; i >= 0; i-- {
+			r.cleanup[i]()
+		}
+	}()
 	var se *runtime.ScriptError
 	switch {
 	case err == nil:
 		res.Ending = Finished
-	case errors.Is(err, errForElapsed) && ctx.Err() == nil:
+	case errors.Is(err, errForElapsed) && r.parent.Err() == nil:
 		res.Ending, res.Err = ForElapsed, nil
 	case errors.As(err, &se):
 		res.Ending = ScriptFailed
 	default:
 		res.Ending = Canceled
 	}
-	return res, nil
+	return res
 }
 
 // Run is New(cfg) followed by Device.Run(ctx, script).

@@ -87,32 +87,71 @@ func TestEndings(t *testing.T) {
 		{name: "throw in callback", src: "setTimeout(function() {\n  null.x;\n}, 10);", cfg: devicejs.Config{TimeScale: 10}, want: devicejs.ScriptFailed, errRE: `(?s)^t\.js:2:\d+: .*TypeError.*\(t\.js:2`},
 	}
 	for _, tc := range tt {
-		t.Run(tc.name, func(t *testing.T) {
-			ctx, cancel := context.WithCancelCause(context.Background())
-			if tc.cancel {
-				time.AfterFunc(20*time.Millisecond, func() { cancel(errors.New("stop")) })
-			}
-			defer cancel(nil)
-			res, err := devicejs.Run(ctx, devicejs.Script{Name: "t.js", Source: tc.src}, tc.cfg)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if res.Ending != tc.want {
-				t.Fatalf("ending %v (%v), want %v", res.Ending, res.Err, tc.want)
-			}
-			if tc.errRE == "" {
-				if res.Err != nil {
-					t.Fatalf("err %v", res.Err)
+		for _, mode := range []string{"Run", "Start"} {
+			t.Run(tc.name+"/"+mode, func(t *testing.T) {
+				ctx, cancel := context.WithCancelCause(context.Background())
+				if tc.cancel {
+					time.AfterFunc(20*time.Millisecond, func() { cancel(errors.New("stop")) })
 				}
-				return
-			}
-			if res.Err == nil || !regexp.MustCompile(tc.errRE).MatchString(res.Err.Error()) {
-				t.Fatalf("err %v, want match %q", res.Err, tc.errRE)
-			}
-			if tc.want == devicejs.ScriptFailed && res.ScriptError() == nil {
-				t.Fatal("no ScriptError")
-			}
-		})
+				defer cancel(nil)
+				res, err := runMode(ctx, mode, devicejs.Script{Name: "t.js", Source: tc.src}, tc.cfg)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if res.Ending != tc.want {
+					t.Fatalf("ending %v (%v), want %v", res.Ending, res.Err, tc.want)
+				}
+				if tc.errRE == "" {
+					if res.Err != nil {
+						t.Fatalf("err %v", res.Err)
+					}
+					return
+				}
+				if res.Err == nil || !regexp.MustCompile(tc.errRE).MatchString(res.Err.Error()) {
+					t.Fatalf("err %v, want match %q", res.Err, tc.errRE)
+				}
+				if tc.want == devicejs.ScriptFailed && res.ScriptError() == nil {
+					t.Fatal("no ScriptError")
+				}
+			})
+		}
+	}
+}
+
+// runMode runs script with Device.Run, or with Device.Start and waits for its done ("Start").
+func runMode(ctx context.Context, mode string, script devicejs.Script, cfg devicejs.Config) (devicejs.Result, error) {
+	d, err := devicejs.New(cfg)
+	if err != nil {
+		return devicejs.Result{}, err
+	}
+	if mode == "Run" {
+		return d.Run(ctx, script)
+	}
+	ch := make(chan devicejs.Result, 1)
+	if err := d.Start(ctx, script, func(r devicejs.Result) { ch <- r }); err != nil {
+		return devicejs.Result{}, err
+	}
+	return <-ch, nil
+}
+
+// TestStartTwice checks that a Device runs once, whichever of Run and Start comes first.
+func TestStartTwice(t *testing.T) {
+	d, err := devicejs.New(devicejs.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ch := make(chan devicejs.Result, 1)
+	if err := d.Start(context.Background(), devicejs.Script{Source: `print(1)`}, func(r devicejs.Result) { ch <- r }); err != nil {
+		t.Fatal(err)
+	}
+	if r := <-ch; r.Ending != devicejs.Finished {
+		t.Errorf("Start ended %v (%v)", r.Ending, r.Err)
+	}
+	if err := d.Start(context.Background(), devicejs.Script{}, func(devicejs.Result) { t.Error("done of a second Start called") }); err == nil {
+		t.Error("second Start returned nil")
+	}
+	if _, err := d.Run(context.Background(), devicejs.Script{}); err == nil {
+		t.Error("Run after Start returned nil")
 	}
 }
 

@@ -94,6 +94,25 @@ func ExampleDevice_Run() {
 	// Output: canceled service shutting down
 }
 
+func ExampleDevice_Start() {
+	d, err := devicejs.New(devicejs.Config{Stdout: os.Stdout, TimeScale: 1000})
+	if err != nil {
+		log.Fatal(err)
+	}
+	ended := make(chan devicejs.Result, 1)
+	err = d.Start(context.Background(), devicejs.Script{Source: `
+setTimeout(function() { print('a minute of device time later'); }, 60000);
+`}, func(res devicejs.Result) { ended <- res })
+	if err != nil {
+		log.Fatal(err)
+	}
+	// Start has returned; the device holds no goroutine while it waits for its timer.
+	fmt.Println((<-ended).Ending)
+	// Output:
+	// a minute of device time later
+	// finished
+}
+
 func ExampleDevice_Stats() {
 	b, err := broker.New(broker.Config{})
 	if err != nil {
