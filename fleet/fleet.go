@@ -170,11 +170,11 @@ func (f *Fleet) Run(ctx context.Context) (Summary, error) {
 		}
 		wg.Add(1)
 		f.started.Add(1)
-		go func() {
-			defer wg.Done()
-			defer f.done.Add(1)
-			results[k] = f.runOne(ctx, base, out, f.lo+k, start)
-		}()
+		go f.startOne(ctx, base, out, k, start, func(res devicejs.Result) {
+			results[k] = res
+			f.done.Add(1)
+			wg.Done()
+		})
 	}
 	wg.Wait()
 	elapsed := time.Since(start)
@@ -218,13 +218,14 @@ func (f *Fleet) defaultID() string {
 	return "" // cannot happen below millions of instances: mqttcore generates one
 }
 
-// runOne runs instance i.
-func (f *Fleet) runOne(ctx context.Context, cfg devicejs.Config, out *lockedWriter, i int, fleetStart time.Time) devicejs.Result {
+// startOne starts instance f.lo+k with devicejs.Device.Start, so that an idle instance holds
+// no goroutine, and calls done with its Result once it has ended.
+func (f *Fleet) startOne(ctx context.Context, cfg devicejs.Config, out *lockedWriter, k int, fleetStart time.Time, done func(devicejs.Result)) {
+	i := f.lo + k
 	var pw *prefixWriter
 	if out != nil {
 		pw = newPrefixWriter(out, i)
 		cfg.Stdout = pw
-		defer pw.Flush()
 	}
 	byTemplate := ClientIDFor(f.cfg.ClientID, i)
 	cfg.ClientID = func(scriptID string) string {
@@ -235,12 +236,20 @@ func (f *Fleet) runOne(ctx context.Context, cfg devicejs.Config, out *lockedWrit
 	}
 	in := &instance{f: f, start: time.Now(), fleetStart: fleetStart, user: cfg.OnEvent}
 	cfg.OnEvent = in.event
-	res, err := devicejs.Run(ctx, f.cfg.Script, cfg)
-	in.ended()
-	if err != nil {
-		return devicejs.Result{Ending: devicejs.Canceled, Err: err}
+	ended := func(res devicejs.Result) {
+		in.ended()
+		if pw != nil {
+			pw.Flush()
+		}
+		done(res)
 	}
-	return res
+	d, err := devicejs.New(cfg)
+	if err == nil {
+		err = d.Start(ctx, f.cfg.Script, ended)
+	}
+	if err != nil {
+		ended(devicejs.Result{Ending: devicejs.Canceled, Err: err})
+	}
 }
 
 // instance follows one instance's connection state from its events, which come one at a time.
