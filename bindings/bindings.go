@@ -121,8 +121,8 @@ type module struct {
 	host   *mqttcore.Host
 	cfg    Config
 	log    *slog.Logger
-	isView goja.Callable // the realm's original ArrayBuffer.isView, taken before the script runs
-	exec   *loopExec     // host's executor when made by NewHost for l, else nil
+	isView isViewFunc // ArrayBuffer.isView, looked up at its first use
+	exec   *loopExec  // host's executor when made by NewHost for l, else nil
 
 	settings mqttcore.TLSSettings // what the script set with mqtt.set()
 	clients  map[*client]struct{} // sessions not yet released
@@ -156,7 +156,7 @@ func register(l *runtime.Loop, host *mqttcore.Host, cfg Config, exec *loopExec) 
 	if m.cfg.StopTimeout <= 0 {
 		m.cfg.StopTimeout = DefaultStopTimeout
 	}
-	m.isView = originalIsView(m.vm)
+	m.isView = lazyIsView(m.vm)
 	if exec != nil && exec.l == l {
 		m.exec = exec
 	}
@@ -181,8 +181,26 @@ func register(l *runtime.Loop, host *mqttcore.Host, cfg Config, exec *loopExec) 
 	return nil
 }
 
-// originalIsView returns ArrayBuffer.isView as it is before any script ran, or nil.
-func originalIsView(vm *goja.Runtime) goja.Callable {
+// isViewFunc returns the realm's ArrayBuffer.isView, or nil. Loop only.
+type isViewFunc func() goja.Callable
+
+// lazyIsView returns an isViewFunc that looks ArrayBuffer.isView up at its first call, not
+// before the script runs: goja builds the ArrayBuffer constructor on first access, which costs
+// about 5 KiB per runtime, and only a publish of a DataView needs it (messageArg). A script
+// that replaced ArrayBuffer.isView before that publish gets its replacement's answer.
+func lazyIsView(vm *goja.Runtime) isViewFunc {
+	var fn goja.Callable
+	looked := false
+	return func() goja.Callable {
+		if !looked {
+			fn, looked = currentIsView(vm), true
+		}
+		return fn
+	}
+}
+
+// currentIsView returns ArrayBuffer.isView as the global object has it now, or nil.
+func currentIsView(vm *goja.Runtime) goja.Callable {
 	var fn goja.Callable
 	_ = vm.Try(func() {
 		ab, ok := vm.Get("ArrayBuffer").(*goja.Object)

@@ -16,7 +16,7 @@ import (
 // firewall and the argument helpers.
 func newTestModule(buf *bytes.Buffer) *module {
 	vm := goja.New()
-	return &module{vm: vm, log: slog.New(slog.NewTextHandler(buf, nil)), isView: originalIsView(vm)}
+	return &module{vm: vm, log: slog.New(slog.NewTextHandler(buf, nil)), isView: lazyIsView(vm)}
 }
 
 func TestFirewall(t *testing.T) {
@@ -195,6 +195,9 @@ func TestMessageArg(t *testing.T) {
 		{`new Uint8Array([1, 2, 3, 4]).subarray(1, 3)`, "\x02\x03", true},
 		{`new Uint16Array([0x0201, 0x0403])`, "\x01\x02\x03\x04", true},
 		{`new Int8Array([-1])`, "\xff", true},
+		{`new Float32Array([1])`, "\x00\x00\x80\x3f", true},
+		{`new BigUint64Array([1n])`, "\x01\x00\x00\x00\x00\x00\x00\x00", true},
+		{`new Uint8ClampedArray([300])`, "\xff", true},
 		{`new DataView(new Uint8Array([1, 2, 3, 4]).buffer, 1, 2)`, "\x02\x03", true},
 		{`new ArrayBuffer(0)`, "", true},
 		{`[1, 2]`, "", false},
@@ -211,6 +214,18 @@ func TestMessageArg(t *testing.T) {
 		b, ok := messageArg(m.vm, m.isView, v)
 		if string(b) != tc.want || ok != tc.ok {
 			t.Errorf("messageArg(%s) = %q, %v; want %q, %v", tc.src, b, ok, tc.want, tc.ok)
+		}
+	}
+	// ArrayBuffer.isView is looked up at the first DataView candidate: typed arrays do not
+	// depend on it, a DataView does.
+	m2 := newTestModule(&logs)
+	if _, err := m2.vm.RunString(`ArrayBuffer.isView = function() { return false; }`); err != nil {
+		t.Fatal(err)
+	}
+	for src, want := range map[string]bool{`new Uint8Array([7])`: true, `new DataView(new ArrayBuffer(1))`: false} {
+		v, _ := m2.vm.RunString("(" + src + ")")
+		if _, ok := messageArg(m2.vm, m2.isView, v); ok != want {
+			t.Errorf("with a replaced isView, messageArg(%s) ok = %v, want %v", src, ok, want)
 		}
 	}
 	// The bytes are a copy: changing the buffer afterwards does not change them.
