@@ -1,8 +1,6 @@
 package mqttcore
 
 import (
-	"io"
-	"net"
 	"testing"
 	"time"
 )
@@ -11,38 +9,15 @@ import (
 // once it has passed, a direct publish must still be written at once, not fall back to the
 // goroutine that finishes blocked writes.
 func TestDirectPublishAfterExpiredDeadline(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	go func() {
-		c, err := ln.Accept()
-		if err != nil {
-			return
-		}
-		defer c.Close()
-		var b [64]byte
-		if _, err := c.Read(b[:]); err != nil { // CONNECT (small enough for one read)
-			return
-		}
-		if _, err := c.Write([]byte{0x20, 2, 0, 0}); err != nil {
-			return
-		}
-		_, _ = io.Copy(io.Discard, c)
-	}()
+	addr := minimalBroker(t)
 	connected := make(chan struct{}, 1)
 	h := NewHost(HostConfig{})
-	s, err := h.Connect("mqtt://"+ln.Addr().String(), DefaultOptions(), TLSSettings{},
+	s, err := h.Connect("mqtt://"+addr, DefaultOptions(), TLSSettings{},
 		Events{Connect: func(Connack) { connected <- struct{}{} }})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer func() {
-		rel := make(chan struct{})
-		s.End(func() { close(rel) })
-		<-rel
-	}()
+	defer endSession(s)
 	select {
 	case <-connected:
 	case <-time.After(10 * time.Second):

@@ -3,6 +3,7 @@ package mqttcore
 import (
 	"io"
 	"net"
+	"sync"
 	"testing"
 	"time"
 )
@@ -13,53 +14,21 @@ import (
 // still see the loss (Close, then a reconnection) at once, not at the next keepalive (here
 // none: keepalive 0) — the stall seen in TestQoS1AcrossBrokerRestarts under load.
 func TestGuardFailureReportsLoss(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	accepted := make(chan net.Conn, 4)
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			accepted <- c
-			go func() {
-				defer c.Close()
-				var b [64]byte
-				if _, err := c.Read(b[:]); err != nil { // CONNECT (small enough for one read)
-					return
-				}
-				if _, err := c.Write([]byte{0x20, 2, 0, 0}); err != nil {
-					return
-				}
-				_, _ = io.Copy(io.Discard, c)
-			}()
-		}
-	}()
+	addr := minimalBroker(t)
 	events := make(chan string, 16)
 	o := DefaultOptions()
 	o.KeepAlive = 0
 	o.ReconnectCount = ReconnectForever
 	o.ReconnectPeriod = 10 * time.Millisecond
 	h := NewHost(HostConfig{})
-	s, err := h.Connect("mqtt://"+ln.Addr().String(), o, TLSSettings{}, Events{
+	s, err := h.Connect("mqtt://"+addr, o, TLSSettings{}, Events{
 		Connect: func(Connack) { events <- "connect" },
 		Close:   func() { events <- "close" },
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer func() {
-		rel := make(chan struct{})
-		s.End(func() { close(rel) })
-		<-rel
-		for len(accepted) > 0 {
-			_ = (<-accepted).Close()
-		}
-	}()
+	defer endSession(s)
 	expect := func(want string) {
 		t.Helper()
 		select {
@@ -86,4 +55,45 @@ func TestGuardFailureReportsLoss(t *testing.T) {
 	if c := <-done; c != OK {
 		t.Errorf("publish on the new connection: %v", c)
 	}
+}
+
+// minimalBroker listens on a free loopback port and, for each connection, answers the CONNECT
+// with a CONNACK (accepted) and discards everything else. It stops with the test.
+func minimalBroker(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var conns sync.WaitGroup
+	t.Cleanup(func() { _ = ln.Close(); conns.Wait() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			conns.Add(1)
+			go func() {
+				defer conns.Done()
+				defer c.Close()
+				var b [64]byte
+				if _, err := c.Read(b[:]); err != nil { // CONNECT (small enough for one read)
+					return
+				}
+				if _, err := c.Write([]byte{0x20, 2, 0, 0}); err != nil {
+					return
+				}
+				_, _ = io.Copy(io.Discard, c)
+			}()
+		}
+	}()
+	return ln.Addr().String()
+}
+
+// endSession ends s and waits for its resource to be released.
+func endSession(s *Session) {
+	rel := make(chan struct{})
+	s.End(func() { close(rel) })
+	<-rel
 }
