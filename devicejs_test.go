@@ -1,7 +1,6 @@
 package devicejs_test
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -19,6 +18,7 @@ import (
 	"github.com/devicejs/devicejs"
 	"github.com/devicejs/devicejs/broker"
 	"github.com/devicejs/devicejs/internal/pki"
+	"github.com/devicejs/devicejs/internal/syncbuf"
 	"github.com/devicejs/devicejs/mqttcore"
 )
 
@@ -41,7 +41,7 @@ func startBroker(t *testing.T, c broker.Config) *broker.Broker {
 // run runs src and fails the test if it cannot start; the run is bounded by 30 s wall time.
 func run(t *testing.T, src string, cfg devicejs.Config) (devicejs.Result, string) {
 	t.Helper()
-	var out syncBuffer
+	var out syncbuf.Buffer
 	if cfg.Stdout == nil {
 		cfg.Stdout = &out
 	}
@@ -52,23 +52,6 @@ func run(t *testing.T, src string, cfg devicejs.Config) (devicejs.Result, string
 		t.Fatal(err)
 	}
 	return res, out.String()
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 func TestEndings(t *testing.T) {
@@ -227,7 +210,7 @@ func TestEventsStatsAndSecrets(t *testing.T) {
 	var mu sync.Mutex
 	var events []devicejs.Event
 	var traces []mqttcore.TraceEvent
-	var logs syncBuffer
+	var logs syncbuf.Buffer
 	src := fmt.Sprintf(`
 var c = mqtt.connect('mqtt://broker:1883', {username: 'dev', password: %q, recvBuffSize: 128});
 var connects = 0;
@@ -356,7 +339,7 @@ func TestManyDevices(t *testing.T) {
 	outs := make([]string, n)
 	for i := range n {
 		wg.Go(func() {
-			var out syncBuffer
+			var out syncbuf.Buffer
 			src := fmt.Sprintf(`
 var c = mqtt.connect('mqtt://broker:1883', {clientId: 'dev%[1]d'});
 c.on('connect', function() {

@@ -15,6 +15,7 @@ import (
 
 	"github.com/devicejs/devicejs"
 	"github.com/devicejs/devicejs/fleet"
+	"github.com/devicejs/devicejs/internal/syncbuf"
 	"github.com/devicejs/devicejs/internal/testbroker"
 )
 
@@ -40,24 +41,6 @@ func (p *publishers) OnPublish(cl *mqtt.Client, pk packets.Packet) (packets.Pack
 	return pk, nil
 }
 
-// syncBuffer is a bytes.Buffer safe for concurrent writes.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // TestFleet200 runs 200 instances against mochi (the embedded broker over the in-memory route):
 // each publishes twice at QoS 1 and ends. A peer on the broker's TCP listener must see all 400
 // messages, the broker must see both from each of dev0 .. dev199 (the script's clientId with
@@ -79,7 +62,7 @@ function send() {
   });
 }
 c.on('connect', send);`
-	var out syncBuffer
+	var out syncbuf.Buffer
 	f, err := fleet.New(fleet.Config{
 		N: n, Script: devicejs.Script{Name: "fleet.js", Source: src},
 		Device: devicejs.Config{Embedded: tb.MochiBroker(), For: time.Minute},
@@ -132,7 +115,7 @@ c.on('connect', send);`
 // TestScriptErrorsCountedAndShard checks that script errors are counted with the first one's
 // position, and that a shard runs only its own indices with global client ids.
 func TestScriptErrorsCountedAndShard(t *testing.T) {
-	var out syncBuffer
+	var out syncbuf.Buffer
 	src := "print('up');\nnull.x;\n"
 	f, err := fleet.New(fleet.Config{
 		N: 10, Shard: fleet.Shard{Index: 1, Count: 3},
@@ -187,7 +170,7 @@ func TestNewRejects(t *testing.T) {
 		{N: 0},
 		{N: 5, Shard: fleet.Shard{Index: 2, Count: 2}},
 		{N: 5, Ramp: -time.Second},
-		{N: 5, Device: devicejs.Config{Stdout: &syncBuffer{}}},
+		{N: 5, Device: devicejs.Config{Stdout: &syncbuf.Buffer{}}},
 		{N: 5, Device: devicejs.Config{For: -time.Second}},
 	}
 	for i, c := range tt {

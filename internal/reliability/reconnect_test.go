@@ -1,7 +1,6 @@
 package reliability
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -12,6 +11,7 @@ import (
 	"time"
 
 	"github.com/devicejs/devicejs/bindings"
+	"github.com/devicejs/devicejs/internal/syncbuf"
 	"github.com/devicejs/devicejs/mqttcore"
 	"github.com/devicejs/devicejs/runtime"
 )
@@ -120,7 +120,7 @@ func runScript(t *testing.T, src string, scale float64, limit time.Duration, hc 
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), limit)
 	defer cancel()
-	var out syncBuffer
+	var out syncbuf.Buffer
 	rec := newFlightRecorder(hc.Trace)
 	hc.Trace = rec.record
 	l := runtime.New(runtime.Options{Stdout: &out, Clock: runtime.NewScaledClock(scale)})
@@ -138,24 +138,6 @@ func runScript(t *testing.T, src string, scale float64, limit time.Duration, hc 
 		<-dumped
 	}
 	return out.String(), err
-}
-
-// syncBuffer is a bytes.Buffer safe for concurrent use.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // TestNoReconnectStorm (issue 6 item 5): a script calling reconnect() from its close, error

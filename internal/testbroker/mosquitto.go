@@ -1,16 +1,15 @@
 package testbroker
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
+	"github.com/devicejs/devicejs/internal/syncbuf"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -38,29 +37,11 @@ func lookBinary(t testing.TB, name string) string {
 	return ""
 }
 
-// syncBuffer is a bytes.Buffer safe for one writer and concurrent readers.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 type mosqState struct {
 	bin    string
 	dir    string
 	conf   string
-	log    *syncBuffer // all runs
+	log    *syncbuf.Buffer // all runs
 	cmd    *exec.Cmd
 	exited chan struct{}
 }
@@ -71,7 +52,7 @@ type mosqState struct {
 func Mosquitto(t testing.TB, opts ...Option) *Broker {
 	t.Helper()
 	bin := lookBinary(t, "mosquitto")
-	b := &Broker{t: t, cfg: buildConfig(t, opts), mosq: &mosqState{bin: bin, dir: t.TempDir(), log: &syncBuffer{}}}
+	b := &Broker{t: t, cfg: buildConfig(t, opts), mosq: &mosqState{bin: bin, dir: t.TempDir(), log: &syncbuf.Buffer{}}}
 	t.Cleanup(func() {
 		b.Stop()
 		if t.Failed() {

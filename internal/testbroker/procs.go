@@ -10,6 +10,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/devicejs/devicejs/internal/syncbuf"
 )
 
 // mosqClientArgs returns the mosquitto_sub/mosquitto_pub flags for addr and c.
@@ -73,7 +75,7 @@ func SubProcess(t testing.TB, addr, topic string, n int, opts ...ClientOption) *
 		cancel()
 		t.Fatal(err)
 	}
-	var stderr syncBuffer
+	var stderr syncbuf.Buffer
 	cmd.Stderr = &stderr
 	if err := cmd.Start(); err != nil {
 		cancel()

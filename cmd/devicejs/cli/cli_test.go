@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"github.com/devicejs/devicejs/internal/syncbuf"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -175,7 +176,7 @@ func TestInterruptStopsCleanly(t *testing.T) {
 		t.Run(tc.sig.String(), func(t *testing.T) {
 			p := script(t, "spin.js", "print('started');\nwhile(1) {}\n")
 			cmd := exec.Command(binary, "run", p)
-			out := &syncBuffer{}
+			out := &syncbuf.Buffer{}
 			cmd.Stdout = out
 			if err := cmd.Start(); err != nil {
 				t.Fatal(err)

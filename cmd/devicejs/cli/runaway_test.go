@@ -2,6 +2,7 @@ package cli_test
 
 import (
 	"context"
+	"github.com/devicejs/devicejs/internal/syncbuf"
 	"os/exec"
 	"regexp"
 	"strings"
@@ -28,7 +29,7 @@ func runWatched(t *testing.T, sig syscall.Signal, args ...string) watched {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, binary, args...)
-	out, errOut := &syncBuffer{}, &syncBuffer{}
+	out, errOut := &syncbuf.Buffer{}, &syncbuf.Buffer{}
 	cmd.Stdout, cmd.Stderr = out, errOut
 	var w watched
 	w.start = time.Now()
