@@ -3,7 +3,8 @@ package runtime
 import "github.com/dop251/goja"
 
 // installGlobals adds the device globals to the ECMAScript built-ins: print,
-// the timer functions and the hidden preemption tick. Loop only.
+// the timer functions, the hidden preemption tick and the hidden call-depth
+// check (depth.go). Loop only.
 func (l *Loop) installGlobals() {
 	g := l.vm.GlobalObject()
 	for _, f := range []struct {
@@ -24,6 +25,7 @@ func (l *Loop) installGlobals() {
 	if err := g.DefineDataProperty(tickName, tick, goja.FLAG_FALSE, goja.FLAG_FALSE, goja.FLAG_FALSE); err != nil {
 		panic(err)
 	}
+	l.installDepthCheck(g)
 }
 
 // nativeFunc returns fn as a JS function whose name (shown in stack traces

@@ -2,6 +2,7 @@ package runtime
 
 import (
 	"reflect"
+	"slices"
 	"sort"
 	"strings"
 
@@ -26,50 +27,91 @@ type edit struct {
 	close bool   // a closing "}" (sorts before an opening edit at the same offset)
 }
 
-// instrument inserts a preemption point (a call of the hidden tick function)
-// at the start of every loop body of prg (parsed from src) and returns the
-// program to compile and the column map back to src. Block bodies get the
-// call right after their "{"; other bodies are wrapped in "{tick(); ... }"
-// on the same lines.
+// instrument rewrites prg (parsed from src) and returns the program to
+// compile and the column map back to src. It inserts
+//
+//   - a preemption point (a call of the hidden tick function) at the start
+//     of every loop body: block bodies get the call right after their "{",
+//     other bodies are wrapped in "{tick(); ... }" on the same lines;
+//   - the call-depth check (a read of the hidden enterName getter, depth.go)
+//     at the entry of every function, after its directive prologue, of
+//     every arrow function with an expression body and of every class field
+//     initializer.
 //
 // goja's node positions are not exact for every node type, so the result is
-// re-parsed and checked: every inserted call must start a loop body. If
-// wrapping fails that check only block bodies are instrumented, and if that
-// fails too the script runs unmodified (without preemption points).
+// re-parsed and checked: every inserted tick must start a loop body and
+// every entry must be as predicted (same directives, check in place). If
+// that fails the next mode is tried: loop bodies wrapped or blocks only,
+// with the depth checks, then without them. If every mode fails the script
+// runs unmodified (without preemption points or depth checks).
 func instrument(filename string, prg *ast.Program, src string) (*ast.Program, *colMap) {
-	for _, wrap := range []bool{true, false} {
-		isrc, cols, edits, n := rewrite(prg, src, wrap)
-		if n == 0 {
+	for _, m := range []mode{{wrap: true, entries: true}, {entries: true}, {wrap: true}, {}} {
+		r, ok := rewrite(prg, src, m)
+		if !ok {
+			continue
+		}
+		if len(r.edits) == 0 {
 			return prg, nil
 		}
-		p, err := parser.ParseFile(nil, filename, isrc, 0, parser.WithDisableSourceMaps)
-		if err == nil && countTicks(p) == n {
-			restoreSources(p, isrc, src, edits)
-			return p, cols
+		p, err := parser.ParseFile(nil, filename, r.src, 0, parser.WithDisableSourceMaps)
+		if err != nil {
+			continue
+		}
+		ticks, entries := sites(p)
+		if ticks == r.ticks && (!m.entries || slices.Equal(entries, r.entries)) {
+			restoreSources(p, r.src, src, r.edits)
+			return p, r.cols
 		}
 	}
 	return prg, nil
 }
 
-// rewrite returns src with the preemption points, the column map, the
-// insertions in source order and the number of points inserted (0 if
-// rewriting failed).
-func rewrite(prg *ast.Program, src string, wrap bool) (_ string, _ *colMap, _ []edit, n int) {
+// mode selects what rewrite inserts.
+type mode struct {
+	wrap    bool // wrap non-block loop bodies (else only block bodies get a tick)
+	entries bool // insert the call-depth checks
+}
+
+// rewritten is the result of rewrite.
+type rewritten struct {
+	src     string
+	cols    *colMap
+	edits   []edit  // in source order
+	ticks   int     // preemption points inserted
+	entries []entry // predicted entry states, in walk order (with mode.entries)
+}
+
+// rewrite returns src with the insertions of mode m; ok is false if a
+// position was out of range.
+func rewrite(prg *ast.Program, src string, m mode) (r rewritten, ok bool) {
 	defer func() {
 		if recover() != nil { // a position out of range: give up
-			n = 0
+			ok = false
 		}
 	}()
 	var edits []edit
+	var node func(ast.Node)
+	if m.entries {
+		node = func(n ast.Node) {
+			site, e, ed, ok := entryEdit(n, src)
+			if !site {
+				return
+			}
+			if ok {
+				edits = append(edits, ed)
+			}
+			r.entries = append(r.entries, e)
+		}
+	}
 	walk(reflect.ValueOf(prg), make(map[nodeKey]bool), func(loop, body ast.Statement) {
 		if b, ok := body.(*ast.BlockStatement); ok {
 			if off := offset(b.LeftBrace); src[off] == '{' {
 				edits = append(edits, edit{off: off + 1, text: tickCall})
-				n++
+				r.ticks++
 			}
 			return
 		}
-		if !wrap {
+		if !m.wrap {
 			return
 		}
 		start := bodyStart(loop, body, src)
@@ -79,10 +121,10 @@ func rewrite(prg *ast.Program, src string, wrap bool) (_ string, _ *colMap, _ []
 		edits = append(edits,
 			edit{off: start, text: "{" + tickCall},
 			edit{off: statementEnd(src, offset(body.Idx1())), text: "}", close: true})
-		n++
-	}, nil)
-	if n == 0 {
-		return src, nil, nil, 0
+		r.ticks++
+	}, node)
+	if len(edits) == 0 {
+		return r, true
 	}
 	sort.SliceStable(edits, func(i, j int) bool {
 		if edits[i].off != edits[j].off {
@@ -91,7 +133,7 @@ func rewrite(prg *ast.Program, src string, wrap bool) (_ string, _ *colMap, _ []
 		return edits[i].close && !edits[j].close
 	})
 	var b strings.Builder
-	b.Grow(len(src) + len(edits)*len(tickCall))
+	b.Grow(len(src) + len(edits)*len(enterExpr)) // the longest insertion, with "{" + tickCall
 	cols := &colMap{lines: make(map[int][]insertion)}
 	last, line, lineStart := 0, 1, 0
 	for _, e := range edits {
@@ -106,7 +148,8 @@ func rewrite(prg *ast.Program, src string, wrap bool) (_ string, _ *colMap, _ []
 		cols.lines[line] = append(cols.lines[line], insertion{col: e.off - lineStart + 1, n: len(e.text)})
 	}
 	b.WriteString(src[last:])
-	return b.String(), cols, edits, n
+	r.src, r.cols, r.edits = b.String(), cols, edits
+	return r, true
 }
 
 // bodyStart returns the offset of the first character of a loop's non-block
@@ -144,10 +187,10 @@ func bodyStart(loop, body ast.Statement, src string) int {
 
 func isBlank(c byte) bool { return c == ' ' || c == '\t' || c == '\r' || c == '\n' }
 
-// countTicks counts the loop bodies of prg that are blocks starting with a
-// call of the tick function.
-func countTicks(prg *ast.Program) int {
-	n := 0
+// sites returns the number of loop bodies of prg that are blocks starting
+// with a call of the tick function, and the entry state of each function
+// entry site (depth.go), in walk order.
+func sites(prg *ast.Program) (ticks int, entries []entry) {
 	walk(reflect.ValueOf(prg), make(map[nodeKey]bool), func(_, body ast.Statement) {
 		b, ok := body.(*ast.BlockStatement)
 		if !ok || len(b.List) == 0 {
@@ -156,12 +199,16 @@ func countTicks(prg *ast.Program) int {
 		if es, ok := b.List[0].(*ast.ExpressionStatement); ok {
 			if c, ok := es.Expression.(*ast.CallExpression); ok && len(c.ArgumentList) == 0 {
 				if id, ok := c.Callee.(*ast.Identifier); ok && id.Name == tickName {
-					n++
+					ticks++
 				}
 			}
 		}
-	}, nil)
-	return n
+	}, func(n ast.Node) {
+		if site, e := entryOf(n); site {
+			entries = append(entries, e)
+		}
+	})
+	return ticks, entries
 }
 
 // offset converts a parser index (1-based, single file) to a byte offset.
@@ -171,7 +218,16 @@ func offset(i file.Idx) int { return int(i) - 1 }
 // including a following ";" (possibly after blanks and comments), so that a
 // closing brace can go after it even before an "else" or a do-while "while".
 func statementEnd(src string, end int) int {
-	i := end
+	if i := skipSpace(src, end); i < len(src) && src[i] == ';' {
+		return i + 1
+	}
+	return end
+}
+
+// skipSpace returns the offset of the first character at or after i that
+// is neither blank nor in a comment (the start of an unterminated comment,
+// or len(src)).
+func skipSpace(src string, i int) int {
 	for i < len(src) {
 		switch {
 		case isBlank(src[i]):
@@ -179,22 +235,20 @@ func statementEnd(src string, end int) int {
 		case strings.HasPrefix(src[i:], "/*"):
 			j := strings.Index(src[i+2:], "*/")
 			if j < 0 {
-				return end
+				return i
 			}
 			i += j + 4
 		case strings.HasPrefix(src[i:], "//"):
 			j := strings.IndexByte(src[i:], '\n')
 			if j < 0 {
-				return end
+				return i
 			}
 			i += j
-		case src[i] == ';':
-			return i + 1
 		default:
-			return end
+			return i
 		}
 	}
-	return end
+	return i
 }
 
 var fileType = reflect.TypeOf((*file.File)(nil))

@@ -13,7 +13,7 @@ import (
 )
 
 func TestInstrument(t *testing.T) {
-	const T = tickCall
+	const T, E, X = tickCall, enterStmt, enterExpr
 	tt := []struct {
 		name, src, want string
 	}{
@@ -28,9 +28,30 @@ func TestInstrument(t *testing.T) {
 		{"if as a loop body", "while (a) if (b) c(); else d();", "while (a) {" + T + "if (b) c(); else d();}"},
 		{"nested without braces", "for (;;) for (;;) x;", "for (;;) {" + T + "for (;;) {" + T + "x;}}"},
 		{"comment before semicolon", "if (a) while (b) c /* x */ ; else d", "if (a) while (b) {" + T + "c /* x */ ;} else d"},
-		{"in functions and callbacks", "setTimeout(function() { while (1) {} }, 0)", "setTimeout(function() { while (1) {" + T + "} }, 0)"},
+		{"in functions and callbacks", "setTimeout(function() { while (1) {} }, 0)", "setTimeout(function() {" + E + " while (1) {" + T + "} }, 0)"},
 		{"parenthesized body is not wrapped", "while (a) (f)(); while (b) {}", "while (a) (f)(); while (b) {" + T + "}"},
 		{"new expression body falls back to blocks only", "while (a) new X(); while (b) {}", "while (a) new X(); while (b) {" + T + "}"},
+
+		{"function declaration", "function f(a) {\n  return a\n}", "function f(a) {" + E + "\n  return a\n}"},
+		{"empty function", "var f = function () {}", "var f = function () {" + E + "}"},
+		{"after the directive prologue", "function f() { 'use strict'; \"x\"\n return this }",
+			"function f() { 'use strict'; \"x\";" + E + "\n return this }"},
+		{"directive without semicolon", "function f() {\"use strict\"\n}", "function f() {\"use strict\";" + E + "\n}"},
+		{"directive with comment and semicolon", "function f() { 'use strict' /* c */; g() }",
+			"function f() { 'use strict' /* c */;" + E + " g() }"},
+		{"parenthesised string is left alone", "function f() { ('a') }", "function f() { ('a') }"},
+		{"methods, getters, setters", "var o = {m() {}, get x() { return 1 }, set x(v) {}}",
+			"var o = {m() {" + E + "}, get x() {" + E + " return 1 }, set x(v) {" + E + "}}"},
+		{"class members", "class A extends B { constructor() { super() } static s() {} x = 1; static y = (2); z }",
+			"class A extends B { constructor() {" + E + " super() } static s() {" + E + "} x =" + X + " 1; static y =" + X + " (2); z }"},
+		{"generators and async", "function* g() { yield 1 } async function h() { await 1 }",
+			"function* g() {" + E + " yield 1 } async function h() {" + E + " await 1 }"},
+		{"arrow functions", "var f = (a) => a + 1, g = async x => { await x }, h = () => ({a: 1})",
+			"var f = (a) =>" + X + " a + 1, g = async x => {" + E + " await x }, h = () =>" + X + " ({a: 1})"},
+		{"nested arrows and conditionals", "var f = c ? x => y => x : z => 0",
+			"var f = c ? x =>" + X + " y =>" + X + " x : z =>" + X + " 0"},
+		{"arrow body after a comment is left alone", "var f = x => /* c */ x", "var f = x => /* c */ x"},
+		{"loop in an arrow", "var f = () => { for (;;) break }", "var f = () => {" + E + " for (;;) {" + T + "break} }"},
 	}
 	for _, tc := range tt {
 		t.Run(tc.name, func(t *testing.T) {
@@ -84,10 +105,13 @@ var instrumentSeeds = []string{
 	"if (a) while (b) c /* x */ ; else d",
 	"for (;;) { for (;;) { for (;;) break } break }",
 	"var t = 0; for (var i = 0; i < 3; i++) try { t++ } catch (e) {} finally { t++ }",
+	"function f() { 'use strict'; return this } var g = (a, b) => a ? b : () => { while (b) b-- }",
+	"class A extends Object { x = 1; static #y = () => 2; constructor() { super(); } get z() { return 3 } static { } }",
+	"var o = {m() {}, get x() { return 1 }, *gen() { yield 1 }, async am() { await 1 }}; (async () => await 1)()",
 }
 
 // TestInstrumentSeedsFully checks that none of the seeds falls back: every
-// loop gets its preemption point.
+// loop gets its preemption point and every function entry its depth check.
 func TestInstrumentSeedsFully(t *testing.T) {
 	for _, src := range instrumentSeeds {
 		prg, err := parser.ParseFile(nil, "t.js", src, 0, parser.WithDisableSourceMaps)
@@ -95,9 +119,19 @@ func TestInstrumentSeedsFully(t *testing.T) {
 			t.Fatal(err)
 		}
 		loops := countLoops(prg)
+		_, before := sites(prg)
 		out, _ := instrument("t.js", prg, src)
-		if got := countTicks(out); got != loops {
-			t.Errorf("%q: %d of %d loops instrumented:\n%s", src, got, loops, out.File.Source())
+		ticks, entries := sites(out)
+		if ticks != loops {
+			t.Errorf("%q: %d of %d loops instrumented:\n%s", src, ticks, loops, out.File.Source())
+		}
+		if len(entries) != len(before) {
+			t.Errorf("%q: %d entry sites, %d before", src, len(entries), len(before))
+		}
+		for i, e := range entries {
+			if !e.checked || e.directives != before[i].directives {
+				t.Errorf("%q: entry %d is %+v, was %+v:\n%s", src, i, e, before[i], out.File.Source())
+			}
 		}
 	}
 }
@@ -133,4 +167,40 @@ func FuzzInstrument(f *testing.F) {
 			t.Fatal("rewritten program without a column map")
 		}
 	})
+}
+
+// TestGojaLayout fails when a goja upgrade moves the unexported fields the
+// call-depth check reads (depth.go): without them the check is off and deep
+// recursion is uncatchable again.
+func TestGojaLayout(t *testing.T) {
+	if !gojaLayout.ok {
+		t.Fatal("goja.Runtime has no vm.callStack, vm.tryStack (slices) and vm.maxCallStackSize (int): update depth.go for this goja")
+	}
+	vm := goja.New()
+	vm.SetMaxCallStackSize(1234)
+	calls, tries, bound, ok := stacks(vm)
+	if !ok || bound != 1234 {
+		t.Fatalf("bound %d, ok %v; want 1234", bound, ok)
+	}
+	var depths [][2]int
+	if err := vm.Set("depth", func(goja.FunctionCall) goja.Value {
+		depths = append(depths, [2]int{calls.Len(), tries.Len()})
+		return goja.Undefined()
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := vm.RunString(`function f(n) { depth(); try { if (n) f(n - 1) } finally {} } f(3)`); err != nil {
+		t.Fatal(err)
+	}
+	if len(depths) != 4 {
+		t.Fatalf("depths %v", depths)
+	}
+	for i := 1; i < len(depths); i++ {
+		if depths[i][0] != depths[i-1][0]+1 || depths[i][1] != depths[i-1][1]+1 {
+			t.Errorf("depths %v: want one call frame and one try frame more per call", depths)
+		}
+	}
+	if calls.Len() != 0 || tries.Len() != 0 {
+		t.Errorf("stacks %d, %d after the run, want 0", calls.Len(), tries.Len())
+	}
 }

@@ -1,0 +1,251 @@
+package runtime
+
+import (
+	"reflect"
+
+	"github.com/dop251/goja"
+	"github.com/dop251/goja/ast"
+)
+
+// enterName is the hidden global that every function reads first: an
+// accessor property of the global object whose getter checks the JS call
+// depth. Reading it is the check; the value is undefined.
+//
+// A getter rather than a function: goja calls a native getter without
+// pushing a call frame, so the RangeError it throws carries the stack of the
+// script function being entered (its innermost frame is that function's
+// first statement, as in V8), with no native frame on top; and a read costs
+// less than a call (docs/runtime.md, "Benchmarks").
+const enterName = "__devicejs$enter"
+
+const (
+	// enterStmt starts a block body (after its directive prologue).
+	enterStmt = enterName + ";"
+	// enterExpr starts an expression body or a class field initializer:
+	// "x => e" becomes "x =>__devicejs$enter?0: e". The getter's value is
+	// undefined, so the value is e's. The alternate of a conditional is an
+	// AssignmentExpression, as an arrow's expression body and an initializer
+	// are, so e parses unchanged and no closing text is needed.
+	enterExpr = enterName + "?0:"
+)
+
+// depthMargin is how many frames above Options.MaxCallStackSize goja's own,
+// uncatchable bound sits: room for what runs at the deepest level after the
+// RangeError (a catch block calling natives) and the backstop for code the
+// check does not cover (see docs/runtime.md, "Call-stack bound").
+const depthMargin = 64
+
+// gojaLayout locates goja's call stack, which goja does not export:
+// (*goja.Runtime).vm.callStack, whose length is the call depth goja bounds;
+// vm.maxCallStackSize, that bound; and vm.tryStack, which grows with every
+// active try block and every call from Go into JS. reflect reads unexported
+// fields (Len, Int) but cannot write them. The indexes are found once;
+// TestGojaLayout fails if a goja upgrade moves the fields, and at run time a
+// missing field turns the check off (goja's own bound then applies alone).
+var gojaLayout = findGojaLayout()
+
+type layout struct {
+	vm, callStack, tryStack, maxCallStackSize []int
+	ok                                        bool
+}
+
+func findGojaLayout() layout {
+	vm, ok := reflect.TypeFor[goja.Runtime]().FieldByName("vm")
+	if !ok || vm.Type.Kind() != reflect.Pointer || vm.Type.Elem().Kind() != reflect.Struct {
+		return layout{}
+	}
+	cs, ok1 := vm.Type.Elem().FieldByName("callStack")
+	ts, ok2 := vm.Type.Elem().FieldByName("tryStack")
+	bound, ok3 := vm.Type.Elem().FieldByName("maxCallStackSize")
+	if !ok1 || !ok2 || !ok3 || cs.Type.Kind() != reflect.Slice || ts.Type.Kind() != reflect.Slice || bound.Type.Kind() != reflect.Int {
+		return layout{}
+	}
+	return layout{vm: vm.Index, callStack: cs.Index, tryStack: ts.Index, maxCallStackSize: bound.Index, ok: true}
+}
+
+// stacks returns vm's call and try stack slices (to read their Len, which
+// is O(1) and stays current: each Value refers to the field, not a copy)
+// and goja's current bound. ok is false if goja's layout is not the
+// expected one.
+func stacks(vm *goja.Runtime) (calls, tries reflect.Value, bound int, ok bool) {
+	if !gojaLayout.ok {
+		return reflect.Value{}, reflect.Value{}, 0, false
+	}
+	v := reflect.ValueOf(vm).Elem().FieldByIndex(gojaLayout.vm)
+	if v.IsNil() {
+		return reflect.Value{}, reflect.Value{}, 0, false
+	}
+	v = v.Elem()
+	return v.FieldByIndex(gojaLayout.callStack), v.FieldByIndex(gojaLayout.tryStack),
+		int(v.FieldByIndex(gojaLayout.maxCallStackSize).Int()), true
+}
+
+// installDepthCheck defines the hidden enterName getter on g. New has set
+// goja's bound to the configured limit (Options.MaxCallStackSize); the
+// getter throws a catchable RangeError beyond that limit, and goja's bound
+// moves depthMargin frames higher, where its uncatchable
+// *goja.StackOverflowError remains the backstop. Loop only.
+//
+// The getter bounds the try stack too, at twice the limit: a generator that
+// delegates to itself (function* g() { yield* g() }) recurses in goja's Go
+// code with a constant call stack, past goja's bound, until the Go stack
+// overflows and kills the process; each level adds a try frame. Ordinary
+// code has at most one try frame per call frame unless it nests try blocks.
+func (l *Loop) installDepthCheck(g *goja.Object) {
+	check := func(goja.FunctionCall) goja.Value { return goja.Undefined() }
+	if calls, tries, limit, ok := stacks(l.vm); ok {
+		l.vm.SetMaxCallStackSize(limit + depthMargin)
+		check = func(goja.FunctionCall) goja.Value {
+			if calls.Len() > limit || tries.Len() > 2*limit {
+				l.rangeError("Maximum call stack size exceeded")
+			}
+			return goja.Undefined()
+		}
+	}
+	if err := g.DefineAccessorProperty(enterName, l.nativeFunc(enterName, check), nil, goja.FLAG_FALSE, goja.FLAG_FALSE); err != nil {
+		panic(err)
+	}
+}
+
+// entry is the state of one function entry site of a program (a function,
+// an arrow function or a class field initializer), in walk order. The
+// rewrite predicts the entries of the instrumented program and the check
+// after re-parsing compares them.
+type entry struct {
+	directives int  // leading string-literal statements of a block body ("use strict")
+	checked    bool // the depth check follows them, or starts the expression
+}
+
+// entryEdit returns the insertion that puts the depth check at the entry
+// of n and the entry it makes. site is false if n is not an entry site; ok
+// is false if the position cannot be trusted (the site stays unchecked).
+func entryEdit(n ast.Node, src string) (site bool, e entry, ed edit, ok bool) {
+	switch n := n.(type) {
+	case *ast.FunctionLiteral:
+		e, ed, ok = blockEntry(n.Body, src)
+		return true, e, ed, ok
+	case *ast.ArrowFunctionLiteral:
+		switch b := n.Body.(type) {
+		case *ast.BlockStatement:
+			e, ed, ok = blockEntry(b, src)
+			return true, e, ed, ok
+		case *ast.ExpressionBody:
+			ed, ok = exprEntry(b.Expression, src, "=>")
+			return true, entry{checked: ok}, ed, ok
+		}
+	case *ast.FieldDefinition:
+		if n.Initializer != nil {
+			ed, ok = exprEntry(n.Initializer, src, "=")
+			return true, entry{checked: ok}, ed, ok
+		}
+	}
+	return false, entry{}, edit{}, false
+}
+
+// blockEntry puts the check right after the "{" of a function body, or
+// after its directive prologue so that "use strict" stays a directive.
+func blockEntry(b *ast.BlockStatement, src string) (entry, edit, bool) {
+	e := entry{directives: directives(b)}
+	if e.directives == 0 {
+		off := offset(b.LeftBrace)
+		if off < 0 || off >= len(src) || src[off] != '{' {
+			return e, edit{}, false
+		}
+		e.checked = true
+		return e, edit{off: off + 1, text: enterStmt}, true
+	}
+	end := offset(b.List[e.directives-1].Idx1())
+	if end <= 0 || end > len(src) || (src[end-1] != '"' && src[end-1] != '\'') {
+		return e, edit{}, false
+	}
+	switch j := skipSpace(src, end); {
+	case j < len(src) && src[j] == ';':
+		e.checked = true
+		return e, edit{off: j + 1, text: enterStmt}, true
+	case j < len(src) && src[j] == ')': // ("use strict"): goja drops the parentheses
+		return e, edit{}, false
+	}
+	e.checked = true // no ";" after the directive: add one
+	return e, edit{off: end, text: ";" + enterStmt}, true
+}
+
+// exprEntry puts the check right after the token tok ("=>" or "=") that
+// precedes the expression x. Only blanks and opening parentheses may come
+// between them: goja's position of a parenthesised expression is inside
+// its parentheses.
+func exprEntry(x ast.Expression, src, tok string) (edit, bool) {
+	p := offset(x.Idx0())
+	if p <= 0 || p > len(src) {
+		return edit{}, false
+	}
+	for p > 0 && (isBlank(src[p-1]) || src[p-1] == '(') {
+		p--
+	}
+	if p < len(tok) || src[p-len(tok):p] != tok {
+		return edit{}, false
+	}
+	return edit{off: p, text: enterExpr}, true
+}
+
+// entryOf returns the entry state of n as parsed, if n is an entry site.
+func entryOf(n ast.Node) (site bool, e entry) {
+	switch n := n.(type) {
+	case *ast.FunctionLiteral:
+		return true, blockState(n.Body)
+	case *ast.ArrowFunctionLiteral:
+		switch b := n.Body.(type) {
+		case *ast.BlockStatement:
+			return true, blockState(b)
+		case *ast.ExpressionBody:
+			return true, entry{checked: isCheckExpr(b.Expression)}
+		}
+	case *ast.FieldDefinition:
+		if n.Initializer != nil {
+			return true, entry{checked: isCheckExpr(n.Initializer)}
+		}
+	}
+	return false, entry{}
+}
+
+func blockState(b *ast.BlockStatement) entry {
+	e := entry{directives: directives(b)}
+	if e.directives < len(b.List) {
+		if es, ok := b.List[e.directives].(*ast.ExpressionStatement); ok {
+			e.checked = isEnter(es.Expression)
+		}
+	}
+	return e
+}
+
+// isCheckExpr reports whether x is "__devicejs$enter ? 0 : ...".
+func isCheckExpr(x ast.Expression) bool {
+	c, ok := x.(*ast.ConditionalExpression)
+	if !ok || !isEnter(c.Test) {
+		return false
+	}
+	_, ok = c.Consequent.(*ast.NumberLiteral)
+	return ok
+}
+
+func isEnter(x ast.Expression) bool {
+	id, ok := x.(*ast.Identifier)
+	return ok && id.Name == enterName
+}
+
+// directives counts the leading string-literal expression statements of a
+// body: its directive prologue. (A parenthesised string counts too, which
+// only moves the check after a statement without effect.)
+func directives(b *ast.BlockStatement) int {
+	n := 0
+	for _, s := range b.List {
+		es, ok := s.(*ast.ExpressionStatement)
+		if !ok {
+			break
+		}
+		if _, ok := es.Expression.(*ast.StringLiteral); !ok {
+			break
+		}
+		n++
+	}
+	return n
+}
