@@ -310,6 +310,9 @@ func (s *Session) lostLocked(c *connection) {
 // dropConnLocked forgets the open connection c: its operations in flight complete with
 // Disconnected (in issue order) and its subscriptions are gone. The caller sets the state.
 func (s *Session) dropConnLocked(c *connection) {
+	// Messages held for an earlier acknowledgement's completion arrived before the loss.
+	c.pahoDone = c.acksToPaho
+	s.flushHeldLocked(c)
 	c.mu.Lock()
 	c.dropped = true
 	c.mu.Unlock()

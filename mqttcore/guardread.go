@@ -13,7 +13,8 @@ import (
 // the stream through a buffer (one read system call per burst), packet by packet: it checks
 // every packet's announced length against the cap, handles PUBLISH packets itself on the
 // reading goroutine (the session's message handling, then the PUBACK or PUBREC, as paho does
-// with OrderMatters) when that cannot reorder anything (claimPublish), and hands every other
+// with OrderMatters), keeping wire order with the completions that come through paho
+// (receiveLocked), and hands every other
 // packet to paho unchanged. paho answers the PUBREL of
 // a QoS 2 message with PUBCOMP whether or not it saw the PUBLISH.
 
@@ -91,7 +92,7 @@ func (g *guardConn) nextPacket() error {
 		mul *= 128
 	}
 	h := b[0]
-	if h>>4 == 3 && g.in != nil && g.in.claimPublish() {
+	if h>>4 == 3 && g.in != nil {
 		body, err := g.take(i, n)
 		if err != nil {
 			return err
@@ -108,8 +109,17 @@ func (g *guardConn) nextPacket() error {
 			return nil
 		}
 	}
+	if g.in != nil && completesOperation(h) {
+		g.in.noteAckToPaho()
+	}
 	g.pass = i + n
 	return nil
+}
+
+// completesOperation reports whether a packet with fixed header byte h is an acknowledgement
+// that completes an operation: PUBACK, PUBCOMP, SUBACK, UNSUBACK.
+func completesOperation(h byte) bool {
+	return h == 0x40 || h == 0x70 || h == 0x90 || h == 0xB0
 }
 
 // buffered returns the unread buffered bytes.
@@ -213,20 +223,40 @@ func (g *guardConn) writeAck(kind byte, id [2]byte) {
 	}
 }
 
-// claimPublish reports whether the guard may handle the next PUBLISH itself. It may not while
-// a message it handed to paho has not reached onMessage yet (messages keep their arrival
-// order), nor while an operation whose acknowledgement goes through paho is in flight: that
-// acknowledgement may be just ahead in the stream, and its completion would then be overtaken
-// by the message. Otherwise the PUBLISH is counted as handed to paho. Reader goroutine.
-func (c *connection) claimPublish() bool {
-	s := c.s
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if c.inPaho == 0 && (s.conn != c || !s.opsViaPahoLocked()) {
-		return true
+// noteAckToPaho counts an acknowledgement handed to paho; messages read after it wait for its
+// completion (receiveLocked). Reader goroutine.
+func (c *connection) noteAckToPaho() {
+	c.s.mu.Lock()
+	c.acksToPaho++
+	c.s.mu.Unlock()
+}
+
+// receiveLocked handles a message read by the guard on connection c. A completion and a message
+// that arrive back to back are reported in wire order: while an acknowledgement read before the
+// message is still on its way through paho to its operation's completion, the message is held
+// (c.held) and delivered once that completion is reported (flushHeldLocked).
+func (s *Session) receiveLocked(c *connection, topic string, payload []byte) {
+	if len(c.held) > 0 || (c.acksToPaho > c.pahoDone && s.opsViaPahoLocked()) {
+		c.held = append(c.held, heldMessage{topic: topic, payload: payload, after: c.acksToPaho})
+		return
 	}
-	c.inPaho++
-	return false
+	s.onPublishLocked(c, topic, payload)
+}
+
+// flushHeldLocked delivers the held messages whose preceding acknowledgements have all been
+// reported, in arrival order. With no operation left in paho nothing can still be ahead of them
+// (an acknowledgement for no operation, e.g. a stray PUBACK, completes nothing).
+func (s *Session) flushHeldLocked(c *connection) {
+	via := s.opsViaPahoLocked()
+	for len(c.held) > 0 && (c.held[0].after <= c.pahoDone || !via) {
+		m := c.held[0]
+		c.held[0] = heldMessage{}
+		c.held = c.held[1:]
+		s.onPublishLocked(c, m.topic, m.payload)
+	}
+	if len(c.held) == 0 {
+		c.held = nil
+	}
 }
 
 // opsViaPahoLocked reports whether an operation handed to paho is in flight.
@@ -261,7 +291,7 @@ func (c *connection) handlePublish(g *guardConn, h byte, body []byte) error {
 		id, rest = [2]byte{rest[0], rest[1]}, rest[2:]
 	}
 	c.s.mu.Lock()
-	c.s.onPublishLocked(c, topic, rest)
+	c.s.receiveLocked(c, topic, rest)
 	c.s.mu.Unlock()
 	switch qos {
 	case 1:

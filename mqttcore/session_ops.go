@@ -17,7 +17,12 @@ type connection struct {
 	lost   chan struct{} // closed (under s.mu) when the connection is dropped
 	issued chan struct{} // closed once the latest operation was handed to paho (FIFO chain)
 	ended  chan struct{} // closed once the latest operation has completed (FIFO chain)
-	inPaho int           // guarded by s.mu: PUBLISH packets handed to paho, not yet at onMessage
+
+	// Guarded by s.mu: keeping messages in wire order with completions through paho
+	// (guardread.go, receiveLocked).
+	acksToPaho uint64        // acknowledgements the guard handed to paho
+	pahoDone   uint64        // of those, the ones whose completion has been reported
+	held       []heldMessage // messages waiting for earlier acknowledgements' completions
 
 	// Guarded by s.mu: the direct QoS 1 publish awaiting its PUBACK (direct.go), and what
 	// lets the operations issued after it proceed.
@@ -28,6 +33,13 @@ type connection struct {
 	established bool // connectedLocked ran
 	lostEarly   bool // paho reported the loss before connectedLocked ran
 	dropped     bool
+}
+
+// heldMessage is a message read after an acknowledgement whose completion is not reported yet.
+type heldMessage struct {
+	topic   string
+	payload []byte
+	after   uint64 // acksToPaho when it was read
 }
 
 // isGone reports whether the connection is dropped or its socket has failed.
@@ -255,6 +267,8 @@ func (s *Session) finish(c *connection, o *op, tok paho.Token) {
 		s.stats.Published++
 	}
 	s.completeLocked(o, code)
+	c.pahoDone = min(c.pahoDone+1, c.acksToPaho)
+	s.flushHeldLocked(c)
 }
 
 // completeLocked calls op's done with code through the executor, once.
@@ -272,13 +286,12 @@ func (s *Session) completeLocked(o *op, code Code) {
 	}
 }
 
-// onMessage is paho's publish handler for connection c: the PUBLISH packets the guard handed
-// to paho (guardread.go, claimPublish).
+// onMessage is paho's publish handler for connection c. The guard handles every PUBLISH itself
+// (guardread.go), so this only runs for a connection without one.
 func (s *Session) onMessage(c *connection, m paho.Message) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	c.inPaho--
-	s.onPublishLocked(c, m.Topic(), m.Payload())
+	s.receiveLocked(c, m.Topic(), m.Payload())
 }
 
 // onPublishLocked handles a message received on connection c: size check, routing, post.
