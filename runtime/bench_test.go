@@ -93,3 +93,40 @@ func BenchmarkPostLatency(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkWake measures a wake-up of an idle loop: Post from another goroutine, a JS call (a
+// small object, JSON.stringify), the job's reply, for a Run loop (its goroutine blocked on its
+// channel) and a Start loop (parked with no goroutine, resumed on a resume worker).
+func BenchmarkWake(b *testing.B) {
+	src := `function f(x) { var o = {a: x, b: [x, x + 1]}; return JSON.stringify(o).length; }`
+	for _, mode := range []string{"Run", "Start"} {
+		b.Run(mode, func(b *testing.B) {
+			l := runtime.New(runtime.Options{Stdout: io.Discard})
+			var h *runtime.Handle
+			ready, back, done := make(chan struct{}), make(chan struct{}), make(chan error, 1)
+			setup := func(l *runtime.Loop) error { h = l.Hold(); close(ready); return nil }
+			if mode == "Run" {
+				go func() { done <- l.Run(context.Background(), "bench.js", src, setup) }()
+			} else if err := l.Start(context.Background(), "bench.js", src, func(err error) { done <- err }, setup); err != nil {
+				b.Fatal(err)
+			}
+			<-ready
+			job := func(vm *goja.Runtime) error {
+				fn, _ := goja.AssertFunction(vm.Get("f"))
+				_, err := fn(goja.Undefined(), vm.ToValue(1))
+				back <- struct{}{}
+				return err
+			}
+			b.ResetTimer()
+			for range b.N {
+				l.Post(job)
+				<-back
+			}
+			b.StopTimer()
+			l.Post(func(*goja.Runtime) error { h.Release(); return nil })
+			if err := <-done; err != nil {
+				b.Fatal(err)
+			}
+		})
+	}
+}

@@ -187,7 +187,7 @@ func (l *Loop) interruptCause() error {
 func (l *Loop) wake() {
 	l.pending.Store(true)
 	if l.parked.CompareAndSwap(true, false) {
-		go l.resume() // a Start run waiting with no goroutine
+		goResume(l) // a Start run waiting with no goroutine
 		return
 	}
 	select {

@@ -13,7 +13,9 @@ import (
 
 func TestMain(m *testing.M) {
 	// regexp2's clock goroutine outlives a backtracking match by RegexpMatchTimeout + 1 s.
-	goleak.VerifyTestMain(m, goleak.IgnoreAnyFunction("github.com/dlclark/regexp2/v2.runClock"))
+	// The resume workers of Start (workers.go) outlive the last run by up to 250 ms.
+	goleak.VerifyTestMain(m, goleak.IgnoreAnyFunction("github.com/dlclark/regexp2/v2.runClock"),
+		goleak.IgnoreAnyFunction("github.com/devicejs/devicejs/runtime.worker"))
 }
 
 // runManual runs src on a ManualClock, advancing device time in steps of
