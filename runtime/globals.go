@@ -3,8 +3,8 @@ package runtime
 import "github.com/dop251/goja"
 
 // installGlobals adds the device globals to the ECMAScript built-ins: print,
-// the timer functions, the hidden preemption tick and the hidden call-depth
-// check (depth.go). Loop only.
+// the timer functions, the hidden preemption tick, the hidden call-depth
+// check (depth.go) and the hidden source check (evalsource.go). Loop only.
 func (l *Loop) installGlobals() {
 	g := l.vm.GlobalObject()
 	for _, f := range []struct {
@@ -26,6 +26,7 @@ func (l *Loop) installGlobals() {
 		panic(err)
 	}
 	l.installDepthCheck(g)
+	l.installSourceCheck(g)
 }
 
 // nativeFunc returns fn as a JS function whose name (shown in stack traces

@@ -25,10 +25,11 @@ var ecmaGlobals = []string{
 	"globalThis", "isFinite", "isNaN", "parseFloat", "parseInt", "undefined", "unescape",
 }
 
-// deviceGlobals are what the runtime adds: print, the timers, the hidden preemption tick and
-// the hidden call-depth check (both non-enumerable; see docs/runtime.md).
+// deviceGlobals are what the runtime adds: print, the timers, the hidden preemption tick, the
+// hidden call-depth check and the hidden check of eval and Function source (all three
+// non-enumerable; see docs/runtime.md).
 var deviceGlobals = []string{"print", "setTimeout", "setInterval", "clearTimeout", "clearInterval",
-	"__devicejs$tick", "__devicejs$enter"}
+	"__devicejs$tick", "__devicejs$enter", "__devicejs$source"}
 
 // TestSandboxGlobals lists every own property of the global object, enumerable or not: exactly
 // the ECMAScript built-ins plus the device globals (goja's non-standard GoError is removed).

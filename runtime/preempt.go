@@ -36,40 +36,69 @@ type edit struct {
 //   - the call-depth check (a read of the hidden enterName getter, depth.go)
 //     at the entry of every function, after its directive prologue, of
 //     every arrow function with an expression body and of every class field
-//     initializer.
+//     initializer;
+//   - the source check around the arguments of every direct call of eval
+//     and Function (evalsource.go): eval(x) becomes
+//     eval(...__devicejs$source(eval,x)).
 //
 // goja's node positions are not exact for every node type, so the result is
-// re-parsed and checked: every inserted tick must start a loop body and
-// every entry must be as predicted (same directives, check in place). If
-// that fails the next mode is tried: loop bodies wrapped or blocks only,
-// with the depth checks, then without them. If every mode fails the script
-// runs unmodified (without preemption points or depth checks).
+// re-parsed and checked: every inserted tick must start a loop body, every
+// entry must be as predicted (same directives, check in place) and every
+// eval and Function call must be wrapped as predicted. If that fails the
+// next mode is tried: loop bodies wrapped or blocks only, with the depth
+// checks, then without them, then without the source checks. If every mode
+// fails the script runs unmodified (without preemption points, depth checks
+// or source checks).
 func instrument(filename string, prg *ast.Program, src string) (*ast.Program, *colMap) {
-	for _, m := range []mode{{wrap: true, entries: true}, {entries: true}, {wrap: true}, {}} {
+	r, p := instrumented(filename, prg, src, 0)
+	if p == nil {
+		return prg, nil
+	}
+	restoreSources(p, r.src, src, r.edits)
+	return p, r.cols
+}
+
+// modes are tried in this order by instrumented.
+var modes = []mode{
+	{wrap: true, entries: true, sources: true},
+	{entries: true, sources: true},
+	{wrap: true, sources: true},
+	{sources: true},
+	{},
+}
+
+// instrumented returns the first rewrite of prg (parsed from src) that
+// passes the check, and the program re-parsed from it; p is nil if there
+// is nothing to insert or no mode passes. The function whose "function"
+// keyword is at skip (if not 0) gets no depth check at its entry.
+func instrumented(filename string, prg *ast.Program, src string, skip file.Idx) (r rewritten, p *ast.Program) {
+	for _, m := range modes {
+		m.skip = skip
 		r, ok := rewrite(prg, src, m)
 		if !ok {
 			continue
 		}
 		if len(r.edits) == 0 {
-			return prg, nil
+			return r, nil
 		}
 		p, err := parser.ParseFile(nil, filename, r.src, 0, parser.WithDisableSourceMaps)
 		if err != nil {
 			continue
 		}
-		ticks, entries := sites(p)
-		if ticks == r.ticks && (!m.entries || slices.Equal(entries, r.entries)) {
-			restoreSources(p, r.src, src, r.edits)
-			return p, r.cols
+		ticks, entries, calls := sites(p)
+		if ticks == r.ticks && (!m.entries || slices.Equal(entries, r.entries)) && (!m.sources || slices.Equal(calls, r.calls)) {
+			return r, p
 		}
 	}
-	return prg, nil
+	return rewritten{}, nil
 }
 
 // mode selects what rewrite inserts.
 type mode struct {
-	wrap    bool // wrap non-block loop bodies (else only block bodies get a tick)
-	entries bool // insert the call-depth checks
+	wrap    bool     // wrap non-block loop bodies (else only block bodies get a tick)
+	entries bool     // insert the call-depth checks
+	sources bool     // wrap the arguments of direct eval and Function calls
+	skip    file.Idx // the "function" keyword of a function left without a depth check
 }
 
 // rewritten is the result of rewrite.
@@ -79,6 +108,7 @@ type rewritten struct {
 	edits   []edit  // in source order
 	ticks   int     // preemption points inserted
 	entries []entry // predicted entry states, in walk order (with mode.entries)
+	calls   []bool  // eval and Function call sites, wrapped or not, in walk order (with mode.sources)
 }
 
 // rewrite returns src with the insertions of mode m; ok is false if a
@@ -91,8 +121,21 @@ func rewrite(prg *ast.Program, src string, m mode) (r rewritten, ok bool) {
 	}()
 	var edits []edit
 	var node func(ast.Node)
-	if m.entries {
+	if m.entries || m.sources {
 		node = func(n ast.Node) {
+			if m.sources {
+				if site, eds := sourceEdits(n, src); site {
+					edits = append(edits, eds...)
+					r.calls = append(r.calls, len(eds) > 0)
+				}
+			}
+			if !m.entries {
+				return
+			}
+			if f, ok := n.(*ast.FunctionLiteral); ok && m.skip != 0 && f.Function == m.skip {
+				r.entries = append(r.entries, entry{directives: directives(f.Body)})
+				return
+			}
 			site, e, ed, ok := entryEdit(n, src)
 			if !site {
 				return
@@ -132,8 +175,12 @@ func rewrite(prg *ast.Program, src string, m mode) (r rewritten, ok bool) {
 		}
 		return edits[i].close && !edits[j].close
 	})
+	n := len(src)
+	for _, e := range edits {
+		n += len(e.text)
+	}
 	var b strings.Builder
-	b.Grow(len(src) + len(edits)*len(enterExpr)) // the longest insertion, with "{" + tickCall
+	b.Grow(n)
 	cols := &colMap{lines: make(map[int][]insertion)}
 	last, line, lineStart := 0, 1, 0
 	for _, e := range edits {
@@ -188,9 +235,10 @@ func bodyStart(loop, body ast.Statement, src string) int {
 func isBlank(c byte) bool { return c == ' ' || c == '\t' || c == '\r' || c == '\n' }
 
 // sites returns the number of loop bodies of prg that are blocks starting
-// with a call of the tick function, and the entry state of each function
-// entry site (depth.go), in walk order.
-func sites(prg *ast.Program) (ticks int, entries []entry) {
+// with a call of the tick function, the entry state of each function entry
+// site (depth.go) and whether each eval and Function call site is wrapped
+// (evalsource.go), in walk order.
+func sites(prg *ast.Program) (ticks int, entries []entry, calls []bool) {
 	walk(reflect.ValueOf(prg), make(map[nodeKey]bool), func(_, body ast.Statement) {
 		b, ok := body.(*ast.BlockStatement)
 		if !ok || len(b.List) == 0 {
@@ -207,8 +255,11 @@ func sites(prg *ast.Program) (ticks int, entries []entry) {
 		if site, e := entryOf(n); site {
 			entries = append(entries, e)
 		}
+		if site, wrapped := sourceOf(n); site {
+			calls = append(calls, wrapped)
+		}
 	})
-	return ticks, entries
+	return ticks, entries, calls
 }
 
 // offset converts a parser index (1-based, single file) to a byte offset.

@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
@@ -14,6 +15,7 @@ import (
 
 func TestInstrument(t *testing.T) {
 	const T, E, X = tickCall, enterStmt, enterExpr
+	S := sourceOpen
 	tt := []struct {
 		name, src, want string
 	}{
@@ -52,6 +54,16 @@ func TestInstrument(t *testing.T) {
 			"var f = c ? x =>" + X + " y =>" + X + " x : z =>" + X + " 0"},
 		{"arrow body after a comment is left alone", "var f = x => /* c */ x", "var f = x => /* c */ x"},
 		{"loop in an arrow", "var f = () => { for (;;) break }", "var f = () => {" + E + " for (;;) {" + T + "break} }"},
+
+		{"direct eval", "eval(s)", "eval(" + S("eval") + "s))"},
+		{"eval with several and spread arguments", "eval(a, b); eval(...p,)", "eval(" + S("eval") + "a, b)); eval(" + S("eval") + "...p,))"},
+		{"nested eval and parenthesised callee", "(eval)(eval(x))", "(eval)(" + S("eval") + "eval(" + S("eval") + "x))))"},
+		{"Function call and new", "Function('a', 'return a'); new Function(b)",
+			"Function(" + S("Function") + "'a', 'return a')); new Function(" + S("Function") + "b))"},
+		{"no arguments, member and new eval are left alone", "eval(); new Function; o.eval(s); new eval(s); Function()",
+			"eval(); new Function; o.eval(s); new eval(s); Function()"},
+		{"eval in a loop body and a function", "while (a) eval(s)\nfunction f() { return eval(s) }",
+			"while (a) {" + T + "eval(" + S("eval") + "s))}\nfunction f() {" + E + " return eval(" + S("eval") + "s)) }"},
 	}
 	for _, tc := range tt {
 		t.Run(tc.name, func(t *testing.T) {
@@ -108,6 +120,7 @@ var instrumentSeeds = []string{
 	"function f() { 'use strict'; return this } var g = (a, b) => a ? b : () => { while (b) b-- }",
 	"class A extends Object { x = 1; static #y = () => 2; constructor() { super(); } get z() { return 3 } static { } }",
 	"var o = {m() {}, get x() { return 1 }, *gen() { yield 1 }, async am() { await 1 }}; (async () => await 1)()",
+	"function f(s) { return eval(s) } while (eval('0')) new Function(a, 'b', `c`); x => eval(x)",
 }
 
 // TestInstrumentSeedsFully checks that none of the seeds falls back: every
@@ -119,9 +132,12 @@ func TestInstrumentSeedsFully(t *testing.T) {
 			t.Fatal(err)
 		}
 		loops := countLoops(prg)
-		_, before := sites(prg)
+		_, before, calls := sites(prg)
 		out, _ := instrument("t.js", prg, src)
-		ticks, entries := sites(out)
+		ticks, entries, wrapped := sites(out)
+		if len(wrapped) != len(calls) || slices.Contains(wrapped, false) {
+			t.Errorf("%q: eval and Function calls wrapped: %v:\n%s", src, wrapped, out.File.Source())
+		}
 		if ticks != loops {
 			t.Errorf("%q: %d of %d loops instrumented:\n%s", src, ticks, loops, out.File.Source())
 		}

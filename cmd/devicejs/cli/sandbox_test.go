@@ -7,7 +7,8 @@ import (
 
 // TestSandboxSurface lists every own property of the global object of a real `devicejs run`:
 // exactly the ECMAScript built-ins goja provides, print, the timers, mqtt, the hidden
-// preemption tick and the hidden call-depth check (docs/runtime.md). Anything else (require, process, console, fs, net, goja's
+// preemption tick, the hidden call-depth check and the hidden check of eval and Function
+// source (docs/runtime.md). Anything else (require, process, console, fs, net, goja's
 // GoError...) fails the test. A goja upgrade that adds a standard built-in belongs in the list.
 func TestSandboxSurface(t *testing.T) {
 	want := strings.Join([]string{
@@ -16,7 +17,7 @@ func TestSandboxSurface(t *testing.T) {
 		"Int16Array", "Int32Array", "Int8Array", "JSON", "Map", "Math", "NaN", "Number", "Object", "Promise",
 		"Proxy", "RangeError", "ReferenceError", "Reflect", "RegExp", "Set", "String", "Symbol", "SyntaxError",
 		"TypeError", "URIError", "Uint16Array", "Uint32Array", "Uint8Array", "Uint8ClampedArray", "WeakMap",
-		"WeakSet", "__devicejs$enter", "__devicejs$tick", "clearInterval", "clearTimeout", "decodeURI", "decodeURIComponent",
+		"WeakSet", "__devicejs$enter", "__devicejs$source", "__devicejs$tick", "clearInterval", "clearTimeout", "decodeURI", "decodeURIComponent",
 		"encodeURI", "encodeURIComponent", "escape", "eval", "globalThis", "isFinite", "isNaN", "mqtt",
 		"parseFloat", "parseInt", "print", "setInterval", "setTimeout", "undefined", "unescape",
 	}, ",")
