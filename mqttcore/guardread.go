@@ -21,6 +21,12 @@ import (
 // readBufSize is the size of the read buffers; packets up to it are read with the buffer.
 const readBufSize = 4096
 
+// firstReadSize is the size of the array in the guard that a drained connection reads into
+// first: an idle connection blocks in that read, so it holds no pooled buffer (4 KiB per
+// device in a fleet). Only a read that fills it takes a pooled buffer and goes on: one extra
+// read per burst larger than this, none for a small packet.
+const firstReadSize = 128
+
 // readBufs recycles read buffers: a connection holds one only while it has unread bytes, so an
 // idle connection holds none.
 var readBufs = sync.Pool{New: func() any { b := make([]byte, readBufSize); return &b }}
@@ -147,7 +153,19 @@ func (g *guardConn) fill(k int) error {
 			return err
 		}
 		if g.rbuf == nil {
-			g.rbuf, g.rpos, g.rend = readBufs.Get().(*[]byte), 0, 0
+			n, err := g.Conn.Read(g.first[:])
+			if n > 0 {
+				g.rbuf = readBufs.Get().(*[]byte)
+				g.rpos, g.rend = 0, copy(*g.rbuf, g.first[:n])
+			}
+			if err != nil {
+				if g.rend-g.rpos >= k {
+					g.rerr = err // after the buffered bytes
+					return nil
+				}
+				return err
+			}
+			continue
 		} else if g.rpos > 0 {
 			g.rend = copy(*g.rbuf, (*g.rbuf)[g.rpos:g.rend])
 			g.rpos = 0

@@ -96,8 +96,9 @@ type guardConn struct {
 
 	// Incoming stream (guardread.go); touched only by the goroutine paho reads on (the CONNACK
 	// read, then its reader goroutine).
-	in      *connection // PUBLISH packets go to in.handlePublish; nil: all go to paho
-	rbuf    *[]byte     // buffered bytes: (*rbuf)[rpos:rend]; nil when drained
+	in      *connection         // PUBLISH packets go to in.handlePublish; nil: all go to paho
+	rbuf    *[]byte             // buffered bytes: (*rbuf)[rpos:rend]; nil when drained
+	first   [firstReadSize]byte // a drained connection's next read lands here (fill)
 	rpos    int
 	rend    int
 	rerr    error // the error that came with the buffered bytes, returned after them
