@@ -8,9 +8,11 @@ import (
 // forwarder and its writer), reports it on a token that a third goroutine of ours waits for,
 // and passes a PUBACK through two more: four or more goroutine hand-offs for one socket write
 // and one read. When nothing else of the session is in flight, a QoS 0 or QoS 1 PUBLISH is
-// instead encoded here and written to the socket with one non-blocking write on the caller's
-// goroutine. Completion 0 still means what it always means: QoS 0, the whole packet was
-// written to the socket; QoS 1, its PUBACK arrived (read by the guard, guardread.go). A write
+// instead encoded here into the connection's send buffer (sendBuffSize bytes, as on the
+// device), which a goroutine writes as soon as it runs; a full buffer is written at once with
+// one non-blocking write on the caller's goroutine. Completion 0 means: QoS 0, the packet is in
+// the send buffer (and will be written unless the connection fails first, like the bytes in
+// the kernel's buffer); QoS 1, its PUBACK arrived (read by the guard, guardread.go). A write
 // that would block is finished on a goroutine (Publish never blocks on the network), and any
 // other case (QoS 2, TLS, an operation in flight) takes paho's path.
 
@@ -19,31 +21,59 @@ import (
 // issued after it are handed to paho only once it has completed (the issue chain).
 const directPacketID = 0xFFFF
 
-// publishDirectLocked tries to write publish o at once. It reports false, having done
-// nothing, when o must go through paho: QoS 2, another operation in flight (its packet may
-// still be queued in paho, and the wire must keep the issue order), a connection that does not
-// offer non-blocking writes (TLS, in-memory), or paho writing at this moment.
+// publishDirectLocked tries to take publish o directly. It reports false, having done nothing,
+// when o must go through paho: QoS 2, another operation in flight (its packet may still be
+// queued in paho, and the wire must keep the issue order), a connection that does not offer
+// non-blocking writes (TLS, in-memory), or a full send buffer while a write is in progress.
+//
+// The packet goes into the connection's send buffer (the device's sendBuffSize), which a
+// goroutine of the session writes as soon as it runs, together with whatever else was buffered
+// meanwhile: chained publishes then share system calls, as the device's own send buffer and
+// MQTT.js (one write per event-loop tick) do. A QoS 0 publish completes with 0 once it is in
+// the buffer. When the buffer cannot take the packet, the buffer and the packet are written at
+// once with one non-blocking write; what the socket does not take is finished on a goroutine,
+// and a QoS 0 publish then completes when it is written.
 func (s *Session) publishDirectLocked(o *op) bool {
 	if o.qos > 1 || len(s.ops) != 0 {
 		return false
 	}
 	c := s.conn
 	g := c.att.guardConn()
-	if g == nil || g.raw == nil || g.dead.Load() || !g.wmu.TryLock() {
+	if g == nil || g.raw == nil || g.dead.Load() {
 		return false
 	}
-	// g.wmu is held: paho cannot write until the packet is complete on the wire.
+	g.omu.Lock()
+	if n := len(g.obuf); n+publishLen(o) <= max(s.opts.SendBuffSize, minSendBuffer) {
+		g.obuf = appendPublish(g.obuf, o)
+		start := !g.flushing
+		g.flushing = true
+		g.omu.Unlock()
+		s.trace(o.traceIssue())
+		o.direct = true
+		s.trackDirectLocked(c, o)
+		if start {
+			s.wg.Add(1)
+			go s.flushSendBuffer(g)
+		}
+		if o.qos == 0 {
+			s.stats.Published++
+			s.completeLocked(o, OK)
+		}
+		return true
+	}
+	if !g.wmu.TryLock() { // a write is in progress: paho's path queues behind it
+		g.omu.Unlock()
+		return false
+	}
+	// g.wmu is held: nothing else can write until the packets are complete on the wire.
+	g.wbuf = appendPublish(append(g.wbuf[:0], g.obuf...), o)
+	g.obuf = g.obuf[:0]
+	g.omu.Unlock()
 	s.trace(o.traceIssue())
 	o.direct = true
-	g.wbuf = appendPublish(g.wbuf[:0], o)
 	n, err := g.tryWrite(g.wbuf)
-	if o.qos == 1 && err == nil {
-		// In flight until its PUBACK (handlePuback) or the loss of the connection; operations
-		// issued meanwhile wait for it before reaching paho (packet identifiers, order).
-		s.ops = append(s.ops, o)
-		issued, ended := make(chan struct{}), make(chan struct{})
-		c.issued, c.ended = issued, ended
-		c.directPub, c.directDone = o, func() { close(issued); close(ended) }
+	if err == nil {
+		s.trackDirectLocked(c, o)
 	}
 	switch {
 	case err == nil && n == len(g.wbuf):
@@ -60,6 +90,48 @@ func (s *Session) publishDirectLocked(o *op) bool {
 		s.finishWrite(c, g, o, append([]byte(nil), g.wbuf[n:]...))
 	}
 	return true
+}
+
+// minSendBuffer is the smallest send buffer used, whatever sendBuffSize says (the spec's
+// minimum is 128 bytes).
+const minSendBuffer = 128
+
+// trackDirectLocked makes a direct QoS 1 publish o the operation in flight until its PUBACK
+// (handlePuback) or the loss of the connection; operations issued meanwhile wait for it before
+// reaching paho (packet identifiers, order).
+func (s *Session) trackDirectLocked(c *connection, o *op) {
+	if o.qos != 1 {
+		return
+	}
+	s.ops = append(s.ops, o)
+	issued, ended := make(chan struct{}), make(chan struct{})
+	c.issued, c.ended = issued, ended
+	c.directPub, c.directDone = o, func() { close(issued); close(ended) }
+}
+
+// flushSendBuffer writes the send buffer of g until it is empty; a failed write fails the
+// connection (its loss is then reported as for any other socket failure).
+func (s *Session) flushSendBuffer(g *guardConn) {
+	defer s.wg.Done()
+	for {
+		g.omu.Lock()
+		if len(g.obuf) == 0 {
+			g.flushing = false
+			g.omu.Unlock()
+			return
+		}
+		g.omu.Unlock()
+		g.wmu.Lock()
+		err := g.writeLocked(nil)
+		g.wmu.Unlock()
+		if err != nil {
+			g.omu.Lock()
+			g.obuf, g.flushing = nil, false
+			g.omu.Unlock()
+			g.fail()
+			return
+		}
+	}
 }
 
 // finishWrite writes the rest of direct publish o on a goroutine, holding g.wmu until it is
@@ -136,6 +208,19 @@ func (s *Session) removeOpLocked(o *op) {
 			return
 		}
 	}
+}
+
+// publishLen is the length of o's PUBLISH packet as appendPublish encodes it.
+func publishLen(o *op) int {
+	n := 2 + len(o.topic) + len(o.payload)
+	if o.qos > 0 {
+		n += 2
+	}
+	h := 1
+	for k := n; k >= 128; k /= 128 {
+		h++
+	}
+	return 1 + h + n
 }
 
 // appendPublish appends o's PUBLISH packet (MQTT 3.1.1 section 3.3; QoS 0 or 1) to b.

@@ -82,8 +82,8 @@ func TestPublishQoS0OnTheWire(t *testing.T) {
 }
 
 // TestPublishQoS0CompletesWhenWritten fills the socket (a broker that stops reading, small
-// socket buffers): Publish must still return at once, the completion must wait until the
-// packet is really written, and then arrive with 0.
+// socket buffers) and the send buffer: Publish must still return at once, and once neither can
+// take a packet its completion must wait until it is really written, then arrive with 0.
 func TestPublishQoS0CompletesWhenWritten(t *testing.T) {
 	release := make(chan struct{})
 	f := startFake(t, acceptWith(0, func(c net.Conn) {

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"sync"
-	"time"
 )
 
 // The incoming side of guardConn. paho reads a packet's fixed header one byte at a time and
@@ -233,8 +232,7 @@ func (g *guardConn) readBuffered(p []byte) (int, error) {
 func (g *guardConn) writeAck(kind byte, id [2]byte) {
 	pkt := [4]byte{kind, 2, id[0], id[1]}
 	g.wmu.Lock()
-	_ = g.Conn.SetWriteDeadline(time.Now().Add(writeTimeout))
-	_, err := g.Conn.Write(pkt[:])
+	err := g.writeLocked(pkt[:])
 	g.wmu.Unlock()
 	if err != nil {
 		g.fail()

@@ -94,6 +94,12 @@ type guardConn struct {
 	wmu  sync.Mutex      // held for each whole packet written: paho's and direct ones
 	wbuf []byte          // guarded by wmu: the direct publish being encoded
 
+	// The send buffer of direct publishes (direct.go): packets accepted but not yet written,
+	// flushed by a goroutine of the session or before any other write.
+	omu      sync.Mutex
+	obuf     []byte // guarded by omu
+	flushing bool   // guarded by omu: a flush goroutine is running
+
 	// Incoming stream (guardread.go); touched only by the goroutine paho reads on (the CONNACK
 	// read, then its reader goroutine).
 	in      *connection         // PUBLISH packets go to in.handlePublish; nil: all go to paho
@@ -147,17 +153,31 @@ func (g *guardConn) Write(p []byte) (int, error) {
 		p = q
 	}
 	g.wmu.Lock()
-	// Every write is bounded, paho's keepalive PINGREQ included (paho sets no deadline for
-	// it): on a dead link with a full send buffer it would block forever, and paho's shutdown
-	// waits for it, so the loss would never be reported.
-	_ = g.Conn.SetWriteDeadline(time.Now().Add(writeTimeout))
-	n, err := g.Conn.Write(p)
+	err := g.writeLocked(p)
 	g.wmu.Unlock()
 	if err != nil {
 		g.dead.Store(true)
 		g.a.noteIOError()
+		return 0, g.pahoErr(err)
 	}
-	return n, g.pahoErr(err)
+	return len(p), nil
+}
+
+// writeLocked writes p, after the direct publishes still in the send buffer (so the wire keeps
+// the order in which packets were accepted). The caller holds g.wmu.
+func (g *guardConn) writeLocked(p []byte) error {
+	g.omu.Lock()
+	if len(g.obuf) > 0 {
+		p = append(append([]byte(nil), g.obuf...), p...)
+		g.obuf = g.obuf[:0]
+	}
+	g.omu.Unlock()
+	// Every write is bounded, paho's keepalive PINGREQ included (paho sets no deadline for
+	// it): on a dead link with a full send buffer it would block forever, and paho's shutdown
+	// waits for it, so the loss would never be reported.
+	_ = g.Conn.SetWriteDeadline(time.Now().Add(writeTimeout))
+	_, err := g.Conn.Write(p)
+	return err
 }
 
 // SetWriteDeadline ignores paho's write deadlines: Write sets one for every write, and paho

@@ -85,7 +85,8 @@ type op struct {
 // IllegalArgument for an invalid topic name, QoS or a message that does not fit sendBuffSize
 // (len(topic)+len(payload)+9), Disconnected when not connected, and PublishFailed while
 // another publish is in flight (see CanPublish). Otherwise done (may be nil) is called once:
-// 0 when the message is written (QoS 0), PUBACKed (QoS 1) or PUBCOMPed (QoS 2); Disconnected
+// 0 when the message is in the connection's send buffer or written (QoS 0; direct.go),
+// PUBACKed (QoS 1) or PUBCOMPed (QoS 2); Disconnected
 // if the connection is lost or the session ended first; PublishFailed on another failure.
 // o.Dup sets the DUP flag of a QoS 1 or 2 PUBLISH; MQTT requires DUP 0 for QoS 0, so there
 // it is ignored. payload must not be modified after the call.
