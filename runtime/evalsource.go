@@ -110,14 +110,20 @@ func sourceOf(n ast.Node) (site, wrapped bool) {
 
 // installSourceCheck defines the hidden sourceName function on g:
 // non-enumerable, read-only, like the tick. It recognises the built-in eval
-// and Function by identity; it reads them from g at its first call rather
-// than here, because goja builds a built-in on first access (about 1 KiB
-// each per runtime). Loop only.
-func (l *Loop) installSourceCheck(g *goja.Object) {
-	var evalFn, fnCtor goja.Value
+// and Function by identity. evalFn is the checked eval (evalguard.go); if
+// it is nil, eval and Function are read from g at the first call rather
+// than here, because goja builds a built-in on first access. With
+// fnGuarded, Function checks its own arguments and a call of it passes
+// them on unchanged. Loop only.
+func (l *Loop) installSourceCheck(g *goja.Object, evalFn goja.Value, fnGuarded bool) {
+	var fnCtor goja.Value
+	read := evalFn != nil
 	check := func(call goja.FunctionCall) goja.Value {
-		if evalFn == nil {
-			evalFn, fnCtor = g.Get("eval"), g.Get("Function")
+		if !read {
+			evalFn, read = g.Get("eval"), true
+			if !fnGuarded {
+				fnCtor = g.Get("Function")
+			}
 		}
 		callee := call.Argument(0)
 		var args []goja.Value
@@ -128,7 +134,7 @@ func (l *Loop) installSourceCheck(g *goja.Object) {
 		case len(args) == 0:
 		case callee.SameAs(evalFn):
 			args[0] = l.evalSource(args[0])
-		case callee.SameAs(fnCtor):
+		case fnCtor != nil && callee.SameAs(fnCtor):
 			args = l.functionSource(args)
 		}
 		return l.iterable(args)

@@ -4,7 +4,8 @@ import "github.com/dop251/goja"
 
 // installGlobals adds the device globals to the ECMAScript built-ins: print,
 // the timer functions, the hidden preemption tick, the hidden call-depth
-// check (depth.go) and the hidden source check (evalsource.go). Loop only.
+// check (depth.go), the checked eval and function constructors
+// (evalguard.go) and the hidden source check (evalsource.go). Loop only.
 func (l *Loop) installGlobals() {
 	g := l.vm.GlobalObject()
 	for _, f := range []struct {
@@ -26,7 +27,8 @@ func (l *Loop) installGlobals() {
 		panic(err)
 	}
 	l.installDepthCheck(g)
-	l.installSourceCheck(g)
+	evalFn, fnGuarded := l.installEvalGuard(g)
+	l.installSourceCheck(g, evalFn, fnGuarded)
 }
 
 // nativeFunc returns fn as a JS function whose name (shown in stack traces

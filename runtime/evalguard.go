@@ -1,0 +1,267 @@
+package runtime
+
+import (
+	"reflect"
+	"strings"
+	"unsafe"
+
+	"github.com/dop251/goja"
+	"github.com/dop251/goja/ast"
+	"github.com/dop251/goja/file"
+	"github.com/dop251/goja/parser"
+)
+
+// The routes the rewrite cannot see (an indirect eval such as (0, eval)(s),
+// Function reached through a member or by another name, the generator and
+// async function constructors) are closed by replacing the built-ins
+// themselves with native wrappers that check and instrument the source
+// before goja parses it (evalSource, functionText):
+//
+//   - eval becomes a native function "eval" (length 1) that checks its
+//     argument and passes it to the original eval, whose Go function it
+//     calls directly: an indirect eval, in the global scope, as before.
+//     goja performs a direct eval when the callee of eval(x) is the object
+//     in its unexported field (*goja.Runtime).global.Eval, so that field is
+//     set to the wrapper (evalLayout): a direct eval stays direct and never
+//     runs the wrapper's body (the rewrite checks its source).
+//   - Function, GeneratorFunction and AsyncFunction become native
+//     constructors with the originals' names, lengths and prototype
+//     objects, replacing the global Function and the constructor property
+//     of each prototype object. They build the text goja's own constructor
+//     builds, check and instrument it, evaluate it with the original eval
+//     (goja's constructor does the same) and give the result the prototype
+//     of new.target, so subclasses and Reflect.construct work.
+//
+// goja has no async generators, so there is no AsyncGeneratorFunction.
+
+// evalLayout locates (*goja.Runtime).global.Eval, which goja does not
+// export. The index path is found once; TestEvalGuardLayout fails if a goja
+// upgrade moves it, and at run time a missing field leaves eval as it is
+// (only direct calls checked).
+var evalLayout = findEvalLayout()
+
+func findEvalLayout() []int {
+	g, ok := reflect.TypeFor[goja.Runtime]().FieldByName("global")
+	if !ok || g.Type.Kind() != reflect.Struct {
+		return nil
+	}
+	e, ok := g.Type.FieldByName("Eval")
+	if !ok || e.Type != reflect.TypeFor[*goja.Object]() {
+		return nil
+	}
+	return append(append([]int(nil), g.Index...), e.Index...)
+}
+
+// evalSlot returns a settable view of vm's global.Eval field, ok false if
+// the layout is not the expected one. reflect cannot set an unexported
+// field; reflect.NewAt over its address can.
+func evalSlot(vm *goja.Runtime) (slot reflect.Value, ok bool) {
+	if evalLayout == nil {
+		return reflect.Value{}, false
+	}
+	f := reflect.ValueOf(vm).Elem().FieldByIndex(evalLayout)
+	return reflect.NewAt(f.Type(), unsafe.Pointer(f.UnsafeAddr())).Elem(), true
+}
+
+// fnKind is one of the function constructors.
+type fnKind struct {
+	name   string // the constructor's name
+	prefix string // the start of the text goja's constructor parses
+	probe  string // an expression whose value is a function of this kind
+	// writable is the constructor property's writability on the prototype
+	// object (goja's: Function and AsyncFunction true, GeneratorFunction false).
+	writable bool
+}
+
+var fnKinds = []fnKind{
+	{name: "Function", prefix: fnPrefix, writable: true},
+	{name: "GeneratorFunction", prefix: "(function* anonymous(", probe: "(function* () {})"},
+	{name: "AsyncFunction", prefix: "(async function anonymous(", probe: "(async function () {})", writable: true},
+}
+
+// probes evaluates to the functions whose prototypes are the generator and
+// async function prototype objects (fnKinds[1:]); a Program may run in any
+// number of runtimes.
+var probes = goja.MustCompile("probes.js", "["+fnKinds[1].probe+", "+fnKinds[2].probe+"]", false)
+
+// installEvalGuard replaces eval and the function constructors on g with
+// their checked wrappers (see above) and reports what it replaced:
+// evalFn is the eval wrapper (nil if eval was left alone), fnGuarded
+// whether the constructors were replaced. Loop only.
+func (l *Loop) installEvalGuard(g *goja.Object) (evalFn goja.Value, fnGuarded bool) {
+	orig, ok := g.Get("eval").(*goja.Object)
+	if !ok {
+		return nil, false
+	}
+	evalGo, ok := orig.Export().(func(goja.FunctionCall) goja.Value)
+	if !ok {
+		return nil, false
+	}
+	// evaluate runs src as an indirect eval (in the global scope).
+	evaluate := func(src goja.Value) goja.Value {
+		return evalGo(goja.FunctionCall{This: goja.Undefined(), Arguments: []goja.Value{src}})
+	}
+	if slot, ok := evalSlot(l.vm); ok && slot.Interface() == orig {
+		w := l.builtinFunc("eval", 1, func(call goja.FunctionCall) goja.Value {
+			if len(call.Arguments) == 0 {
+				return goja.Undefined()
+			}
+			return evaluate(l.evalSource(call.Arguments[0]))
+		})
+		slot.Set(reflect.ValueOf(w))
+		l.define(g, "eval", w, true)
+		evalFn = w
+	}
+	v, err := l.vm.RunProgram(probes)
+	if err != nil {
+		panic(err)
+	}
+	fp := orig.Prototype() // Function.prototype, without building Function itself
+	protos := []*goja.Object{fp, v.ToObject(l.vm).Get("0").ToObject(l.vm).Prototype(), v.ToObject(l.vm).Get("1").ToObject(l.vm).Prototype()}
+	var ctors []*goja.Object
+	for i, k := range fnKinds {
+		ctors = append(ctors, l.fnCtor(k, protos[i], evaluate))
+	}
+	l.define(g, "Function", ctors[0], true)
+	for i, k := range fnKinds {
+		l.define(protos[i], "constructor", ctors[i], k.writable)
+	}
+	return evalFn, true
+}
+
+// fnCtor returns the checked constructor of kind k, whose prototype
+// property is proto; evaluate is the original eval. Loop only.
+func (l *Loop) fnCtor(k fnKind, proto *goja.Object, evaluate func(goja.Value) goja.Value) *goja.Object {
+	var self *goja.Object
+	self = l.vm.ToValue(func(call goja.ConstructorCall) *goja.Object {
+		// goja's constructor reads new.target's prototype before converting
+		// the arguments.
+		p := proto
+		if nt := call.NewTarget; nt != nil && nt != self {
+			if o, ok := nt.Get("prototype").(*goja.Object); ok {
+				p = o
+			}
+		}
+		fn := evaluate(l.functionText(k.prefix, call.Arguments)).ToObject(l.vm)
+		if err := fn.SetPrototype(p); err != nil {
+			panic(err)
+		}
+		return fn
+	}).(*goja.Object)
+	l.define(self, "name", l.vm.ToValue(k.name), false)
+	l.define(self, "length", l.vm.ToValue(1), false)
+	if err := self.DefineDataProperty("prototype", proto, goja.FLAG_FALSE, goja.FLAG_FALSE, goja.FLAG_FALSE); err != nil {
+		panic(err)
+	}
+	return self
+}
+
+// define sets o's own property name to v, non-enumerable and configurable,
+// as the built-ins' properties are.
+func (l *Loop) define(o *goja.Object, name string, v goja.Value, writable bool) {
+	w := goja.FLAG_FALSE
+	if writable {
+		w = goja.FLAG_TRUE
+	}
+	if err := o.DefineDataProperty(name, v, w, goja.FLAG_TRUE, goja.FLAG_FALSE); err != nil {
+		panic(err)
+	}
+}
+
+// builtinFunc returns fn as a JS function with the name and length of the
+// built-in it replaces (read-only, non-enumerable, configurable).
+func (l *Loop) builtinFunc(name string, length int, fn func(goja.FunctionCall) goja.Value) *goja.Object {
+	o := l.vm.ToValue(fn).(*goja.Object)
+	l.define(o, "name", l.vm.ToValue(name), false)
+	l.define(o, "length", l.vm.ToValue(length), false)
+	return o
+}
+
+// functionText returns the text a function constructor parses: prefix,
+// the parameter strings joined by ",", fnSep, the body, fnSuffix (goja's
+// functionCtor), with each argument converted to a string once, in order.
+// It throws a SyntaxError if the text nests deeper than MaxSourceDepth,
+// and instruments it like eval code (the new function's own entry gets no
+// depth check, see functionSource); text with lone surrogates, that does
+// not parse, or whose arguments hold nothing to instrument (mayNeedInstrument)
+// is returned as built (goja reports its own SyntaxError).
+func (l *Loop) functionText(prefix string, args []goja.Value) goja.Value {
+	strs := make([]goja.String, len(args))
+	var b strings.Builder
+	b.WriteString(prefix)
+	well, plain := true, true
+	for i, a := range args {
+		s, ok := a.ToString().(goja.String)
+		if !ok {
+			panic(l.vm.NewTypeError("cannot convert an argument to a string"))
+		}
+		strs[i] = s
+		well = well && wellFormed(s)
+		plain = plain && !mayNeedInstrument(s.String())
+		if i == len(args)-1 {
+			break
+		}
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(s.String())
+	}
+	b.WriteString(fnSep)
+	if len(strs) > 0 {
+		b.WriteString(strs[len(strs)-1].String())
+	}
+	b.WriteString(fnSuffix)
+	src := b.String()
+	l.checkDepth(src)
+	if !well {
+		return exactText(prefix, strs)
+	}
+	if plain { // nothing to instrument but the function's own entry, which stays unchecked
+		return l.vm.ToValue(src)
+	}
+	prg, err := parser.ParseFile(nil, evalFile, src, 0, parser.WithDisableSourceMaps)
+	if err != nil {
+		return l.vm.ToValue(src)
+	}
+	if r, p := instrumented(evalFile, prg, src, ownEntry(prg)); p != nil {
+		return l.vm.ToValue(r.src)
+	}
+	return l.vm.ToValue(src)
+}
+
+// exactText is functionText's text built from the goja strings, which keeps
+// lone surrogates.
+func exactText(prefix string, strs []goja.String) goja.Value {
+	var sb goja.StringBuilder
+	sb.WriteUTF8String(prefix)
+	for i, s := range strs {
+		if i == len(strs)-1 {
+			break
+		}
+		if i > 0 {
+			sb.WriteRune(',')
+		}
+		sb.WriteString(s)
+	}
+	sb.WriteUTF8String(fnSep)
+	if len(strs) > 0 {
+		sb.WriteString(strs[len(strs)-1])
+	}
+	sb.WriteUTF8String(fnSuffix)
+	return sb.String()
+}
+
+// ownEntry returns the position of the function the constructor's text
+// defines (its first statement), which instrumented leaves without a depth
+// check; 0 if the text is not one function expression.
+func ownEntry(prg *ast.Program) file.Idx {
+	if len(prg.Body) == 0 {
+		return 0
+	}
+	if es, ok := prg.Body[0].(*ast.ExpressionStatement); ok {
+		if f, ok := es.Expression.(*ast.FunctionLiteral); ok {
+			return f.Function
+		}
+	}
+	return 0
+}
