@@ -2,9 +2,11 @@ package runtime
 
 import (
 	"fmt"
+	"reflect"
 	"sync/atomic"
 
 	"github.com/dop251/goja"
+	"github.com/dop251/goja/ast"
 	"github.com/dop251/goja/parser"
 )
 
@@ -14,6 +16,7 @@ type compiled struct {
 	filename, src string
 	prg           *goja.Program
 	cols          *colMap
+	generators    bool // the script defines a generator or an async function
 }
 
 // lastCompiled is the most recent successful compilation, reused when the next loop runs the
@@ -26,6 +29,9 @@ var lastCompiled atomic.Pointer[compiled]
 func (l *Loop) compile(filename, src string) (*goja.Program, error) {
 	if c := lastCompiled.Load(); c != nil && c.filename == filename && c.src == src {
 		l.cols = c.cols
+		if c.generators {
+			l.guardGenerators()
+		}
 		return c.prg, nil
 	}
 	if sourceDepth(src) > MaxSourceDepth {
@@ -36,11 +42,30 @@ func (l *Loop) compile(filename, src string) (*goja.Program, error) {
 	if err != nil {
 		return nil, l.syntaxError(filename, err)
 	}
+	gen := definesGenerators(prg)
 	prg, l.cols = instrument(filename, prg, src)
 	p, err := goja.CompileAST(prg, false)
 	if err != nil {
 		return nil, l.syntaxError(filename, err)
 	}
-	lastCompiled.Store(&compiled{filename: filename, src: src, prg: p, cols: l.cols})
+	lastCompiled.Store(&compiled{filename: filename, src: src, prg: p, cols: l.cols, generators: gen})
+	if gen {
+		l.guardGenerators()
+	}
 	return p, nil
+}
+
+// definesGenerators reports whether prg defines a generator or an async function (see
+// guardGenerators).
+func definesGenerators(prg *ast.Program) bool {
+	found := false
+	walk(reflect.ValueOf(prg), make(map[nodeKey]bool), nil, func(n ast.Node) {
+		switch f := n.(type) {
+		case *ast.FunctionLiteral:
+			found = found || f.Async || f.Generator
+		case *ast.ArrowFunctionLiteral:
+			found = found || f.Async
+		}
+	})
+	return found
 }

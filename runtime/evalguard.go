@@ -2,6 +2,7 @@ package runtime
 
 import (
 	"reflect"
+	"strconv"
 	"strings"
 	"unsafe"
 
@@ -112,21 +113,41 @@ func (l *Loop) installEvalGuard(g *goja.Object) (evalFn goja.Value, fnGuarded bo
 		l.define(g, "eval", w, true)
 		evalFn = w
 	}
+	fp := orig.Prototype() // Function.prototype, without building Function itself
+	fn := l.fnCtor(fnKinds[0], fp, evaluate)
+	l.define(g, "Function", fn, true)
+	l.define(fp, "constructor", fn, fnKinds[0].writable)
+	l.evaluate = evaluate
+	return evalFn, true
+}
+
+// guardGenerators replaces the GeneratorFunction and AsyncFunction
+// constructors (reachable only from a generator or async function's
+// prototype chain) with their checked wrappers, once. Building their
+// prototype objects costs goja about 11 KiB per runtime, so it is done only
+// before source that may define a generator or an async function runs: a
+// script whose parsed source has one (compile), and eval or Function source
+// that contains "*" or "async" (evalSource, functionText). No such function
+// can exist before then. Loop only.
+func (l *Loop) guardGenerators() {
+	if l.genGuarded || l.evaluate == nil {
+		return
+	}
+	l.genGuarded = true
 	v, err := l.vm.RunProgram(probes)
 	if err != nil {
 		panic(err)
 	}
-	fp := orig.Prototype() // Function.prototype, without building Function itself
-	protos := []*goja.Object{fp, v.ToObject(l.vm).Get("0").ToObject(l.vm).Prototype(), v.ToObject(l.vm).Get("1").ToObject(l.vm).Prototype()}
-	var ctors []*goja.Object
-	for i, k := range fnKinds {
-		ctors = append(ctors, l.fnCtor(k, protos[i], evaluate))
+	for i, k := range fnKinds[1:] {
+		proto := v.ToObject(l.vm).Get(strconv.Itoa(i)).ToObject(l.vm).Prototype()
+		l.define(proto, "constructor", l.fnCtor(k, proto, l.evaluate), k.writable)
 	}
-	l.define(g, "Function", ctors[0], true)
-	for i, k := range fnKinds {
-		l.define(protos[i], "constructor", ctors[i], k.writable)
-	}
-	return evalFn, true
+}
+
+// mayDefineGenerators reports whether eval or Function source src may define
+// a generator or an async function (conservatively).
+func mayDefineGenerators(src string) bool {
+	return strings.Contains(src, "*") || strings.Contains(src, "async")
 }
 
 // fnCtor returns the checked constructor of kind k, whose prototype
@@ -196,6 +217,9 @@ func (l *Loop) functionText(prefix string, args []goja.Value) goja.Value {
 			panic(l.vm.NewTypeError("cannot convert an argument to a string"))
 		}
 		strs[i] = s
+		if mayDefineGenerators(s.String()) {
+			l.guardGenerators()
+		}
 		well = well && wellFormed(s)
 		plain = plain && !mayNeedInstrument(s.String())
 		if i == len(args)-1 {

@@ -1,6 +1,7 @@
 package runtime
 
 import (
+	"context"
 	"io"
 	"testing"
 
@@ -28,5 +29,26 @@ func TestEvalGuardLayout(t *testing.T) {
 	w := l.vm.GlobalObject().Get("eval").(*goja.Object)
 	if slot, _ := evalSlot(l.vm); slot.Interface() != w {
 		t.Error("the loop's global.Eval is not its checked eval")
+	}
+}
+
+// TestGeneratorGuardNotBuiltForPlainScripts: a script without generators or async functions
+// does not pay for the generator and async constructors' guard (about 11 KiB per runtime).
+func TestGeneratorGuardNotBuiltForPlainScripts(t *testing.T) {
+	for _, tc := range []struct {
+		src  string
+		want bool
+	}{
+		{"var x = 2 * 3; /* comment */ print(x)", false},
+		{"function* g() {}", true},
+		{"eval('1 * 2')", true}, // conservative for eval source: contains "*"
+	} {
+		l := New(Options{Stdout: io.Discard})
+		if err := l.Run(context.Background(), "t.js", tc.src); err != nil {
+			t.Fatalf("%q: %v", tc.src, err)
+		}
+		if l.genGuarded != tc.want {
+			t.Errorf("%q: guard built %v, want %v", tc.src, l.genGuarded, tc.want)
+		}
 	}
 }

@@ -190,3 +190,33 @@ func ExampleLoop_eval() {
 	// SyntaxError brackets nested deeper than 10000 levels
 	// <nil>
 }
+
+// TestGeneratorGuardIsLazy: the generator and async function constructors are guarded only
+// once source that may define such a function runs, and every way such a function can come
+// into existence first installs the guard: the script's own source (function*, generator
+// methods in objects and classes, async functions and arrows) and eval or Function source.
+// The check is a deep source string given to the constructor: a catchable SyntaxError.
+func TestGeneratorGuardIsLazy(t *testing.T) {
+	const check = `
+try { C(new Array(20001).join('(')); print('no error') } catch (e) { print(e.name, e.message) }`
+	cases := []struct{ name, def string }{
+		{"generator declaration", `function* g() {} var C = Object.getPrototypeOf(g).constructor`},
+		{"generator method", `var C = Object.getPrototypeOf(({ *g() {} }).g).constructor`},
+		{"class generator method", `class A { *g() {} } var C = Object.getPrototypeOf(A.prototype.g).constructor`},
+		{"async arrow", `var C = Object.getPrototypeOf(async () => {}).constructor`},
+		{"async method", `var C = Object.getPrototypeOf(({ async m() {} }).m).constructor`},
+		{"generator from indirect eval", `var C = (0, eval)('Object.getPrototypeOf(function* () {}).constructor')`},
+		{"async from direct eval", `var C = eval('Object.getPrototypeOf(async function () {}).constructor')`},
+		{"generator from Function", `var C = Function('return Object.getPrototypeOf(function* () {}).constructor')()`},
+		{"generator from new Function by another name", `var F = Function; var C = new F('return Object.getPrototypeOf(function* () {}).constructor')()`},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			out, err := runtimetest.Run(t, c.def+";"+check)
+			const want = "SyntaxError brackets nested deeper than 10000 levels\n"
+			if err != nil || out != want {
+				t.Errorf("out %q, err %v; want %q", out, err, want)
+			}
+		})
+	}
+}

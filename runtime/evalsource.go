@@ -158,6 +158,9 @@ func (l *Loop) evalSource(v goja.Value) goja.Value {
 	}
 	src := s.String()
 	l.checkDepth(src)
+	if mayDefineGenerators(src) {
+		l.guardGenerators()
+	}
 	if !mayNeedInstrument(src) || !wellFormed(s) {
 		return v
 	}

@@ -65,9 +65,11 @@ type Loop struct {
 	quitMemory func()        // stops the memory watchdog and waits for it; nil without one
 	done       func(error)   // Start's completion; nil for Run
 	cols       *colMap
-	fatal      error // the first error that ends the run
-	depth      int   // > 0 while a callback or posted job runs
-	baseFrames int   // JS frames below a round run from a preemption point or .wait()
+	evaluate   func(goja.Value) goja.Value // the original eval, indirect (evalguard.go); nil if not guarded
+	genGuarded bool                        // guardGenerators has run
+	fatal      error                       // the first error that ends the run
+	depth      int                         // > 0 while a callback or posted job runs
+	baseFrames int                         // JS frames below a round run from a preemption point or .wait()
 	onStop     []func()
 	timers     timerQueue
 	armedAt    time.Time // deadline the clock timer is armed for; zero if none
