@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/devicejs/devicejs/bindings"
+	"github.com/devicejs/devicejs/internal/syncbuf"
 	"github.com/devicejs/devicejs/runtime"
 )
 
@@ -134,7 +135,7 @@ func FuzzJSAPI(f *testing.F) {
 	addr := startBroker(f)
 	f.Fuzz(func(t *testing.T, data []byte) {
 		src := fuzzProgram(data)
-		var logs logBuffer
+		var logs syncbuf.Buffer
 		e := env{Broker: addr, Scale: 100, For: 30 * time.Second, Config: bindings.Config{
 			Logger: slog.New(slog.NewTextHandler(io.MultiWriter(&logs), &slog.HandlerOptions{Level: slog.LevelWarn})),
 		}}

@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"net"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -121,24 +120,6 @@ type env struct {
 	For time.Duration
 	// MaxCallStackSize bounds the JS call depth; 0 means the runtime's default.
 	MaxCallStackSize int
-}
-
-// logBuffer collects bindings' log output, safe for concurrent use.
-type logBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }
 
 // run runs src to its end and returns what it printed and Run's error.

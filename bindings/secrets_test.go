@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/devicejs/devicejs/bindings"
+	"github.com/devicejs/devicejs/internal/syncbuf"
 )
 
 // TestLogsNeverHoldSecrets: with a debug Logger (which gets every refusal reason), a password
@@ -13,7 +14,7 @@ import (
 // refused connect used to be logged whole, user:password@ included.
 func TestLogsNeverHoldSecrets(t *testing.T) {
 	const marker = "S3cr3t-MARKER"
-	var logs logBuffer
+	var logs syncbuf.Buffer
 	e := env{Broker: closedPort(t), Config: bindings.Config{
 		Logger: slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 	}}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/devicejs/devicejs/bindings"
+	"github.com/devicejs/devicejs/internal/syncbuf"
 	"github.com/devicejs/devicejs/runtime"
 )
 
@@ -212,7 +213,7 @@ client.on('connect', function() {
 
 // TestLoggerReasons: Config.Logger gets the reason a call was refused at debug level.
 func TestLoggerReasons(t *testing.T) {
-	var logs logBuffer
+	var logs syncbuf.Buffer
 	e := env{Broker: closedPort(t)}
 	e.Config.Logger = slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	e.mustRun(t, `

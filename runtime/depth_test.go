@@ -207,16 +207,8 @@ func TestEntryPositionsMatchPlainGoja(t *testing.T) {
 			if !errors.As(perr, &ex) {
 				t.Fatalf("plain goja: %v", perr)
 			}
-			var want strings.Builder
-			for _, f := range ex.Stack() {
-				where := "native"
-				if f.SrcName() != "<native>" {
-					where = f.Position().String()
-				}
-				want.WriteString("\tat " + f.FuncName() + " (" + where + ")\n")
-			}
-			if se.Stack != want.String() {
-				t.Errorf("stack:\n%s\nplain goja:\n%s", se.Stack, want.String())
+			if want := gojaStack(ex); se.Stack != want {
+				t.Errorf("stack:\n%s\nplain goja:\n%s", se.Stack, want)
 			}
 		})
 	}

@@ -101,16 +101,8 @@ func TestPositionsMatchPlainGoja(t *testing.T) {
 			if !errors.As(perr, &ex) {
 				t.Fatalf("plain goja: %v", perr)
 			}
-			var want strings.Builder
-			for _, f := range ex.Stack() {
-				where := "native"
-				if f.SrcName() != "<native>" {
-					where = f.Position().String()
-				}
-				want.WriteString("\tat " + f.FuncName() + " (" + where + ")\n")
-			}
-			if se.Stack != want.String() {
-				t.Errorf("stack:\n%s\nplain goja:\n%s", se.Stack, want.String())
+			if want := gojaStack(ex); se.Stack != want {
+				t.Errorf("stack:\n%s\nplain goja:\n%s", se.Stack, want)
 			}
 		})
 	}
@@ -131,4 +123,17 @@ func TestCallbackStacks(t *testing.T) {
 			t.Errorf("Run = %v, want %q", err, want)
 		}
 	}
+}
+
+// gojaStack formats the stack of a plain goja exception the way ScriptError.Stack does.
+func gojaStack(ex *goja.Exception) string {
+	var b strings.Builder
+	for _, f := range ex.Stack() {
+		where := "native"
+		if f.SrcName() != "<native>" {
+			where = f.Position().String()
+		}
+		b.WriteString("\tat " + f.FuncName() + " (" + where + ")\n")
+	}
+	return b.String()
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/devicejs/devicejs/internal/syncbuf"
 	"os/exec"
 	"regexp"
 	"strings"
@@ -27,31 +28,13 @@ type T interface {
 type scriptRun struct {
 	t      T
 	cmd    *exec.Cmd
-	stderr syncBuilder
+	stderr syncbuf.Buffer
 	done   chan struct{}
 	err    error
 
 	mu    sync.Mutex
 	lines []string
 	seen  chan struct{} // closed and replaced whenever a line arrives
-}
-
-// syncBuilder is a strings.Builder safe for a writer and a reader on different goroutines.
-type syncBuilder struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (s *syncBuilder) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuilder) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // startRun starts `binary run args...`, bounded by a generous wall-time limit.
