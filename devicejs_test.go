@@ -17,6 +17,7 @@ import (
 
 	"github.com/devicejs/devicejs"
 	"github.com/devicejs/devicejs/broker"
+	"github.com/devicejs/devicejs/internal/leakcheck"
 	"github.com/devicejs/devicejs/internal/pki"
 	"github.com/devicejs/devicejs/internal/syncbuf"
 	"github.com/devicejs/devicejs/mqttcore"
@@ -24,7 +25,7 @@ import (
 
 // runtime's resume workers (runtime/workers.go) outlive the last run by up to 250 ms.
 func TestMain(m *testing.M) {
-	goleak.VerifyTestMain(m, goleak.IgnoreAnyFunction("github.com/devicejs/devicejs/runtime.worker"))
+	leakcheck.Main(m, goleak.IgnoreAnyFunction("github.com/devicejs/devicejs/runtime.worker"))
 }
 
 // startBroker starts an embedded broker closed at the end of the test.

@@ -13,16 +13,16 @@ import (
 	mochi "github.com/mochi-mqtt/server/v2"
 	"github.com/mochi-mqtt/server/v2/listeners"
 	"github.com/mochi-mqtt/server/v2/packets"
-	"go.uber.org/goleak"
 
 	"github.com/devicejs/devicejs/bindings"
+	"github.com/devicejs/devicejs/internal/leakcheck"
 	"github.com/devicejs/devicejs/mqttcore"
 	"github.com/devicejs/devicejs/runtime"
 )
 
 // TestMain checks that no test leaves a goroutine behind: paho clients, mochi, timers.
 func TestMain(m *testing.M) {
-	goleak.VerifyTestMain(m)
+	leakcheck.Main(m)
 }
 
 // startBroker runs mochi in process on a free loopback port and returns its address

@@ -15,13 +15,14 @@ import (
 
 	"github.com/devicejs/devicejs"
 	"github.com/devicejs/devicejs/fleet"
+	"github.com/devicejs/devicejs/internal/leakcheck"
 	"github.com/devicejs/devicejs/internal/syncbuf"
 	"github.com/devicejs/devicejs/internal/testbroker"
 )
 
 // runtime's resume workers (runtime/workers.go) outlive the last run by up to 250 ms.
 func TestMain(m *testing.M) {
-	goleak.VerifyTestMain(m, goleak.IgnoreAnyFunction("github.com/devicejs/devicejs/runtime.worker"))
+	leakcheck.Main(m, goleak.IgnoreAnyFunction("github.com/devicejs/devicejs/runtime.worker"))
 }
 
 // publishers records, on the broker, which client ids published what.

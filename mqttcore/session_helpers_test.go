@@ -14,12 +14,12 @@ import (
 	mochi "github.com/mochi-mqtt/server/v2"
 	"github.com/mochi-mqtt/server/v2/listeners"
 	"github.com/mochi-mqtt/server/v2/packets"
-	"go.uber.org/goleak"
 
+	"github.com/devicejs/devicejs/internal/leakcheck"
 	"github.com/devicejs/devicejs/mqttcore"
 )
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+func TestMain(m *testing.M) { leakcheck.Main(m) }
 
 // waitFor bounds every wait in these tests.
 const waitFor = 10 * time.Second

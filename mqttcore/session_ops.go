@@ -192,7 +192,7 @@ func (s *Session) issueLocked(o *op) {
 			select {
 			case <-c.lost:
 			default:
-				tok = s.callPaho(c, o)
+				tok = s.callPahoUnlessLost(c, o)
 			}
 		case <-c.lost:
 		}
@@ -211,6 +211,23 @@ func (s *Session) issueLocked(o *op) {
 		case <-c.lost:
 		}
 	}()
+}
+
+// callPahoUnlessLost hands o to paho and returns its token, or nil once the connection is
+// dropped first. paho's Publish and Subscribe wait up to its WriteTimeout (10 s) to queue a
+// packet, and when the connection dies just after they checked it, nothing will ever take the
+// packet: they then return only at that timeout. The call runs on its own goroutine, which
+// touches nothing of the session, so that the loss (and End's release of the session) does
+// not wait for it; it ends by itself within the timeout.
+func (s *Session) callPahoUnlessLost(c *connection, o *op) paho.Token {
+	res := make(chan paho.Token, 1)
+	go func() { res <- s.callPaho(c, o) }()
+	select {
+	case tok := <-res:
+		return tok
+	case <-c.lost:
+		return nil
+	}
 }
 
 func (s *Session) callPaho(c *connection, o *op) paho.Token {

@@ -9,14 +9,14 @@ import (
 	"time"
 
 	paho "github.com/eclipse/paho.mqtt.golang"
-	"go.uber.org/goleak"
 
 	"github.com/devicejs/devicejs/internal/faultproxy"
+	"github.com/devicejs/devicejs/internal/leakcheck"
 	"github.com/devicejs/devicejs/internal/testbroker"
 	"github.com/devicejs/devicejs/mqttcore"
 )
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+func TestMain(m *testing.M) { leakcheck.Main(m) }
 
 // wait bounds every single wait of the suite.
 const wait = 15 * time.Second
