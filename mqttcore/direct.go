@@ -43,7 +43,7 @@ func (s *Session) publishDirectLocked(o *op) bool {
 		return false
 	}
 	g.omu.Lock()
-	if n := len(g.obuf); n+publishLen(o) <= max(s.opts.SendBuffSize, minSendBuffer) {
+	if len(g.obuf)+publishLen(o) <= s.opts.SendBuffSize { // validated: at least MinBuffSize
 		g.obuf = appendPublish(g.obuf, o)
 		start := !g.flushing
 		g.flushing = true
@@ -67,7 +67,7 @@ func (s *Session) publishDirectLocked(o *op) bool {
 	}
 	// g.wmu is held: nothing else can write until the packets are complete on the wire.
 	g.wbuf = appendPublish(append(g.wbuf[:0], g.obuf...), o)
-	g.obuf = g.obuf[:0]
+	g.obuf = nil
 	g.omu.Unlock()
 	s.trace(o.traceIssue())
 	o.direct = true
@@ -91,10 +91,6 @@ func (s *Session) publishDirectLocked(o *op) bool {
 	}
 	return true
 }
-
-// minSendBuffer is the smallest send buffer used, whatever sendBuffSize says (the spec's
-// minimum is 128 bytes).
-const minSendBuffer = 128
 
 // trackDirectLocked makes a direct QoS 1 publish o the operation in flight until its PUBACK
 // (handlePuback) or the loss of the connection; operations issued meanwhile wait for it before

@@ -163,21 +163,27 @@ func (g *guardConn) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// writeLocked writes p, after the direct publishes still in the send buffer (so the wire keeps
-// the order in which packets were accepted). The caller holds g.wmu.
+// writeLocked writes the direct publishes still in the send buffer, then p (so the wire keeps
+// the order in which packets were accepted). The buffer is handed over, not copied: an idle
+// connection keeps none. The caller holds g.wmu.
 func (g *guardConn) writeLocked(p []byte) error {
 	g.omu.Lock()
-	if len(g.obuf) > 0 {
-		p = append(append([]byte(nil), g.obuf...), p...)
-		g.obuf = g.obuf[:0]
-	}
+	pending := g.obuf
+	g.obuf = nil
 	g.omu.Unlock()
 	// Every write is bounded, paho's keepalive PINGREQ included (paho sets no deadline for
 	// it): on a dead link with a full send buffer it would block forever, and paho's shutdown
 	// waits for it, so the loss would never be reported.
 	_ = g.Conn.SetWriteDeadline(time.Now().Add(writeTimeout))
-	_, err := g.Conn.Write(p)
-	return err
+	for _, b := range [2][]byte{pending, p} {
+		if len(b) == 0 {
+			continue
+		}
+		if _, err := g.Conn.Write(b); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // SetWriteDeadline ignores paho's write deadlines: Write sets one for every write, and paho
