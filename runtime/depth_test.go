@@ -198,16 +198,7 @@ func TestEntryPositionsMatchPlainGoja(t *testing.T) {
 			if !errors.As(err, &se) {
 				t.Fatalf("Run = %v, want a *ScriptError", err)
 			}
-			prg, cerr := goja.Compile("test.js", src, false)
-			if cerr != nil {
-				t.Fatal(cerr)
-			}
-			_, perr := goja.New().RunProgram(prg)
-			var ex *goja.Exception
-			if !errors.As(perr, &ex) {
-				t.Fatalf("plain goja: %v", perr)
-			}
-			if want := gojaStack(ex); se.Stack != want {
+			if want := plainGojaStack(t, src); se.Stack != want {
 				t.Errorf("stack:\n%s\nplain goja:\n%s", se.Stack, want)
 			}
 		})

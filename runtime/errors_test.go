@@ -90,18 +90,7 @@ func TestPositionsMatchPlainGoja(t *testing.T) {
 			if !errors.As(err, &se) {
 				t.Fatalf("Run = %v, want a *ScriptError", err)
 			}
-			prg, cerr := goja.Compile("test.js", src, false)
-			if cerr != nil {
-				t.Fatal(cerr)
-			}
-			vm := goja.New()
-			_ = vm.Set("print", func(goja.FunctionCall) goja.Value { return nil })
-			_, perr := vm.RunProgram(prg)
-			var ex *goja.Exception
-			if !errors.As(perr, &ex) {
-				t.Fatalf("plain goja: %v", perr)
-			}
-			if want := gojaStack(ex); se.Stack != want {
+			if want := plainGojaStack(t, src); se.Stack != want {
 				t.Errorf("stack:\n%s\nplain goja:\n%s", se.Stack, want)
 			}
 		})
@@ -125,8 +114,22 @@ func TestCallbackStacks(t *testing.T) {
 	}
 }
 
-// gojaStack formats the stack of a plain goja exception the way ScriptError.Stack does.
-func gojaStack(ex *goja.Exception) string {
+// plainGojaStack runs src (named test.js, with a print that does nothing) on a plain goja
+// runtime, which must throw, and returns the exception's stack formatted the way
+// ScriptError.Stack is.
+func plainGojaStack(t *testing.T, src string) string {
+	t.Helper()
+	prg, err := goja.Compile("test.js", src, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	vm := goja.New()
+	_ = vm.Set("print", func(goja.FunctionCall) goja.Value { return nil })
+	_, err = vm.RunProgram(prg)
+	var ex *goja.Exception
+	if !errors.As(err, &ex) {
+		t.Fatalf("plain goja: %v", err)
+	}
 	var b strings.Builder
 	for _, f := range ex.Stack() {
 		where := "native"
