@@ -42,7 +42,7 @@ func (l *Loop) compile(filename, src string) (*goja.Program, error) {
 	if err != nil {
 		return nil, l.syntaxError(filename, err)
 	}
-	gen := definesGenerators(prg)
+	gen := mayDefineGenerators(src) && definesGenerators(prg) // the walk only when it can matter
 	prg, l.cols = instrument(filename, prg, src)
 	p, err := goja.CompileAST(prg, false)
 	if err != nil {
