@@ -3,6 +3,7 @@ package fleet
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -59,6 +60,61 @@ type Summary struct {
 	RSSBytes uint64 `json:"rss_bytes"`
 	// Goroutines is the process's goroutine count when RSSBytes was read (summed when merged).
 	Goroutines int `json:"goroutines"`
+
+	// Series samples the fleet's progress over wall time (written by `devicejs fleet` when
+	// --report or --ui is given; absent otherwise). Merged summaries add their shards' samples
+	// index by index (each shard samples at the same interval from its own start).
+	Series []Sample `json:"series,omitempty"`
+	// Slowest are the instances with the longest connect latencies, slowest first (at most
+	// SlowestKept; recorded with Series).
+	Slowest []DeviceLatency `json:"slowest,omitempty"`
+}
+
+// SlowestKept is the number of instances Summary.Slowest keeps.
+const SlowestKept = 20
+
+// Sample is the fleet's progress at one moment: the counts of Progress, T wall seconds after the
+// fleet started. Rates are the differences of consecutive samples.
+type Sample struct {
+	T            float64 `json:"t"`
+	Started      int     `json:"started"`
+	Connected    int     `json:"connected"`
+	Reconnecting int     `json:"reconnecting"`
+	Errors       uint64  `json:"errors"`
+	Received     uint64  `json:"received"`
+	Published    uint64  `json:"published"`
+}
+
+// DeviceLatency is one instance's connect latency: wall time from its first connection attempt
+// to its first CONNACK.
+type DeviceLatency struct {
+	ClientID  string  `json:"client_id"`
+	LatencyMS float64 `json:"latency_ms"`
+}
+
+// mergeSeries adds o's samples to s index by index.
+func mergeSeries(s, o []Sample) []Sample {
+	for i, x := range o {
+		if i == len(s) {
+			s = append(s, Sample{T: x.T})
+		}
+		y := &s[i]
+		y.T = max(y.T, x.T)
+		y.Started += x.Started
+		y.Connected += x.Connected
+		y.Reconnecting += x.Reconnecting
+		y.Errors += x.Errors
+		y.Received += x.Received
+		y.Published += x.Published
+	}
+	return s
+}
+
+// mergeSlowest keeps the SlowestKept slowest of a and b, slowest first.
+func mergeSlowest(a, b []DeviceLatency) []DeviceLatency {
+	all := append(slices.Clone(a), b...)
+	slices.SortStableFunc(all, func(x, y DeviceLatency) int { return cmp.Compare(y.LatencyMS, x.LatencyMS) })
+	return all[:min(len(all), SlowestKept)]
 }
 
 // Percentiles are latency percentiles in milliseconds.
@@ -194,6 +250,8 @@ func Merge(parts ...Summary) (Summary, error) {
 		}
 		m.RSSBytes += p.RSSBytes
 		m.Goroutines += p.Goroutines
+		m.Series = mergeSeries(m.Series, p.Series)
+		m.Slowest = mergeSlowest(m.Slowest, p.Slowest)
 	}
 	if !allConnected {
 		m.AllConnectedSeconds = 0
