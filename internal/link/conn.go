@@ -1,0 +1,180 @@
+package link
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// Linger is how long, in wall time, a closed connection keeps delivering the bytes written
+// before Close (a FIN follows the data in TCP) before the network connection is closed anyway.
+const Linger = 5 * time.Second
+
+// ErrReset is what Read and Write return on a connection the link has cut (Link.Cut). It
+// wraps syscall.ECONNRESET.
+var ErrReset = fmt.Errorf("link: connection reset: %w", syscall.ECONNRESET)
+
+// errClosed is returned by operations on a connection after its Close.
+var errClosed = net.ErrClosed
+
+// conn is a net.Conn seen through the link: the device reads and writes it, the link carries
+// the bytes to and from under.
+type conn struct {
+	link  *Link
+	under net.Conn
+	id    uint64
+
+	up, down *pipe
+	wg       sync.WaitGroup
+
+	mu       sync.Mutex
+	closed   bool
+	finished bool
+	linger   *time.Timer
+}
+
+var _ net.Conn = (*conn)(nil)
+
+func newConn(l *Link, under net.Conn, id uint64) *conn {
+	c := &conn{link: l, under: under, id: id}
+	c.up = newPipe(c, Up)
+	c.down = newPipe(c, Down)
+	return c
+}
+
+// start runs the two deliveries and the network reader.
+func (c *conn) start() {
+	c.wg.Add(3)
+	go c.up.run()
+	go c.down.run()
+	go c.ingest()
+}
+
+// ingest reads the network side into the Down pipe, at most BufferSize held (the rest waits in
+// the network, as a full TCP receive window makes the peer wait).
+func (c *conn) ingest() {
+	defer c.wg.Done()
+	buf := make([]byte, 32<<10)
+	for {
+		n, err := c.under.Read(buf)
+		if n > 0 {
+			if _, perr := c.down.pushAll(buf[:n]); perr != nil {
+				return
+			}
+		}
+		if err != nil {
+			c.down.pushEOF(err)
+			return
+		}
+	}
+}
+
+// Read reads what the link has delivered from the network.
+func (c *conn) Read(b []byte) (int, error) { return c.down.read(b) }
+
+// Write queues b for delivery to the network. It blocks while the link holds BufferSize bytes
+// of this direction; the write deadline applies.
+func (c *conn) Write(b []byte) (int, error) { return c.up.pushAll(b) }
+
+// Close ends the device's use of the connection: Read and Write fail at once, unread bytes are
+// dropped, and the bytes already written are still delivered (for at most Linger of wall
+// time, and not while the link is blackholed past that) before the network connection closes.
+func (c *conn) Close() error {
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return errClosed
+	}
+	c.closed = true
+	if !c.finished {
+		c.linger = time.AfterFunc(Linger, c.finish)
+	}
+	c.mu.Unlock()
+	c.down.kill(errClosed)
+	c.up.closeWrite()
+	return nil
+}
+
+// reset cuts the connection: the network side is closed with a reset where it can be (TCP
+// linger 0), the device's Read and Write return ErrReset.
+func (c *conn) reset() {
+	if tc, ok := c.under.(*net.TCPConn); ok {
+		_ = tc.SetLinger(0)
+	}
+	c.up.kill(ErrReset)
+	c.down.kill(ErrReset)
+	c.finish()
+}
+
+// fail ends the connection after the network side failed a write: the device sees err.
+func (c *conn) fail(err error) {
+	if errors.Is(err, net.ErrClosed) {
+		err = ErrReset
+	}
+	c.up.kill(err)
+	c.down.kill(err)
+	c.finish()
+}
+
+// finish closes the network side and releases everything; idempotent.
+func (c *conn) finish() {
+	c.mu.Lock()
+	if c.finished {
+		c.mu.Unlock()
+		return
+	}
+	c.finished = true
+	if c.linger != nil {
+		c.linger.Stop()
+	}
+	c.mu.Unlock()
+	_ = c.under.Close()
+	c.up.kill(errClosed)
+	c.down.kill(errClosed)
+	c.link.forget(c)
+}
+
+// wake makes both deliveries re-read the link's state.
+func (c *conn) wake() {
+	c.up.wake()
+	c.down.wake()
+}
+
+// held is the number of bytes in flight both ways.
+func (c *conn) held() int {
+	n := 0
+	for _, p := range []*pipe{c.up, c.down} {
+		p.mu.Lock()
+		n += p.held()
+		p.mu.Unlock()
+	}
+	return n
+}
+
+// LocalAddr is the network connection's local address.
+func (c *conn) LocalAddr() net.Addr { return c.under.LocalAddr() }
+
+// RemoteAddr is the network connection's remote address.
+func (c *conn) RemoteAddr() net.Addr { return c.under.RemoteAddr() }
+
+// SetDeadline sets the read and write deadlines (wall time).
+func (c *conn) SetDeadline(t time.Time) error {
+	c.down.setDeadline(t)
+	c.up.setDeadline(t)
+	return nil
+}
+
+// SetReadDeadline sets the wall-time deadline of Read.
+func (c *conn) SetReadDeadline(t time.Time) error {
+	c.down.setDeadline(t)
+	return nil
+}
+
+// SetWriteDeadline sets the wall-time deadline of Write.
+func (c *conn) SetWriteDeadline(t time.Time) error {
+	c.up.setDeadline(t)
+	return nil
+}
