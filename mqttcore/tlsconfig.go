@@ -48,7 +48,8 @@ var ErrSelfSigned = errors.New("mqtt: tls: self-signed server certificate is not
 // Config builds the client *tls.Config for a broker at serverName (Endpoint.Host): TLS 1.2 or
 // later, the broker's certificate chain verified against CA (or the host's roots when CA is
 // empty) with hostname verification always on, self-signed broker certificates refused, and
-// the client certificate presented when both Cert and Key are set. Setting only one of Cert and
+// the client certificate presented when both Cert and Key are set: always, whatever CA list
+// the broker's certificate request names (GetClientCertificate). Setting only one of Cert and
 // Key is a *CertError rather than silently disabling client authentication. Every error is a
 // *CertError.
 func (t TLSSettings) Config(serverName string) (*tls.Config, error) {
@@ -70,7 +71,13 @@ func (t TLSSettings) Config(serverName string) (*tls.Config, error) {
 		if err != nil {
 			return nil, &CertError{Setting: SettingCert, Err: err}
 		}
-		cfg.Certificates = []tls.Certificate{pair}
+		// Always sent when the broker asks for one, as the device does. With Certificates,
+		// crypto/tls sends nothing when the certificate's issuer is not in the broker's
+		// acceptable-CA list (or its key type is not in the requested signature schemes),
+		// and the broker then sees no client authentication at all.
+		cfg.GetClientCertificate = func(*tls.CertificateRequestInfo) (*tls.Certificate, error) {
+			return &pair, nil
+		}
 	case t.Cert != "":
 		return nil, &CertError{Setting: SettingKey, Err: errors.New("client certificate set without a private key")}
 	case t.Key != "":
