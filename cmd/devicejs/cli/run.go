@@ -28,9 +28,10 @@ type RunOptions struct {
 	SSLCAFile  string
 	SSLCert    string
 	SSLKey     string
-	Trace      bool     // --trace: MQTT actions to stderr
-	TraceJSON  string   // --trace-json: MQTT actions as JSON lines to this file
-	MaxMemory  byteSize // --max-memory (run only): heap budget in bytes; 0 = none
+	Trace      bool        // --trace: MQTT actions to stderr
+	TraceJSON  string      // --trace-json: MQTT actions as JSON lines to this file
+	MaxMemory  byteSize    // --max-memory (run only): heap budget in bytes; 0 = none
+	Reporting  ReportFlags // --report, --ui: the HTML report of the run (report_live.go)
 }
 
 // Causes with which a run is stopped from outside the script.
@@ -84,6 +85,7 @@ Exit codes: 0 finished or --for elapsed, 1 script error, 2 usage error,
 	addDeviceFlags(f, opts)
 	f.BoolVar(&opts.Trace, "trace", false, "write each MQTT event and packet-level action, with device time, to stderr")
 	f.StringVar(&opts.TraceJSON, "trace-json", "", "write the trace as JSON lines to this file")
+	addReportFlags(f, &opts.Reporting)
 	f.Var(&opts.MaxMemory, "max-memory", "end the script with an error (exit 1) when its heap outgrows this size; 0 = no limit")
 	return cmd
 }
@@ -100,6 +102,11 @@ func runRun(parent context.Context, opts *RunOptions) error {
 	}
 	defer route.Close()
 	clock := cfg.Clock
+	rep, err := startRunReport(opts)
+	if err != nil {
+		return err
+	}
+	defer rep.finish() // after the tracer's Close below
 	tr, err := newTracer(opts, clock.Now())
 	if err != nil {
 		return usageError(err)
@@ -126,6 +133,7 @@ func runRun(parent context.Context, opts *RunOptions) error {
 		exitIfStuck(opts.IO, forElapsed, done, func() ExitCode { return ExitOK })
 	}
 	cfg.MaxMemory = int64(opts.MaxMemory)
+	defer exitAtMemoryBackstop(opts.IO)()
 
 	res, err := devicejs.Run(ctx, script, cfg)
 	if err != nil {
@@ -142,7 +150,7 @@ func runResult(ios *IOStreams, res devicejs.Result) error {
 	case devicejs.ScriptFailed:
 		fmt.Fprintln(ios.ErrOut, res.ScriptError().Error())
 		if errors.Is(res.Err, runtime.ErrMemoryBudget) {
-			fmt.Fprintln(ios.ErrOut, "devicejs: the script was stopped at its memory budget; see --max-memory")
+			fmt.Fprintln(ios.ErrOut, memoryBudgetHint)
 		}
 		return withExitCode(ExitScriptError, errors.New(""))
 	}

@@ -1,0 +1,189 @@
+package report
+
+import (
+	"cmp"
+	"slices"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/devicejs/devicejs/fleet"
+	"github.com/devicejs/devicejs/mqttcore"
+)
+
+// FleetRecorder records what a fleet report shows beyond the fleet's summary: a time series of
+// the fleet's progress (sampled every interval) and, from the instances' trace events, each
+// instance's connect latency (wall time from its first connection attempt to its first
+// CONNACK) and errors by code. Safe for concurrent use; Trace must be cheap, as the sessions
+// call it on every action.
+type FleetRecorder struct {
+	progress func() fleet.Progress
+	start    time.Time
+	stop     chan struct{}
+	stopped  chan struct{}
+	once     sync.Once
+
+	mu      sync.Mutex
+	series  []fleet.Sample
+	attempt map[string]time.Time // first connection attempt, by clientId
+	latency map[string]float64   // first connect latency in ms, by clientId
+	hist    fleet.Histogram
+	errors  map[string]uint64
+}
+
+// NewFleetRecorder returns a recorder whose Trace hook may be installed before the fleet exists;
+// Start begins the sampling.
+func NewFleetRecorder() *FleetRecorder {
+	return &FleetRecorder{
+		start: time.Now(), stop: make(chan struct{}), stopped: make(chan struct{}),
+		attempt: map[string]time.Time{}, latency: map[string]float64{}, errors: map[string]uint64{},
+	}
+}
+
+// Start samples progress (a fleet's Progress method) now and then every interval, until Stop.
+// Call it once.
+func (r *FleetRecorder) Start(progress func() fleet.Progress, interval time.Duration) {
+	r.mu.Lock()
+	r.progress, r.start = progress, time.Now()
+	r.mu.Unlock()
+	r.sample()
+	go func() {
+		defer close(r.stopped)
+		t := time.NewTicker(interval)
+		defer t.Stop()
+		for {
+			select {
+			case <-r.stop:
+				return
+			case <-t.C:
+				r.sample()
+			}
+		}
+	}()
+}
+
+func (r *FleetRecorder) sample() {
+	r.mu.Lock()
+	progress, start := r.progress, r.start
+	r.mu.Unlock()
+	p := progress()
+	s := fleet.Sample{T: time.Since(start).Seconds(), Started: p.Started, Connected: p.Connected,
+		Reconnecting: p.Reconnecting, Errors: p.Errors, Received: p.Received, Published: p.Published}
+	r.mu.Lock()
+	r.series = append(r.series, s)
+	r.mu.Unlock()
+}
+
+// Stop takes a last sample and stops sampling. Later calls, and a call without Start, do
+// nothing.
+func (r *FleetRecorder) Stop() {
+	r.mu.Lock()
+	started := r.progress != nil
+	r.mu.Unlock()
+	if !started {
+		return
+	}
+	r.once.Do(func() {
+		close(r.stop)
+		<-r.stopped
+		r.sample()
+	})
+}
+
+// Trace is the fleet's devicejs.Config.Trace hook.
+func (r *FleetRecorder) Trace(e mqttcore.TraceEvent) {
+	switch e.Kind {
+	case mqttcore.TraceConnectAttempt:
+		now := time.Now()
+		r.mu.Lock()
+		if _, ok := r.attempt[e.ClientID]; !ok {
+			r.attempt[e.ClientID] = now
+		}
+		r.mu.Unlock()
+	case mqttcore.TraceConnack:
+		now := time.Now()
+		r.mu.Lock()
+		if at, ok := r.attempt[e.ClientID]; ok {
+			if _, done := r.latency[e.ClientID]; !done {
+				d := now.Sub(at)
+				r.latency[e.ClientID] = float64(d) / float64(time.Millisecond)
+				r.hist.Add(d)
+			}
+		}
+		r.mu.Unlock()
+	case mqttcore.TracePublishDone:
+		if e.Code != 0 {
+			r.countError("publish:" + strconv.Itoa(int(e.Code)))
+		}
+	case mqttcore.TraceError:
+		r.countError("error:" + strconv.Itoa(int(e.Code)))
+	}
+}
+
+func (r *FleetRecorder) countError(key string) {
+	r.mu.Lock()
+	r.errors[key]++
+	r.mu.Unlock()
+}
+
+// Fill adds the recorded series and slowest instances to a fleet's final summary.
+func (r *FleetRecorder) Fill(s *fleet.Summary) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	s.Series = slices.Clone(r.series)
+	s.Slowest = r.slowestLocked()
+}
+
+// Snapshot is the summary so far of a running fleet of n instances (for the live view): counts
+// from the latest sample, latencies and errors from the trace events.
+func (r *FleetRecorder) Snapshot(fleetSize, n int) fleet.Summary {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	s := fleet.Summary{
+		Version: fleet.SummaryVersion, FleetSize: fleetSize, Instances: n,
+		ElapsedSeconds: time.Since(r.start).Seconds(), Connected: len(r.latency),
+		ConnectLatency: cloneHistogram(r.hist), Errors: map[string]uint64{},
+		Series: slices.Clone(r.series), Slowest: r.slowestLocked(),
+	}
+	for k, v := range r.errors {
+		s.Errors[k] = v
+	}
+	if k := len(r.series); k > 0 {
+		last := r.series[k-1]
+		s.Published, s.Received = last.Published, last.Received
+	}
+	s.ConnectLatencyMS = fleet.Percentiles{
+		P50: ms(s.ConnectLatency.Quantile(0.5)), P90: ms(s.ConnectLatency.Quantile(0.9)),
+		P99: ms(s.ConnectLatency.Quantile(0.99)), Max: s.ConnectLatency.MaxMicros / 1000,
+	}
+	if s.ElapsedSeconds > 0 {
+		s.PublishesPerSec = float64(s.Published) / s.ElapsedSeconds
+		s.MessagesPerSecond = float64(s.Received) / s.ElapsedSeconds
+	}
+	return s
+}
+
+func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+
+func (r *FleetRecorder) slowestLocked() []fleet.DeviceLatency {
+	all := make([]fleet.DeviceLatency, 0, len(r.latency))
+	for id, l := range r.latency {
+		all = append(all, fleet.DeviceLatency{ClientID: id, LatencyMS: l})
+	}
+	slices.SortFunc(all, func(a, b fleet.DeviceLatency) int {
+		if c := cmp.Compare(b.LatencyMS, a.LatencyMS); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.ClientID, b.ClientID)
+	})
+	return all[:min(len(all), fleet.SlowestKept)]
+}
+
+func cloneHistogram(h fleet.Histogram) fleet.Histogram {
+	c := h
+	c.Buckets = make(map[int]uint64, len(h.Buckets))
+	for b, n := range h.Buckets {
+		c.Buckets[b] = n
+	}
+	return c
+}

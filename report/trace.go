@@ -1,0 +1,72 @@
+package report
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+)
+
+// maxTraceLine bounds one JSON line of a trace (longer lines are counted as skipped).
+const maxTraceLine = 1 << 20
+
+// Trace is the trace of one run as the page draws it: the --trace-json records in file order,
+// each kept whole (every field, known or not, is shown on hover), plus the number of lines that
+// were not JSON objects.
+type Trace struct {
+	Events  []map[string]any `json:"events"`
+	Skipped int              `json:"skipped"`
+}
+
+// ReadTrace reads --trace-json lines. It tolerates what earlier and later versions of the
+// format may hold: unknown fields and kinds are kept as they are, blank lines are ignored, and
+// lines that are not JSON objects (a truncated last line of a killed run, say) are counted in
+// Skipped rather than failing the report. Only a read error is returned.
+func ReadTrace(r io.Reader) (*Trace, error) {
+	tr := &Trace{Events: []map[string]any{}}
+	br := bufio.NewReaderSize(r, 64<<10)
+	for {
+		line, err := readLine(br)
+		if len(bytes.TrimSpace(line)) > 0 {
+			tr.add(line)
+		}
+		if err == io.EOF {
+			return tr, nil
+		}
+		if err != nil {
+			return tr, fmt.Errorf("report: reading trace: %w", err)
+		}
+	}
+}
+
+// readLine returns the next line without its newline; a line longer than maxTraceLine is
+// returned as a marker that add skips.
+func readLine(br *bufio.Reader) ([]byte, error) {
+	var buf []byte
+	for {
+		chunk, err := br.ReadSlice('\n')
+		if len(buf)+len(chunk) <= maxTraceLine {
+			buf = append(buf, chunk...)
+		} else {
+			buf = []byte("\x00too long")
+		}
+		if err == bufio.ErrBufferFull {
+			continue
+		}
+		return bytes.TrimRight(buf, "\r\n"), err
+	}
+}
+
+// add decodes one line into an event, or counts it as skipped. Numbers stay json.Number so that
+// they are written back exactly as read.
+func (tr *Trace) add(line []byte) {
+	dec := json.NewDecoder(bytes.NewReader(line))
+	dec.UseNumber()
+	var ev map[string]any
+	if err := dec.Decode(&ev); err != nil || ev == nil || dec.More() {
+		tr.Skipped++
+		return
+	}
+	tr.Events = append(tr.Events, ev)
+}
