@@ -108,6 +108,7 @@ Exit codes: 0 every instance finished or ran --for, 1 some instance ended with a
 	f.StringVar(&opts.SummaryJSON, "summary-json", "", "write the final summary as JSON to this file")
 	f.StringVar(&shard, "shard", "", "run only slice i of n (0-based i, or auto for $JOB_COMPLETION_INDEX), e.g. 2/8")
 	addDeviceFlags(f, &opts.RunOptions)
+	addReportFlags(f, &opts.Reporting)
 	cmd.AddCommand(NewCmdFleetMerge(ios, nil))
 	return cmd
 }
@@ -124,6 +125,13 @@ func fleetRun(parent context.Context, opts *FleetOptions) error {
 	}
 	defer route.Close()
 	dev.Stdout = nil
+	rep, hook, err := startFleetReport(opts)
+	if err != nil {
+		return err
+	}
+	if hook != nil {
+		dev.Trace = hook
+	}
 	var out io.Writer
 	if !opts.Quiet {
 		out = opts.IO.Out
@@ -135,6 +143,7 @@ func fleetRun(parent context.Context, opts *FleetOptions) error {
 	if err != nil {
 		return usageError(err)
 	}
+	rep.start(fl)
 	if lo, hi := fl.Indices(); opts.Broker != "embedded" {
 		warnFDs(opts.IO, hi-lo, fdLimit())
 	}
@@ -168,6 +177,8 @@ func fleetRun(parent context.Context, opts *FleetOptions) error {
 	if err != nil {
 		return withExitCode(ExitScriptError, err)
 	}
+	rep.fill(&sum)
+	defer rep.finish(sum)
 	sum.WriteText(opts.IO.ErrOut)
 	if jsonOut != nil {
 		if err := sum.WriteJSON(jsonOut); err != nil {
