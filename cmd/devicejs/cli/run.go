@@ -25,6 +25,7 @@ type RunOptions struct {
 	Timeout    time.Duration // wall time; 0 = none
 	TimeScale  float64
 	Broker     string // "", "embedded" or HOST:PORT
+	Link       string // --link: the emulated network link (link.go); "" = none
 	SSLCAFile  string
 	SSLCert    string
 	SSLKey     string

@@ -1,0 +1,42 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"net"
+
+	"github.com/spf13/pflag"
+
+	"github.com/devicejs/devicejs/internal/link"
+)
+
+// linkSeed seeds the link's jitter and loss: the same --link gives the same delays every run.
+const linkSeed = 1
+
+// addLinkFlag registers --link, shared by run and fleet.
+func addLinkFlag(f *pflag.FlagSet, opts *RunOptions) {
+	f.StringVar(&opts.Link, "link", "", "emulate the device's network link: a profile (wifi, lte, 3g, edge, 2g, satellite, flaky) "+
+		"and/or fields, e.g. 'latency=200ms,jitter=50ms,loss=1%,bandwidth=256kbit' or '3g,loss=5%' (see docs/link.md)")
+}
+
+// parseLinkFlag reads --link; an empty flag is no link. Errors are usage errors naming the field.
+func parseLinkFlag(opts *RunOptions) (link.Conditions, bool, error) {
+	if opts.Link == "" {
+		return link.Conditions{}, false, nil
+	}
+	c, err := link.Parse(opts.Link)
+	if err != nil {
+		return link.Conditions{}, false, usageError(fmt.Errorf("--link: %w", err))
+	}
+	return c, true, nil
+}
+
+// withLink wraps dial (nil = the script's own address over TCP) so that every connection goes
+// through a link applying --link on the device clock. It returns dial unchanged without --link.
+func withLink(opts *RunOptions, dial func(ctx context.Context, network, addr string) (net.Conn, error), clock link.Clock) (func(ctx context.Context, network, addr string) (net.Conn, error), error) {
+	c, ok, err := parseLinkFlag(opts)
+	if err != nil || !ok {
+		return dial, err
+	}
+	return link.New(c, clock, linkSeed).Dialer(dial), nil
+}
