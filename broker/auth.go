@@ -9,10 +9,11 @@ import (
 )
 
 // authHook allows everyone when users is nil, else only CONNECTs whose
-// username and password match an entry. Every topic is allowed (no ACLs).
+// username and password match an entry. Every topic is allowed unless acl says otherwise.
 type authHook struct {
 	mqtt.HookBase
 	users map[string]string
+	acl   func(user, clientID, topic string, write bool) bool
 }
 
 func (h *authHook) ID() string { return "devicejs-auth" }
@@ -32,4 +33,9 @@ func (h *authHook) OnConnectAuthenticate(cl *mqtt.Client, pk packets.Packet) boo
 	return subtle.ConstantTimeCompare(pk.Connect.Password, []byte(want)) == 1
 }
 
-func (h *authHook) OnACLCheck(cl *mqtt.Client, topic string, write bool) bool { return true }
+func (h *authHook) OnACLCheck(cl *mqtt.Client, topic string, write bool) bool {
+	if h.acl == nil || cl.Net.Inline {
+		return true
+	}
+	return h.acl(string(cl.Properties.Username), cl.ID, topic, write)
+}

@@ -71,6 +71,12 @@ type Config struct {
 	// name with its password. All topics are open to admitted clients.
 	Users map[string]string
 
+	// ACL, if non-nil, decides each publish (write) and subscribe or delivery (read) of an
+	// admitted client: false refuses it (a refused subscribe gets SUBACK 0x80, a refused QoS 1/2
+	// publish disconnects an MQTT 3 client, a refused QoS 0 publish is dropped). nil allows every
+	// topic. It must be safe for concurrent use and must not block.
+	ACL func(user, clientID, topic string, write bool) bool
+
 	// Logger receives mochi's log records; nil discards them.
 	Logger *slog.Logger
 
@@ -123,7 +129,7 @@ func New(c Config) (*Broker, error) {
 		caps.MaximumClientWritesPending = int32(c.MaxPendingWrites)
 	}
 	srv := mqtt.New(&mqtt.Options{Logger: log, InlineClient: true, Capabilities: caps})
-	if err := srv.AddHook(&authHook{users: c.Users}, nil); err != nil {
+	if err := srv.AddHook(&authHook{users: c.Users, acl: c.ACL}, nil); err != nil {
 		return nil, fmt.Errorf("broker: auth hook: %w", err)
 	}
 	guard := newSessionGuard(srv)

@@ -1,0 +1,106 @@
+package devtest
+
+import (
+	"sort"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// VirtualClock is device time that moves only when the world advances it: a runtime.Clock and
+// mqttcore.Clock shared by every device of a test. Every call is counted as activity (see
+// World's virtual-time rule in docs/testing.md). Safe from any goroutine.
+type VirtualClock struct {
+	mu     sync.Mutex
+	now    time.Time
+	seq    uint64
+	timers map[uint64]*vtimer
+
+	activity *atomic.Uint64
+}
+
+type vtimer struct {
+	at  time.Time
+	seq uint64
+	f   func()
+}
+
+// NewVirtualClock returns a clock whose device time is start; activity, if non-nil, is
+// incremented on every timer set, stopped or fired.
+func NewVirtualClock(start time.Time, activity *atomic.Uint64) *VirtualClock {
+	if activity == nil {
+		activity = new(atomic.Uint64)
+	}
+	return &VirtualClock{now: start, timers: make(map[uint64]*vtimer), activity: activity}
+}
+
+// Now returns the current device time.
+func (c *VirtualClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+// AfterFunc calls f once device time has moved forward by d (d <= 0: at the next advance).
+func (c *VirtualClock) AfterFunc(d time.Duration, f func()) func() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.activity.Add(1)
+	if d < 0 {
+		d = 0
+	}
+	c.seq++
+	id := c.seq
+	c.timers[id] = &vtimer{at: c.now.Add(d), seq: id, f: f}
+	return func() bool {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		c.activity.Add(1)
+		_, ok := c.timers[id]
+		delete(c.timers, id)
+		return ok
+	}
+}
+
+// Next returns the earliest timer deadline, and false when no timer is set.
+func (c *VirtualClock) Next() (time.Time, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var best time.Time
+	found := false
+	for _, t := range c.timers {
+		if !found || t.at.Before(best) {
+			best, found = t.at, true
+		}
+	}
+	return best, found
+}
+
+// AdvanceTo sets device time to t (never backwards) and calls the timers due by then, in
+// deadline order (ties in the order they were set), one after the other on the calling
+// goroutine. It returns how many fired.
+func (c *VirtualClock) AdvanceTo(t time.Time) int {
+	c.mu.Lock()
+	if t.After(c.now) {
+		c.now = t
+	}
+	var due []*vtimer
+	for id, vt := range c.timers {
+		if !vt.at.After(c.now) {
+			due = append(due, vt)
+			delete(c.timers, id)
+		}
+	}
+	c.mu.Unlock()
+	sort.Slice(due, func(i, j int) bool {
+		if !due[i].at.Equal(due[j].at) {
+			return due[i].at.Before(due[j].at)
+		}
+		return due[i].seq < due[j].seq
+	})
+	for _, vt := range due {
+		c.activity.Add(1)
+		vt.f()
+	}
+	return len(due)
+}

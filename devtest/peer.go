@@ -1,0 +1,178 @@
+package devtest
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	paho "github.com/eclipse/paho.mqtt.golang"
+	mqtt "github.com/mochi-mqtt/server/v2"
+	"github.com/mochi-mqtt/server/v2/packets"
+)
+
+// peerWait bounds each step of a peer on an external broker (wall time).
+const peerWait = 10 * time.Second
+
+// Message is one message a peer subscription received.
+type Message struct {
+	Topic   string
+	Payload []byte
+	QoS     byte
+	Retain  bool
+	AtMs    int64
+}
+
+// peerSub is a world.subscribe(filter): the messages a peer subscribed to filter received.
+type peerSub struct {
+	filter string
+	mu     sync.Mutex
+	msgs   []Message
+}
+
+func (s *peerSub) add(m Message) {
+	s.mu.Lock()
+	if len(s.msgs) < maxRecorded {
+		s.msgs = append(s.msgs, m)
+	}
+	s.mu.Unlock()
+}
+
+func (s *peerSub) messages() []Message {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]Message(nil), s.msgs...)
+}
+
+// subscribe makes a peer subscription to filter and returns once the broker has it.
+func (w *World) subscribe(filter string) (*peerSub, error) {
+	s := &peerSub{filter: filter}
+	if w.embedded != nil {
+		w.embedded.mu.Lock()
+		b := w.embedded.b
+		w.embedded.mu.Unlock()
+		if b == nil {
+			return nil, errors.New("broker is stopped")
+		}
+		w.mu.Lock()
+		id := len(w.peers) + 1
+		w.mu.Unlock()
+		err := b.Server().Subscribe(filter, id, func(_ *mqtt.Client, _ packets.Subscription, pk packets.Packet) {
+			w.activity.Add(1)
+			s.add(Message{Topic: pk.TopicName, Payload: append([]byte(nil), pk.Payload...), QoS: pk.FixedHeader.Qos,
+				Retain: pk.FixedHeader.Retain, AtMs: w.NowMs()})
+		})
+		if err != nil {
+			return nil, err
+		}
+	} else {
+		cl, err := w.ext.connect()
+		if err != nil {
+			return nil, err
+		}
+		tok := cl.Subscribe(filter, 2, func(_ paho.Client, m paho.Message) {
+			w.activity.Add(1)
+			s.add(Message{Topic: m.Topic(), Payload: append([]byte(nil), m.Payload()...), QoS: m.Qos(),
+				Retain: m.Retained(), AtMs: w.NowMs()})
+		})
+		if !tok.WaitTimeout(peerWait) || tok.Error() != nil {
+			return nil, fmt.Errorf("peer subscribe %s: %v", filter, tok.Error())
+		}
+	}
+	w.mu.Lock()
+	w.peers = append(w.peers, s)
+	w.mu.Unlock()
+	return s, nil
+}
+
+// publish publishes as a peer and returns once the broker has the message (QoS 0: once sent).
+func (w *World) publish(topic string, payload []byte, qos byte, retain bool) error {
+	if w.embedded != nil {
+		return w.embedded.publish(topic, payload, qos, retain)
+	}
+	w.activity.Add(1)
+	return w.ext.publish(topic, payload, qos, retain)
+}
+
+// externalPeer is the world's own clients on an external broker: one that publishes and
+// records every device publish (subscribed to '#'), and one per world.subscribe.
+type externalPeer struct {
+	w       *World
+	opts    Options
+	main    paho.Client
+	mu      sync.Mutex
+	clients []paho.Client
+	own     map[string]int // topic+"\x00"+payload published by the peer, not yet seen back
+}
+
+func newExternalPeer(w *World, opts Options) (*externalPeer, error) {
+	p := &externalPeer{w: w, opts: opts, own: map[string]int{}}
+	cl, err := p.connect()
+	if err != nil {
+		return nil, err
+	}
+	p.main = cl
+	tok := cl.Subscribe("#", 2, func(_ paho.Client, m paho.Message) {
+		key := m.Topic() + "\x00" + string(m.Payload())
+		p.mu.Lock()
+		mine := p.own[key] > 0
+		if mine {
+			p.own[key]--
+		}
+		p.mu.Unlock()
+		if !mine && !m.Retained() {
+			w.recordPublished(Published{Topic: m.Topic(), Payload: append([]byte(nil), m.Payload()...), QoS: m.Qos()})
+		}
+	})
+	if !tok.WaitTimeout(peerWait) || tok.Error() != nil {
+		p.close()
+		return nil, fmt.Errorf("peer subscribe #: %v", tok.Error())
+	}
+	return p, nil
+}
+
+// connect opens a peer client on the external broker (MQTT 3.1.1, clean session).
+func (p *externalPeer) connect() (paho.Client, error) {
+	id := make([]byte, 6)
+	_, _ = rand.Read(id)
+	o := paho.NewClientOptions().SetClientID("devtest-peer-" + hex.EncodeToString(id)).
+		SetAutoReconnect(false).SetConnectTimeout(peerWait).SetCleanSession(true).SetProtocolVersion(4)
+	o.AddBroker("tcp://" + p.opts.Broker)
+	if p.opts.PeerUser != "" {
+		o.SetUsername(p.opts.PeerUser).SetPassword(p.opts.PeerPass)
+	}
+	cl := paho.NewClient(o)
+	tok := cl.Connect()
+	if !tok.WaitTimeout(peerWait + peerWait/2) {
+		return nil, fmt.Errorf("peer: connect to %s: timeout", p.opts.Broker)
+	}
+	if err := tok.Error(); err != nil {
+		return nil, fmt.Errorf("peer: connect to %s: %v", p.opts.Broker, err)
+	}
+	p.mu.Lock()
+	p.clients = append(p.clients, cl)
+	p.mu.Unlock()
+	return cl, nil
+}
+
+func (p *externalPeer) publish(topic string, payload []byte, qos byte, retain bool) error {
+	p.mu.Lock()
+	p.own[topic+"\x00"+string(payload)]++
+	p.mu.Unlock()
+	tok := p.main.Publish(topic, qos, retain, payload)
+	if !tok.WaitTimeout(peerWait) {
+		return fmt.Errorf("peer publish %s: timeout", topic)
+	}
+	return tok.Error()
+}
+
+func (p *externalPeer) close() {
+	p.mu.Lock()
+	cs := p.clients
+	p.mu.Unlock()
+	for _, c := range cs {
+		c.Disconnect(50)
+	}
+}

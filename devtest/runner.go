@@ -1,0 +1,297 @@
+// Package devtest runs device-script tests (*.test.js): each test drives a world of devices
+// (the devicejs root package, in process), a broker (embedded mochi by default, or an external
+// one), peers and the network link, on virtual device time, and asserts what the devices did.
+// It backs `devicejs test` and can be embedded by Go hosts. See docs/testing.md.
+package devtest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/devicejs/devicejs"
+	"github.com/devicejs/devicejs/internal/syncbuf"
+	"github.com/devicejs/devicejs/runtime"
+)
+
+// BrokerControl lets tests stop and restart an external broker (for example a mosquitto the
+// Go test suite started); without it broker.stop() and broker.restart() need the embedded
+// broker.
+type BrokerControl interface {
+	Stop()    // stop listening, disconnecting every client
+	Restart() // listen again on the same address
+}
+
+// Options configure a run. The zero value runs on the embedded broker, every test, one file at
+// a time, with a 60 s wall-time bound per test.
+type Options struct {
+	// Broker, "HOST:PORT", runs the tests against an external broker instead of the embedded
+	// one: every device connection goes there.
+	Broker string
+	// TLSBroker, "HOST:PORT", receives the device connections to port 8883 (mqtts://) when
+	// Broker is set.
+	TLSBroker string
+	// TLS overrides the devices' ssl.* settings (PEM) on an external broker.
+	TLS devicejs.TLS
+	// PeerUser and PeerPass are the login of the world's own peer clients on an external broker.
+	PeerUser, PeerPass string
+	// Control, with Broker, makes broker.stop() and broker.restart() work on the external broker.
+	Control BrokerControl
+
+	// Run selects the tests whose "file: name" or name matches; nil runs all.
+	Run *regexp.Regexp
+	// Timeout bounds each test in wall time; 0 means 60 s. A test past it fails.
+	Timeout time.Duration
+	// Parallel is how many files run at once; 0 means 1.
+	Parallel int
+	// Seed seeds the link emulation's randomness (jitter, loss); runs with the same seed apply
+	// the same delays to the same writes.
+	Seed int64
+}
+
+// Status is the outcome of one test.
+type Status string
+
+// The outcomes of a test.
+const (
+	Passed  Status = "pass"
+	Failed  Status = "fail"
+	Skipped Status = "skip"
+)
+
+// DeviceTrace is what one device of a test printed and did, for reports (--trace-on-fail, the
+// HTML report).
+type DeviceTrace struct {
+	Script string
+	Lines  []Line
+	Trace  []TraceEntry
+}
+
+// TestResult is the outcome of one test.
+type TestResult struct {
+	File     string
+	Name     string
+	Status   Status
+	Wall     time.Duration // wall time the test took
+	DeviceMs int64         // device time the test covered, in milliseconds
+	Message  string        // failure message (expectation, what happened, last trace lines) or skip reason
+	Output   string        // what the test file printed during the test
+	Devices  []DeviceTrace
+}
+
+// FileResult is the outcome of one test file.
+type FileResult struct {
+	File  string
+	Err   error // the file could not be read or failed outside any test (e.g. a syntax error)
+	Tests []TestResult
+	Wall  time.Duration
+}
+
+// Failed reports whether the file or one of its tests failed.
+func (f FileResult) Failed() bool {
+	if f.Err != nil {
+		return true
+	}
+	for _, t := range f.Tests {
+		if t.Status == Failed {
+			return true
+		}
+	}
+	return false
+}
+
+// Collect expands paths (files, or directories searched recursively for *.test.js) into a
+// sorted list of test files.
+func Collect(paths []string) ([]string, error) {
+	if len(paths) == 0 {
+		paths = []string{"."}
+	}
+	var out []string
+	for _, p := range paths {
+		st, err := os.Stat(p)
+		if err != nil {
+			return nil, err
+		}
+		if !st.IsDir() {
+			out = append(out, p)
+			continue
+		}
+		err = filepath.WalkDir(p, func(path string, d fs.DirEntry, err error) error {
+			if err != nil {
+				return err
+			}
+			if !d.IsDir() && strings.HasSuffix(d.Name(), ".test.js") {
+				out = append(out, path)
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	sort.Strings(out)
+	return out, nil
+}
+
+// RunFiles runs the test files, Options.Parallel at a time, and returns their results in the
+// order of files. onFile, if non-nil, is called as each file finishes (from any goroutine, one
+// call at a time).
+func RunFiles(ctx context.Context, files []string, opts Options, onFile func(FileResult)) []FileResult {
+	n := opts.Parallel
+	if n < 1 {
+		n = 1
+	}
+	results := make([]FileResult, len(files))
+	sem := make(chan struct{}, n)
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	for i, f := range files {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			r := RunFile(ctx, f, opts)
+			results[i] = r
+			if onFile != nil {
+				mu.Lock()
+				onFile(r)
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	return results
+}
+
+// RunFile runs one test file: its top level registers tests with test(name, fn), then each
+// selected test runs in a fresh world, in order.
+func RunFile(ctx context.Context, path string, opts Options) FileResult {
+	start := time.Now()
+	res := FileResult{File: path}
+	src, err := os.ReadFile(path)
+	if err != nil {
+		res.Err = err
+		return res
+	}
+	if opts.Timeout <= 0 {
+		opts.Timeout = 60 * time.Second
+	}
+	out := &syncbuf.Buffer{}
+	loop := runtime.New(runtime.Options{Stdout: out})
+	f := &fileRun{ctx: ctx, path: path, dir: filepath.Dir(path), opts: opts, loop: loop, out: out}
+	// The registered tests run from a call appended after the file's own code, on the same
+	// loop, so they share the file's globals.
+	err = loop.Run(ctx, path, string(src)+"\n;"+runAllName+"();\n", f.setup)
+	res.Tests = f.results
+	if err != nil {
+		res.Err = err
+	}
+	res.Wall = time.Since(start)
+	return res
+}
+
+// runAllName is the hidden global that runs the registered tests.
+const runAllName = "__devtest_runAll"
+
+// registered is one test(name, fn) of a file.
+type registered struct {
+	name string
+	fn   func() error // calls the JS function
+	skip string       // test.skip reason
+}
+
+// fileRun is one test file being run. Loop only, except where noted.
+type fileRun struct {
+	ctx     context.Context
+	path    string
+	dir     string
+	opts    Options
+	loop    *runtime.Loop
+	out     *syncbuf.Buffer
+	tests   []registered
+	results []TestResult
+	world   *World // the current test's world
+	devices []*deviceJS
+	seq     int
+}
+
+// selected reports whether Options.Run selects the test.
+func (f *fileRun) selected(name string) bool {
+	if f.opts.Run == nil {
+		return true
+	}
+	return f.opts.Run.MatchString(name) || f.opts.Run.MatchString(filepath.Base(f.path)+": "+name)
+}
+
+// runAll runs the registered tests, each in its own world.
+func (f *fileRun) runAll() {
+	for _, t := range f.tests {
+		if !f.selected(t.name) {
+			continue
+		}
+		if f.ctx.Err() != nil {
+			return
+		}
+		f.results = append(f.results, f.runOne(t))
+	}
+}
+
+// skipError, thrown by a broker control, reports the test skipped with its reason.
+type skipError struct{ reason string }
+
+func (e *skipError) Error() string { return e.reason }
+
+// runOne runs one test in a fresh world.
+func (f *fileRun) runOne(t registered) TestResult {
+	r := TestResult{File: f.path, Name: t.name}
+	start := time.Now()
+	if t.skip != "" {
+		r.Status, r.Message = Skipped, t.skip
+		return r
+	}
+	ctx, cancel := context.WithTimeout(f.ctx, f.opts.Timeout)
+	defer cancel()
+	f.seq++
+	w, err := newWorld(ctx, f.opts, f.opts.Seed+int64(f.seq))
+	if err != nil {
+		r.Status, r.Message = Failed, "world: "+err.Error()
+		return r
+	}
+	f.world, f.devices = w, nil
+	outStart := len(f.out.String())
+	// A test spinning in JS past its timeout is interrupted (the rest of the file is not run).
+	watchdog := time.AfterFunc(f.opts.Timeout+5*time.Second, func() {
+		f.loop.Interrupt(fmt.Errorf("test %q: still running %v after its timeout", t.name, 5*time.Second))
+	})
+	err = t.fn()
+	watchdog.Stop()
+	r.DeviceMs = w.NowMs()
+	w.close()
+	for _, d := range f.devices {
+		r.Devices = append(r.Devices, DeviceTrace{Script: d.d.Name, Lines: d.d.Lines(), Trace: d.d.Trace()})
+	}
+	f.world, f.devices = nil, nil
+	r.Output = f.out.String()[outStart:]
+	r.Wall = time.Since(start)
+	var skip *skipError
+	switch {
+	case err == nil:
+		r.Status = Passed
+	case errors.As(err, &skip):
+		r.Status, r.Message = Skipped, skip.reason
+	case ctx.Err() != nil && f.ctx.Err() == nil:
+		r.Status, r.Message = Failed, fmt.Sprintf("timed out after %v (wall): %v", f.opts.Timeout, err)
+	default:
+		r.Status, r.Message = Failed, err.Error()
+	}
+	return r
+}

@@ -1,0 +1,220 @@
+package devtest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/devicejs/devicejs/internal/embedroute"
+)
+
+// The virtual-time rule (docs/testing.md, "Virtual time"): the world moves device time to the
+// next timer deadline only when the system has been quiet for Quiet of wall time — no timer
+// set, stopped or fired, no line printed, no MQTT action traced, no packet read or sent by
+// the embedded broker — and no operation is in flight (a connection attempt without its
+// CONNACK or failure, a publish or (un)subscribe without its completion). An operation in
+// flight that makes no progress for StuckAfter of wall time no longer holds time back (a
+// blackholed connect must reach its connectTimeout).
+const (
+	Quiet      = 4 * time.Millisecond
+	StuckAfter = 300 * time.Millisecond
+	// settleCap bounds one wait for quiet: a device busy forever (a spinning loop that prints)
+	// must not hang the test.
+	settleCap = 2 * time.Second
+)
+
+// epoch is device time when every test starts (deterministic Date.now()).
+var epoch = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+
+// World is one test's environment: a virtual clock, a broker (embedded or external), the link
+// and the devices under test. Methods are called from the test's goroutine unless they say
+// otherwise.
+type World struct {
+	opts     Options
+	ctx      context.Context
+	cancel   context.CancelFunc
+	activity atomic.Uint64
+	awaited  atomic.Uint64 // settle waits for activity to reach this (0 = no wait)
+	inflight atomic.Int64
+	clock    *VirtualClock
+	link     *netLink
+	embedded *embeddedBroker // nil with Options.Broker
+	route    *embedroute.Route
+	ext      *externalPeer
+
+	mu        sync.Mutex
+	published []Published
+	devices   []*DeviceUnderTest
+	peers     []*peerSub
+	cleanups  []func()
+}
+
+// newWorld builds a world on the embedded broker, or on Options.Broker.
+func newWorld(ctx context.Context, opts Options, seed int64) (*World, error) {
+	w := &World{opts: opts}
+	w.ctx, w.cancel = context.WithCancel(ctx)
+	w.clock = NewVirtualClock(epoch, &w.activity)
+	w.link = newNetLink(w.clock, seed)
+	if opts.Broker == "" {
+		e, err := newEmbeddedBroker(w)
+		if err != nil {
+			return nil, err
+		}
+		w.embedded = e
+		w.route, err = embedroute.New(e.backend)
+		if err != nil {
+			e.close()
+			return nil, err
+		}
+		return w, nil
+	}
+	p, err := newExternalPeer(w, opts)
+	if err != nil {
+		return nil, err
+	}
+	w.ext = p
+	return w, nil
+}
+
+// close stops the devices, the peers and the broker.
+func (w *World) close() {
+	w.mu.Lock()
+	devs := w.devices
+	cl := w.cleanups
+	w.mu.Unlock()
+	for _, d := range devs {
+		d.stop()
+	}
+	for i := len(cl) - 1; i >= 0; i-- {
+		cl[i]()
+	}
+	w.cancel()
+	if w.ext != nil {
+		w.ext.close()
+	}
+	if w.route != nil {
+		w.route.Close()
+	}
+	if w.embedded != nil {
+		w.embedded.close()
+	}
+}
+
+// NowMs is device time since the test started, in milliseconds. Safe from any goroutine.
+func (w *World) NowMs() int64 { return w.clock.Now().Sub(epoch).Milliseconds() }
+
+// dial is the device's connection: through the link, to the embedded broker (TLS terminated
+// in process) or to the external broker (Options.TLSBroker for port 8883).
+func (w *World) dial(ctx context.Context, network, addr string) (net.Conn, error) {
+	if w.embedded != nil {
+		return w.route.Dial(ctx, network, addr)
+	}
+	target := w.opts.Broker
+	if _, port, err := net.SplitHostPort(addr); err == nil && port == "8883" && w.opts.TLSBroker != "" {
+		target = w.opts.TLSBroker
+	}
+	var d net.Dialer
+	return d.DialContext(ctx, network, target)
+}
+
+// recordPublished keeps a PUBLISH the broker received from a device. Any goroutine.
+func (w *World) recordPublished(p Published) {
+	w.activity.Add(1)
+	p.AtMs = w.NowMs()
+	w.mu.Lock()
+	w.published = append(w.published, p)
+	w.mu.Unlock()
+}
+
+// publishedBy returns what the broker received from clientID ("" = from any device).
+func (w *World) publishedBy(clientID string) []Published {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	var out []Published
+	for _, p := range w.published {
+		if clientID == "" || p.ClientID == clientID {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// expectActivity makes the next settle wait (up to StuckAfter) for some activity after now:
+// a device just started or a timer just fired has work to do that may not show at once.
+func (w *World) expectActivity() { w.awaited.Store(w.activity.Load() + 1) }
+
+// settle waits (wall time, bounded) until the world is quiet by the virtual-time rule.
+func (w *World) settle() {
+	start := time.Now()
+	awaited := w.awaited.Swap(0)
+	last := w.activity.Load()
+	quietSince := time.Now()
+	for time.Since(start) < settleCap && w.ctx.Err() == nil {
+		time.Sleep(time.Millisecond)
+		if a := w.activity.Load(); a != last {
+			last, quietSince = a, time.Now()
+			continue
+		}
+		q := time.Since(quietSince)
+		if q < Quiet || (last < awaited && q < StuckAfter) {
+			continue
+		}
+		if w.inflight.Load() <= 0 || q >= StuckAfter {
+			return
+		}
+	}
+}
+
+// errTimeUp ends world.until when its device-time budget is spent.
+var errTimeUp = errors.New("device time budget spent")
+
+// advance runs the world for d of device time, or until pred returns true (checked whenever
+// the world is quiet). It returns nil when pred became true or d passed without pred,
+// errTimeUp when pred was given and never became true.
+func (w *World) advance(d time.Duration, pred func() (bool, error)) error {
+	target := w.clock.Now().Add(d)
+	for w.ctx.Err() == nil {
+		w.settle()
+		if pred != nil {
+			ok, err := pred()
+			if err != nil {
+				return err
+			}
+			if ok {
+				return nil
+			}
+		}
+		next, ok := w.clock.Next()
+		if !ok || next.After(target) {
+			if !w.clock.Now().Before(target) {
+				if pred != nil {
+					return errTimeUp
+				}
+				return nil
+			}
+			if w.clock.AdvanceTo(target) > 0 {
+				w.expectActivity()
+			}
+			continue
+		}
+		w.clock.AdvanceTo(next)
+		w.expectActivity()
+	}
+	return context.Cause(w.ctx)
+}
+
+// clientIDFor returns a fresh client id for a device that does not set one.
+func (w *World) clientIDFor(n int) string { return "device" + strconv.Itoa(n) }
+
+// String describes the world's broker.
+func (w *World) String() string {
+	if w.embedded != nil {
+		return "embedded broker"
+	}
+	return fmt.Sprintf("broker %s", w.opts.Broker)
+}
