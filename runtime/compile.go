@@ -1,7 +1,6 @@
 package runtime
 
 import (
-	"fmt"
 	"reflect"
 	"sync/atomic"
 
@@ -34,9 +33,8 @@ func (l *Loop) compile(filename, src string) (*goja.Program, error) {
 		}
 		return c.prg, nil
 	}
-	if sourceDepth(src) > MaxSourceDepth {
-		return nil, &ScriptError{Kind: KindSyntax, File: filename,
-			Message: fmt.Sprintf("brackets nested deeper than %d levels", MaxSourceDepth)}
+	if err := CheckSource(src); err != nil {
+		return nil, &ScriptError{Kind: KindSyntax, File: filename, Message: err.Error()}
 	}
 	prg, err := parser.ParseFile(nil, filename, src, 0, parser.WithDisableSourceMaps)
 	if err != nil {

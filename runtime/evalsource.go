@@ -1,7 +1,6 @@
 package runtime
 
 import (
-	"fmt"
 	"strings"
 
 	"github.com/dop251/goja"
@@ -260,14 +259,16 @@ func mayNeedInstrument(src string) bool {
 	return false
 }
 
-// checkDepth throws a SyntaxError if src nests brackets deeper than
-// MaxSourceDepth (the check and message of a script's own source).
+// checkDepth throws a SyntaxError if src is too long or nested too deep
+// for goja's parser (CheckSource: the check and message of a script's own
+// source).
 func (l *Loop) checkDepth(src string) {
-	if sourceDepth(src) <= MaxSourceDepth {
+	bound := CheckSource(src)
+	if bound == nil {
 		return
 	}
 	ctor := l.vm.GlobalObject().Get("SyntaxError")
-	obj, err := l.vm.New(ctor, l.vm.ToValue(fmt.Sprintf("brackets nested deeper than %d levels", MaxSourceDepth)))
+	obj, err := l.vm.New(ctor, l.vm.ToValue(bound.Error()))
 	if err != nil {
 		panic(err)
 	}
