@@ -52,6 +52,7 @@ against real brokers before they are flashed to a device.`,
 	root.AddCommand(NewCmdCheck(ios, nil))
 	root.AddCommand(NewCmdFleet(ios, nil))
 	root.AddCommand(NewCmdConformance(ios, nil))
+	root.AddCommand(NewCmdTest(ios, nil))
 	root.AddCommand(NewCmdReport(ios, nil))
 	root.CompletionOptions.DisableDefaultCmd = true
 	return root

@@ -1,0 +1,165 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"regexp"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/devicejs/devicejs"
+	"github.com/devicejs/devicejs/devtest"
+)
+
+// TestOptions are the inputs of `devicejs test`.
+type TestOptions struct {
+	IO          *IOStreams
+	Paths       []string
+	Broker      string // HOST:PORT of an external broker; "" = embedded
+	TLSBroker   string
+	SSLCAFile   string
+	SSLCert     string
+	SSLKey      string
+	PeerUser    string
+	PeerPass    string
+	JUnit       string
+	Run         string
+	Timeout     time.Duration
+	Parallel    int
+	TraceOnFail bool
+	Seed        int64
+}
+
+// NewCmdTest builds `devicejs test`. runF replaces the run in tests of flag parsing.
+func NewCmdTest(ios *IOStreams, runF func(*TestOptions) error) *cobra.Command {
+	opts := &TestOptions{IO: ios}
+	cmd := &cobra.Command{
+		Use:   "test [flags] [files or dirs...]",
+		Short: "Run device-script tests (*.test.js) against a scripted world",
+		Long: `Run device-script tests: each *.test.js file registers tests with test(name, fn); each
+test starts device scripts (device.start), acts as peers (world.publish, world.subscribe),
+controls the broker (broker.stop/restart/refuse/users/deny) and the network link (link.set,
+outage, blackhole, cut), advances device time (world.after, world.until) and asserts what the
+devices did (expect(device).toHavePublished, toHavePrinted, ...). See docs/testing.md.
+
+Device time is virtual: it jumps to the next timer when every device is idle and no network
+I/O is in flight, so an hour of device time usually runs in well under a second of wall time.
+Tests run on an in-process broker unless --broker HOST:PORT names a real one; broker controls
+other than stop/restart then report the test skipped ("needs the embedded broker").
+
+Directories are searched recursively for *.test.js; no argument means the current directory.
+--timeout bounds each test in wall time (a test past it fails).
+
+Exit codes: 0 every selected test passed (or was skipped), 1 a test failed or a file could not
+run, 2 usage error.`,
+		Example: `  $ devicejs test
+  $ devicejs test tests/sensor.test.js --run 'restart'
+  $ devicejs test -j 4 --junit report.xml --trace-on-fail tests/
+  $ devicejs test --broker 127.0.0.1:1883 tests/`,
+		RunE: func(c *cobra.Command, args []string) error {
+			opts.Paths = args
+			if runF != nil {
+				return runF(opts)
+			}
+			return testRun(c.Context(), opts)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&opts.Broker, "broker", "", "run against this broker (HOST:PORT) instead of the embedded one")
+	f.StringVar(&opts.TLSBroker, "tls-broker", "", "with --broker: where connections to port 8883 (mqtts://) go (HOST:PORT)")
+	f.StringVar(&opts.SSLCAFile, "ssl-ca", "", "with --broker: PEM file of the CA devices trust instead of the script's ssl.ca")
+	f.StringVar(&opts.SSLCert, "ssl-cert", "", "with --broker: PEM client certificate instead of the script's ssl.cert")
+	f.StringVar(&opts.SSLKey, "ssl-key", "", "with --broker: PEM client key instead of the script's ssl.key")
+	f.StringVar(&opts.PeerUser, "peer-user", "", "with --broker: user name of the test's own peer clients")
+	f.StringVar(&opts.PeerPass, "peer-password", "", "with --broker: password of the test's own peer clients")
+	f.StringVar(&opts.JUnit, "junit", "", "write a JUnit XML report to this file")
+	f.StringVar(&opts.Run, "run", "", "run only the tests whose name (or 'file.test.js: name') matches this regular expression")
+	f.DurationVar(&opts.Timeout, "timeout", 60*time.Second, "wall-time bound of each test")
+	f.IntVarP(&opts.Parallel, "parallel", "j", 1, "number of test files run at once")
+	f.BoolVar(&opts.TraceOnFail, "trace-on-fail", false, "print every device's trace and output for failed tests")
+	f.Int64Var(&opts.Seed, "seed", 1, "seed of the link emulation's jitter and loss")
+	return cmd
+}
+
+// testRun runs the tests and maps the outcome to an exit code.
+func testRun(parent context.Context, opts *TestOptions) error {
+	if opts.Parallel < 1 {
+		return usageError(errors.New("-j/--parallel must be at least 1"))
+	}
+	if opts.Timeout <= 0 {
+		return usageError(errors.New("--timeout must be positive"))
+	}
+	if opts.Broker == "" && (opts.TLSBroker != "" || opts.SSLCAFile != "" || opts.SSLCert != "" || opts.SSLKey != "") {
+		return usageError(errors.New("--tls-broker and --ssl-* need --broker"))
+	}
+	ro := devtest.Options{Broker: opts.Broker, TLSBroker: opts.TLSBroker, PeerUser: opts.PeerUser,
+		PeerPass: opts.PeerPass, Timeout: opts.Timeout, Parallel: opts.Parallel, Seed: opts.Seed}
+	if opts.Broker != "" {
+		if _, err := devicejs.AddressDialer(opts.Broker); err != nil {
+			return usageError(err)
+		}
+	}
+	for _, p := range []struct {
+		file string
+		dst  *string
+	}{{opts.SSLCAFile, &ro.TLS.CA}, {opts.SSLCert, &ro.TLS.Cert}, {opts.SSLKey, &ro.TLS.Key}} {
+		if p.file == "" {
+			continue
+		}
+		b, err := os.ReadFile(p.file)
+		if err != nil {
+			return usageError(err)
+		}
+		*p.dst = string(b)
+	}
+	if opts.Run != "" {
+		re, err := regexp.Compile(opts.Run)
+		if err != nil {
+			return usageError(fmt.Errorf("--run: %w", err))
+		}
+		ro.Run = re
+	}
+	files, err := devtest.Collect(opts.Paths)
+	if err != nil {
+		return usageError(err)
+	}
+	if len(files) == 0 {
+		return usageError(errors.New("no *.test.js files found"))
+	}
+	ctx, cancel := context.WithCancelCause(parent)
+	defer cancel(nil)
+	stopSignals := cancelOnSignals(cancel)
+	defer stopSignals()
+	start := time.Now()
+	results := devtest.RunFiles(ctx, files, ro, func(r devtest.FileResult) {
+		devtest.WriteFile(opts.IO.Out, r, opts.TraceOnFail)
+	})
+	devtest.WriteSummary(opts.IO.Out, results, time.Since(start))
+	if opts.JUnit != "" {
+		f, err := os.Create(opts.JUnit)
+		if err != nil {
+			return withExitCode(ExitScriptError, fmt.Errorf("--junit: %w", err))
+		}
+		werr := devtest.WriteJUnit(f, results)
+		if cerr := f.Close(); werr == nil {
+			werr = cerr
+		}
+		if werr != nil {
+			return withExitCode(ExitScriptError, fmt.Errorf("--junit: %w", werr))
+		}
+	}
+	switch cause := context.Cause(ctx); {
+	case errors.Is(cause, errInterrupted):
+		return withExitCode(ExitInterrupted, cause)
+	case errors.Is(cause, errTerminated):
+		return withExitCode(ExitTerminated, cause)
+	}
+	t := devtest.Count(results)
+	if t.Failed > 0 || t.FileErrors > 0 {
+		return withExitCode(ExitScriptError, errors.New(""))
+	}
+	return nil
+}
