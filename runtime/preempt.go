@@ -315,49 +315,60 @@ type nodeKey struct {
 // statement and its body (for, for-in, for-of, while, do-while). Reflection keeps
 // it complete for every node type, including ones added to goja later.
 //
-// If node is not nil it is called with every node as well.
+// If node is not nil it is called with every node as well. Nodes are
+// visited depth first, in field order. The walk keeps its own stack rather
+// than recursing: a tree a million levels deep costs heap, not Go stack
+// (CheckSource bounds the depth before goja parses, this is the backstop).
 func walk(v reflect.Value, seen map[nodeKey]bool, visit func(loop, body ast.Statement), node func(ast.Node)) {
-	switch v.Kind() {
-	case reflect.Interface:
-		if !v.IsNil() {
-			walk(v.Elem(), seen, visit, node)
-		}
-	case reflect.Pointer:
-		k := nodeKey{v.Type(), v.Pointer()}
-		if v.IsNil() || v.Type() == fileType || seen[k] {
-			return
-		}
-		seen[k] = true
-		if n, ok := v.Interface().(ast.Node); ok && node != nil {
-			node(n)
-		}
-		if visit == nil {
-			walk(v.Elem(), seen, visit, node)
-			return
-		}
-		switch n := v.Interface().(type) {
-		case *ast.ForStatement:
-			visit(n, n.Body)
-		case *ast.ForInStatement:
-			visit(n, n.Body)
-		case *ast.ForOfStatement:
-			visit(n, n.Body)
-		case *ast.WhileStatement:
-			visit(n, n.Body)
-		case *ast.DoWhileStatement:
-			visit(n, n.Body)
-		}
-		walk(v.Elem(), seen, visit, node)
-	case reflect.Struct:
-		for i := 0; i < v.NumField(); i++ {
-			if v.Type().Field(i).IsExported() {
-				walk(v.Field(i), seen, visit, node)
+	stack := []reflect.Value{v}
+	for len(stack) > 0 {
+		v := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		switch v.Kind() {
+		case reflect.Interface:
+			if !v.IsNil() {
+				stack = append(stack, v.Elem())
+			}
+		case reflect.Pointer:
+			k := nodeKey{v.Type(), v.Pointer()}
+			if v.IsNil() || v.Type() == fileType || seen[k] {
+				continue
+			}
+			seen[k] = true
+			if n, ok := v.Interface().(ast.Node); ok && node != nil {
+				node(n)
+			}
+			if visit != nil {
+				visitLoop(v.Interface(), visit)
+			}
+			stack = append(stack, v.Elem())
+		case reflect.Struct:
+			for i := v.NumField() - 1; i >= 0; i-- { // pushed in reverse: popped in field order
+				if v.Type().Field(i).IsExported() {
+					stack = append(stack, v.Field(i))
+				}
+			}
+		case reflect.Slice:
+			for i := v.Len() - 1; i >= 0; i-- {
+				stack = append(stack, v.Index(i))
 			}
 		}
-	case reflect.Slice:
-		for i := 0; i < v.Len(); i++ {
-			walk(v.Index(i), seen, visit, node)
-		}
+	}
+}
+
+// visitLoop calls visit with n and its body if n is a loop statement.
+func visitLoop(n any, visit func(loop, body ast.Statement)) {
+	switch n := n.(type) {
+	case *ast.ForStatement:
+		visit(n, n.Body)
+	case *ast.ForInStatement:
+		visit(n, n.Body)
+	case *ast.ForOfStatement:
+		visit(n, n.Body)
+	case *ast.WhileStatement:
+		visit(n, n.Body)
+	case *ast.DoWhileStatement:
+		visit(n, n.Body)
 	}
 }
 
