@@ -321,50 +321,23 @@ func topicArg(v goja.Value) (string, bool) {
 
 // messageArg reads .publish's message: a string (sent as UTF-8), an ArrayBuffer, or a view of
 // one (any typed array or DataView: the bytes it views). The bytes are copied, so the script
-// may change its buffer right after the call. Typed arrays are recognised by their export type
-// (goja exports a Uint8Array as []uint8, a Float64Array as []float64, an ordinary array as
-// []any); a DataView, which exports like a plain object, by the realm's ArrayBuffer.isView
-// (isView, looked up at the first DataView candidate).
-func messageArg(vm *goja.Runtime, isView isViewFunc, v goja.Value) ([]byte, bool) {
-	if s, ok := payloadString(v); ok {
-		return []byte(s), true
+// may change its buffer right after the call. What an object is comes from goja's Go-side type
+// (bufferview.go), never from a built-in the script can replace (ArrayBuffer.isView,
+// prototypes, Symbol.hasInstance): array-likes, Proxies and detached buffers are invalid, and
+// nothing of the object is read. A message of more than mqttcore.HostMaxBuffSize bytes can fit
+// no send buffer and is refused before it is copied.
+func messageArg(vm *goja.Runtime, v goja.Value) ([]byte, bool) {
+	if s, ok := v.(goja.String); ok {
+		if s.Length() > mqttcore.HostMaxBuffSize { // UTF-8 takes at least a byte per UTF-16 unit
+			return nil, false
+		}
+		return []byte(s.String()), true
 	}
 	obj, ok := object(v)
 	if !ok {
 		return nil, false
 	}
-	// ExportType first: Export of an ordinary object would read its properties (running
-	// getters and Proxy traps); ExportType only looks at the object's kind.
-	t := obj.ExportType()
-	if t == typeArrayBuffer {
-		ab, ok := obj.Export().(goja.ArrayBuffer)
-		if !ok || ab.Detached() {
-			return nil, false
-		}
-		return append([]byte{}, ab.Bytes()...), true
-	}
-	if !isTypedArrayType(t) {
-		f := isView()
-		if f == nil {
-			return nil, false
-		}
-		res, err := f(goja.Undefined(), obj)
-		if err != nil || !res.ToBoolean() {
-			return nil, false
-		}
-	}
-	var view []byte
-	var err error
-	if ex := vm.Try(func() { err = vm.ExportTo(obj, &view) }); ex != nil || err != nil {
-		return nil, false
-	}
-	return append([]byte{}, view...), true
-}
-
-// isTypedArrayType reports whether t, an object's export type, is a typed array's: a slice of
-// numbers. Ordinary arrays export []any, and the script is given no Go slice of its own.
-func isTypedArrayType(t reflect.Type) bool {
-	return t != nil && t.Kind() == reflect.Slice && t.Elem().Kind() != reflect.Interface
+	return bufferBytes(vm, obj, mqttcore.HostMaxBuffSize)
 }
 
 // publishArgs reads .publish's optional options and callback, allowing the callback in the

@@ -116,13 +116,12 @@ func (e *loopExec) run(f func()) {
 // module is the per-runtime state behind one global `mqtt` object. Loop only, except where a
 // field says otherwise.
 type module struct {
-	l      *runtime.Loop
-	vm     *goja.Runtime
-	host   *mqttcore.Host
-	cfg    Config
-	log    *slog.Logger
-	isView isViewFunc // ArrayBuffer.isView, looked up at its first use
-	exec   *loopExec  // host's executor when made by NewHost for l, else nil
+	l    *runtime.Loop
+	vm   *goja.Runtime
+	host *mqttcore.Host
+	cfg  Config
+	log  *slog.Logger
+	exec *loopExec // host's executor when made by NewHost for l, else nil
 
 	settings mqttcore.TLSSettings // what the script set with mqtt.set()
 	clients  map[*client]struct{} // sessions not yet released
@@ -156,7 +155,6 @@ func register(l *runtime.Loop, host *mqttcore.Host, cfg Config, exec *loopExec) 
 	if m.cfg.StopTimeout <= 0 {
 		m.cfg.StopTimeout = DefaultStopTimeout
 	}
-	m.isView = lazyIsView(m.vm)
 	if exec != nil && exec.l == l {
 		m.exec = exec
 	}
@@ -179,37 +177,6 @@ func register(l *runtime.Loop, host *mqttcore.Host, cfg Config, exec *loopExec) 
 	}
 	l.OnStop(m.stop)
 	return nil
-}
-
-// isViewFunc returns the realm's ArrayBuffer.isView, or nil. Loop only.
-type isViewFunc func() goja.Callable
-
-// lazyIsView returns an isViewFunc that looks ArrayBuffer.isView up at its first call, not
-// before the script runs: goja builds the ArrayBuffer constructor on first access, which costs
-// about 5 KiB per runtime, and only a publish of a DataView needs it (messageArg). A script
-// that replaced ArrayBuffer.isView before that publish gets its replacement's answer.
-func lazyIsView(vm *goja.Runtime) isViewFunc {
-	var fn goja.Callable
-	looked := false
-	return func() goja.Callable {
-		if !looked {
-			fn, looked = currentIsView(vm), true
-		}
-		return fn
-	}
-}
-
-// currentIsView returns ArrayBuffer.isView as the global object has it now, or nil.
-func currentIsView(vm *goja.Runtime) goja.Callable {
-	var fn goja.Callable
-	_ = vm.Try(func() {
-		ab, ok := vm.Get("ArrayBuffer").(*goja.Object)
-		if !ok {
-			return
-		}
-		fn, _ = goja.AssertFunction(ab.Get("isView"))
-	})
-	return fn
 }
 
 // defineMethod defines a writable, enumerable, configurable own method on obj as a plain data

@@ -90,7 +90,7 @@ func (c *client) publish(call goja.FunctionCall) goja.Value {
 	if !ok {
 		return mqttError(vm, mqttcore.IllegalArgument)
 	}
-	payload, ok := messageArg(vm, c.m.isView, call.Argument(1))
+	payload, ok := messageArg(vm, call.Argument(1))
 	if !ok {
 		return mqttError(vm, mqttcore.IllegalArgument)
 	}
