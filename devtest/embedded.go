@@ -88,6 +88,13 @@ func (e *embeddedBroker) stop() {
 	e.w.activity.Add(1)
 }
 
+// running reports whether the broker is started.
+func (e *embeddedBroker) running() bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.b != nil
+}
+
 // backend is the dial behind every device connection (after the in-process TLS front).
 func (e *embeddedBroker) backend(ctx context.Context) (net.Conn, error) {
 	e.mu.Lock()

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/devicejs/devicejs/internal/embedroute"
@@ -112,6 +113,11 @@ func (w *World) NowMs() int64 { return w.clock.Now().Sub(epoch).Milliseconds() }
 // in process) or to the external broker (Options.TLSBroker for port 8883).
 func (w *World) dial(ctx context.Context, network, addr string) (net.Conn, error) {
 	if w.embedded != nil {
+		// A stopped broker refuses the TCP connection itself (errno 6 network), before any
+		// TLS handshake the in-process front would otherwise accept.
+		if !w.embedded.running() {
+			return nil, &net.OpError{Op: "dial", Net: network, Err: syscall.ECONNREFUSED}
+		}
 		return w.route.Dial(ctx, network, addr)
 	}
 	target := w.opts.Broker
