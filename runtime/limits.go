@@ -1,12 +1,8 @@
 package runtime
 
 import (
-	"errors"
 	"fmt"
 	"math"
-	goruntime "runtime"
-	"runtime/debug"
-	"runtime/metrics"
 	"time"
 
 	"github.com/dlclark/regexp2/v2"
@@ -39,11 +35,6 @@ const (
 	// MaxSourceDepth bounds the bracket nesting of the script source: goja's
 	// parser recurses on the Go stack without a bound.
 	MaxSourceDepth = 10000
-	// memorySample is how often the memory watchdog reads the heap size, and
-	// memoryRecheck how often at most it collects to see whether a heap full
-	// of objects is full of garbage.
-	memorySample  = 2 * time.Millisecond
-	memoryRecheck = 100 * time.Millisecond
 )
 
 func init() {
@@ -51,74 +42,6 @@ func init() {
 	// loop compiles a RegExp (so here, race-free).
 	regexp2.DefaultMatchTimeout = RegexpMatchTimeout
 }
-
-// ErrMemoryBudget is the Err of the *ScriptError that ends a run whose heap
-// outgrew Options.MaxMemory.
-var ErrMemoryBudget = errors.New("memory budget exceeded")
-
-// watchMemory watches the heap every memorySample until quit is closed and
-// ends the run when the live heap exceeds budget bytes: it records the error
-// and interrupts the VM (Interrupt), which JS cannot catch. It reads two
-// figures: the bytes of heap objects now (cheap and current, but counting
-// garbage) and the live bytes as of the last collection. When either passes
-// the budget it collects (at most every memoryRecheck for the first figure)
-// and fails if the live heap is still over; objects over twice the budget
-// fail at once. It also sets the Go memory limit
-// to the budget for the duration, so that the collector works harder rather
-// than letting garbage count against the script. The heap is the process's:
-// the budget is meant for one loop per process. Any goroutine (its own).
-func (l *Loop) watchMemory(budget int64, quit <-chan struct{}) {
-	prev := debug.SetMemoryLimit(-1)
-	if budget < prev {
-		debug.SetMemoryLimit(budget)
-		defer debug.SetMemoryLimit(prev)
-	}
-	samples := []metrics.Sample{{Name: "/gc/heap/live:bytes"}, {Name: "/memory/classes/heap/objects:bytes"}}
-	t := time.NewTicker(memorySample)
-	defer t.Stop()
-	var lastGC time.Time
-	for {
-		select {
-		case <-quit:
-			return
-		case <-t.C:
-		}
-		live, objects := heapFigures(samples)
-		switch {
-		case objects > 2*uint64(budget):
-			// Growing faster than the collector keeps up (huge typed arrays
-			// are allocated without being touched): no time to collect.
-			live = objects
-		case live > uint64(budget), objects > uint64(budget) && time.Since(lastGC) >= memoryRecheck:
-			goruntime.GC()
-			lastGC = time.Now()
-			if live, _ = heapFigures(samples); live <= uint64(budget) {
-				continue
-			}
-		default:
-			continue
-		}
-		se := &ScriptError{Kind: KindLimit, File: l.filename, Err: ErrMemoryBudget,
-			Message: fmt.Sprintf("memory budget exceeded: the heap holds %s, the budget is %s", mib(live), mib(uint64(budget)))}
-		l.Interrupt(se)
-		return
-	}
-}
-
-// heapFigures reads the live heap bytes as of the last collection and the
-// bytes of heap objects now.
-func heapFigures(samples []metrics.Sample) (live, objects uint64) {
-	metrics.Read(samples)
-	for i, p := range []*uint64{&live, &objects} {
-		if samples[i].Value.Kind() == metrics.KindUint64 {
-			*p = samples[i].Value.Uint64()
-		}
-	}
-	return live, objects
-}
-
-// mib formats a byte count in MiB.
-func mib(n uint64) string { return fmt.Sprintf("%.0f MiB", float64(n)/(1<<20)) }
 
 // installGuards replaces JSON.parse, JSON.stringify and three String
 // methods with wrappers that bound nesting and length before calling the
@@ -142,6 +65,9 @@ func (l *Loop) installGuards() {
 	l.wrap(sp, "repeat", 1, l.stringRepeat)
 	l.wrap(sp, "padStart", 1, l.stringPad)
 	l.wrap(sp, "padEnd", 1, l.stringPad)
+	if l.maxMemory > 0 {
+		l.installMemoryGuards(sp, ap)
+	}
 }
 
 // wrap replaces o[name] (writable, configurable, not enumerable, like every
@@ -185,6 +111,9 @@ func (l *Loop) jsonParse(orig goja.Callable, call goja.FunctionCall) goja.Value 
 	text := call.Argument(0).ToString()
 	if d := jsonDepth(text.String()); d > MaxJSONDepth {
 		l.rangeError("JSON.parse: nesting deeper than %d levels", MaxJSONDepth)
+	}
+	if l.maxMemory > 0 && l.overBudget("JSON.parse", jsonParseCost(text.String())) {
+		return goja.Undefined()
 	}
 	args := append([]goja.Value{text}, call.Arguments[min(1, len(call.Arguments)):]...)
 	return must(orig(call.This, args...))
@@ -304,6 +233,9 @@ func (l *Loop) stringRepeat(orig goja.Callable, call goja.FunctionCall) goja.Val
 		if float64(stringLength(s))*math.Trunc(f) > MaxStringLength {
 			l.rangeError("Invalid string length")
 		}
+		if l.overBudget("String.prototype.repeat", float64(stringLength(s))*math.Trunc(f)) {
+			return goja.Undefined()
+		}
 	}
 	return must(orig(s, n))
 }
@@ -322,6 +254,9 @@ func (l *Loop) stringPad(orig goja.Callable, call goja.FunctionCall) goja.Value 
 	f := n.ToFloat()
 	if f > MaxStringLength && f > float64(stringLength(s)) && (goja.IsUndefined(fill) || stringLength(fill) > 0) {
 		l.rangeError("Invalid string length")
+	}
+	if f > float64(stringLength(s)) && (goja.IsUndefined(fill) || stringLength(fill) > 0) && l.overBudget("String.prototype.padStart", f) {
+		return goja.Undefined()
 	}
 	return must(orig(s, args...))
 }

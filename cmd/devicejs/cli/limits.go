@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/devicejs/devicejs/runtime"
 )
 
 // defaultMaxMemory is the default of `devicejs run --max-memory`.
@@ -75,3 +77,19 @@ func exitIfStuck(ios *IOStreams, stop <-chan struct{}, done <-chan struct{}, cod
 		}
 	}()
 }
+
+// exitAtMemoryBackstop makes the runtime's memory backstop end the process: when a run stopped
+// at its --max-memory budget stays inside a long built-in while its memory keeps growing (or
+// for 2 s), the budget error is printed as runResult prints it and the process exits 1 at
+// once, without the run's shutdown. It returns a function that removes the backstop again.
+func exitAtMemoryBackstop(ios *IOStreams) (remove func()) {
+	prev := runtime.SetMemoryBackstop(func(se *runtime.ScriptError) {
+		fmt.Fprintln(ios.ErrOut, se.Error())
+		fmt.Fprintln(ios.ErrOut, memoryBudgetHint)
+		os.Exit(int(ExitScriptError))
+	})
+	return func() { runtime.SetMemoryBackstop(prev) }
+}
+
+// memoryBudgetHint is the line printed after a memory budget error.
+const memoryBudgetHint = "devicejs: the script was stopped at its memory budget; see --max-memory"
