@@ -326,6 +326,17 @@
     document.getElementById('generated').textContent = data.generated;
   }
 
+  // The address may carry a filter and a view, e.g. report.html#filter=shadow&from=10&to=20,
+  // so that a link opens the report where it was looked at.
+  (function fromHash() {
+    var h = new URLSearchParams(location.hash.replace(/^#/, ''));
+    if (h.get('filter')) {
+      state.filter = h.get('filter').trim().toLowerCase();
+      document.getElementById('filter').value = h.get('filter');
+    }
+    var from = num(h.get('from')), to = num(h.get('to'));
+    if (h.get('from') && h.get('to') && from !== null && to !== null && to > from) state.view = [from, to];
+  })();
   wireTimeline();
   render();
   document.getElementById('render-ms').textContent = performance.now().toFixed(1);

@@ -78,13 +78,17 @@ func fileURL(t testing.TB, path string) string {
 	return "file://" + filepath.ToSlash(abs)
 }
 
-// DOM opens the page at path (a file) or URL (http://...) and returns the document after its
+// DOM opens the page at path (a file, optionally with a #fragment) or URL (http://...) and returns the document after its
 // scripts ran (chromium --dump-dom, which waits for the load event).
 func DOM(t testing.TB, pathOrURL string) *html.Node {
 	t.Helper()
 	u := pathOrURL
 	if !strings.Contains(u, "://") {
-		u = fileURL(t, u)
+		path, frag, hasFrag := strings.Cut(u, "#")
+		u = fileURL(t, path)
+		if hasFrag {
+			u += "#" + frag
+		}
 	}
 	out := run(t, append(flags(t), "--dump-dom", u)...)
 	doc, err := html.Parse(bytes.NewReader(out))
@@ -94,14 +98,33 @@ func DOM(t testing.TB, pathOrURL string) *html.Node {
 	return doc
 }
 
-// Screenshot saves a PNG of the page at path, width × height CSS pixels, to png.
-func Screenshot(t testing.TB, path, png string, width, height int) {
+// Open is DOM and Screenshot in one browser run (Chromium is slow to start on a loaded
+// machine): it saves the PNG and returns the document.
+func Open(t testing.TB, path, png string, width, height int) *html.Node {
 	t.Helper()
-	run(t, append(flags(t), "--screenshot="+png, "--window-size="+itoa(width)+","+itoa(height), fileURL(t, path))...)
+	out := run(t, append(flags(t), "--screenshot="+png, "--window-size="+itoa(width)+","+itoa(height), "--dump-dom", fileURL(t, path))...)
+	checkPNG(t, png)
+	doc, err := html.Parse(bytes.NewReader(out))
+	if err != nil {
+		t.Fatalf("parsing the dumped DOM: %v", err)
+	}
+	return doc
+}
+
+func checkPNG(t testing.TB, png string) {
+	t.Helper()
 	st, err := os.Stat(png)
 	if err != nil || st.Size() < 1000 {
 		t.Fatalf("screenshot %s: %v (size %v)", png, err, st)
 	}
+	t.Logf("screenshot %s", png)
+}
+
+// Screenshot saves a PNG of the page at path, width × height CSS pixels, to png.
+func Screenshot(t testing.TB, path, png string, width, height int) {
+	t.Helper()
+	run(t, append(flags(t), "--screenshot="+png, "--window-size="+itoa(width)+","+itoa(height), fileURL(t, path))...)
+	checkPNG(t, png)
 }
 
 func itoa(n int) string {
