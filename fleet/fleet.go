@@ -45,6 +45,19 @@ type Config struct {
 	Ramp time.Duration
 	// Stdout receives every instance's print() lines, each prefixed "[i] "; nil discards them.
 	Stdout io.Writer
+	// MaxMemory is the heap budget of the whole process in bytes; 0 means none. One watchdog
+	// reads the process heap (the heap cannot be attributed to instances); when the live heap
+	// outgrows the budget every instance still running ends with ErrMemoryBudget (reason
+	// ReasonMemory). Leave Device.MaxMemory 0: it would start a watchdog per instance, each
+	// reading the same process heap. Worker processes (Supervise) narrow the instances ended
+	// to the worker's.
+	MaxMemory int64
+	// EndReason maps the cause of the context given to Run to an Ended reason (ReasonTimeout,
+	// ReasonTerminated, ...); nil or "" gives ReasonCanceled.
+	EndReason func(cause error) string
+	// Notices, if non-nil, receives a Notice line (JSON) when an instance is given its clientId
+	// and when it ends: a supervisor reads them to name the instances of a worker that dies.
+	Notices io.Writer
 }
 
 // Progress is a live snapshot of a running fleet. All counts are of this process's instances.
@@ -78,6 +91,14 @@ type Fleet struct {
 	rss          uint64
 	goroutines   int
 	usedIDs      map[string]struct{} // default client ids given out (defaultID)
+	results      []devicejs.Result   // by k = index - lo, valid where over[k]
+	over         []bool              // instance k has ended
+	ids          []string            // clientId of instance k, "" before its mqtt.connect
+	notices      *noticer
+
+	stopped   chan struct{} // closed when the run is stopped before its instances ended
+	stopOnce  sync.Once
+	stopCause error // the cause, set before stopped is closed
 }
 
 // New validates cfg. It starts nothing.
@@ -97,8 +118,29 @@ func New(cfg Config) (*Fleet, error) {
 	if _, err := devicejs.New(cfg.Device); err != nil { // validate once, not per instance
 		return nil, err
 	}
+	if cfg.MaxMemory < 0 {
+		return nil, errors.New("fleet: MaxMemory must not be negative")
+	}
 	lo, hi := cfg.Shard.Range(cfg.N)
-	return &Fleet{cfg: cfg, lo: lo, hi: hi, errByCode: map[string]uint64{}}, nil
+	return &Fleet{cfg: cfg, lo: lo, hi: hi, errByCode: map[string]uint64{},
+		results: make([]devicejs.Result, hi-lo), over: make([]bool, hi-lo), ids: make([]string, hi-lo),
+		notices: newNoticer(cfg.Notices), stopped: make(chan struct{})}, nil
+}
+
+// Stopped is closed when Run is stopped (its context ended, or MaxMemory was outgrown) before
+// every instance had ended; Run returns once they have, which an instance stuck in a long
+// built-in call can delay without bound. Safe from any goroutine.
+func (f *Fleet) Stopped() <-chan struct{} { return f.stopped }
+
+// StopCause returns why Run was stopped (an error wrapping ErrMemoryBudget, or the cause of
+// Run's context); nil before Stopped is closed. Safe from any goroutine.
+func (f *Fleet) StopCause() error {
+	select {
+	case <-f.stopped:
+		return f.stopCause
+	default:
+		return nil
+	}
 }
 
 // Indices returns the instance indices [lo, hi) this fleet runs.
@@ -155,7 +197,23 @@ func (f *Fleet) Run(ctx context.Context) (Summary, error) {
 		out = &lockedWriter{w: f.cfg.Stdout}
 	}
 	count := f.hi - f.lo
-	results := make([]devicejs.Result, count)
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	if f.cfg.MaxMemory > 0 {
+		watching := make(chan struct{})
+		defer func() { <-watching }()
+		defer cancel(nil) // first: ends the watchdog
+		go func() {
+			defer close(watching)
+			watchHeap(ctx, f.cfg.MaxMemory, cancel)
+		}()
+	}
+	notStopping := context.AfterFunc(ctx, func() {
+		f.stopOnce.Do(func() {
+			f.stopCause = context.Cause(ctx)
+			close(f.stopped)
+		})
+	})
 	start := time.Now()
 	var wg sync.WaitGroup
 	for k := range count {
@@ -171,14 +229,21 @@ func (f *Fleet) Run(ctx context.Context) (Summary, error) {
 		wg.Add(1)
 		f.started.Add(1)
 		go f.startOne(ctx, base, out, k, start, func(res devicejs.Result) {
-			results[k] = res
+			f.mu.Lock()
+			f.results[k], f.over[k] = res, true
+			id := f.ids[k]
+			f.mu.Unlock()
+			if reason, _ := reasonOf(res, f.cfg.EndReason); reason != "" {
+				f.notices.ended(f.lo+k, id, reason)
+			}
 			f.done.Add(1)
 			wg.Done()
 		})
 	}
 	wg.Wait()
+	notStopping()
 	elapsed := time.Since(start)
-	return f.summary(results, int(f.started.Load()), elapsed), nil
+	return f.summary(int(f.started.Load()), elapsed, ""), nil
 }
 
 // sleepUntil waits for t or ctx; false when ctx ended first.
@@ -229,10 +294,18 @@ func (f *Fleet) startOne(ctx context.Context, cfg devicejs.Config, out *lockedWr
 	}
 	byTemplate := ClientIDFor(f.cfg.ClientID, i)
 	cfg.ClientID = func(scriptID string) string {
-		if id := byTemplate(scriptID); id != "" {
-			return id
+		id := byTemplate(scriptID)
+		if id == "" {
+			id = f.defaultID()
 		}
-		return f.defaultID()
+		f.mu.Lock()
+		known := f.ids[k] == id
+		f.ids[k] = id
+		f.mu.Unlock()
+		if !known {
+			f.notices.clientID(i, id)
+		}
+		return id
 	}
 	in := &instance{f: f, start: time.Now(), fleetStart: fleetStart, user: cfg.OnEvent}
 	cfg.OnEvent = in.event
@@ -358,9 +431,21 @@ func (f *Fleet) measure() {
 	f.mu.Unlock()
 }
 
-// summary builds the Summary once every instance has ended.
-func (f *Fleet) summary(results []devicejs.Result, started int, elapsed time.Duration) Summary {
+// Partial returns the summary of a fleet whose Run has not returned (instances stuck in a long
+// built-in call after a stop): the instances not ended yet are listed in Ended with reason.
+// Safe from any goroutine; it does not wait for the memory reading.
+func (f *Fleet) Partial(elapsed time.Duration, reason string) Summary {
+	return f.summaryOf(int(f.started.Load()), elapsed, reason)
+}
+
+// summary builds the Summary once every instance has ended; stuck is the reason given to
+// instances that have not (none, when "").
+func (f *Fleet) summary(started int, elapsed time.Duration, stuck string) Summary {
 	f.measuring.Wait()
+	return f.summaryOf(started, elapsed, stuck)
+}
+
+func (f *Fleet) summaryOf(started int, elapsed time.Duration, stuck string) Summary {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	s := Summary{
@@ -378,7 +463,17 @@ func (f *Fleet) summary(results []devicejs.Result, started int, elapsed time.Dur
 	if s.RSSBytes == 0 {
 		s.RSSBytes, s.Goroutines = ReadRSS(), goruntime.NumGoroutine()
 	}
-	for k, r := range results[:started] {
+	s.PeakRSSBytes = readPeakRSS()
+	for k, r := range f.results[:started] {
+		if !f.over[k] {
+			s.Endings["stuck"]++
+			s.Ended = append(s.Ended, Ended{Index: f.lo + k, ClientID: f.ids[k], Reason: stuck,
+				Detail: "still running (stuck in a long built-in call?) when the process exited"})
+			continue
+		}
+		if reason, detail := reasonOf(r, f.cfg.EndReason); reason != "" {
+			s.Ended = append(s.Ended, Ended{Index: f.lo + k, ClientID: f.ids[k], Reason: reason, Detail: detail})
+		}
 		s.Endings[r.Ending.String()]++
 		s.Published += r.Stats.Published
 		s.Received += r.Stats.Received
@@ -393,6 +488,9 @@ func (f *Fleet) summary(results []devicejs.Result, started int, elapsed time.Dur
 	}
 	if n := (f.hi - f.lo) - started; n > 0 {
 		s.Endings["not started"] += n
+		for k := started; k < f.hi-f.lo; k++ {
+			s.Ended = append(s.Ended, Ended{Index: f.lo + k, Reason: ReasonNotStarted})
+		}
 	}
 	s.finish()
 	return s

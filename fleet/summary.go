@@ -53,6 +53,9 @@ type Summary struct {
 	FirstScriptError string `json:"first_script_error"` // "[i] message at file:line:col", or ""
 	// Endings counts how instances ended ("finished", "for elapsed", "canceled", "script failed").
 	Endings map[string]int `json:"endings"`
+	// Ended lists, by index, the instances that did not finish on their own or by --for: why
+	// (memory budget, script error, worker crash, timeout, terminated, ...) and their clientId.
+	Ended []Ended `json:"ended"`
 
 	// RSSBytes is the process's resident memory (VmRSS) once every instance had connected,
 	// read after a garbage collection that returns the start-up garbage to the OS, or at the
@@ -60,6 +63,10 @@ type Summary struct {
 	RSSBytes uint64 `json:"rss_bytes"`
 	// Goroutines is the process's goroutine count when RSSBytes was read (summed when merged).
 	Goroutines int `json:"goroutines"`
+	// PeakRSSBytes is the largest resident memory of the process (VmHWM) over the run; under
+	// --workers, the largest sum of the workers' resident memory seen plus the supervisor's
+	// own peak. Merged summaries add their figures (an upper bound).
+	PeakRSSBytes uint64 `json:"peak_rss_bytes"`
 
 	// Series samples the fleet's progress over wall time (written by `devicejs fleet` when
 	// --report or --ui is given; absent otherwise). Merged summaries add their shards' samples
@@ -244,12 +251,14 @@ func Merge(parts ...Summary) (Summary, error) {
 		for k, v := range p.Endings {
 			m.Endings[k] += v
 		}
+		m.Ended = append(m.Ended, p.Ended...)
 		m.ScriptErrors += p.ScriptErrors
 		if m.FirstScriptError == "" {
 			m.FirstScriptError = p.FirstScriptError
 		}
 		m.RSSBytes += p.RSSBytes
 		m.Goroutines += p.Goroutines
+		m.PeakRSSBytes += p.PeakRSSBytes
 		m.Series = mergeSeries(m.Series, p.Series)
 		m.Slowest = mergeSlowest(m.Slowest, p.Slowest)
 	}
@@ -257,6 +266,7 @@ func Merge(parts ...Summary) (Summary, error) {
 		m.AllConnectedSeconds = 0
 	}
 	slices.Sort(m.Shards)
+	sortEnded(m.Ended)
 	m.finish()
 	return m, nil
 }
@@ -309,27 +319,38 @@ func (s Summary) WriteText(w io.Writer) error {
 		b.WriteByte('\n')
 	}
 	if s.RSSBytes > 0 && s.Instances > 0 {
-		fmt.Fprintf(&b, "  memory:     %.1f MiB resident, %.1f KiB per instance, %d goroutines\n",
+		fmt.Fprintf(&b, "  memory:     %.1f MiB resident, %.1f KiB per instance, %d goroutines",
 			float64(s.RSSBytes)/(1<<20), float64(s.RSSBytes)/1024/float64(s.Instances), s.Goroutines)
+		if s.PeakRSSBytes > 0 {
+			fmt.Fprintf(&b, "; peak %.1f MiB", float64(s.PeakRSSBytes)/(1<<20))
+		}
+		b.WriteByte('\n')
 	}
 	if s.ScriptErrors > 0 {
 		fmt.Fprintf(&b, "  script errors: %d; first: %s\n", s.ScriptErrors, s.FirstScriptError)
 	}
+	writeEndedText(&b, s.Ended)
 	_, err := w.Write(b.Bytes())
 	return err
 }
 
 // ReadRSS returns the process's resident memory from /proc/self/status (VmRSS); 0 where that
 // file does not exist.
-func ReadRSS() uint64 {
-	f, err := os.Open("/proc/self/status")
+func ReadRSS() uint64 { return readRSSOf("self", "VmRSS:") }
+
+// readPeakRSS returns the process's peak resident memory (VmHWM); 0 where unknown.
+func readPeakRSS() uint64 { return readRSSOf("self", "VmHWM:") }
+
+// readRSSOf reads a "kB" field of /proc/<pid>/status in bytes; 0 where unknown.
+func readRSSOf(pid, field string) uint64 {
+	f, err := os.Open("/proc/" + pid + "/status")
 	if err != nil {
 		return 0
 	}
 	defer f.Close()
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
-		v, ok := strings.CutPrefix(sc.Text(), "VmRSS:")
+		v, ok := strings.CutPrefix(sc.Text(), field)
 		if !ok {
 			continue
 		}
