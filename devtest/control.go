@@ -19,6 +19,7 @@ func (f *fileRun) jsBrokerStop(goja.FunctionCall) goja.Value {
 		w.embedded.stop()
 	case f.opts.Control != nil:
 		f.opts.Control.Stop()
+		w.extStopped = true
 		w.activity.Add(1)
 	default:
 		f.needsEmbedded("broker.stop()")
@@ -35,8 +36,16 @@ func (f *fileRun) jsBrokerStart(goja.FunctionCall) goja.Value {
 			f.throw("Error", "broker.start: "+err.Error())
 		}
 	case f.opts.Control != nil:
+		select { // a stale value from before the stop
+		case <-w.ext.ready:
+		default:
+		}
 		f.opts.Control.Restart()
+		w.extStopped = false
 		w.activity.Add(1)
+		if err := w.ext.waitReady(); err != nil {
+			f.throw("Error", "broker.start: "+err.Error())
+		}
 	default:
 		f.needsEmbedded("broker.start()")
 	}

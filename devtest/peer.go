@@ -92,7 +92,7 @@ func (w *World) publish(topic string, payload []byte, qos byte, retain bool) err
 	if w.embedded != nil {
 		return w.embedded.publish(topic, payload, qos, retain)
 	}
-	w.activity.Add(1)
+	w.expectActivity() // the broker is out of sight: wait for the delivery to show
 	return w.ext.publish(topic, payload, qos, retain)
 }
 
@@ -102,19 +102,15 @@ type externalPeer struct {
 	w       *World
 	opts    Options
 	main    paho.Client
+	ready   chan struct{} // a value each time the recording peer has subscribed to '#'
 	mu      sync.Mutex
 	clients []paho.Client
 	own     map[string]int // topic+"\x00"+payload published by the peer, not yet seen back
 }
 
 func newExternalPeer(w *World, opts Options) (*externalPeer, error) {
-	p := &externalPeer{w: w, opts: opts, own: map[string]int{}}
-	cl, err := p.connect()
-	if err != nil {
-		return nil, err
-	}
-	p.main = cl
-	tok := cl.Subscribe("#", 2, func(_ paho.Client, m paho.Message) {
+	p := &externalPeer{w: w, opts: opts, own: map[string]int{}, ready: make(chan struct{}, 1)}
+	record := func(_ paho.Client, m paho.Message) {
 		key := m.Topic() + "\x00" + string(m.Payload())
 		p.mu.Lock()
 		mine := p.own[key] > 0
@@ -125,16 +121,49 @@ func newExternalPeer(w *World, opts Options) (*externalPeer, error) {
 		if !mine && !m.Retained() {
 			w.recordPublished(Published{Topic: m.Topic(), Payload: append([]byte(nil), m.Payload()...), QoS: m.Qos()})
 		}
+	}
+	// The recording peer reconnects by itself (a test may stop and restart the broker) and
+	// subscribes again on every connection.
+	cl, err := p.dial(func(o *paho.ClientOptions) {
+		o.SetAutoReconnect(true).SetMaxReconnectInterval(100 * time.Millisecond)
+		o.SetOnConnectHandler(func(c paho.Client) {
+			go func() {
+				tok := c.Subscribe("#", 2, record)
+				if tok.WaitTimeout(peerWait) && tok.Error() == nil {
+					select {
+					case p.ready <- struct{}{}:
+					default:
+					}
+				}
+			}()
+		})
 	})
-	if !tok.WaitTimeout(peerWait) || tok.Error() != nil {
+	if err != nil {
+		return nil, err
+	}
+	p.main = cl
+	if err := p.waitReady(); err != nil {
 		p.close()
-		return nil, fmt.Errorf("peer subscribe #: %v", tok.Error())
+		return nil, err
 	}
 	return p, nil
 }
 
-// connect opens a peer client on the external broker (MQTT 3.1.1, clean session).
-func (p *externalPeer) connect() (paho.Client, error) {
+// waitReady waits (wall time, bounded) until the recording peer is subscribed again.
+func (p *externalPeer) waitReady() error {
+	select {
+	case <-p.ready:
+		return nil
+	case <-time.After(peerWait):
+		return fmt.Errorf("peer: no subscription to # on %s within %v", p.opts.Broker, peerWait)
+	}
+}
+
+// connect opens a peer client for world.subscribe.
+func (p *externalPeer) connect() (paho.Client, error) { return p.dial(nil) }
+
+// dial opens a peer client on the external broker (MQTT 3.1.1, clean session).
+func (p *externalPeer) dial(configure func(*paho.ClientOptions)) (paho.Client, error) {
 	id := make([]byte, 6)
 	_, _ = rand.Read(id)
 	o := paho.NewClientOptions().SetClientID("devtest-peer-" + hex.EncodeToString(id)).
@@ -142,6 +171,9 @@ func (p *externalPeer) connect() (paho.Client, error) {
 	o.AddBroker("tcp://" + p.opts.Broker)
 	if p.opts.PeerUser != "" {
 		o.SetUsername(p.opts.PeerUser).SetPassword(p.opts.PeerPass)
+	}
+	if configure != nil {
+		configure(o)
 	}
 	cl := paho.NewClient(o)
 	tok := cl.Connect()

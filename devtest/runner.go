@@ -44,6 +44,8 @@ type Options struct {
 	// PeerUser and PeerPass are the login of the world's own peer clients on an external broker.
 	PeerUser, PeerPass string
 	// Control, with Broker, makes broker.stop() and broker.restart() work on the external broker.
+	// The broker is shared by every test, so files then run one at a time (Parallel is
+	// ignored), and a broker a test left stopped is restarted after it.
 	Control BrokerControl
 
 	// Run selects the tests whose "file: name" or name matches; nil runs all.
@@ -146,7 +148,7 @@ func Collect(paths []string) ([]string, error) {
 // call at a time).
 func RunFiles(ctx context.Context, files []string, opts Options, onFile func(FileResult)) []FileResult {
 	n := opts.Parallel
-	if n < 1 {
+	if n < 1 || opts.Control != nil {
 		n = 1
 	}
 	results := make([]FileResult, len(files))

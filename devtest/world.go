@@ -47,6 +47,9 @@ type World struct {
 	embedded *embeddedBroker // nil with Options.Broker
 	route    *embedroute.Route
 	ext      *externalPeer
+	// extStopped: the test stopped the external broker (Options.Control); close restarts it
+	// for the next test. Test goroutine only.
+	extStopped bool
 
 	mu        sync.Mutex
 	published []Published
@@ -97,6 +100,9 @@ func (w *World) close() {
 	w.cancel()
 	if w.ext != nil {
 		w.ext.close()
+	}
+	if w.extStopped && w.opts.Control != nil {
+		w.opts.Control.Restart()
 	}
 	if w.route != nil {
 		w.route.Close()
