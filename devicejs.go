@@ -70,7 +70,8 @@ type Config struct {
 	TLS TLS
 
 	// TimeScale makes device time run this many times faster than wall time (timers, .wait(),
-	// Date.now(), reconnectPeriod, connectTimeout); 0 means 1. Ignored when Clock is set.
+	// Date.now(), reconnectPeriod, connectTimeout); 0 means 1, otherwise it must be from
+	// runtime.MinTimeScale to runtime.MaxTimeScale (0.001 to 1e6). Ignored when Clock is set.
 	TimeScale float64
 	// Clock is device time; nil means a clock built from TimeScale.
 	Clock runtime.Clock
@@ -137,8 +138,8 @@ func New(cfg Config) (*Device, error) {
 		d.clock = cfg.Clock
 	case cfg.TimeScale == 0 || cfg.TimeScale == 1:
 		d.clock = runtime.NewWallClock()
-	case cfg.TimeScale < 0 || cfg.TimeScale > 1e6:
-		return nil, fmt.Errorf("devicejs: Config.TimeScale must be > 0 and <= 1e6, got %v", cfg.TimeScale)
+	case runtime.CheckTimeScale(cfg.TimeScale) != nil:
+		return nil, fmt.Errorf("devicejs: Config.TimeScale: %w", runtime.CheckTimeScale(cfg.TimeScale))
 	default:
 		d.clock = runtime.NewScaledClock(cfg.TimeScale)
 	}

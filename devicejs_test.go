@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"os"
 	"regexp"
 	"slices"
@@ -149,6 +150,10 @@ func TestConfigErrors(t *testing.T) {
 		{Broker: "nohost"},
 		{Broker: "h:0"},
 		{TimeScale: -1},
+		{TimeScale: math.NaN()},
+		{TimeScale: math.Inf(1)},
+		{TimeScale: 1e-12},
+		{TimeScale: 2e6},
 		{For: -time.Second},
 	} {
 		if _, err := devicejs.New(cfg); err == nil {

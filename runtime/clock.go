@@ -1,7 +1,9 @@
 package runtime
 
 import (
+	"fmt"
 	"math"
+	"strconv"
 	"sync"
 	"time"
 )
@@ -31,15 +33,34 @@ func (wallClock) AfterFunc(d time.Duration, f func()) func() bool {
 	return time.AfterFunc(d, f).Stop
 }
 
+// The range of time scales NewScaledClock accepts (and --time-scale, devicejs.Config.TimeScale).
+// MaxTimeScale makes a day of device time pass in 86 ms; MinTimeScale makes a device second
+// last 16.7 minutes, slow enough for any debugging session. Outside the range the figures
+// stop meaning anything: at 1e-12 a 1 ms timer would wait 31 years.
+const (
+	MinTimeScale = 1e-3
+	MaxTimeScale = 1e6
+)
+
+// CheckTimeScale returns an error unless scale is a number from MinTimeScale to MaxTimeScale
+// (NaN and the infinities are not).
+func CheckTimeScale(scale float64) error {
+	if !(scale >= MinTimeScale && scale <= MaxTimeScale) {
+		return fmt.Errorf("time scale must be a number from %s to %s, got %v",
+			strconv.FormatFloat(MinTimeScale, 'f', -1, 64), strconv.FormatFloat(MaxTimeScale, 'f', -1, 64), scale)
+	}
+	return nil
+}
+
 // NewScaledClock returns a Clock whose device time runs scale times faster
 // than wall time: a 20 s device timer fires after 0.2 s of wall time at scale
 // 100. Device time starts at the wall time when the clock is made. scale must
-// be positive and finite; NewScaledClock panics otherwise (a programming
-// error: the CLI validates --time-scale). Scale 1 is the wall clock. Safe from
-// any goroutine.
+// pass CheckTimeScale; NewScaledClock panics otherwise (a programming error:
+// the CLI and devicejs.Config check it first). Scale 1 is the wall clock.
+// Safe from any goroutine.
 func NewScaledClock(scale float64) Clock {
-	if !(scale > 0) || math.IsInf(scale, 0) {
-		panic("runtime: NewScaledClock: scale must be positive and finite")
+	if err := CheckTimeScale(scale); err != nil {
+		panic("runtime: NewScaledClock: " + err.Error())
 	}
 	if scale == 1 {
 		return wallClock{}
@@ -52,14 +73,38 @@ type scaledClock struct {
 	start time.Time // wall time (with monotonic reading) when the clock was made
 }
 
+// maxDuration is the longest time.Duration, about 292 years, as a float64.
+const maxDuration = float64(math.MaxInt64)
+
+// Now is the device time now (deviceTime).
 func (c *scaledClock) Now() time.Time {
-	elapsed := time.Since(c.start) // monotonic
-	return c.start.Add(time.Duration(float64(elapsed) * c.scale))
+	return deviceTime(c.start, time.Since(c.start), c.scale) // monotonic
 }
 
+// deviceTime is start plus elapsed wall time times scale. Past 292 years of device time
+// (2.9 hours of wall time at MaxTimeScale) that no longer fits a time.Duration, and it is
+// computed in whole seconds instead of wrapping around.
+func deviceTime(start time.Time, elapsed time.Duration, scale float64) time.Time {
+	dev := float64(elapsed) * scale
+	if dev < maxDuration {
+		return start.Add(time.Duration(dev))
+	}
+	return time.Unix(start.Unix()+int64(dev/1e9), int64(start.Nanosecond())).In(start.Location())
+}
+
+// AfterFunc waits ceil(d / scale) of wall time, saturated at about 292 years: a long timer at
+// a small scale never fires rather than wrapping around to fire at once.
 func (c *scaledClock) AfterFunc(d time.Duration, f func()) func() bool {
-	wall := time.Duration(math.Ceil(float64(d) / c.scale))
-	return time.AfterFunc(wall, f).Stop
+	return time.AfterFunc(wallDuration(d, c.scale), f).Stop
+}
+
+// wallDuration is ceil(d / scale) as a time.Duration, saturated at the longest one.
+func wallDuration(d time.Duration, scale float64) time.Duration {
+	wall := math.Ceil(float64(d) / scale)
+	if wall >= maxDuration {
+		return time.Duration(math.MaxInt64)
+	}
+	return time.Duration(wall)
 }
 
 // ManualClock is a Clock for tests: device time only moves when Advance is

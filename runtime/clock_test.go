@@ -34,7 +34,7 @@ func TestScaledClock(t *testing.T) {
 }
 
 func TestNewScaledClockRejectsBadScale(t *testing.T) {
-	for _, s := range []float64{0, -1, math.NaN(), math.Inf(1)} {
+	for _, s := range []float64{0, math.Copysign(0, -1), -1, math.NaN(), math.Inf(1), math.Inf(-1), 1e-12, 9.99e-4, 1e6 + 1, math.MaxFloat64, math.SmallestNonzeroFloat64} {
 		func() {
 			defer func() {
 				if recover() == nil {
@@ -43,6 +43,33 @@ func TestNewScaledClockRejectsBadScale(t *testing.T) {
 			}()
 			runtime.NewScaledClock(s)
 		}()
+	}
+}
+
+// TestCheckTimeScale checks the accepted range of time scales, ends included.
+func TestCheckTimeScale(t *testing.T) {
+	tt := []struct {
+		scale float64
+		ok    bool
+	}{
+		{runtime.MinTimeScale, true},
+		{runtime.MaxTimeScale, true},
+		{1, true},
+		{0.5, true},
+		{1000, true},
+		{0, false},
+		{-1, false},
+		{1e-12, false},
+		{math.NaN(), false},
+		{math.Inf(1), false},
+		{math.Inf(-1), false},
+		{math.Nextafter(runtime.MaxTimeScale, math.Inf(1)), false},
+		{math.Nextafter(runtime.MinTimeScale, 0), false},
+	}
+	for _, tc := range tt {
+		if err := runtime.CheckTimeScale(tc.scale); (err == nil) != tc.ok {
+			t.Errorf("CheckTimeScale(%v) = %v, want ok %v", tc.scale, err, tc.ok)
+		}
 	}
 }
 

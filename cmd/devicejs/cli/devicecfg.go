@@ -26,8 +26,8 @@ func addDeviceFlags(f *pflag.FlagSet, opts *RunOptions) {
 
 // validateDeviceFlags checks the shared flags' values (usage errors).
 func validateDeviceFlags(opts *RunOptions) error {
-	if opts.TimeScale <= 0 || opts.TimeScale > 1e6 {
-		return usageError(fmt.Errorf("--time-scale must be > 0 and <= 1e6, got %v", opts.TimeScale))
+	if err := runtime.CheckTimeScale(opts.TimeScale); err != nil {
+		return usageError(fmt.Errorf("--time-scale: %w", err))
 	}
 	if opts.For < 0 || opts.Timeout < 0 {
 		return usageError(errors.New("--for and --timeout must not be negative"))
