@@ -3,7 +3,7 @@ GO ?= go
 STATICCHECK_VERSION := v0.8.2
 BIN := bin/devicejs
 
-.PHONY: build test test-deps vet staticcheck fmt fuzz soak bench run-sample gen-docs clean
+.PHONY: build test test-deps vet staticcheck fmt fuzz soak bench run-sample gen-docs report-screenshot clean
 
 build:
 	$(GO) build -o $(BIN) ./cmd/devicejs
@@ -52,6 +52,11 @@ soak:
 # run-sample: the quick start: sample 5 against the embedded broker, 60 s of device time in ~1 s.
 run-sample: build
 	./$(BIN) run --broker embedded --time-scale 60 --for 60s testdata/samples/sample5.js
+
+# report-screenshot: the screenshot in docs/report.md, made by the report test (sample 5 across
+# two mosquitto restarts, drawn in headless Chromium).
+report-screenshot:
+	DEVICEJS_REPORT_SCREENSHOT=$(CURDIR)/docs/img/report-sample5.png $(GO) test -count=1 -run '^TestReportSample5AcrossTwoRestarts$$' -v ./cmd/devicejs/cli
 
 # gen-docs: the CLI reference in docs/cli, generated from the cobra commands (TestCLIDocsUpToDate
 # fails when it is stale).

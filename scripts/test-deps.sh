@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what the test suite needs beyond Go, only where it is missing: Debian's mosquitto and
-# mosquitto-clients (the real broker and independent peers) and the TypeScript compiler pinned in
+# mosquitto-clients (the real broker and independent peers), chromium (the report tests) and the TypeScript compiler pinned in
 # types/package-lock.json (the editor typings check). `make test` runs it first; .ci/run installs
 # the same things explicitly.
 set -euo pipefail
@@ -19,6 +19,12 @@ if ! have_mosquitto; then
   echo "test-deps: installing mosquitto and mosquitto-clients"
   as_root env DEBIAN_FRONTEND=noninteractive apt-get update
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y mosquitto mosquitto-clients
+fi
+# Headless Chromium opens the HTML reports in the report tests (report/, cmd/devicejs/cli).
+if ! command -v chromium >/dev/null; then
+  echo "test-deps: installing chromium"
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get update
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y chromium
 fi
 if [ ! -x types/node_modules/.bin/tsc ]; then
   if ! command -v npm >/dev/null; then
