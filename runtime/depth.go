@@ -7,9 +7,10 @@ import (
 	"github.com/dop251/goja/ast"
 )
 
-// enterName is the hidden global that every function reads first: an
-// accessor property of the global object whose getter checks the JS call
-// depth. Reading it is the check; the value is undefined.
+// enterName is the hidden property that every function reads first (as
+// 0..__devicejs$enter, see hookRef): an accessor property of
+// Number.prototype (and of the global object) whose getter checks the JS
+// call depth. Reading it is the check; the value is undefined.
 //
 // A getter rather than a function: goja calls a native getter without
 // pushing a call frame, so the RangeError it throws carries the stack of the
@@ -20,13 +21,13 @@ const enterName = "__devicejs$enter"
 
 const (
 	// enterStmt starts a block body (after its directive prologue).
-	enterStmt = enterName + ";"
+	enterStmt = hookRef + enterName + ";"
 	// enterExpr starts an expression body or a class field initializer:
-	// "x => e" becomes "x =>__devicejs$enter?0: e". The getter's value is
+	// "x => e" becomes "x =>0..__devicejs$enter?0: e". The getter's value is
 	// undefined, so the value is e's. The alternate of a conditional is an
 	// AssignmentExpression, as an arrow's expression body and an initializer
 	// are, so e parses unchanged and no closing text is needed.
-	enterExpr = enterName + "?0:"
+	enterExpr = hookRef + enterName + "?0:"
 )
 
 // depthMargin is how many frames above Options.MaxCallStackSize goja's own,
@@ -102,7 +103,25 @@ func (l *Loop) installDepthCheck(g *goja.Object) {
 			return goja.Undefined()
 		}
 	}
-	if err := g.DefineAccessorProperty(enterName, l.nativeFunc(enterName, check), nil, goja.FLAG_FALSE, goja.FLAG_FALSE); err != nil {
+	getter := l.nativeFunc(enterName, check)
+	for _, o := range []*goja.Object{g, l.hookHolder()} {
+		if err := o.DefineAccessorProperty(enterName, getter, nil, goja.FLAG_FALSE, goja.FLAG_FALSE); err != nil {
+			panic(err)
+		}
+	}
+	l.defineHook(tickName, g.Get(tickName)) // installGlobals put the tick on g
+}
+
+// hookHolder returns Number.prototype, the object that holds the hooks the
+// rewrite reaches through hookRef. Loop only, before the script runs.
+func (l *Loop) hookHolder() *goja.Object {
+	return l.vm.GlobalObject().Get("Number").ToObject(l.vm).Get("prototype").ToObject(l.vm)
+}
+
+// defineHook defines the hook name on hookHolder: non-enumerable,
+// read-only and non-configurable, so no script can replace or delete it.
+func (l *Loop) defineHook(name string, v goja.Value) {
+	if err := l.hookHolder().DefineDataProperty(name, v, goja.FLAG_FALSE, goja.FLAG_FALSE, goja.FLAG_FALSE); err != nil {
 		panic(err)
 	}
 }
@@ -217,7 +236,7 @@ func blockState(b *ast.BlockStatement) entry {
 	return e
 }
 
-// isCheckExpr reports whether x is "__devicejs$enter ? 0 : ...".
+// isCheckExpr reports whether x is "0..__devicejs$enter ? 0 : ...".
 func isCheckExpr(x ast.Expression) bool {
 	c, ok := x.(*ast.ConditionalExpression)
 	if !ok || !isEnter(c.Test) {
@@ -227,10 +246,7 @@ func isCheckExpr(x ast.Expression) bool {
 	return ok
 }
 
-func isEnter(x ast.Expression) bool {
-	id, ok := x.(*ast.Identifier)
-	return ok && id.Name == enterName
-}
+func isEnter(x ast.Expression) bool { return isHook(x, enterName) }
 
 // directives counts the leading string-literal expression statements of a
 // body: its directive prologue. (A parenthesised string counts too, which

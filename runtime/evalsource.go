@@ -13,8 +13,8 @@ import (
 // before goja parses it. The rewrite (preempt.go) passes it the arguments of
 // every direct call of eval and Function, with the callee first:
 //
-//	eval(x)             eval(...__devicejs$source(eval,x))
-//	new Function(a, b)  new Function(...__devicejs$source(Function,a, b))
+//	eval(x)             eval(...0..__devicejs$source(eval,x))
+//	new Function(a, b)  new Function(...0..__devicejs$source(Function,a, b))
 //
 // The callee stays the identifier eval, so a direct eval stays direct (it
 // sees the caller's scope). The spread iterates an object with its own
@@ -23,7 +23,7 @@ const sourceName = "__devicejs$source"
 
 // sourceOpen is the text inserted after the "(" of a call of callee; ")"
 // goes before the call's ")".
-func sourceOpen(callee string) string { return "..." + sourceName + "(" + callee + "," }
+func sourceOpen(callee string) string { return "..." + hookRef + sourceName + "(" + callee + "," }
 
 // evalFile is the file name goja gives eval'd code in positions.
 const evalFile = "<eval>"
@@ -102,13 +102,12 @@ func sourceOf(n ast.Node) (site, wrapped bool) {
 	if !ok || len(c.ArgumentList) < 2 {
 		return true, false
 	}
-	f, ok1 := c.Callee.(*ast.Identifier)
-	a, ok2 := c.ArgumentList[0].(*ast.Identifier)
-	return true, ok1 && ok2 && f.Name == sourceName && a.Name.String() == name
+	a, ok := c.ArgumentList[0].(*ast.Identifier)
+	return true, ok && isHook(c.Callee, sourceName) && a.Name.String() == name
 }
 
-// installSourceCheck defines the hidden sourceName function on g:
-// non-enumerable, read-only, like the tick. It recognises the built-in eval
+// installSourceCheck defines the hidden sourceName function on g and on
+// hookHolder: non-enumerable, read-only, like the tick. It recognises the built-in eval
 // and Function by identity. evalFn is the checked eval (evalguard.go); if
 // it is nil, eval and Function are read from g at the first call rather
 // than here, because goja builds a built-in on first access. With
@@ -138,9 +137,11 @@ func (l *Loop) installSourceCheck(g *goja.Object, evalFn goja.Value, fnGuarded b
 		}
 		return l.iterable(args)
 	}
-	if err := g.DefineDataProperty(sourceName, l.nativeFunc(sourceName, check), goja.FLAG_FALSE, goja.FLAG_FALSE, goja.FLAG_FALSE); err != nil {
+	fn := l.nativeFunc(sourceName, check)
+	if err := g.DefineDataProperty(sourceName, fn, goja.FLAG_FALSE, goja.FLAG_FALSE, goja.FLAG_FALSE); err != nil {
 		panic(err)
 	}
+	l.defineHook(sourceName, fn)
 }
 
 // evalSource checks the argument of a direct eval: a non-string is

@@ -11,12 +11,30 @@ import (
 	"github.com/dop251/goja/parser"
 )
 
-// tickName is the hidden global that every loop body calls first. It is a
-// non-enumerable, read-only property of the global object; the odd name keeps
-// it out of the way of device scripts.
+// tickName is the hidden function that every loop body calls first. It is a
+// non-enumerable, read-only property of the global object and of
+// Number.prototype; the odd name keeps it out of the way of device scripts.
 const tickName = "__devicejs$tick"
 
-const tickCall = tickName + "();"
+// hookRef is how the rewrite reaches the hidden hooks (tick, depth check,
+// source check): as properties of the number literal 0 ("0..name" reads
+// Number.prototype's own, non-configurable property). A member of a literal
+// involves no scope lookup, so no script name can shadow a hook: not a
+// local variable, a parameter, a catch binding nor the object of a with
+// statement (a Proxy whose has trap claims every name included).
+const hookRef = "0.."
+
+const tickCall = hookRef + tickName + "();"
+
+// isHook reports whether x is "0..name" (hookRef).
+func isHook(x ast.Expression, name string) bool {
+	d, ok := x.(*ast.DotExpression)
+	if !ok || d.Identifier.Name.String() != name {
+		return false
+	}
+	n, ok := d.Left.(*ast.NumberLiteral)
+	return ok && n.Literal == "0."
+}
 
 // edit is one text insertion into the script source. Insertions never contain
 // a newline, so line numbers never move; only columns to the right of an
@@ -39,7 +57,7 @@ type edit struct {
 //     initializer;
 //   - the source check around the arguments of every direct call of eval
 //     and Function (evalsource.go): eval(x) becomes
-//     eval(...__devicejs$source(eval,x)).
+//     eval(...0..__devicejs$source(eval,x)).
 //
 // goja's node positions are not exact for every node type, so the result is
 // re-parsed and checked: every inserted tick must start a loop body, every
@@ -246,7 +264,7 @@ func sites(prg *ast.Program) (ticks int, entries []entry, calls []bool) {
 		}
 		if es, ok := b.List[0].(*ast.ExpressionStatement); ok {
 			if c, ok := es.Expression.(*ast.CallExpression); ok && len(c.ArgumentList) == 0 {
-				if id, ok := c.Callee.(*ast.Identifier); ok && id.Name == tickName {
+				if isHook(c.Callee, tickName) {
 					ticks++
 				}
 			}
