@@ -28,7 +28,6 @@ type conn struct {
 	id    uint64
 
 	up, down *pipe
-	wg       sync.WaitGroup
 
 	mu       sync.Mutex
 	closed   bool
@@ -45,19 +44,15 @@ func newConn(l *Link, under net.Conn, id uint64) *conn {
 	return c
 }
 
-// start runs the two deliveries and the network reader.
+// start runs the network reader; deliveries run only while bytes are held.
 func (c *conn) start() {
-	c.wg.Add(3)
-	go c.up.run()
-	go c.down.run()
 	go c.ingest()
 }
 
 // ingest reads the network side into the Down pipe, at most BufferSize held (the rest waits in
 // the network, as a full TCP receive window makes the peer wait).
 func (c *conn) ingest() {
-	defer c.wg.Done()
-	buf := make([]byte, 32<<10)
+	buf := make([]byte, 4<<10)
 	for {
 		n, err := c.under.Read(buf)
 		if n > 0 {

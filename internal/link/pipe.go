@@ -34,6 +34,7 @@ type pipe struct {
 	ready []byte // Down: delivered, not yet read
 	rerr  error  // Down: delivered end of stream, returned once ready is empty
 
+	running   bool  // a run goroutine is delivering (started by push, ends when q is empty)
 	dead      bool  // no more delivery; q dropped
 	kerr      error // when dead: the error Read/Write return
 	wclosed   bool  // Up: the device closed the connection; q is still delivered
@@ -104,6 +105,10 @@ func (p *pipe) push(data []byte, eof error) {
 	p.qBytes += len(data)
 	if eof == nil {
 		p.c.link.account(p.dir, len(data), losses, delay)
+	}
+	if !p.running {
+		p.running = true
+		go p.run()
 	}
 	p.cond.Broadcast()
 }
@@ -218,12 +223,17 @@ func (p *pipe) kill(err error) {
 	p.cond.Broadcast()
 }
 
-// closeWrite marks an Up pipe closed by the device: writes fail, held bytes still go out.
+// closeWrite marks an Up pipe closed by the device: writes fail, held bytes still go out,
+// then the connection finishes (at once when nothing is held).
 func (p *pipe) closeWrite() {
 	p.mu.Lock()
 	p.wclosed = true
+	idle := !p.running
 	p.cond.Broadcast()
 	p.mu.Unlock()
+	if idle {
+		p.c.finish()
+	}
 }
 
 // arm wakes run after device duration d. Caller holds mu.
@@ -240,24 +250,25 @@ func (p *pipe) disarm() {
 	}
 }
 
-// run delivers segments when they are due, in order, until the pipe dies. For Up, after the
-// device's Close it delivers what is held and then finishes the connection.
+// run delivers segments when they are due, in order, until nothing is held or the pipe dies
+// (push starts it again). For Up, after the device's Close it delivers what is held and then
+// finishes the connection.
 func (p *pipe) run() {
-	defer p.c.wg.Done()
 	p.mu.Lock()
 	for {
 		if p.dead {
+			p.running = false
 			p.mu.Unlock()
 			return
 		}
 		if len(p.q) == 0 {
-			if p.wclosed {
-				p.mu.Unlock()
+			p.running = false
+			closed := p.wclosed
+			p.mu.Unlock()
+			if closed {
 				p.c.finish()
-				return
 			}
-			p.cond.Wait()
-			continue
+			return
 		}
 		until, blackhole := p.c.link.hold()
 		if blackhole {

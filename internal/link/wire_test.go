@@ -152,7 +152,7 @@ func TestLossRateAndSeed(t *testing.T) {
 	run := func(seed int64, loss float64) Stats {
 		l := New(Conditions{Loss: loss}, frozenClock{now: time.Unix(0, 0)}, seed)
 		w := l.WrapConn(newNopConn())
-		defer l.Cut() // a Close would linger: the frozen clock never delivers
+		defer l.Cut()             // a Close would linger: the frozen clock never delivers
 		for i := 0; i < 40; i++ { // 40 x 1460 bytes stays under BufferSize
 			if _, err := w.Write(make([]byte, MSS)); err != nil {
 				t.Fatal(err)
