@@ -22,6 +22,7 @@ func addDeviceFlags(f *pflag.FlagSet, opts *RunOptions) {
 	f.StringVar(&opts.SSLCAFile, "ssl-ca", "", "PEM file used instead of the script's mqtt.set('ssl.ca')")
 	f.StringVar(&opts.SSLCert, "ssl-cert", "", "PEM file used instead of the script's mqtt.set('ssl.cert')")
 	f.StringVar(&opts.SSLKey, "ssl-key", "", "PEM file used instead of the script's mqtt.set('ssl.key')")
+	addLinkFlag(f, opts)
 }
 
 // validateDeviceFlags checks the shared flags' values (usage errors).
@@ -31,6 +32,9 @@ func validateDeviceFlags(opts *RunOptions) error {
 	}
 	if opts.For < 0 || opts.Timeout < 0 {
 		return usageError(errors.New("--for and --timeout must not be negative"))
+	}
+	if _, _, err := parseLinkFlag(opts); err != nil {
+		return err
 	}
 	return nil
 }
@@ -57,11 +61,16 @@ func deviceConfig(opts *RunOptions, bc broker.Config) (devicejs.Config, *routing
 	if opts.TimeScale != 1 {
 		clock = runtime.NewScaledClock(opts.TimeScale)
 	}
+	dial, err := withLink(opts, route.dial, clock)
+	if err != nil {
+		route.Close()
+		return devicejs.Config{}, nil, err
+	}
 	return devicejs.Config{
 		Stdout: opts.IO.Out,
 		// Diagnostics (a recovered Go panic, sessions not released at the end) go to stderr.
 		Logger: slog.New(slog.NewTextHandler(opts.IO.ErrOut, &slog.HandlerOptions{Level: slog.LevelWarn})),
-		Dial:   route.dial,
+		Dial:   dial,
 		TLS:    devicejs.TLS{CA: overrides.CA, Cert: overrides.Cert, Key: overrides.Key},
 		Clock:  clock,
 		For:    opts.For,
