@@ -41,7 +41,10 @@ func (l *Loop) compile(filename, src string) (*goja.Program, error) {
 		return nil, l.syntaxError(filename, err)
 	}
 	gen := mayDefineGenerators(src) && definesGenerators(prg) // the walk only when it can matter
-	prg, l.cols = instrument(filename, prg, src)
+	prg, l.cols, err = instrument(filename, prg, src)
+	if err != nil {
+		return nil, &ScriptError{Kind: KindSyntax, File: filename, Message: err.Error()}
+	}
 	p, err := goja.CompileAST(prg, false)
 	if err != nil {
 		return nil, l.syntaxError(filename, err)

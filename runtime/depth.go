@@ -177,12 +177,14 @@ func blockEntry(b *ast.BlockStatement, src string) (entry, edit, bool) {
 	if end <= 0 || end > len(src) || (src[end-1] != '"' && src[end-1] != '\'') {
 		return e, edit{}, false
 	}
-	switch j := skipSpace(src, end); {
-	case j < len(src) && src[j] == ';':
+	j := skipSpace(src, end)
+	for j < len(src) && src[j] == ')' { // ("x"): goja drops the parentheses
+		end = j + 1
+		j = skipSpace(src, end)
+	}
+	if j < len(src) && src[j] == ';' {
 		e.checked = true
 		return e, edit{off: j + 1, text: enterStmt}, true
-	case j < len(src) && src[j] == ')': // ("use strict"): goja drops the parentheses
-		return e, edit{}, false
 	}
 	e.checked = true // no ";" after the directive: add one
 	return e, edit{off: end, text: ";" + enterStmt}, true

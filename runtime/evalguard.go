@@ -237,17 +237,29 @@ func (l *Loop) functionText(prefix string, args []goja.Value) goja.Value {
 	b.WriteString(fnSuffix)
 	src := b.String()
 	l.checkDepth(src)
-	if !well {
-		return exactText(prefix, strs)
-	}
-	if plain { // nothing to instrument but the function's own entry, which stays unchecked
+	if plain && !strings.HasPrefix(prefix, "(function*") {
+		// nothing to instrument but the function's own entry, which stays
+		// unchecked (a generator's own entry is checked: see instrumented)
+		if !well {
+			return exactText(prefix, strs)
+		}
 		return l.vm.ToValue(src)
 	}
 	prg, err := parser.ParseFile(nil, evalFile, src, 0, parser.WithDisableSourceMaps)
 	if err != nil {
+		if !well {
+			return exactText(prefix, strs)
+		}
 		return l.vm.ToValue(src)
 	}
-	if r, p := instrumented(evalFile, prg, src, ownEntry(prg)); p != nil {
+	if !well {
+		l.throwSyntaxError(errLoneSurrogate.Error())
+	}
+	r, p, err := instrumented(evalFile, prg, src, ownEntry(prg))
+	if err != nil {
+		l.throwSyntaxError(err.Error())
+	}
+	if p != nil {
 		return l.vm.ToValue(r.src)
 	}
 	return l.vm.ToValue(src)
@@ -283,7 +295,7 @@ func ownEntry(prg *ast.Program) file.Idx {
 		return 0
 	}
 	if es, ok := prg.Body[0].(*ast.ExpressionStatement); ok {
-		if f, ok := es.Expression.(*ast.FunctionLiteral); ok {
+		if f, ok := es.Expression.(*ast.FunctionLiteral); ok && !f.Generator {
 			return f.Function
 		}
 	}

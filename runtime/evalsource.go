@@ -1,6 +1,7 @@
 package runtime
 
 import (
+	"errors"
 	"strings"
 
 	"github.com/dop251/goja"
@@ -161,18 +162,31 @@ func (l *Loop) evalSource(v goja.Value) goja.Value {
 	if mayDefineGenerators(src) {
 		l.guardGenerators()
 	}
-	if !mayNeedInstrument(src) || !wellFormed(s) {
+	if !mayNeedInstrument(src) {
 		return v
 	}
 	prg, err := parser.ParseFile(nil, evalFile, src, 0, parser.WithDisableSourceMaps)
 	if err != nil {
 		return v
 	}
-	if r, p := instrumented(evalFile, prg, src, 0); p != nil {
+	if !wellFormed(s) {
+		l.throwSyntaxError(errLoneSurrogate.Error())
+	}
+	r, p, err := instrumented(evalFile, prg, src, 0)
+	if err != nil {
+		l.throwSyntaxError(err.Error())
+	}
+	if p != nil {
 		return l.vm.ToValue(r.src)
 	}
 	return v
 }
+
+// errLoneSurrogate refuses eval or Function source that holds a lone
+// surrogate and something to instrument: the conversion to Go text that
+// the rewrite works on would replace the surrogate, so the source would
+// have to run uninstrumented (without depth checks) or altered.
+var errLoneSurrogate = errors.New("source with a lone surrogate (an unpaired \\uD800-\\uDFFF character) cannot be instrumented")
 
 // functionSource checks the arguments of Function: each is converted to a
 // string (in order, once, as Function does) and the source Function will
@@ -202,14 +216,17 @@ func (l *Loop) functionSource(args []goja.Value) []goja.Value {
 	params := strings.Join(plain[:len(plain)-1], ",")
 	src := fnPrefix + params + fnSep + plain[len(plain)-1] + fnSuffix
 	l.checkDepth(src)
-	if !well {
-		return args
-	}
 	prg, err := parser.ParseFile(nil, evalFile, src, 0, parser.WithDisableSourceMaps)
 	if err != nil {
 		return args
 	}
-	r, p := instrumented(evalFile, prg, src, 2) // "function" is at offset 1, file.Idx 2
+	if !well {
+		l.throwSyntaxError(errLoneSurrogate.Error())
+	}
+	r, p, err := instrumented(evalFile, prg, src, 2) // "function" is at offset 1, file.Idx 2
+	if err != nil {
+		l.throwSyntaxError(err.Error())
+	}
 	if p == nil {
 		return args
 	}
@@ -264,12 +281,15 @@ func mayNeedInstrument(src string) bool {
 // for goja's parser (CheckSource: the check and message of a script's own
 // source).
 func (l *Loop) checkDepth(src string) {
-	bound := CheckSource(src)
-	if bound == nil {
-		return
+	if bound := CheckSource(src); bound != nil {
+		l.throwSyntaxError(bound.Error())
 	}
+}
+
+// throwSyntaxError throws a SyntaxError with message msg. Loop only.
+func (l *Loop) throwSyntaxError(msg string) {
 	ctor := l.vm.GlobalObject().Get("SyntaxError")
-	obj, err := l.vm.New(ctor, l.vm.ToValue(bound.Error()))
+	obj, err := l.vm.New(ctor, l.vm.ToValue(msg))
 	if err != nil {
 		panic(err)
 	}

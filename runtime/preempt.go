@@ -1,6 +1,7 @@
 package runtime
 
 import (
+	"errors"
 	"reflect"
 	"slices"
 	"sort"
@@ -64,51 +65,71 @@ type edit struct {
 // entry must be as predicted (same directives, check in place) and every
 // eval and Function call must be wrapped as predicted. If that fails the
 // next mode is tried: loop bodies wrapped or blocks only, with the depth
-// checks, then without them, then without the source checks. If every mode
-// fails the script runs unmodified (without preemption points, depth checks
-// or source checks).
-func instrument(filename string, prg *ast.Program, src string) (*ast.Program, *colMap) {
-	r, p := instrumented(filename, prg, src, 0)
+// checks, then without them (only for a program without generators). The
+// eval and Function call sites are wrapped in every mode. If no mode
+// passes, instrument returns errUninstrumentable and the source must not
+// run (a program with nothing to insert is returned unchanged).
+func instrument(filename string, prg *ast.Program, src string) (*ast.Program, *colMap, error) {
+	r, p, err := instrumented(filename, prg, src, 0)
 	if p == nil {
-		return prg, nil
+		return prg, nil, err
 	}
 	restoreSources(p, r.src, src, r.edits)
-	return p, r.cols
+	return p, r.cols, nil
 }
 
-// modes are tried in this order by instrumented.
+// modes are tried in this order by instrumented. Every mode wraps the
+// eval and Function calls: a direct eval the rewrite missed would reach
+// goja's parser unchecked.
 var modes = []mode{
 	{wrap: true, entries: true, sources: true},
 	{entries: true, sources: true},
 	{wrap: true, sources: true},
 	{sources: true},
-	{},
 }
+
+// errUninstrumentable is the error of source that no mode can instrument
+// safely (see safe).
+var errUninstrumentable = errors.New("the source cannot be instrumented: a generator's entry or an eval or Function call site is at a position goja reports inexactly")
 
 // instrumented returns the first rewrite of prg (parsed from src) that
 // passes the check, and the program re-parsed from it; p is nil if there
 // is nothing to insert or no mode passes. The function whose "function"
 // keyword is at skip (if not 0) gets no depth check at its entry.
-func instrumented(filename string, prg *ast.Program, src string, skip file.Idx) (r rewritten, p *ast.Program) {
+//
+// err is errUninstrumentable if no mode passes safely: a rewrite is safe
+// only if it wraps every eval and Function call site and, when the program
+// defines a generator, puts the depth check at every generator's entry (a
+// generator that delegates to itself, function* g() { yield* g() },
+// recurses in goja's Go code past goja's own bound and kills the process
+// unless the check stops it). Without generators a function left without
+// the check still meets goja's backstop (docs/runtime.md).
+func instrumented(filename string, prg *ast.Program, src string, skip file.Idx) (r rewritten, p *ast.Program, err error) {
 	for _, m := range modes {
 		m.skip = skip
 		r, ok := rewrite(prg, src, m)
-		if !ok {
+		if !ok || !r.safe(m) {
 			continue
 		}
 		if len(r.edits) == 0 {
-			return r, nil
+			return r, nil, nil
 		}
 		p, err := parser.ParseFile(nil, filename, r.src, 0, parser.WithDisableSourceMaps)
 		if err != nil {
 			continue
 		}
 		ticks, entries, calls := sites(p)
-		if ticks == r.ticks && (!m.entries || slices.Equal(entries, r.entries)) && (!m.sources || slices.Equal(calls, r.calls)) {
-			return r, p
+		if ticks == r.ticks && (!m.entries || slices.Equal(entries, r.entries)) && slices.Equal(calls, r.calls) {
+			return r, p, nil
 		}
 	}
-	return rewritten{}, nil
+	return rewritten{}, nil, errUninstrumentable
+}
+
+// safe reports whether r, rewritten in mode m, leaves no eval or Function
+// call site unwrapped and no generator unchecked (see instrumented).
+func (r *rewritten) safe(m mode) bool {
+	return !slices.Contains(r.calls, false) && !r.uncheckedGenerator && (m.entries || !r.generators)
 }
 
 // mode selects what rewrite inserts.
@@ -127,6 +148,9 @@ type rewritten struct {
 	ticks   int     // preemption points inserted
 	entries []entry // predicted entry states, in walk order (with mode.entries)
 	calls   []bool  // eval and Function call sites, wrapped or not, in walk order (with mode.sources)
+
+	generators         bool // the program defines a generator
+	uncheckedGenerator bool // a generator's entry has no depth check (with mode.entries)
 }
 
 // rewrite returns src with the insertions of mode m; ok is false if a
@@ -138,9 +162,12 @@ func rewrite(prg *ast.Program, src string, m mode) (r rewritten, ok bool) {
 		}
 	}()
 	var edits []edit
-	var node func(ast.Node)
-	if m.entries || m.sources {
-		node = func(n ast.Node) {
+	node := func(n ast.Node) {
+		gen := false
+		if f, ok := n.(*ast.FunctionLiteral); ok && f.Generator {
+			gen, r.generators = true, true
+		}
+		if m.entries || m.sources {
 			if m.sources {
 				if site, eds := sourceEdits(n, src); site {
 					edits = append(edits, eds...)
@@ -152,6 +179,7 @@ func rewrite(prg *ast.Program, src string, m mode) (r rewritten, ok bool) {
 			}
 			if f, ok := n.(*ast.FunctionLiteral); ok && m.skip != 0 && f.Function == m.skip {
 				r.entries = append(r.entries, entry{directives: directives(f.Body)})
+				r.uncheckedGenerator = r.uncheckedGenerator || gen
 				return
 			}
 			site, e, ed, ok := entryEdit(n, src)
@@ -161,6 +189,7 @@ func rewrite(prg *ast.Program, src string, m mode) (r rewritten, ok bool) {
 			if ok {
 				edits = append(edits, ed)
 			}
+			r.uncheckedGenerator = r.uncheckedGenerator || gen && !e.checked
 			r.entries = append(r.entries, e)
 		}
 	}

@@ -41,7 +41,8 @@ func TestInstrument(t *testing.T) {
 		{"directive without semicolon", "function f() {\"use strict\"\n}", "function f() {\"use strict\";" + E + "\n}"},
 		{"directive with comment and semicolon", "function f() { 'use strict' /* c */; g() }",
 			"function f() { 'use strict' /* c */;" + E + " g() }"},
-		{"parenthesised string is left alone", "function f() { ('a') }", "function f() { ('a') }"},
+		{"parenthesised string: the check follows it", "function f() { ('a') }", "function f() { ('a');" + E + " }"},
+		{"parenthesised directive with ;", "function f() { ((\"x\")) ; g() }", "function f() { ((\"x\")) ;" + E + " g() }"},
 		{"methods, getters, setters", "var o = {m() {}, get x() { return 1 }, set x(v) {}}",
 			"var o = {m() {" + E + "}, get x() {" + E + " return 1 }, set x(v) {" + E + "}}"},
 		{"class members", "class A extends B { constructor() { super() } static s() {} x = 1; static y = (2); z }",
@@ -71,7 +72,7 @@ func TestInstrument(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			out, _ := instrument("t.js", prg, tc.src)
+			out, _, _ := instrument("t.js", prg, tc.src)
 			got := out.File.Source()
 			if got != tc.want {
 				t.Errorf("instrumented:\n%s\nwant:\n%s", got, tc.want)
@@ -133,7 +134,7 @@ func TestInstrumentSeedsFully(t *testing.T) {
 		}
 		loops := countLoops(prg)
 		_, before, calls := sites(prg)
-		out, _ := instrument("t.js", prg, src)
+		out, _, _ := instrument("t.js", prg, src)
 		ticks, entries, wrapped := sites(out)
 		if len(wrapped) != len(calls) || slices.Contains(wrapped, false) {
 			t.Errorf("%q: eval and Function calls wrapped: %v:\n%s", src, wrapped, out.File.Source())
@@ -172,7 +173,10 @@ func FuzzInstrument(f *testing.F) {
 		if _, err := goja.CompileAST(prg, false); err != nil {
 			return
 		}
-		out, cols := instrument("f.js", prg, src)
+		out, cols, ierr := instrument("f.js", prg, src)
+		if ierr != nil {
+			return // refused: the source never runs
+		}
 		if _, err := goja.CompileAST(out, false); err != nil {
 			t.Fatalf("instrumented script does not compile: %v\n%s", err, out.File.Source())
 		}
