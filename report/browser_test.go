@@ -40,7 +40,8 @@ func traceFixture() []map[string]any {
 		ev(0.02, "subscribe", "topic", "testtopic/subtopic/#", "qos", 1), ev(0.03, "subscribe", "topic", "shadowtopic/#", "qos", 1),
 		ev(0.05, "suback", "topic", "testtopic/subtopic/#", "code", 0), ev(0.06, "suback", "topic", "shadowtopic/#", "code", 0),
 		ev(15, "publish", "topic", "testtopic/subtopic/dummy", "qos", 1, "bytes", 19),
-		ev(15.01, "packet", "packet", "PUBLISH", "dir", "out", "packetId", 1),
+		ev(15.005, "packet", "dir", "send", "packet", "PUBLISH", "id", 1, "qos", 1, "topic", "testtopic/subtopic/dummy", "bytes", 19, "size", 45),
+		ev(15.025, "packet", "dir", "recv", "packet", "PUBACK", "id", 1, "size", 4),
 		ev(15.02, "message", "topic", "testtopic/subtopic/dummy", "bytes", 19),
 		ev(15.03, "publish_done", "topic", "testtopic/subtopic/dummy", "code", 0),
 		ev(20, "close"), ev(20, "reconnect_wait", "waitMs", 1000), ev(21, "reconnect"), ev(21, "connect_attempt"),
@@ -138,7 +139,11 @@ func TestTraceReportInChromium(t *testing.T) {
 	}
 	want := map[string]int{}
 	for _, e := range events {
-		want[e["kind"].(string)]++
+		k := e["kind"].(string)
+		if k == "packet" {
+			k += " " + e["dir"].(string) + " " + e["packet"].(string)
+		}
+		want[k]++
 	}
 	got := kindCounts(t, doc)
 	if fmt.Sprint(got) != fmt.Sprint(want) {
@@ -177,6 +182,9 @@ func TestTraceReportInChromium(t *testing.T) {
 		t.Errorf("unreadable lines %s, want 1", c)
 	}
 
+	if n := len(rt.All(doc, rt.HasClass("ev-pkt-PUBACK"))); n != 1 {
+		t.Errorf("%d PUBACK packet marks, want 1", n)
+	}
 	filtered := kindCounts(t, rt.DOM(t, page+"#filter=shadowtopic"))
 	if fmt.Sprint(filtered) != fmt.Sprint(map[string]int{"subscribe": 1, "suback": 1, "publish": 1, "publish_done": 1}) {
 		t.Errorf("filtered by shadowtopic: %v", filtered)

@@ -1,6 +1,9 @@
 package report_test
 
 import (
+	"bytes"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -65,4 +68,32 @@ func toString(v any) string {
 		return s.String()
 	}
 	return ""
+}
+
+// TestEarlierRunTraces: trace files written by earlier versions of devicejs (testdata, named
+// after the commit whose binary wrote them: sample 5, 40 s on the embedded broker) are read
+// whole and make a page.
+func TestEarlierRunTraces(t *testing.T) {
+	files, err := filepath.Glob(filepath.Join("testdata", "trace-*.jsonl"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no testdata traces: %v", err)
+	}
+	for _, name := range files {
+		b, err := os.ReadFile(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tr, err := report.ReadTrace(bytes.NewReader(b))
+		if err != nil {
+			t.Fatal(err)
+		}
+		lines := strings.Count(string(b), "\n")
+		if len(tr.Events) != lines || tr.Skipped != 0 || tr.Events[0]["kind"] != "connect_attempt" {
+			t.Errorf("%s: %d events, %d skipped, want %d lines", name, len(tr.Events), tr.Skipped, lines)
+		}
+		var page bytes.Buffer
+		if err := report.Write(&page, report.Data{Trace: tr}); err != nil || !strings.Contains(page.String(), `"kind":"publish_done"`) {
+			t.Errorf("%s: page %v", name, err)
+		}
+	}
 }

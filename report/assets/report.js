@@ -10,7 +10,7 @@
   // Which lane a kind belongs on: what the device does, what the broker answers, what other
   // clients (peers) send through the broker.
   var DEVICE_KINDS = { connect_attempt: 1, subscribe: 1, unsubscribe: 1, publish: 1, reconnect_wait: 1, reconnect: 1, error: 1, end: 1, discarded: 1 };
-  var BROKER_KINDS = { connack: 1, connect_failed: 1, suback: 1, unsuback: 1, publish_done: 1, close: 1 };
+  var BROKER_KINDS = { connack: 1, connect_failed: 1, suback: 1, unsuback: 1, publish_done: 1, close: 1, protocol_error: 1 };
   var PEER_KINDS = { message: 1 };
   var IN_DIRS = { 'in': 1, recv: 1, received: 1, rx: 1, read: 1, '<': 1, '<-': 1 };
 
@@ -56,6 +56,8 @@
       var t = num(e.t);
       if (t === null) { var ms = Date.parse(e.time); t = isNaN(ms) || first === null ? 0 : (ms - first) / 1000; }
       var kind = str(e.kind || e.packet || e.type || 'unknown');
+      // a packet event (docs/trace.md) is counted and shown as "packet send PUBLISH"
+      var label = kind === 'packet' ? ['packet', str(e.dir || e.direction), str(e.packet)].join(' ').replace(/ +/g, ' ').trim() : kind;
       var client = str(e.clientId || e.client_id || e.client) || '(no client)';
       var broker = str(e.broker) || '(broker)';
       var dir = str(e.dir || e.direction).toLowerCase();
@@ -64,14 +66,14 @@
       else if (BROKER_KINDS[kind]) lane = 'broker ' + broker;
       else if (PEER_KINDS[kind]) lane = 'peers via ' + broker;
       else lane = 'device ' + client;
-      return { i: i, t: t, kind: kind, client: client, broker: broker, topic: str(e.topic), lane: lane, raw: e };
+      return { i: i, t: t, kind: kind, label: label, client: client, broker: broker, topic: str(e.topic), lane: lane, raw: e };
     });
   }
 
   function matches(ev, f) {
     if (!f) return true;
     return ev.topic.toLowerCase().indexOf(f) >= 0 || ev.client.toLowerCase().indexOf(f) >= 0 ||
-      ev.kind.toLowerCase().indexOf(f) >= 0;
+      ev.label.toLowerCase().indexOf(f) >= 0;
   }
 
   // reconnections marks every connack of a client after its first: a reconnection.
@@ -155,23 +157,25 @@
     evs.forEach(function (ev) {
       var cls = 'ev ev-' + ev.kind.replace(/[^A-Za-z0-9_-]/g, '_') + (state.selected === ev.i ? ' selected' : '');
       var code = num(ev.raw.code);
-      if ((code !== null && code !== 0) || ev.kind === 'error' || ev.kind === 'connect_failed') cls += ' failed';
+      if ((code !== null && code !== 0) || ev.kind === 'error' || ev.kind === 'connect_failed' || ev.kind === 'protocol_error' ||
+        (ev.kind === 'packet' && ev.raw.error)) cls += ' failed';
+      if (ev.kind === 'packet') cls += ' ev-pkt-' + str(ev.raw.packet).replace(/[^A-Za-z0-9_-]/g, '_');
       var node;
       if (ev.kind === 'reconnect_wait') {
         var w = (num(ev.raw.waitMs) || 0) / 1000;
         node = el('rect', { x: x(ev.t), y: y(ev.lane) - 7, width: Math.max(2, x(ev.t + w) - x(ev.t)), height: 14, 'class': cls }, plot);
       } else {
         if (ev.t < v0 - (v1 - v0) * 0.01 || ev.t > v1 + (v1 - v0) * 0.01) return;
-        node = el('circle', { cx: x(ev.t), cy: y(ev.lane), r: 5, 'class': cls }, plot);
+        node = el('circle', { cx: x(ev.t), cy: y(ev.lane) + (ev.kind === 'packet' ? 11 : 0), r: ev.kind === 'packet' ? 3.5 : 5, 'class': cls }, plot);
       }
       node.setAttribute('data-i', ev.i);
-      node.setAttribute('data-kind', ev.kind);
-      node.appendChild(titleOf(ev.kind + ' +' + ev.t.toFixed(3) + 's\n' + JSON.stringify(ev.raw, null, 1)));
+      node.setAttribute('data-kind', ev.label);
+      node.appendChild(titleOf(ev.label + ' +' + ev.t.toFixed(3) + 's\n' + JSON.stringify(ev.raw, null, 1)));
     });
 
     // counts by kind over the filtered events, then the reconnections
     var counts = {}, order = [];
-    evs.forEach(function (ev) { if (!(ev.kind in counts)) { counts[ev.kind] = 0; order.push(ev.kind); } counts[ev.kind]++; });
+    evs.forEach(function (ev) { if (!(ev.label in counts)) { counts[ev.label] = 0; order.push(ev.label); } counts[ev.label]++; });
     var table = document.getElementById('trace-counts');
     clear(table);
     row(table, ['kind', 'events']);

@@ -216,6 +216,19 @@ func TestFleetReport(t *testing.T) {
 	}
 }
 
+// TestReportEarlierRun: a --trace-json file written by the devicejs of commit 5ba7d09 (the first
+// with --trace-json) makes a report with every event.
+func TestReportEarlierRun(t *testing.T) {
+	in := filepath.Join("..", "..", "..", "report", "testdata", "trace-5ba7d09.jsonl")
+	out := filepath.Join(t.TempDir(), "old.html")
+	if r := runBinary(t, "report", in, "-o", out); r.code != 0 {
+		t.Fatalf("exit %d: %s", r.code, r.stderr)
+	}
+	if d := embeddedData(t, out); d.Trace == nil || len(d.Trace.Events) != countLines(t, in) || d.Trace.Skipped != 0 || d.Title != "devicejs report: trace-5ba7d09.jsonl" {
+		t.Errorf("report of an earlier run: %+v", d)
+	}
+}
+
 // TestReportCommandErrors: the usage errors of `devicejs report` exit 2 and write no file.
 func TestReportCommandErrors(t *testing.T) {
 	dir := t.TempDir()
