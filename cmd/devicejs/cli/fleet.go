@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/devicejs/devicejs"
 	"github.com/devicejs/devicejs/broker"
@@ -32,7 +33,13 @@ type FleetOptions struct {
 	Shard       fleet.Shard   // --shard i/n (0-based i), or auto/n from JOB_COMPLETION_INDEX
 	// Progress forces (true) or suppresses (false) the live progress line; nil means "when
 	// stderr is a terminal".
-	Progress *bool
+	Progress  *bool
+	MaxMemory fleetMemory // --max-memory: heap budget of the whole fleet (all its processes)
+	Workers   int         // --workers: run the instances in this many worker processes; 0 = in this one
+	// NoticeFD is the hidden --worker-notice-fd: the worker side of --workers writes its
+	// instances' clientIds and endings there (fleet.Notice lines) and no text summary.
+	NoticeFD int
+	flags    *pflag.FlagSet // the parsed flags, re-emitted for the workers
 }
 
 // NewCmdFleet builds `devicejs fleet` and its `merge` subcommand. runF replaces the run in tests
@@ -94,6 +101,10 @@ Exit codes: 0 every instance finished or ran --for, 1 some instance ended with a
 				}
 				opts.Shard = s
 			}
+			if err := validateWorkers(opts, shard != ""); err != nil {
+				return err
+			}
+			opts.flags = cmd.Flags()
 			if runF != nil {
 				return runF(opts)
 			}
@@ -107,6 +118,12 @@ Exit codes: 0 every instance finished or ran --for, 1 some instance ended with a
 	f.BoolVarP(&opts.Quiet, "quiet", "q", false, "discard the instances' print() output")
 	f.StringVar(&opts.SummaryJSON, "summary-json", "", "write the final summary as JSON to this file")
 	f.StringVar(&shard, "shard", "", "run only slice i of n (0-based i, or auto for $JOB_COMPLETION_INDEX), e.g. 2/8")
+	f.Var(&opts.MaxMemory, "max-memory", "heap budget of the whole fleet; instances are ended (exit 1) when it is outgrown; "+
+		"auto = 512MiB or 1MiB per instance, whichever is more; 0 = no limit")
+	f.IntVar(&opts.Workers, "workers", 0, "run the instances in this many worker processes (shards), each with its share of --max-memory; "+
+		"0 = all in this process")
+	f.IntVar(&opts.NoticeFD, workerNoticeFlag, 0, "internal: the worker side of --workers")
+	_ = f.MarkHidden(workerNoticeFlag)
 	addDeviceFlags(f, &opts.RunOptions)
 	addReportFlags(f, &opts.Reporting)
 	cmd.AddCommand(NewCmdFleetMerge(ios, nil))
@@ -118,6 +135,9 @@ func fleetRun(parent context.Context, opts *FleetOptions) error {
 	script, err := devicejs.ScriptFile(opts.ScriptPath)
 	if err != nil {
 		return usageError(fmt.Errorf("cannot read script: %w", err))
+	}
+	if opts.Workers > 0 {
+		return fleetSupervise(parent, opts)
 	}
 	dev, route, err := deviceConfig(&opts.RunOptions, broker.Config{MaxPendingWrites: fleetBrokerQueue})
 	if err != nil {
@@ -136,15 +156,26 @@ func fleetRun(parent context.Context, opts *FleetOptions) error {
 	if !opts.Quiet {
 		out = opts.IO.Out
 	}
-	fl, err := fleet.New(fleet.Config{
+	var notices *os.File
+	if opts.NoticeFD > 0 {
+		notices = os.NewFile(uintptr(opts.NoticeFD), "worker-notices")
+		defer notices.Close()
+	}
+	lo, hi := opts.Shard.Range(opts.N)
+	fc := fleet.Config{
 		N: opts.N, Shard: opts.Shard, Script: script, Device: dev,
 		ClientID: opts.ClientID, Ramp: opts.Ramp, Stdout: out,
-	})
+		MaxMemory: opts.MaxMemory.bytes(hi - lo), EndReason: endReason,
+	}
+	if notices != nil {
+		fc.Notices = notices
+	}
+	fl, err := fleet.New(fc)
 	if err != nil {
 		return usageError(err)
 	}
 	rep.start(fl)
-	if lo, hi := fl.Indices(); opts.Broker != "embedded" {
+	if opts.Broker != "embedded" {
 		warnFDs(opts.IO, hi-lo, fdLimit())
 	}
 	var jsonOut *os.File
@@ -163,6 +194,17 @@ func fleetRun(parent context.Context, opts *FleetOptions) error {
 	}
 	stopSignals := cancelOnSignals(cancel)
 	defer stopSignals()
+	start := time.Now()
+	done := make(chan struct{})
+	defer close(done)
+	// An instance stuck in a long built-in call keeps Run from returning: 2 s after the stop,
+	// write what is known (the stuck instances listed as ended) and exit.
+	exitIfStuck(opts.IO, fl.Stopped(), done, func() ExitCode {
+		cause := fl.StopCause()
+		sum := fl.Partial(time.Since(start), endReason(cause))
+		writeFleetSummary(opts, sum, jsonOut)
+		return exitCodeOf(fleetExit(sum, cause))
+	})
 
 	showProgress := isTerminal(opts.IO.ErrOut)
 	if opts.Progress != nil {
@@ -179,31 +221,32 @@ func fleetRun(parent context.Context, opts *FleetOptions) error {
 	}
 	rep.fill(&sum)
 	defer rep.finish(sum)
-	sum.WriteText(opts.IO.ErrOut)
-	if jsonOut != nil {
-		if err := sum.WriteJSON(jsonOut); err != nil {
-			return withExitCode(ExitScriptError, fmt.Errorf("--summary-json: %w", err))
-		}
-		if err := jsonOut.Close(); err != nil {
-			return withExitCode(ExitScriptError, fmt.Errorf("--summary-json: %w", err))
-		}
+	if err := writeFleetSummary(opts, sum, jsonOut); err != nil {
+		return err
 	}
-	if sum.ScriptErrors > 0 {
-		// The summary above gives the first error, with its position.
-		return withExitCode(ExitScriptError, fmt.Errorf("%d of %d instances ended with a script error", sum.ScriptErrors, sum.Instances))
+	cause := fl.StopCause()
+	if c := context.Cause(ctx); c != nil && cause == nil {
+		cause = c
 	}
-	switch err := context.Cause(ctx); {
-	case err == nil:
+	return quietWorker(opts, fleetExit(sum, cause))
+}
+
+// writeFleetSummary writes the summary as text to stderr (not for a worker of --workers, whose
+// supervisor writes the merged one) and as JSON to jsonOut, which it closes.
+func writeFleetSummary(opts *FleetOptions, sum fleet.Summary, jsonOut *os.File) error {
+	if opts.NoticeFD == 0 {
+		sum.WriteText(opts.IO.ErrOut)
+	}
+	if jsonOut == nil {
 		return nil
-	case errors.Is(err, errTimeout):
-		return withExitCode(ExitTimeout, err)
-	case errors.Is(err, errInterrupted):
-		return withExitCode(ExitInterrupted, err)
-	case errors.Is(err, errTerminated):
-		return withExitCode(ExitTerminated, err)
-	default:
-		return withExitCode(ExitScriptError, err)
 	}
+	if err := sum.WriteJSON(jsonOut); err != nil {
+		return withExitCode(ExitScriptError, fmt.Errorf("--summary-json: %w", err))
+	}
+	if err := jsonOut.Close(); err != nil {
+		return withExitCode(ExitScriptError, fmt.Errorf("--summary-json: %w", err))
+	}
+	return nil
 }
 
 // fdHeadroom is the number of descriptors kept for everything but the instances' sockets.
