@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"sort"
 
+	"github.com/devicejs/devicejs/runtime"
 	"github.com/dop251/goja/ast"
 	"github.com/dop251/goja/file"
 	"github.com/dop251/goja/parser"
@@ -41,7 +42,20 @@ func (d Diagnostic) String() string {
 
 // Script checks the script src named filename and returns its diagnostics in source order. A
 // script with a syntax error has exactly one diagnostic, the parser's first error.
+//
+// Source too long or nested too deep for the runtime (runtime.CheckSource) is an Error at the
+// point where the bound was crossed, found before goja's parser sees it: the parser and the walk
+// below would otherwise recurse once per level.
 func Script(filename, src string) []Diagnostic {
+	if err := runtime.CheckSource(src); err != nil {
+		var b *runtime.SourceBoundError
+		off := 0
+		if errors.As(err, &b) {
+			off = min(b.Offset, len(src))
+		}
+		line, col := lineCol(src, off)
+		return []Diagnostic{{File: filename, Line: line, Column: col, Severity: Error, Message: "syntax error: " + err.Error()}}
+	}
 	prog, err := parser.ParseFile(nil, filename, src, 0)
 	if err != nil {
 		var list parser.ErrorList
@@ -96,20 +110,33 @@ func (c *checker) warn(at file.Idx, format string, args ...any) {
 		Message: fmt.Sprintf(format, args...)})
 }
 
-// walk calls visit for every node of the tree under n (ast nodes only, each once).
+// walk calls visit for every node of the tree under n (ast nodes only, each once), depth first
+// in field order. It keeps its own stack: no tree depth can overflow the Go stack.
 func walk(n ast.Node, visit func(ast.Node)) {
 	seen := map[ast.Node]bool{}
-	var rec func(v any)
-	rec = func(v any) {
-		node, ok := v.(ast.Node)
-		if !ok || node == nil || seen[node] {
-			return
+	stack := []ast.Node{n}
+	for len(stack) > 0 {
+		node := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		if node == nil || seen[node] {
+			continue
 		}
 		seen[node] = true
 		visit(node)
-		for _, child := range children(node) {
-			rec(child)
+		kids := children(node)
+		for i := len(kids) - 1; i >= 0; i-- {
+			stack = append(stack, kids[i])
 		}
 	}
-	rec(n)
+}
+
+// lineCol returns the 1-based line and column (in bytes) of offset off in src.
+func lineCol(src string, off int) (line, col int) {
+	line, start := 1, 0
+	for i := 0; i < off; i++ {
+		if src[i] == '\n' {
+			line, start = line+1, i+1
+		}
+	}
+	return line, off - start + 1
 }

@@ -79,3 +79,35 @@ func TestDiagnostics(t *testing.T) {
 		})
 	}
 }
+
+// TestDeepSource: source nested too deep for goja (runtime.CheckSource) is one syntax error at the
+// point where the bound was crossed, found without recursion; a million-deep chain of any shape
+// no longer overflows the Go stack of the parser or of the checker's walk.
+func TestDeepSource(t *testing.T) {
+	tt := []struct{ name, src, want string }{
+		{"binary chain", "var x = " + strings.Repeat("a+", 700000) + "a", "expressions or statements nested deeper than 1000 levels"},
+		{"prefix !", strings.Repeat("!", 2000000) + "a", "nested deeper than 1000"},
+		{"void", strings.Repeat("void ", 400000) + "0", "nested deeper than 1000"},
+		{"exponent", strings.Repeat("a**", 400000) + "a", "nested deeper than 1000"},
+		{"arrows", strings.Repeat("x=>", 400000) + "x", "nested deeper than 1000"},
+		{"conditionals", strings.Repeat("a?", 400000) + "a" + strings.Repeat(":0", 400000), "nested deeper than 1000"},
+		{"assignments", strings.Repeat("a=", 400000) + "a", "nested deeper than 1000"},
+		{"if chain", "\n" + strings.Repeat("if(a)", 400000) + ";", "2:"},
+		{"brackets", strings.Repeat("(", 20000), "brackets nested deeper than 10000 levels"},
+		{"too long", "var s = '" + strings.Repeat("x", 16<<20) + "'", "source longer than"},
+	}
+	for _, tc := range tt {
+		t.Run(tc.name, func(t *testing.T) {
+			ds := check.Script("deep.js", tc.src)
+			if len(ds) != 1 || ds[0].Severity != check.Error || !strings.Contains(ds[0].String(), tc.want) {
+				t.Errorf("diagnostics %v, want one error containing %q", ds, tc.want)
+			}
+		})
+	}
+	// At the bounds the script is clean.
+	for _, src := range []string{"var x = " + strings.Repeat("a+", 900) + "a;", strings.Repeat("(", 9000) + "a" + strings.Repeat(")", 9000)} {
+		if ds := check.Script("ok.js", src); len(ds) != 0 {
+			t.Errorf("%.30q...: %v", src, ds)
+		}
+	}
+}
