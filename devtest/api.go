@@ -325,8 +325,7 @@ func (f *fileRun) deviceOptions(obj *goja.Object) DeviceOptions {
 		o.TLS = devicejs.TLS{CA: str(ssl.Get("ca")), Cert: str(ssl.Get("cert")), Key: str(ssl.Get("key"))}
 	}
 	if v := obj.Get("link"); v != nil && !goja.IsUndefined(v) {
-		c := f.conditions(v)
-		o.Link = &c
+		o.Link = f.conditions(v).String()
 	}
 	if v := obj.Get("forMs"); v != nil && !goja.IsUndefined(v) {
 		o.For = f.ms(v, "device.start: forMs")

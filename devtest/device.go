@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/devicejs/devicejs"
+	"github.com/devicejs/devicejs/internal/link"
 	"github.com/devicejs/devicejs/mqttcore"
 )
 
@@ -20,7 +21,7 @@ const maxRecorded = 100000
 type DeviceOptions struct {
 	ClientID string          // replaces the script's clientId ("" keeps the script's, or a generated one)
 	TLS      devicejs.TLS    // overrides the script's ssl.* settings (PEM)
-	Link     *Conditions     // sets the world's link conditions when the device starts
+	Link     string          // sets the world's link conditions when the device starts (a link spec, docs/link.md)
 	For      time.Duration   // stops the device after this much device time (0 = never)
 	Limits   mqttcore.Limits // zero = the device's limits
 }
@@ -56,13 +57,17 @@ type DeviceUnderTest struct {
 
 // startDevice runs script in process on the world's clock and link.
 func (w *World) startDevice(script devicejs.Script, o DeviceOptions) (*DeviceUnderTest, error) {
-	if o.Link != nil {
-		w.link.set(*o.Link)
+	if o.Link != "" {
+		c, err := link.Parse(o.Link)
+		if err != nil {
+			return nil, err
+		}
+		w.link.Set(c)
 	}
 	d := &DeviceUnderTest{w: w, Name: script.Name, doneCh: make(chan struct{})}
 	cfg := devicejs.Config{
 		Stdout: deviceWriter{d},
-		Dial:   w.link.dialer(w.dial),
+		Dial:   w.link.Dialer(w.dial),
 		Clock:  w.clock,
 		For:    o.For,
 		Limits: o.Limits,

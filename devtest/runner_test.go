@@ -18,17 +18,29 @@ func runFile(t *testing.T, path string, opts devtest.Options) devtest.FileResult
 	return r
 }
 
-func TestSensorExample(t *testing.T) {
-	r := runFile(t, "testdata/sensor.test.js", devtest.Options{})
-	if r.Err != nil {
-		t.Fatalf("file error: %v", r.Err)
-	}
-	if len(r.Tests) != 4 {
-		t.Fatalf("%d tests, want 4", len(r.Tests))
-	}
-	for _, tr := range r.Tests {
-		if tr.Status != devtest.Passed {
-			t.Errorf("%s: %s: %s", tr.Name, tr.Status, tr.Message)
-		}
+// TestExampleFiles: the example tests in testdata (a user's sensor, the link measured on the
+// wire) all pass.
+func TestExampleFiles(t *testing.T) {
+	for _, tc := range []struct {
+		file  string
+		tests int
+	}{
+		{"testdata/sensor.test.js", 4},
+		{"testdata/link.test.js", 3},
+	} {
+		t.Run(tc.file, func(t *testing.T) {
+			r := runFile(t, tc.file, devtest.Options{})
+			if r.Err != nil {
+				t.Fatalf("file error: %v", r.Err)
+			}
+			if len(r.Tests) != tc.tests {
+				t.Fatalf("%d tests, want %d", len(r.Tests), tc.tests)
+			}
+			for _, tr := range r.Tests {
+				if tr.Status != devtest.Passed {
+					t.Errorf("%s: %s: %s", tr.Name, tr.Status, tr.Message)
+				}
+			}
+		})
 	}
 }

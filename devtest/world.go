@@ -12,15 +12,17 @@ import (
 	"time"
 
 	"github.com/devicejs/devicejs/internal/embedroute"
+	"github.com/devicejs/devicejs/internal/link"
 )
 
 // The virtual-time rule (docs/testing.md, "Virtual time"): the world moves device time to the
 // next timer deadline only when the system has been quiet for Quiet of wall time — no timer
 // set, stopped or fired, no line printed, no MQTT action traced, no packet read or sent by
 // the embedded broker — and no operation is in flight (a connection attempt without its
-// CONNACK or failure, a publish or (un)subscribe without its completion). An operation in
-// flight that makes no progress for StuckAfter of wall time no longer holds time back (a
-// blackholed connect must reach its connectTimeout).
+// CONNACK or failure, a publish or (un)subscribe without its completion) unless its bytes are
+// held in the link (link.Idle() false: they wait for device time) or the test has the link in
+// an outage or a blackhole. An operation in flight that makes no progress for StuckAfter of
+// wall time no longer holds time back either.
 const (
 	Quiet      = 4 * time.Millisecond
 	StuckAfter = 300 * time.Millisecond
@@ -42,11 +44,14 @@ type World struct {
 	activity atomic.Uint64
 	awaited  atomic.Uint64 // settle waits for activity to reach this (0 = no wait)
 	inflight atomic.Int64
-	clock    *VirtualClock
-	link     *netLink
-	embedded *embeddedBroker // nil with Options.Broker
-	route    *embedroute.Route
-	ext      *externalPeer
+	// blackholed and downUntil (device time, UnixNano) mirror what the test did to the link.
+	blackholed atomic.Bool
+	downUntil  atomic.Int64
+	clock      *VirtualClock
+	link       *link.Link
+	embedded   *embeddedBroker // nil with Options.Broker
+	route      *embedroute.Route
+	ext        *externalPeer
 	// extStopped: the test stopped the external broker (Options.Control); close restarts it
 	// for the next test. Test goroutine only.
 	extStopped bool
@@ -63,7 +68,7 @@ func newWorld(ctx context.Context, opts Options, seed int64) (*World, error) {
 	w := &World{opts: opts}
 	w.ctx, w.cancel = context.WithCancel(ctx)
 	w.clock = NewVirtualClock(epoch, &w.activity)
-	w.link = newNetLink(w.clock, seed)
+	w.link = link.New(link.Conditions{}, w.clock, seed)
 	if opts.Broker == "" {
 		e, err := newEmbeddedBroker(w)
 		if err != nil {
@@ -176,10 +181,16 @@ func (w *World) settle() {
 		if q < Quiet || (last < awaited && q < StuckAfter) {
 			continue
 		}
-		if w.inflight.Load() <= 0 || q >= StuckAfter {
+		if w.inflight.Load() <= 0 || q >= StuckAfter || w.linkDown() || !w.link.Idle() {
 			return
 		}
 	}
+}
+
+// linkDown reports whether the test has the link in an outage or a blackhole: operations in
+// flight then wait for device time (a connect for its connectTimeout), not for I/O.
+func (w *World) linkDown() bool {
+	return w.blackholed.Load() || w.clock.Now().UnixNano() < w.downUntil.Load()
 }
 
 // errTimeUp ends world.until when its device-time budget is spent.

@@ -26,10 +26,11 @@ test('recovers from a broker restart', function() {
   expect(d).toHavePublished({topic: 'sensors/sensor-1/temp', fromMs: 12000});
 });
 
-test('reports offline during an outage', function() {
+test('reports offline while the network is down', function() {
   var d = device.start('sensor.js');
   world.after(5000);
-  link.outage(30000);
+  link.cut();       // the connection is reset...
+  link.outage(30000); // ...and nothing gets through for 30 s
   world.after(30000);
   expect(d).toHavePrinted(/^OFFLINE /, {min: 2});
   world.after(15000);
