@@ -170,6 +170,7 @@ func TestLossRateAndSeed(t *testing.T) {
 		total.Up.LostSegments += a.Up.LostSegments
 		total.Up.Losses += a.Up.Losses
 	}
+	t.Logf("%d of %d segments lost at 20%% (%d losses)", total.Up.LostSegments, total.Up.Segments, total.Up.Losses)
 	// 4000 segments at 20%: mean 800 lost, sd 25; accept +- 4 sd.
 	if total.Up.LostSegments < 700 || total.Up.LostSegments > 900 {
 		t.Fatalf("%d of %d segments lost at 20%%", total.Up.LostSegments, total.Up.Segments)

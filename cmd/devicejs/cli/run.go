@@ -63,6 +63,10 @@ Exit codes: 0 finished or --for elapsed, 1 script error, 2 usage error,
   # route every connection of the script to a local mosquitto, TLS with your own CA
   $ devicejs run --broker 127.0.0.1:8883 --ssl-ca ca.pem device.js
 
+  # the device behind a 3G link, then behind 200 ms ± 50 ms each way with 1% loss (docs/link.md)
+  $ devicejs run --broker embedded --link 3g device.js
+  $ devicejs run --broker embedded --link 'latency=200ms,jitter=50ms,loss=1%' device.js
+
   # show the whole MQTT conversation, and keep it as JSON lines for a CI assertion
   $ devicejs run --broker embedded --for 30s --trace --trace-json trace.jsonl device.js`,
 		Args: func(_ *cobra.Command, args []string) error {
