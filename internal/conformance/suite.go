@@ -79,10 +79,19 @@ type Outcome struct {
 	Scenario string
 	Sample   string
 	Kind     string
+	Addr     string // the broker shown in the table: Kind, or the user's TLS address for a TLS sample
 	Skipped  string // why it did not run ("" = it ran)
 	Failed   bool
 	Messages []string // failure messages
 	Wall     time.Duration
+}
+
+// broker is the BROKER column of o: Addr, or Kind when Addr is not set.
+func (o Outcome) broker() string {
+	if o.Addr != "" {
+		return o.Addr
+	}
+	return o.Kind
 }
 
 // Status is "PASS", "FAIL" or "SKIP".
@@ -99,14 +108,7 @@ func (o Outcome) Status() string {
 // RunAll runs every scenario for every sample and broker kind of env, at most parallel at a
 // time (at least 1), and returns the outcomes in scenario, sample, kind order.
 func RunAll(env *Env, parallel int) []Outcome {
-	var out []Outcome
-	for _, sc := range Scenarios() {
-		for _, s := range Samples() {
-			for _, kind := range env.Kinds {
-				out = append(out, Outcome{Scenario: sc.Name, Sample: s.File, Kind: kind, Skipped: Skip(env, sc, s)})
-			}
-		}
-	}
+	out := planned(env)
 	scenarios := map[string]Scenario{}
 	for _, sc := range Scenarios() {
 		scenarios[sc.Name] = sc
@@ -144,18 +146,43 @@ func RunAll(env *Env, parallel int) []Outcome {
 	return out
 }
 
+// planned returns the outcomes RunAll will fill in, in scenario, sample, kind order, with the
+// skipped ones already decided.
+func planned(env *Env) []Outcome {
+	var out []Outcome
+	for _, sc := range Scenarios() {
+		for _, s := range Samples() {
+			for _, kind := range env.Kinds {
+				addr := kind
+				if s.TLS && env.User != nil && env.User.TLSAddr != "" {
+					addr = env.User.TLSAddr // the TLS samples run on --tls-broker
+				}
+				out = append(out, Outcome{Scenario: sc.Name, Sample: s.File, Kind: kind, Addr: addr, Skipped: Skip(env, sc, s)})
+			}
+		}
+	}
+	return out
+}
+
 // Table formats outcomes as a fixed-width table, one row per outcome, followed by a summary
 // line; failure messages and skip reasons are listed after it.
 func Table(outcomes []Outcome) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "%-16s %-12s %-12s %-6s %s\n", "SCENARIO", "SAMPLE", "BROKER", "RESULT", "TIME")
+	// Columns are as wide as their widest cell: a broker address such as
+	// "rabbitmq.example.com:8883" no longer pushes the later columns out of line.
+	wScenario, wSample, wBroker := len("SCENARIO"), len("SAMPLE"), len("BROKER")
+	for _, o := range outcomes {
+		wScenario, wSample, wBroker = max(wScenario, len(o.Scenario)), max(wSample, len(o.Sample)), max(wBroker, len(o.broker()))
+	}
+	row := fmt.Sprintf("%%-%ds %%-%ds %%-%ds %%-6s %%s\n", wScenario, wSample, wBroker)
+	fmt.Fprintf(&b, row, "SCENARIO", "SAMPLE", "BROKER", "RESULT", "TIME")
 	counts := map[string]int{}
 	for _, o := range outcomes {
 		wall := "-"
 		if o.Skipped == "" {
 			wall = o.Wall.Round(100 * time.Millisecond).String()
 		}
-		fmt.Fprintf(&b, "%-16s %-12s %-12s %-6s %s\n", o.Scenario, o.Sample, o.Kind, o.Status(), wall)
+		fmt.Fprintf(&b, row, o.Scenario, o.Sample, o.broker(), o.Status(), wall)
 		counts[o.Status()]++
 	}
 	fmt.Fprintf(&b, "\n%d passed, %d failed, %d skipped\n", counts["PASS"], counts["FAIL"], counts["SKIP"])
@@ -166,7 +193,7 @@ func Table(outcomes []Outcome) string {
 			reasons[o.Scenario+o.Skipped] = true
 			fmt.Fprintf(&b, "skipped %s: %s\n", o.Scenario, o.Skipped)
 		case o.Failed:
-			fmt.Fprintf(&b, "\nFAIL %s %s %s:\n", o.Scenario, o.Sample, o.Kind)
+			fmt.Fprintf(&b, "\nFAIL %s %s %s:\n", o.Scenario, o.Sample, o.broker())
 			for _, m := range o.Messages {
 				fmt.Fprintf(&b, "  %s\n", strings.ReplaceAll(m, "\n", "\n  "))
 			}
