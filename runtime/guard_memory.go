@@ -118,7 +118,7 @@ func numericArgs(call goja.FunctionCall, from int) []goja.Value {
 func (l *Loop) arrayFill(orig goja.Callable, call goja.FunctionCall) goja.Value {
 	args := numericArgs(call, 1)
 	if n := arrayLength(call.This); n > 0 {
-		k := relIndex(call.Argument(1), n, 0)
+		k := relIndex(argAt(args, 1), n, 0)
 		end := relIndex(argAt(args, 2), n, n)
 		if l.overBudget("Array.prototype.fill", (end-k)*slotBytes) {
 			return goja.Undefined()
@@ -179,11 +179,11 @@ func (l *Loop) arrayJoin(orig goja.Callable, call goja.FunctionCall) goja.Value 
 
 // arrayFrom is Array.from(items, mapFn, thisArg) for an array-like items
 // (an object without Symbol.iterator): the result has its length. The
-// length is read here and again by the original.
+// length is read here and again by the original (a getter runs twice); a
+// length that is an object is not converted here (its valueOf runs once).
 func (l *Loop) arrayFrom(orig goja.Callable, call goja.FunctionCall) goja.Value {
 	if o, ok := call.Argument(0).(*goja.Object); ok && goja.IsUndefined(orUndefined(o.GetSymbol(goja.SymIterator))) {
-		n := o.Get("length").ToFloat()
-		if l.overBudget("Array.from", n*slotBytes) {
+		if n := orUndefined(o.Get("length")); !isObject(n) && l.overBudget("Array.from", n.ToFloat()*slotBytes) {
 			return goja.Undefined()
 		}
 	}
@@ -286,6 +286,13 @@ func jsonParseCost(text string) float64 {
 		marks += strings.Count(text, c)
 	}
 	return float64(len(text)) + float64(marks)*jsonValueBytes
+}
+
+// isObject reports whether v is an object (converting it could run script
+// code).
+func isObject(v goja.Value) bool {
+	_, ok := v.(*goja.Object)
+	return ok
 }
 
 // argAt is args[i], or undefined past the end.

@@ -78,10 +78,11 @@ func (l *Loop) wrap(o *goja.Object, name string, length int, guard func(orig goj
 		panic("runtime: no built-in " + name)
 	}
 	f := l.nativeFunc(name, func(call goja.FunctionCall) goja.Value { return guard(orig, call) })
-	if err := f.DefineDataProperty("length", l.vm.ToValue(length), goja.FLAG_FALSE, goja.FLAG_FALSE, goja.FLAG_TRUE); err != nil {
+	// DefineDataProperty's flags are writable, configurable, enumerable.
+	if err := f.DefineDataProperty("length", l.vm.ToValue(length), goja.FLAG_FALSE, goja.FLAG_TRUE, goja.FLAG_FALSE); err != nil {
 		panic(err)
 	}
-	if err := o.DefineDataProperty(name, f, goja.FLAG_TRUE, goja.FLAG_FALSE, goja.FLAG_TRUE); err != nil {
+	if err := o.DefineDataProperty(name, f, goja.FLAG_TRUE, goja.FLAG_TRUE, goja.FLAG_FALSE); err != nil {
 		panic(err)
 	}
 }

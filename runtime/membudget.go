@@ -60,9 +60,9 @@ func (l *Loop) budgetError(format string, args ...any) *ScriptError {
 // ends the run when the heap exceeds budget bytes: it records the error and
 // interrupts the VM (Interrupt), which JS cannot catch. It reads the bytes of
 // heap objects now (current, but counting garbage) and the live bytes as
-// marked by the last collection. Objects over twice the budget fail at once;
-// a live heap over the budget fails once a later collection still finds it
-// over (one collection can count as live what was allocated while it ran).
+// marked by the last collection. Either a live heap over the budget or
+// objects over twice the budget (growing faster than the collector keeps up:
+// huge typed arrays are allocated without being touched) fail at once.
 // It never collects itself: it sets the Go memory limit to the budget for
 // the duration, so the runtime collects whenever the heap nears the budget
 // (a forced collection blocked the watchdog for seconds on a heap growing
@@ -76,10 +76,9 @@ func (l *Loop) watchMemory(budget int64, quit <-chan struct{}) {
 		debug.SetMemoryLimit(budget)
 		defer debug.SetMemoryLimit(prev)
 	}
-	samples := []metrics.Sample{{Name: "/gc/heap/live:bytes"}, {Name: "/memory/classes/heap/objects:bytes"}, {Name: "/gc/cycles/total:gc-cycles"}}
+	samples := []metrics.Sample{{Name: "/gc/heap/live:bytes"}, {Name: "/memory/classes/heap/objects:bytes"}}
 	t := time.NewTicker(memorySample)
 	defer t.Stop()
-	overAt := uint64(0) // the collection that first found the live heap over; 0 = none
 	for {
 		select {
 		case <-quit:
@@ -87,20 +86,11 @@ func (l *Loop) watchMemory(budget int64, quit <-chan struct{}) {
 		case <-t.C:
 		}
 		live, objects := heapFigures(samples)
-		cycle := gcCycles(samples)
-		switch {
-		case objects > 2*uint64(budget):
-			// Growing faster than the collector keeps up (huge typed arrays
-			// are allocated without being touched).
-			live = objects
-		case live <= uint64(budget):
-			overAt = 0
+		if live <= uint64(budget) && objects <= 2*uint64(budget) {
 			continue
-		case overAt == 0:
-			overAt = cycle
-			continue
-		case cycle == overAt:
-			continue
+		}
+		if objects > 2*uint64(budget) {
+			live = max(live, objects)
 		}
 		se := l.budgetError("the heap holds %s, the budget is %s", mib(live), mib(uint64(budget)))
 		l.Interrupt(se)
@@ -111,14 +101,6 @@ func (l *Loop) watchMemory(budget int64, quit <-chan struct{}) {
 		}
 		return
 	}
-}
-
-// gcCycles is the count of completed collections in samples[2].
-func gcCycles(samples []metrics.Sample) uint64 {
-	if len(samples) > 2 && samples[2].Value.Kind() == metrics.KindUint64 {
-		return samples[2].Value.Uint64()
-	}
-	return 0
 }
 
 // watchStop watches a run that was stopped at its budget until quit is
