@@ -144,8 +144,15 @@ func testError(err error) error {
 		if s := o.Get("__devtestSkip"); s != nil && !goja.IsUndefined(s) {
 			return &skipError{reason: s.String()}
 		}
-		if n := o.Get("name"); n != nil && n.String() == "AssertionError" {
-			return errors.New(o.Get("message").String() + "\n" + stackLines(ex))
+		if m := o.Get("message"); m != nil && !goja.IsUndefined(m) {
+			name := "Error"
+			if n := o.Get("name"); n != nil && !goja.IsUndefined(n) {
+				name = n.String()
+			}
+			if name == "AssertionError" {
+				return errors.New(m.String() + "\n" + stackLines(ex))
+			}
+			return errors.New(name + ": " + m.String() + "\n" + stackLines(ex))
 		}
 	}
 	return errors.New(ex.String())
