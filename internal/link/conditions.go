@@ -41,13 +41,23 @@ func (c Conditions) RTO() time.Duration {
 	return max(MinRTO, 2*c.Latency+c.Jitter)
 }
 
+// MaxDelay bounds Latency and Jitter.
+const MaxDelay = time.Hour
+
+// clamped is c with Latency and Jitter in [0, MaxDelay] (for conditions that skipped Validate).
+func (c Conditions) clamped() Conditions {
+	c.Latency = min(max(c.Latency, 0), MaxDelay)
+	c.Jitter = min(max(c.Jitter, 0), MaxDelay)
+	return c
+}
+
 // Validate reports the first field out of range, naming it.
 func (c Conditions) Validate() error {
 	switch {
-	case c.Latency < 0:
-		return fieldError("latency", "must not be negative, got %v", c.Latency)
-	case c.Jitter < 0:
-		return fieldError("jitter", "must not be negative, got %v", c.Jitter)
+	case c.Latency < 0 || c.Latency > MaxDelay:
+		return fieldError("latency", "must be in [0, 1h], got %v", c.Latency)
+	case c.Jitter < 0 || c.Jitter > MaxDelay:
+		return fieldError("jitter", "must be in [0, 1h], got %v", c.Jitter)
 	case math.IsNaN(c.Loss) || c.Loss < 0 || c.Loss >= 1:
 		return fieldError("loss", "must be in [0%%, 100%%), got %v", c.Loss)
 	case c.Bandwidth < 0:
@@ -171,7 +181,7 @@ func parseDuration(field, val string) (time.Duration, error) {
 	if d < 0 {
 		return 0, fieldError(field, "must not be negative, got %q", val)
 	}
-	if d > time.Hour {
+	if d > MaxDelay {
 		return 0, fieldError(field, "at most 1h, got %q", val)
 	}
 	return d, nil

@@ -138,17 +138,6 @@ func (c *conn) wake() {
 	c.down.wake()
 }
 
-// held is the number of bytes in flight both ways.
-func (c *conn) held() int {
-	n := 0
-	for _, p := range []*pipe{c.up, c.down} {
-		p.mu.Lock()
-		n += p.held()
-		p.mu.Unlock()
-	}
-	return n
-}
-
 // LocalAddr is the network connection's local address.
 func (c *conn) LocalAddr() net.Addr { return c.under.LocalAddr() }
 

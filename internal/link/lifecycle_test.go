@@ -1,10 +1,12 @@
 package link
 
 import (
+	"errors"
 	"io"
 	"net"
 	goruntime "runtime"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -135,4 +137,68 @@ func TestConcurrentUse(t *testing.T) {
 	close(stop)
 	ctl.Wait()
 	l.Cut()
+}
+
+// TestBlockedCallsEnd: a Write blocked on a full buffer under a blackhole and a Read waiting
+// for data both return when the connection is closed or cut, with the matching error.
+func TestBlockedCallsEnd(t *testing.T) {
+	tt := []struct {
+		name string
+		end  func(l *Link, device net.Conn)
+		want error
+	}{
+		{"Close", func(_ *Link, d net.Conn) { _ = d.Close() }, net.ErrClosed},
+		{"Cut", func(l *Link, _ net.Conn) { l.Cut() }, syscall.ECONNRESET},
+	}
+	for _, tc := range tt {
+		t.Run(tc.name, func(t *testing.T) {
+			l := New(Conditions{}, nil, 1)
+			device, _ := pair(t, l)
+			l.Blackhole(true)
+			defer l.Blackhole(false)
+			errs := make(chan error, 2)
+			go func() {
+				_, err := device.Write(make([]byte, 2*BufferSize))
+				errs <- err
+			}()
+			go func() {
+				_, err := device.Read(make([]byte, 1))
+				errs <- err
+			}()
+			time.Sleep(100 * time.Millisecond) // let both block
+			tc.end(l, device)
+			for i := 0; i < 2; i++ {
+				select {
+				case err := <-errs:
+					if !errors.Is(err, tc.want) {
+						t.Fatalf("blocked call ended with %v, want %v", err, tc.want)
+					}
+				case <-time.After(wait):
+					t.Fatal("a blocked call did not end")
+				}
+			}
+		})
+	}
+}
+
+// TestUnvalidatedConditionsAreSafe: conditions that skip Validate (through Set) neither panic
+// nor stall the stream forever.
+func TestUnvalidatedConditionsAreSafe(t *testing.T) {
+	for _, c := range []Conditions{
+		{Latency: -time.Second, Jitter: -time.Second, Bandwidth: -5},
+		{Loss: 5},
+		{Loss: -1},
+		{Jitter: 1 << 62, Latency: 1 << 62},
+	} {
+		l := New(Conditions{}, frozenClock{now: time.Unix(0, 0)}, 1)
+		l.Set(c)
+		w := l.WrapConn(newNopConn())
+		if _, err := w.Write([]byte("x")); err != nil {
+			t.Fatalf("%+v: %v", c, err)
+		}
+		if d := l.Stats().Up.MaxDelay; d < 0 || d > 2*MaxDelay+MaxRetransmits*MaxRTO {
+			t.Fatalf("%+v: delay %v", c, d)
+		}
+		l.Cut()
+	}
 }

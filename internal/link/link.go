@@ -57,6 +57,7 @@ type Link struct {
 	cond      atomic.Pointer[Conditions]
 	blackhole atomic.Bool
 	holdUntil atomic.Int64 // device time (UnixNano) before which nothing is delivered; 0 = none
+	inflight  atomic.Int64 // bytes held in the link, every connection and direction
 
 	mu      sync.Mutex
 	conns   map[*conn]struct{}
@@ -66,7 +67,9 @@ type Link struct {
 }
 
 // New returns a Link applying c on clock (nil = wall time); seed makes its randomness
-// repeatable.
+// repeatable. c should pass Validate: out of range, latency and jitter are clamped to
+// [0, MaxDelay], a negative bandwidth is unlimited, and a loss of 1 or more loses every
+// segment MaxRetransmits times.
 func New(c Conditions, clock Clock, seed int64) *Link {
 	if clock == nil {
 		clock = wallClock{}
@@ -80,6 +83,7 @@ func New(c Conditions, clock Clock, seed int64) *Link {
 func (l *Link) Conditions() Conditions { return *l.cond.Load() }
 
 // Set changes the conditions; segments written from now on get them (held ones keep theirs).
+// c should pass Validate (see New).
 func (l *Link) Set(c Conditions) { l.cond.Store(&c) }
 
 // Outage stops everything passing either way for device duration d: bytes written meanwhile
@@ -113,14 +117,11 @@ func (l *Link) Cut() {
 
 // Idle reports whether no bytes are held in the link right now: everything written through
 // it has been delivered. A virtual-time driver uses it to know the link has nothing in flight.
-func (l *Link) Idle() bool {
-	for _, c := range l.live() {
-		if c.held() > 0 {
-			return false
-		}
-	}
-	return true
-}
+func (l *Link) Idle() bool { return l.inflight.Load() == 0 }
+
+// Held returns the number of bytes held in the link right now (in flight, every connection,
+// both directions).
+func (l *Link) Held() int64 { return l.inflight.Load() }
 
 // Stats returns the totals of every connection the link has carried.
 func (l *Link) Stats() Stats {

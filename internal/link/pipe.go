@@ -58,15 +58,12 @@ func (p *pipe) wake() {
 	p.mu.Unlock()
 }
 
-// held is the number of bytes in flight. Caller holds mu.
-func (p *pipe) held() int { return p.qBytes + p.sending }
-
 // buffered is what counts against BufferSize. Caller holds mu.
 func (p *pipe) buffered() int { return p.qBytes + p.sending + len(p.ready) }
 
 // schedule computes the delivery time of a segment of n bytes pushed now. Caller holds mu.
 func (p *pipe) schedule(n int) (due time.Time, losses int, delay time.Duration) {
-	cond := p.c.link.Conditions()
+	cond := p.c.link.Conditions().clamped()
 	now := p.c.link.clock.Now()
 	sent := now
 	if cond.Bandwidth > 0 {
@@ -103,6 +100,7 @@ func (p *pipe) push(data []byte, eof error) {
 	due, losses, delay := p.schedule(len(data))
 	p.q = append(p.q, segment{data: data, eof: eof, due: due})
 	p.qBytes += len(data)
+	p.c.link.inflight.Add(int64(len(data)))
 	if eof == nil {
 		p.c.link.account(p.dir, len(data), losses, delay)
 	}
@@ -214,6 +212,7 @@ func (p *pipe) kill(err error) {
 		return
 	}
 	p.dead, p.kerr = true, err
+	p.c.link.inflight.Add(-int64(p.qBytes))
 	p.q, p.qBytes, p.ready = nil, 0, nil
 	p.disarm()
 	if p.deadlineTimer != nil {
@@ -301,6 +300,7 @@ func (p *pipe) run() {
 		}
 		p.qBytes -= len(batch)
 		if p.dir == Down {
+			p.c.link.inflight.Add(-int64(len(batch)))
 			p.ready = append(p.ready, batch...)
 			if eof != nil {
 				p.rerr = eof
@@ -314,6 +314,7 @@ func (p *pipe) run() {
 		_, err := p.c.under.Write(batch)
 		p.mu.Lock()
 		p.sending = 0
+		p.c.link.inflight.Add(-int64(len(batch)))
 		p.cond.Broadcast()
 		if err != nil && !p.dead {
 			p.mu.Unlock()

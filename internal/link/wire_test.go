@@ -294,8 +294,8 @@ func TestBlackholeHoldsAndBoundsTheWriter(t *testing.T) {
 	if n, err := device.Read(make([]byte, 1)); !errors.Is(err, os.ErrDeadlineExceeded) {
 		t.Fatalf("device read under blackhole: %d bytes, %v", n, err)
 	}
-	if l.Idle() {
-		t.Fatal("Idle with bytes held")
+	if h := l.Held(); h != BufferSize+4 || l.Idle() {
+		t.Fatalf("Held = %d under blackhole, want %d", h, BufferSize+4)
 	}
 	l.Blackhole(false)
 	readFull(t, peer, BufferSize)
