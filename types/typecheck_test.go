@@ -71,3 +71,30 @@ func TestWrongScriptFails(t *testing.T) {
 		}
 	}
 }
+
+// TestTestFilesTypeCheck: the conformance and example test files type-check clean against
+// devicejs-test.d.ts (with devicejs.d.ts for the runtime globals).
+func TestTestFilesTypeCheck(t *testing.T) {
+	if code, out := runTSC(t, "tsconfig.test.json"); code != 0 || out != "" {
+		t.Fatalf("tsc exit %d:\n%s", code, out)
+	}
+}
+
+// TestWrongTestFileFails: each mistake in testdata/wrong.test.js is reported where it is.
+func TestWrongTestFileFails(t *testing.T) {
+	code, out := runTSC(t, filepath.Join("testdata", "tsconfig.test.json"))
+	if code == 0 {
+		t.Fatalf("tsc accepted testdata/wrong.test.js:\n%s", out)
+	}
+	for _, want := range []string{
+		"wrong.test.js(2,33): error TS2561:", // clientID for clientId
+		"wrong.test.js(3,9): error TS2551: Property 'afterr' does not exist",
+		"wrong.test.js(4,13): error TS2551: Property 'toHavePrintd' does not exist on type 'Matchers'.",
+		"wrong.test.js(5,13): error TS2322: Type 'string' is not assignable to type 'number'.",
+		"wrong.test.js(6,20): error TS2345: Argument of type '\"read\"' is not assignable",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("tsc output lacks %q:\n%s", want, out)
+		}
+	}
+}
