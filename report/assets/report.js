@@ -116,8 +116,9 @@
       var end = ev.t + (ev.kind === 'reconnect_wait' ? (num(ev.raw.waitMs) || 0) / 1000 : 0);
       tMax = Math.max(tMax, end);
     });
-    if (!state.view) state.view = [tMin, tMax + (tMax - tMin) * 0.02];
-    var v0 = state.view[0], v1 = state.view[1];
+    // Until the user zooms or pans, the view is the whole trace (a live trace keeps growing).
+    state.cur = state.view || [tMin, tMax + (tMax - tMin) * 0.02];
+    var v0 = state.cur[0], v1 = state.cur[1];
 
     var svg = document.getElementById('timeline');
     clear(svg);
@@ -191,19 +192,19 @@
   function wireTimeline() {
     var svg = document.getElementById('timeline');
     function zoom(factor, at) {
-      if (!state.view) return;
-      var v0 = state.view[0], v1 = state.view[1], c = at === undefined ? (v0 + v1) / 2 : at;
+      if (!state.cur) return;
+      var v0 = state.cur[0], v1 = state.cur[1], c = at === undefined ? (v0 + v1) / 2 : at;
       var span = Math.max(1e-6, (v1 - v0) * factor);
       state.view = [c - (c - v0) * span / (v1 - v0), c + (v1 - c) * span / (v1 - v0)];
       drawTrace();
     }
     function tAt(clientX) {
       var r = svg.getBoundingClientRect(), m = svg.__x;
-      return state.view[0] + (clientX - r.left - m.left) / m.plotW * (state.view[1] - state.view[0]);
+      return state.cur[0] + (clientX - r.left - m.left) / m.plotW * (state.cur[1] - state.cur[0]);
     }
     svg.addEventListener('wheel', function (e) { e.preventDefault(); zoom(e.deltaY < 0 ? 0.8 : 1.25, tAt(e.clientX)); }, { passive: false });
     var drag = null;
-    svg.addEventListener('mousedown', function (e) { drag = { x: e.clientX, view: state.view.slice(), moved: false }; });
+    svg.addEventListener('mousedown', function (e) { if (state.cur) drag = { x: e.clientX, view: state.cur.slice(), moved: false }; });
     window.addEventListener('mousemove', function (e) {
       if (!drag) return;
       var dx = e.clientX - drag.x;
@@ -318,7 +319,7 @@
 
     var slow = document.getElementById('slowest');
     clear(slow);
-    row(slow, ['clientId', 'connect latency ms']);
+    row(slow, ['clientId', 'first attempt → CONNACK, ms']);
     var list = s.slowest || [];
     if (!list.length) row(slow, ['not recorded', '–'], { 'class': 'none' });
     list.forEach(function (d) { row(slow, [d.client_id, fmt(d.latency_ms, 1)], { 'class': 'slow-device' }); });
