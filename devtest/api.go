@@ -128,14 +128,15 @@ func (f *fileRun) jsTest(skip string) func(goja.FunctionCall) goja.Value {
 		}
 		f.tests = append(f.tests, registered{name: name.String(), skip: reason, fn: func() error {
 			_, err := fn(goja.Undefined())
-			return testError(err)
+			return testError(err, f.path, f.lines)
 		}})
 		return goja.Undefined()
 	}
 }
 
 // testError turns what a test function threw into a Go error (skipError for a skip).
-func testError(err error) error {
+// Frames in file past its last line (lines) are the runner's own call and are left out.
+func testError(err error, file string, lines int) error {
 	var ex *goja.Exception
 	if err == nil || !errors.As(err, &ex) {
 		return err
@@ -150,19 +151,19 @@ func testError(err error) error {
 				name = n.String()
 			}
 			if name == "AssertionError" {
-				return errors.New(m.String() + "\n" + stackLines(ex))
+				return errors.New(m.String() + "\n" + stackLines(ex, file, lines))
 			}
-			return errors.New(name + ": " + m.String() + "\n" + stackLines(ex))
+			return errors.New(name + ": " + m.String() + "\n" + stackLines(ex, file, lines))
 		}
 	}
 	return errors.New(ex.String())
 }
 
 // stackLines is the JS position of an exception (the test's own frames).
-func stackLines(ex *goja.Exception) string {
+func stackLines(ex *goja.Exception, file string, lines int) string {
 	var s string
 	for _, fr := range ex.Stack() {
-		if p := fr.Position(); p.Filename != "" {
+		if p := fr.Position(); p.Filename != "" && (p.Filename != file || p.Line <= lines) {
 			s += fmt.Sprintf("    at %s:%d:%d\n", p.Filename, p.Line, p.Column)
 		}
 	}

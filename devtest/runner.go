@@ -189,7 +189,8 @@ func RunFile(ctx context.Context, path string, opts Options) FileResult {
 	}
 	out := &syncbuf.Buffer{}
 	loop := runtime.New(runtime.Options{Stdout: out})
-	f := &fileRun{ctx: ctx, path: path, dir: filepath.Dir(path), opts: opts, loop: loop, out: out}
+	f := &fileRun{ctx: ctx, path: path, dir: filepath.Dir(path), opts: opts, loop: loop, out: out,
+		lines: strings.Count(string(src), "\n") + 1}
 	// The registered tests run from a call appended after the file's own code, on the same
 	// loop, so they share the file's globals.
 	err = loop.Run(ctx, path, string(src)+"\n;"+runAllName+"();\n", f.setup)
@@ -215,6 +216,7 @@ type registered struct {
 type fileRun struct {
 	ctx     context.Context
 	path    string
+	lines   int // lines of the file's own source (the runner's call follows)
 	dir     string
 	opts    Options
 	loop    *runtime.Loop
