@@ -159,7 +159,7 @@ print(p)`
 func TestMemoryBackstop(t *testing.T) {
 	got := make(chan *runtime.ScriptError, 1)
 	prev := runtime.SetMemoryBackstop(func(se *runtime.ScriptError) { got <- se })
-	defer runtime.SetMemoryBackstop(prev)
+	defer func() { runtime.SetMemoryBackstop(prev) }()
 	l := runtime.New(runtime.Options{Stdout: io.Discard, MaxMemory: 16 << 20})
 	err := l.Run(t.Context(), "backstop.js", "var a = new Float64Array(1 << 24); a.fill(1); print('after')")
 	if !errors.Is(err, runtime.ErrMemoryBudget) {
