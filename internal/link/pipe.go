@@ -286,14 +286,21 @@ func (p *pipe) run() {
 			continue
 		}
 		p.disarm()
-		var batch []byte
 		var eof error
-		k := 0
+		k, size := 0, 0
 		for k < len(p.q) && !p.q[k].due.After(now) && eof == nil {
-			batch = append(batch, p.q[k].data...)
+			size += len(p.q[k].data)
 			eof = p.q[k].eof
 			k++
 		}
+		batch := p.q[0].data
+		if k > 1 {
+			batch = make([]byte, 0, size)
+			for _, sg := range p.q[:k] {
+				batch = append(batch, sg.data...)
+			}
+		}
+		clear(p.q[:k]) // release the segments' bytes
 		p.q = p.q[k:]
 		if len(p.q) == 0 {
 			p.q = nil
