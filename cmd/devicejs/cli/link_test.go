@@ -43,6 +43,7 @@ func TestLinkFlagDelaysRoundTrips(t *testing.T) {
 	}
 	for _, tc := range tt {
 		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel() // the runs mostly wait on the link; only lower bounds are timed
 			p := script(t, "rt.js", strings.ReplaceAll(roundTripScript, "%URL%", tc.url))
 			args := append([]string{"run", "--link", "latency=200ms", "--timeout", "30s"}, tc.broker...)
 			r := runBinary(t, append(args, p)...)
