@@ -164,8 +164,10 @@ func (s *scanner) punctuator(c byte) {
 			s.caseColon--
 			s.resetOps(true)
 			s.prev(false, true)
-		case f.kind != frameBlock && f.kind != frameFuncDecl && f.kind != frameFuncExpr && f.kind != frameArrow:
+		case f.kind == frameObject:
 			s.operator(0) // a property's value
+		case f.kind == frameParen || f.kind == frameBracket || f.kind == frameTemplate:
+			s.operator(1) // not JavaScript: goja reports it, after as many errors as there are
 		default: // a label: it nests the statement it labels
 			s.nestStatement(labelWeight)
 			s.prev(false, true)
