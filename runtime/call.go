@@ -15,9 +15,10 @@ func (stopSignal) Error() string { return "runtime: run stopped" }
 
 var errStopSignal error = stopSignal{}
 
-// call runs f, which enters JS, on the loop goroutine. An error f returns or
-// a panic it raises ends the run: call records it as the run's fatal error,
-// interrupts the VM and returns false. Loop only.
+// call runs f, which enters JS, on the loop goroutine. An error f returns, a
+// panic it raises or a promise rejection left unhandled (rejections.go) ends
+// the run: call records it as the run's fatal error, interrupts the VM and
+// returns false. Loop only.
 func (l *Loop) call(f func() error) (ok bool) {
 	defer func() {
 		if r := recover(); r != nil {
@@ -27,6 +28,10 @@ func (l *Loop) call(f func() error) (ok bool) {
 	}()
 	if err := f(); err != nil {
 		l.fail(l.convert(err))
+		return false
+	}
+	if err := l.unhandledRejection(); err != nil {
+		l.fail(err)
 		return false
 	}
 	return true
@@ -94,7 +99,7 @@ func (l *Loop) recovered(r any, stack []byte) error {
 	case *goja.StackOverflowError:
 		return l.convert(v)
 	case goja.Value: // a JS value thrown by Go code, e.g. panic(vm.NewTypeError(...))
-		return &ScriptError{Kind: KindException, File: l.filename, Message: safeString(v)}
+		return l.thrownValueError(v)
 	}
 	return l.panicError(r, stack)
 }

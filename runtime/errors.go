@@ -1,6 +1,7 @@
 package runtime
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"strconv"
@@ -119,14 +120,30 @@ func (l *Loop) syntaxError(filename string, err error) *ScriptError {
 // maxStackFrames bounds the frames formatted into ScriptError.Stack.
 const maxStackFrames = 20
 
-// exceptionError converts an uncaught JS exception.
-func (l *Loop) exceptionError(ex *goja.Exception) *ScriptError {
+// exceptionError converts an uncaught JS exception. It returns the run's stop
+// cause instead when the run is stopped while the thrown value is converted
+// for the message (valueString).
+func (l *Loop) exceptionError(ex *goja.Exception) error {
 	se := &ScriptError{Kind: KindException, File: l.filename, Err: ex}
 	if v := ex.Value(); v != nil {
-		se.Message = safeString(v)
+		msg, stop := l.valueString(v)
+		if stop != nil {
+			return stop
+		}
+		se.Message = msg
 	}
 	l.setPosition(se, ex.Stack())
 	return se
+}
+
+// thrownValueError converts a JS value a native function panicked with, like
+// exceptionError but without a stack.
+func (l *Loop) thrownValueError(v goja.Value) error {
+	msg, stop := l.valueString(v)
+	if stop != nil {
+		return stop
+	}
+	return &ScriptError{Kind: KindException, File: l.filename, Message: msg}
 }
 
 // setPosition fills File, Line, Column and Stack from a JS stack.
@@ -162,21 +179,47 @@ func (l *Loop) setPosition(se *ScriptError, frames []goja.StackFrame) {
 	se.Stack = b.String()
 }
 
-// safeString is the JS String() of a thrown value. A value whose toString
-// throws (or is interrupted) gets a placeholder: the conversion runs outside
-// any JS try and must not panic.
-func safeString(v goja.Value) (s string) {
+// unconvertible is the message of a thrown value whose conversion to a
+// string throws.
+const unconvertible = "<a value that cannot be converted to a string>"
+
+// valueString is the JS String() of a thrown value, for the error message.
+// The conversion runs script code (toString, valueOf, Symbol.toPrimitive)
+// outside any JS try: if that code throws, the message is a placeholder. If
+// the run is stopped while it runs (a toString that spins until --timeout,
+// --for or a signal interrupts it), stop is the stop's cause, which then
+// ends the run instead of the value: the run did not end because of the
+// throw but because of what stopped it.
+func (l *Loop) valueString(v goja.Value) (s string, stop error) {
 	defer func() {
-		if recover() != nil {
-			s = "<a value that cannot be converted to a string>"
+		r := recover()
+		if r == nil {
+			return
+		}
+		s = unconvertible
+		_, interrupted := r.(*goja.InterruptedError)
+		if interrupted || l.stopped.Load() {
+			stop = l.stopCause()
 		}
 	}()
-	return v.String()
+	return v.String(), nil
+}
+
+// stopCause is the cause of a run stopped from outside (Interrupt or the
+// context), or nil.
+func (l *Loop) stopCause() error {
+	if err := l.interruptCause(); err != nil {
+		return err
+	}
+	if l.ctx != nil && l.ctx.Err() != nil {
+		return context.Cause(l.ctx)
+	}
+	return nil
 }
 
 // goError converts a non-nil error returned by a posted job or a setup
 // function.
-func (l *Loop) goError(err error) *ScriptError {
+func (l *Loop) goError(err error) error {
 	var ex *goja.Exception
 	if errors.As(err, &ex) {
 		return l.exceptionError(ex)

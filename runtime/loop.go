@@ -75,7 +75,8 @@ type Loop struct {
 	armedAt    time.Time // deadline the clock timer is armed for; zero if none
 	armedStop  func() bool
 	printBuf   []byte
-	joinDepth  int // nesting of the Array.prototype.join guard (limits.go)
+	joinDepth  int        // nesting of the Array.prototype.join guard (limits.go)
+	rejections rejections // promises rejected with no handler yet (rejections.go)
 }
 
 // New returns a Loop with a fresh VM. Call it from the goroutine that will
@@ -100,6 +101,7 @@ func New(opts Options) *Loop {
 	}
 	l.vm.SetMaxCallStackSize(n)
 	l.vm.SetTimeSource(l.clock.Now)
+	l.vm.SetPromiseRejectionTracker(l.trackRejection)
 	l.timers.init()
 	l.installGlobals()
 	l.installGuards()
