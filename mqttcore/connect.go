@@ -4,9 +4,11 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
+	"fmt"
 	"net"
 	"net/url"
 	"sync"
+	"time"
 
 	paho "github.com/eclipse/paho.mqtt.golang"
 )
@@ -203,6 +205,10 @@ func (s *Session) runAttempt(a *attempt) {
 	a.mu.Lock()
 	a.finished = true
 	bad := a.timedOut || a.aborted
+	if a.timedOut {
+		// paho reports the closed socket ("use of closed network connection"); say why.
+		err = &ConnectTimeoutError{Timeout: s.opts.ConnectTimeout, Connected: a.guard != nil}
+	}
 	a.mu.Unlock()
 
 	s.mu.Lock()
@@ -215,7 +221,7 @@ func (s *Session) runAttempt(a *attempt) {
 	}
 	s.att = nil
 	if err == nil && bad {
-		err = errors.New("mqttcore: connect timeout")
+		err = errors.New("mqttcore: connection attempt aborted")
 		s.disconnectAsync(c)
 	}
 	if err != nil {
@@ -232,6 +238,22 @@ func (s *Session) runAttempt(a *attempt) {
 	s.trace(TraceEvent{Kind: TraceConnack})
 	s.connectedLocked(c, ct.SessionPresent())
 	s.mu.Unlock()
+}
+
+// ConnectTimeoutError is the failure of a connection attempt on which connectTimeout (device
+// time) expired (errnoConnect 6). Connected tells whether the TCP (and TLS) connection was up
+// and CONNECT sent: then the CONNACK did not come in time.
+type ConnectTimeoutError struct {
+	Timeout   time.Duration
+	Connected bool
+}
+
+// Error implements error, e.g. "CONNACK not received within connectTimeout (5000 ms)".
+func (e *ConnectTimeoutError) Error() string {
+	if e.Connected {
+		return fmt.Sprintf("CONNACK not received within connectTimeout (%d ms)", e.Timeout.Milliseconds())
+	}
+	return fmt.Sprintf("TCP/TLS connection not established within connectTimeout (%d ms)", e.Timeout.Milliseconds())
 }
 
 // attemptFailedLocked applies the reconnect policy after a failed attempt: retry after
@@ -321,6 +343,10 @@ func (s *Session) dropConnLocked(c *connection) {
 	ops := s.ops
 	s.ops = nil
 	for _, o := range ops {
+		if o == c.violated {
+			s.completeLocked(o, PublishFailed) // the broker broke the protocol (packetacks.go)
+			continue
+		}
 		s.completeLocked(o, Disconnected)
 	}
 	s.pub = nil

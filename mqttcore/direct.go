@@ -42,6 +42,9 @@ func (s *Session) publishDirectLocked(o *op) bool {
 	if g == nil || g.raw == nil || g.dead.Load() {
 		return false
 	}
+	if o.qos == 1 {
+		g.acks.sent(directPacketID, 1)
+	}
 	g.omu.Lock()
 	if len(g.obuf)+publishLen(o) <= s.opts.SendBuffSize { // validated: at least MinBuffSize
 		g.obuf = appendPublish(g.obuf, o)
@@ -71,6 +74,9 @@ func (s *Session) publishDirectLocked(o *op) bool {
 	g.omu.Unlock()
 	s.trace(o.traceIssue())
 	o.direct = true
+	if g.tr != nil {
+		g.tr.stream(DirSend, g.wbuf)
+	}
 	n, err := g.tryWrite(g.wbuf)
 	if err == nil {
 		s.trackDirectLocked(c, o)

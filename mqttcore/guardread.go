@@ -49,7 +49,7 @@ func (g *guardConn) read(p []byte) (int, error) {
 		if err := g.nextPacket(); err != nil {
 			g.readErr = err
 			g.dead.Store(true)
-			if errors.Is(err, errPacketTooLarge) || errors.Is(err, errMalformed) {
+			if errors.Is(err, errPacketTooLarge) || errors.Is(err, errMalformed) || errors.Is(err, errProtocol) {
 				_ = g.Conn.Close()
 			} else {
 				g.a.noteIOError()
@@ -102,14 +102,27 @@ func (g *guardConn) nextPacket() error {
 		if err != nil {
 			return err
 		}
+		if g.tr != nil {
+			g.tr.packet(DirRecv, h, i, body, n)
+		}
 		return g.in.handlePublish(g, h, body)
 	}
-	if h == 0x40 && n == 2 && g.in != nil { // PUBACK: the guard's own, or paho's
+	if g.tr != nil {
+		if err := g.traceReceived(h, i, n); err != nil {
+			return err
+		}
+	}
+	if typ := h >> 4; (typ == 4 || typ == 5 || typ == 7) && n == 2 && g.in != nil {
 		if err := g.fill(i + 2); err != nil {
 			return err
 		}
 		b = g.buffered()
-		if g.in.handlePuback(uint16(b[i])<<8 | uint16(b[i+1])) {
+		id := uint16(b[i])<<8 | uint16(b[i+1])
+		if msg := g.acks.received(typ, id); msg != "" {
+			g.in.protocolViolation(PacketName(h), id, msg)
+			return fmt.Errorf("%w: %s", errProtocol, msg)
+		}
+		if typ == 4 && g.in.handlePuback(id) { // PUBACK: the guard's own, or paho's
 			g.consume(i + 2)
 			return nil
 		}
@@ -118,6 +131,21 @@ func (g *guardConn) nextPacket() error {
 		g.in.noteAckToPaho()
 	}
 	g.pass = i + n
+	return nil
+}
+
+// traceReceived traces a packet other than PUBLISH (header byte h, fixed header of hdr bytes,
+// remaining length n) before it is handed on: its body is buffered first when it fits the
+// read buffer (it is left in the buffer for paho), else only its header is traced.
+func (g *guardConn) traceReceived(h byte, hdr, n int) error {
+	if hdr+n > readBufSize {
+		g.tr.packet(DirRecv, h, hdr, nil, n)
+		return nil
+	}
+	if err := g.fill(hdr + n); err != nil {
+		return err
+	}
+	g.tr.packet(DirRecv, h, hdr, g.buffered()[hdr:hdr+n], n)
 	return nil
 }
 

@@ -32,6 +32,11 @@ type HostConfig struct {
 	// so a session's events arrive in order: it must not block and must not call the Session.
 	// Calls for different sessions may be concurrent. Events never carry credentials.
 	Trace func(TraceEvent)
+	// PacketTrace, if non-nil, is called with a TracePacket event for every MQTT control
+	// packet written to or read from a broker (docs/trace.md), from the goroutine doing the
+	// I/O, without the session's lock; a session's packets arrive in wire order per direction.
+	// It must not block and must not call the Session. Nil (the default) parses nothing.
+	PacketTrace func(TraceEvent)
 }
 
 // Host is one device: it owns the count of MQTT session resources and the callback executor.
@@ -42,6 +47,8 @@ type Host struct {
 	dial   func(ctx context.Context, network, addr string) (net.Conn, error)
 	exec   func(func())
 	trace  func(TraceEvent)
+	// packetTrace is HostConfig.PacketTrace.
+	packetTrace func(TraceEvent)
 
 	mu   sync.Mutex
 	held int // session resources held
@@ -49,7 +56,8 @@ type Host struct {
 
 // NewHost returns a Host for c.
 func NewHost(c HostConfig) *Host {
-	h := &Host{limits: c.Limits.WithDefaults(), clock: c.Clock, dial: c.Dial, exec: c.Executor, trace: c.Trace}
+	h := &Host{limits: c.Limits.WithDefaults(), clock: c.Clock, dial: c.Dial, exec: c.Executor, trace: c.Trace,
+		packetTrace: c.PacketTrace}
 	if h.clock == nil {
 		h.clock = wallClock{}
 	}

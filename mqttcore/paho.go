@@ -90,6 +90,9 @@ type guardConn struct {
 	failed  atomic.Bool // the guard closed the connection itself (fail)
 	dupNext atomic.Bool // set DUP on the next outgoing QoS 1/2 PUBLISH
 
+	tr   *packetTracer // packet trace (packettrace.go); nil when packets are not traced
+	acks ackWatch      // sent QoS 1/2 publishes and the acknowledgement each expects (packetacks.go)
+
 	raw  syscall.RawConn // non-blocking writes of direct publishes (direct.go); nil if unavailable
 	wmu  sync.Mutex      // held for each whole packet written: paho's and direct ones
 	wbuf []byte          // guarded by wmu: the direct publish being encoded
@@ -113,7 +116,7 @@ type guardConn struct {
 }
 
 func newGuardConn(c net.Conn, a *attempt, maxLen int) *guardConn {
-	return &guardConn{Conn: c, a: a, max: maxLen, raw: rawConnOf(c)}
+	return &guardConn{Conn: c, a: a, max: maxLen, raw: rawConnOf(c), tr: newPacketTracer(a.s)}
 }
 
 // fail records a failed write of a direct publish and closes the connection, so that paho's
@@ -152,6 +155,9 @@ func (g *guardConn) Write(p []byte) (int, error) {
 		q[0] |= 0x08
 		p = q
 	}
+	if qos, id, ok := publishID(p); ok {
+		g.acks.sent(id, qos)
+	}
 	g.wmu.Lock()
 	err := g.writeLocked(p)
 	g.wmu.Unlock()
@@ -178,6 +184,9 @@ func (g *guardConn) writeLocked(p []byte) error {
 	for _, b := range [2][]byte{pending, p} {
 		if len(b) == 0 {
 			continue
+		}
+		if g.tr != nil {
+			g.tr.stream(DirSend, b)
 		}
 		if _, err := g.Conn.Write(b); err != nil {
 			return err

@@ -28,6 +28,9 @@ type connection struct {
 	// lets the operations issued after it proceed.
 	directPub  *op
 	directDone func()
+	// Guarded by s.mu: the publish the broker acknowledged with the wrong packet
+	// (packetacks.go); dropConnLocked completes it with PublishFailed.
+	violated *op
 
 	mu          sync.Mutex
 	established bool // connectedLocked ran
@@ -262,6 +265,9 @@ func (s *Session) finish(c *connection, o *op, tok paho.Token) {
 				code = SubscribeFailed
 			}
 		}
+	}
+	if o == c.violated {
+		code = PublishFailed // the broker broke the protocol (packetacks.go)
 	}
 	if o.kind == opSubscribe {
 		for i, sub := range s.subs {

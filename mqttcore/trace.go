@@ -24,6 +24,13 @@ const (
 	TraceReconnect      TraceKind = "reconnect"       // the wait elapsed: Reconnect event, a new attempt follows
 	TraceError          TraceKind = "error"           // an attempt failed and no automatic retry follows: Code 1
 	TraceEnd            TraceKind = "end"             // End was called
+
+	// TracePacket is one MQTT control packet sent or received (HostConfig.PacketTrace only):
+	// Dir, Packet, Size and the fields of that packet type (docs/trace.md).
+	TracePacket TraceKind = "packet"
+	// TraceProtocolError: the broker broke MQTT 3.1.1 (e.g. PUBACK for a QoS 2 PUBLISH):
+	// Packet, PacketID, Err. The connection is closed; a Close event follows.
+	TraceProtocolError TraceKind = "protocol_error"
 )
 
 // TraceEvent is one action of a session. Only the fields that the Kind's comment names are set.
@@ -43,6 +50,24 @@ type TraceEvent struct {
 	Errno      Errno         // errnoConnect of a failed attempt
 	Wait       time.Duration // reconnect wait (device time)
 	Err        string        // the underlying failure of a failed attempt, if any
+
+	// Packet fields (TracePacket; Packet and PacketID also for TraceProtocolError). Topic,
+	// QoS, Retain, Bytes and ReturnCode above carry the packet's own values.
+	Dir            string // DirSend or DirRecv
+	Packet         string // control packet type, e.g. "PUBLISH" (PacketName)
+	Size           int    // bytes of the whole packet, fixed header included
+	PacketID       uint16 // packet identifier, when HasID
+	HasID          bool   // the packet carries a packet identifier
+	Dup            bool   // PUBLISH DUP flag
+	Filters        int    // number of topic filters of a SUBSCRIBE or UNSUBSCRIBE
+	Granted        []byte // SUBACK return codes (granted QoS or 0x80)
+	SessionPresent bool   // CONNACK session present flag
+	ProtocolLevel  byte   // CONNECT protocol level
+	KeepAlive      uint16 // CONNECT keep alive, seconds
+	CleanSession   bool   // CONNECT clean session flag
+	Will           bool   // CONNECT will flag
+	Username       bool   // CONNECT carries a user name (never its value)
+	Password       bool   // CONNECT carries a password (never its value)
 }
 
 // trace reports e to HostConfig.Trace, if any, filling in the session's identity and the time.
