@@ -60,6 +60,11 @@
       var label = kind === 'packet' ? ['packet', str(e.dir || e.direction), str(e.packet)].join(' ').replace(/ +/g, ' ').trim() : kind;
       var client = str(e.clientId || e.client_id || e.client) || '(no client)';
       var broker = str(e.broker) || '(broker)';
+      if (e.test) { // devicejs test --report: each test gets its own lanes
+        var group = str(e.test) + (e.testStatus ? ' [' + str(e.testStatus) + ']' : '') + ' · ';
+        client = group + client;
+        broker = group + broker;
+      }
       var dir = str(e.dir || e.direction).toLowerCase();
       var lane;
       if (dir) lane = IN_DIRS[dir] ? 'broker ' + broker : 'device ' + client;
@@ -122,7 +127,7 @@
 
     var svg = document.getElementById('timeline');
     clear(svg);
-    var W = Math.max(600, (svg.parentNode.clientWidth || 1000) - 4), left = 230, right = 20, top = 28, laneH = 44;
+    var W = Math.max(600, (svg.parentNode.clientWidth || 1000) - 4), left = 300, right = 20, top = 28, laneH = 44;
     var H = top + lanes.length * laneH + 10;
     svg.setAttribute('width', W); svg.setAttribute('height', H);
     svg.setAttribute('viewBox', '0 0 ' + W + ' ' + H);
@@ -140,7 +145,8 @@
     lanes.forEach(function (name, k) {
       var g = el('g', { 'class': 'lane lane-' + name.split(' ')[0], 'data-lane': name }, svg);
       el('rect', { x: 0, y: top + k * laneH, width: W, height: laneH, 'class': k % 2 ? 'lane-bg odd' : 'lane-bg' }, g);
-      text(g, 6, top + k * laneH + laneH / 2 + 4, name.length > 34 ? name.slice(0, 33) + '…' : name, 'lane-label').appendChild(titleOf(name));
+      var what = name.split(' ')[0], rest = name.slice(what.length + 1); // keep the lane's role and the end of its name
+      text(g, 6, top + k * laneH + laneH / 2 + 4, what + ' ' + (rest.length > 36 ? '…' + rest.slice(-35) : rest), 'lane-label').appendChild(titleOf(name));
     });
     var clip = el('clipPath', { id: 'plot-clip' }, el('defs', {}, svg));
     el('rect', { x: left, y: 0, width: plotW, height: H }, clip);

@@ -31,6 +31,7 @@ type TestOptions struct {
 	Parallel    int
 	TraceOnFail bool
 	Seed        int64
+	Report      string // --report: HTML report of every test's device traces (report_testcmd.go)
 }
 
 // NewCmdTest builds `devicejs test`. runF replaces the run in tests of flag parsing.
@@ -81,6 +82,7 @@ run, 2 usage error.`,
 	f.IntVarP(&opts.Parallel, "parallel", "j", 1, "number of test files run at once")
 	f.BoolVar(&opts.TraceOnFail, "trace-on-fail", false, "print every device's trace and output for failed tests")
 	f.Int64Var(&opts.Seed, "seed", 1, "seed of the link emulation's jitter and loss")
+	f.StringVar(&opts.Report, "report", "", "write an HTML report of every test's device traces to this file (see 'devicejs report')")
 	return cmd
 }
 
@@ -138,6 +140,11 @@ func testRun(parent context.Context, opts *TestOptions) error {
 		devtest.WriteFile(opts.IO.Out, r, opts.TraceOnFail)
 	})
 	devtest.WriteSummary(opts.IO.Out, results, time.Since(start))
+	if opts.Report != "" {
+		if err := writeReportFile(opts.Report, testReportData(results)); err != nil {
+			return withExitCode(ExitScriptError, fmt.Errorf("--report: %w", err))
+		}
+	}
 	if opts.JUnit != "" {
 		f, err := os.Create(opts.JUnit)
 		if err != nil {
