@@ -2,7 +2,10 @@
 // connections (no socket, no file descriptor), terminating TLS in process: a connection whose
 // first byte is a TLS handshake record is served with a certificate for whatever host name the
 // client asked for (its SNI), issued by a CA generated for the Route, which the client is told
-// to trust; a client certificate from the same CA is offered for scripts that use one.
+// to trust; a client certificate from the same CA is offered for scripts that use one. A client
+// that sends no SNI (Go's does not for an IP address: mqtts://127.0.0.1, mqtts://[::1]) gets a
+// certificate with IP subject alternative names: the dialled address, 127.0.0.1 and ::1, and
+// the name localhost.
 package embedroute
 
 import (
@@ -12,6 +15,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"slices"
 	"sync"
 	"time"
 
@@ -43,21 +47,21 @@ func New(backend func(ctx context.Context) (net.Conn, error)) (*Route, error) {
 	}
 	certs := &sniCertificates{ca: ca, byHost: map[string]*tls.Certificate{}}
 	serverTLS := &tls.Config{
-		MinVersion:     tls.VersionTLS12,
-		GetCertificate: certs.get,
-		ClientAuth:     tls.VerifyClientCertIfGiven,
-		ClientCAs:      ca.Pool(),
+		MinVersion: tls.VersionTLS12,
+		ClientAuth: tls.VerifyClientCertIfGiven,
+		ClientCAs:  ca.Pool(),
 	}
 	return &Route{
 		TrustCA:    string(ca.CertPEM),
 		ClientCert: string(client.CertPEM),
 		ClientKey:  string(client.KeyPEM),
-		front:      &tlsFront{backend: backend, config: serverTLS},
+		front:      &tlsFront{backend: backend, config: serverTLS, certs: certs},
 	}, nil
 }
 
-// Dial has the shape of net.Dialer.DialContext: it ignores the address and returns an
-// in-memory connection forwarded to the backend.
+// Dial has the shape of net.Dialer.DialContext: it returns an in-memory connection forwarded
+// to the backend, whatever the address; the address's host only names the server certificate
+// of a TLS client that sends no SNI.
 func (r *Route) Dial(ctx context.Context, network, addr string) (net.Conn, error) {
 	return r.front.dial(ctx, network, addr)
 }
@@ -73,22 +77,33 @@ type sniCertificates struct {
 	byHost map[string]*tls.Certificate
 }
 
-func (s *sniCertificates) get(hello *tls.ClientHelloInfo) (*tls.Certificate, error) {
-	host := hello.ServerName
-	if host == "" {
-		host = "localhost"
+// loopbackHosts are the names of the certificate for a client that sends no SNI, besides the
+// address it dialled.
+var loopbackHosts = []string{"localhost", "127.0.0.1", "::1"}
+
+// get returns the certificate for a ClientHello naming sni; a client that sends none gets
+// one for dialled (the host of the address it dialled, when that is an IP address) and the
+// loopback names.
+func (s *sniCertificates) get(sni, dialled string) (*tls.Certificate, error) {
+	hosts, key := []string{sni}, sni
+	if sni == "" {
+		hosts, key = loopbackHosts, "no SNI"
+		if ip := net.ParseIP(dialled); ip != nil && !slices.Contains(loopbackHosts, ip.String()) {
+			hosts = append([]string{ip.String()}, loopbackHosts...)
+			key += " " + ip.String()
+		}
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if c, ok := s.byHost[host]; ok {
+	if c, ok := s.byHost[key]; ok {
 		return c, nil
 	}
-	issued, err := s.ca.IssueServer(host)
+	issued, err := s.ca.IssueServer(hosts...)
 	if err != nil {
-		return nil, fmt.Errorf("issuing a certificate for %q: %w", host, err)
+		return nil, fmt.Errorf("issuing a certificate for %q: %w", hosts, err)
 	}
 	c := issued.TLSCertificate()
-	s.byHost[host] = &c
+	s.byHost[key] = &c
 	return &c, nil
 }
 
@@ -96,7 +111,8 @@ func (s *sniCertificates) get(hello *tls.ClientHelloInfo) (*tls.Certificate, err
 // terminating TLS first when the client starts with a TLS handshake.
 type tlsFront struct {
 	backend func(ctx context.Context) (net.Conn, error)
-	config  *tls.Config
+	config  *tls.Config // without certificates: serve adds the dialled host's (certs)
+	certs   *sniCertificates
 
 	mu     sync.Mutex
 	closed bool
@@ -104,17 +120,22 @@ type tlsFront struct {
 	wg     sync.WaitGroup
 }
 
-func (f *tlsFront) dial(ctx context.Context, _, _ string) (net.Conn, error) {
+func (f *tlsFront) dial(ctx context.Context, _, addr string) (net.Conn, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.closed {
 		return nil, ErrClosed
 	}
-	return &lazyConn{f: f, ready: make(chan struct{})}, nil
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		host = addr
+	}
+	return &lazyConn{f: f, host: host, ready: make(chan struct{})}, nil
 }
 
-// forward returns the client end of a connection forwarded by serve (the TLS path).
-func (f *tlsFront) forward() (net.Conn, error) {
+// forward returns the client end of a connection forwarded by serve (the TLS path); host is
+// the host of the address the client dialled.
+func (f *tlsFront) forward(host string) (net.Conn, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.closed {
@@ -126,7 +147,7 @@ func (f *tlsFront) forward() (net.Conn, error) {
 	client, server := net.Pipe()
 	f.conns[server] = struct{}{}
 	f.wg.Add(1)
-	go f.serve(server)
+	go f.serve(server, host)
 	return client, nil
 }
 
@@ -163,8 +184,8 @@ const copyBufSize = 4 << 10
 
 // serve terminates TLS on server, the far end of a connection whose first byte was a TLS
 // handshake record (see lazyConn), and forwards the plaintext to the broker; it owns server
-// and closes it when either side ends.
-func (f *tlsFront) serve(server net.Conn) {
+// and closes it when either side ends. dialled is the host of the address the client dialled.
+func (f *tlsFront) serve(server net.Conn, dialled string) {
 	defer f.wg.Done()
 	defer func() {
 		f.mu.Lock()
@@ -172,7 +193,11 @@ func (f *tlsFront) serve(server net.Conn) {
 		f.mu.Unlock()
 		server.Close()
 	}()
-	in := tls.Server(server, f.config)
+	config := f.config.Clone()
+	config.GetCertificate = func(hello *tls.ClientHelloInfo) (*tls.Certificate, error) {
+		return f.certs.get(hello.ServerName, dialled)
+	}
+	in := tls.Server(server, config)
 	server.SetDeadline(time.Now().Add(30 * time.Second))
 	if err := in.Handshake(); err != nil {
 		return

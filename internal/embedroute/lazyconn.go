@@ -15,6 +15,7 @@ import (
 // decision. Deadlines set before it are applied to the chosen connection.
 type lazyConn struct {
 	f     *tlsFront
+	host  string        // the host of the dialled address (names the certificate without SNI)
 	ready chan struct{} // closed once inner is set, or the connection closed or failed
 
 	mu       sync.Mutex
@@ -44,7 +45,7 @@ func (c *lazyConn) decide(first []byte) (net.Conn, error) {
 	var inner net.Conn
 	var err error
 	if first[0] == 0x16 { // TLS handshake record
-		inner, err = c.f.forward()
+		inner, err = c.f.forward(c.host)
 	} else {
 		inner, err = c.f.direct()
 		c.direct = err == nil
