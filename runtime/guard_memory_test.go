@@ -132,13 +132,12 @@ func TestMemoryGuardsKeepSemantics(t *testing.T) {
 // output as without a budget), and garbage left by earlier calls does not count against a
 // later one.
 func TestMemoryGuardsLetSmallCallsThrough(t *testing.T) {
-	src := `var p = [];
-for (var i = 0; i < 3; i++) {
-  var a = new Array(2e5).fill(i);     // 3 MB, garbage after the next round
-  var s = 'abcdefgh'.repeat(1 << 18); // 2 MB
-  p.push(a.slice(1).length, a.concat([1]).length, s.split('a').length, s.replaceAll('a', 'xy').length, s.concat(s).length);
-}
-print(p)`
+	src := `var g = new ArrayBuffer(60 << 20); g = null; // 60 MB of garbage: over the budget with any estimate
+var a = new Array(1e5).fill(1);                   // 1.6 MB
+var s = 'abcdefgh'.repeat(1 << 17);               // 1 MB
+print(a.slice(1).length, a.concat([1]).length, a.map(Number).length, s.split('a').length,
+  s.replaceAll('a', 'xy').length, s.concat(s).length, JSON.parse('[' + '1,'.repeat(1 << 17) + '1]').length,
+  Array.from({length: 1e5}).length, new Array(1e5).join('ab').length, 'x'.padStart(1 << 21).length)`
 	var outs [2]string
 	for i, budget := range []int64{0, guardBudget} {
 		var out syncbuf.Buffer
