@@ -98,8 +98,9 @@ type Config struct {
 	// and in order, synchronously from the session's goroutine: it must not block and must not
 	// wait for the run.
 	OnEvent func(Event)
-	// Trace, if non-nil, is called for each packet-level action (mqttcore.TraceKind) under the
-	// same rules as OnEvent. Trace events never carry passwords or keys.
+	// Trace, if non-nil, is called for each session action (mqttcore.TraceKind) and each MQTT
+	// control packet sent or received (mqttcore.TracePacket; docs/trace.md) under the same
+	// rules as OnEvent. Trace events never carry passwords or keys.
 	Trace func(mqttcore.TraceEvent)
 }
 
@@ -259,6 +260,9 @@ func (d *Device) prepare(ctx context.Context, script Script) (*runState, error) 
 	}
 	r.loop = runtime.New(runtime.Options{Stdout: stdout, Clock: d.clock, MaxMemory: d.cfg.MaxMemory})
 	hc := mqttcore.HostConfig{Limits: d.cfg.Limits, Trace: d.obs.observe}
+	if d.cfg.Trace != nil {
+		hc.PacketTrace = d.obs.observe // packets are parsed only for a trace (docs/trace.md)
+	}
 	if dial != nil {
 		hc.Dial = dial
 	}
