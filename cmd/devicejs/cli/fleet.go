@@ -126,6 +126,7 @@ Exit codes: 0 every instance finished or ran --for, 1 some instance ended with a
 	_ = f.MarkHidden(workerNoticeFlag)
 	addDeviceFlags(f, &opts.RunOptions)
 	addReportFlags(f, &opts.Reporting)
+	addReportSeriesFlag(f, &opts.Reporting)
 	cmd.AddCommand(NewCmdFleetMerge(ios, nil))
 	return cmd
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -15,6 +16,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/devicejs/devicejs/fleet"
+	"github.com/devicejs/devicejs/report"
 )
 
 // workerNoticeFlag is the hidden flag that makes `devicejs fleet` the worker side of --workers.
@@ -79,8 +81,8 @@ func validateWorkers(opts *FleetOptions, sharded bool) error {
 		return usageError(errors.New("--workers and --shard cannot be combined: the workers are the shards"))
 	case opts.NoticeFD != 0:
 		return usageError(errors.New("--workers cannot be given to a worker"))
-	case opts.Reporting.Report != "" || opts.Reporting.UI != "":
-		return usageError(errors.New("--report and --ui cannot be combined with --workers yet"))
+	case opts.Reporting.UI != "":
+		return usageError(errors.New("--ui cannot be combined with --workers yet (--report can)"))
 	}
 	if b := opts.MaxMemory.bytes(opts.N); b > 0 && b/int64(opts.Workers) < minWorkerMemory {
 		return usageError(fmt.Errorf("--max-memory %s leaves %s per worker; give each of the %d workers at least %s",
@@ -177,6 +179,9 @@ func workerArgs(opts *FleetOptions, w int, budget int64, summaryPath string) []s
 			args = append(args, "--"+f.Name+"="+f.Value.String())
 		}
 	})
+	if opts.Reporting.Report != "" { // the workers record what the supervisor's report draws
+		args = append(args, "--"+reportSeriesFlag)
+	}
 	return append(args, "--shard", fmt.Sprintf("%d/%d", w, opts.Workers),
 		"--max-memory", strconv.FormatInt(budget/int64(opts.Workers), 10),
 		"--summary-json", summaryPath, "--"+workerNoticeFlag, "3", "--", opts.ScriptPath)
@@ -196,6 +201,10 @@ func fleetSupervise(parent context.Context, opts *FleetOptions) error {
 			return usageError(fmt.Errorf("--summary-json: %w", err))
 		}
 		defer jsonOut.Close()
+	}
+	rep, err := startReporting(opts.IO, opts.Reporting, fmt.Sprintf("devicejs fleet -n %d --workers %d %s", opts.N, opts.Workers, filepath.Base(opts.ScriptPath)), nil)
+	if err != nil {
+		return err
 	}
 	budget := opts.MaxMemory.bytes(opts.N)
 	ctx, cancel := context.WithCancelCause(parent)
@@ -231,6 +240,9 @@ func fleetSupervise(parent context.Context, opts *FleetOptions) error {
 		return withExitCode(ExitScriptError, err)
 	}
 	sum.WriteText(opts.IO.ErrOut)
+	if rep.enabled() {
+		rep.finish(report.Data{Fleet: report.NewFleet(sum)})
+	}
 	if jsonOut != nil {
 		if err := sum.WriteJSON(jsonOut); err != nil {
 			return withExitCode(ExitScriptError, fmt.Errorf("--summary-json: %w", err))

@@ -18,11 +18,23 @@ import (
 type ReportFlags struct {
 	Report string // --report: write the HTML report to this file when the run ends
 	UI     string // --ui: serve the report live on this address (PORT, :PORT or HOST:PORT)
+	// Series (--report-series, hidden): a worker of `fleet --workers` records the series and
+	// the slowest instances into its summary for its supervisor's --report, and writes no report.
+	Series bool
 }
 
 func addReportFlags(f *pflag.FlagSet, r *ReportFlags) {
 	f.StringVar(&r.Report, "report", "", "write an HTML report of the run to this file when it ends (see 'devicejs report')")
 	f.StringVar(&r.UI, "ui", "", "serve the report live while the run goes on, e.g. 127.0.0.1:8080 (PORT or :PORT bind loopback)")
+}
+
+// reportSeriesFlag is the hidden flag with which `fleet --workers` asks its workers for
+// ReportFlags.Series.
+const reportSeriesFlag = "report-series"
+
+func addReportSeriesFlag(f *pflag.FlagSet, r *ReportFlags) {
+	f.BoolVar(&r.Series, reportSeriesFlag, false, "record the series and the slowest instances in the summary (for fleet --workers)")
+	_ = f.MarkHidden(reportSeriesFlag)
 }
 
 // reporting is the --report and --ui of one run; its methods do nothing when neither was given.
@@ -151,6 +163,10 @@ type fleetReport struct {
 func startFleetReport(opts *FleetOptions) (*fleetReport, func(mqttcore.TraceEvent), error) {
 	fr := &fleetReport{reporting: &reporting{flags: opts.Reporting}}
 	if !fr.enabled() {
+		if opts.Reporting.Series {
+			fr.rec = report.NewFleetRecorder()
+			return fr, fr.rec.Trace, nil
+		}
 		return fr, nil, nil
 	}
 	fr.rec = report.NewFleetRecorder()

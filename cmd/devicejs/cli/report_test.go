@@ -229,6 +229,32 @@ func TestReportEarlierRun(t *testing.T) {
 	}
 }
 
+// TestFleetWorkersReport: with --workers the workers record the series and the slowest
+// instances (hidden --report-series) and the supervisor reports the merged summary; --ui is
+// refused there.
+func TestFleetWorkersReport(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "workers.html")
+	r := runBinary(t, "fleet", "-n", "6", "--workers", "2", "--broker", "embedded", "--time-scale", "20", "--for", "20s", "--quiet", "--report", out, sample5)
+	if r.code != 0 {
+		t.Fatalf("exit %d: %s", r.code, r.stderr)
+	}
+	d := embeddedData(t, out)
+	if d.Fleet == nil {
+		t.Fatal("no fleet in the report")
+	}
+	var total uint64
+	for _, b := range d.Fleet.Histogram {
+		total += b.Count
+	}
+	s := d.Fleet.Summary
+	if total != 6 || len(s.Series) < 1 || s.Series[len(s.Series)-1].Started != 6 || len(s.Slowest) != 6 || len(s.Shards) != 2 {
+		t.Errorf("histogram %d, series %+v, slowest %d, shards %v", total, s.Series, len(s.Slowest), s.Shards)
+	}
+	if r := runBinary(t, "fleet", "-n", "2", "--workers", "2", "--ui", "127.0.0.1:0", "--broker", "embedded", "--for", "1s", sample5); r.code != 2 {
+		t.Errorf("--ui with --workers: exit %d, want 2", r.code)
+	}
+}
+
 // TestReportCommandErrors: the usage errors of `devicejs report` exit 2 and write no file.
 func TestReportCommandErrors(t *testing.T) {
 	dir := t.TempDir()
