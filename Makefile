@@ -3,7 +3,7 @@ GO ?= go
 STATICCHECK_VERSION := v0.8.2
 BIN := bin/devicejs
 
-.PHONY: build test test-deps vet staticcheck fmt fuzz soak bench run-sample gen-docs report-screenshot clean
+.PHONY: build test test-deps vet staticcheck fmt fuzz soak bench interop run-sample gen-docs report-screenshot clean
 
 build:
 	$(GO) build -o $(BIN) ./cmd/devicejs
@@ -48,6 +48,12 @@ bench:
 # restart every 30 device minutes; heap, goroutines and fds must stay flat (docs/reliability.md).
 soak:
 	DEVICEJS_SOAK=1 $(GO) test -count=1 -timeout 30m -run '^TestSoak$$' -v ./internal/reliability
+
+# interop: devicejs against RabbitMQ 3.10 with its MQTT plugin (Debian's rabbitmq-server, started
+# privately on free loopback ports): conformance, the six samples, QoS 2 and the broker facts
+# of docs/conformance.md. About 2 minutes; not part of `make test` (needs rabbitmq-server).
+interop:
+	bash scripts/interop.sh
 
 # run-sample: the quick start: sample 5 against the embedded broker, 60 s of device time in ~1 s.
 run-sample: build
