@@ -177,3 +177,37 @@ func TestMQTTBandwidthOnTheWire(t *testing.T) {
 		}
 	})
 }
+
+// TestMQTTLossOnTheWire publishes QoS 0 messages one at a time from a device behind a 20%-loss
+// link; an observer outside it timestamps each one. The messages that took a retransmission
+// timeout (>= RTO/2 late) are as many as the segments the link reports lost meanwhile.
+func TestMQTTLossOnTheWire(t *testing.T) {
+	const n = 30
+	brokers(t, func(t *testing.T, b *testbroker.Broker) {
+		observer := testbroker.Subscribe(t, b.Addr(), "loss/#", testbroker.WithClientID("observer"))
+		l := New(Conditions{Loss: 0.2}, nil, 5)
+		device, _ := connectThrough(t, b, l, 0, false)
+		rto := l.Conditions().RTO()
+		before := l.Stats().Up
+		delayed := 0
+		for i := 0; i < n; i++ {
+			sent := time.Now()
+			device.Publish("loss/"+strconv.Itoa(i), 0, false, "m")
+			m := testbroker.Next(t, observer)
+			if m.Topic != "loss/"+strconv.Itoa(i) {
+				t.Fatalf("got %s, want loss/%d: order lost", m.Topic, i)
+			}
+			if time.Since(sent) >= rto/2 {
+				delayed++
+			}
+		}
+		lost := l.Stats().Up.LostSegments - before.LostSegments
+		t.Logf("%d of %d messages delayed by a retransmission; the link lost %d segments", delayed, n, lost)
+		if d := delayed - int(lost); d < -1 || d > 1 {
+			t.Fatalf("%d messages delayed on the wire, the link lost %d segments", delayed, lost)
+		}
+		if lost == 0 {
+			t.Fatal("no loss at 20% over 30 segments (seed 5 loses some)")
+		}
+	})
+}
