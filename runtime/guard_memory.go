@@ -177,15 +177,26 @@ func (l *Loop) arrayJoin(orig goja.Callable, call goja.FunctionCall) goja.Value 
 	return must(orig(call.This, args...))
 }
 
-// arrayFrom is Array.from(items, mapFn, thisArg) for an array-like items
-// (an object without Symbol.iterator): the result has its length. The
-// length is read here and again by the original (a getter runs twice); a
-// length that is an object is not converted here (its valueOf runs once).
+// arrayFrom is Array.from(items, mapFn, thisArg): the result has one slot
+// per element of an Array or a string (iterated), or per index of an
+// array-like (an object without Symbol.iterator). Other iterables are not
+// estimated. An array-like's length is read here and again by the original
+// (a getter runs twice); a length that is an object is not converted here
+// (its valueOf runs once).
 func (l *Loop) arrayFrom(orig goja.Callable, call goja.FunctionCall) goja.Value {
-	if o, ok := call.Argument(0).(*goja.Object); ok && goja.IsUndefined(orUndefined(o.GetSymbol(goja.SymIterator))) {
-		if n := orUndefined(o.Get("length")); !isObject(n) && l.overBudget("Array.from", n.ToFloat()*slotBytes) {
-			return goja.Undefined()
+	items := call.Argument(0)
+	n := arrayLength(items)
+	switch o, ok := items.(*goja.Object); {
+	case n >= 0:
+	case !ok:
+		n = float64(stringLength(items))
+	case goja.IsUndefined(orUndefined(o.GetSymbol(goja.SymIterator))):
+		if v := orUndefined(o.Get("length")); !isObject(v) {
+			n = v.ToFloat()
 		}
+	}
+	if l.overBudget("Array.from", n*slotBytes) {
+		return goja.Undefined()
 	}
 	return must(orig(call.This, call.Arguments...))
 }
