@@ -42,6 +42,40 @@ func (l *Loop) installMemoryGuards(sp, ap *goja.Object) {
 	l.wrap(sp, "replace", 2, l.stringReplace(false))
 	l.wrap(sp, "replaceAll", 2, l.stringReplace(true))
 	l.wrap(sp, "concat", 1, l.stringConcat)
+	// goja builds the argument list of apply and Reflect.apply/construct from
+	// an array-like's length in one allocation: {length: 4e9} was a fatal
+	// "out of memory" that killed the process.
+	fp := l.vm.ToValue(func(goja.FunctionCall) goja.Value { return nil }).(*goja.Object).Prototype()
+	l.wrap(fp, "apply", 2, l.argumentList("Function.prototype.apply", 1))
+	reflect := l.vm.GlobalObject().Get("Reflect").ToObject(l.vm)
+	l.wrap(reflect, "apply", 3, l.argumentList("Reflect.apply", 2))
+	l.wrap(reflect, "construct", 2, l.argumentList("Reflect.construct", 1))
+}
+
+// argumentList is apply, Reflect.apply or Reflect.construct (name), whose
+// argument at index i is an array-like made into an argument list: one slot
+// per index.
+func (l *Loop) argumentList(name string, i int) func(orig goja.Callable, call goja.FunctionCall) goja.Value {
+	return func(orig goja.Callable, call goja.FunctionCall) goja.Value {
+		if l.overBudget(name, listLength(call.Argument(i))*slotBytes) {
+			return goja.Undefined()
+		}
+		return must(orig(call.This, call.Arguments...))
+	}
+}
+
+// listLength is the length of an Array, or of an array-like object whose
+// length is not an object (converting that could run script code), or 0.
+func listLength(v goja.Value) float64 {
+	if n := arrayLength(v); n >= 0 {
+		return n
+	}
+	if o, ok := v.(*goja.Object); ok {
+		if n := orUndefined(o.Get("length")); !isObject(n) {
+			return n.ToFloat()
+		}
+	}
+	return 0
 }
 
 // overBudget reports whether a call of what that will allocate about need
@@ -185,15 +219,12 @@ func (l *Loop) arrayJoin(orig goja.Callable, call goja.FunctionCall) goja.Value 
 // (its valueOf runs once).
 func (l *Loop) arrayFrom(orig goja.Callable, call goja.FunctionCall) goja.Value {
 	items := call.Argument(0)
-	n := arrayLength(items)
+	n := 0.0
 	switch o, ok := items.(*goja.Object); {
-	case n >= 0:
 	case !ok:
 		n = float64(stringLength(items))
-	case goja.IsUndefined(orUndefined(o.GetSymbol(goja.SymIterator))):
-		if v := orUndefined(o.Get("length")); !isObject(v) {
-			n = v.ToFloat()
-		}
+	case arrayLength(items) >= 0, goja.IsUndefined(orUndefined(o.GetSymbol(goja.SymIterator))):
+		n = listLength(items)
 	}
 	if l.overBudget("Array.from", n*slotBytes) {
 		return goja.Undefined()

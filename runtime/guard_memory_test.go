@@ -32,6 +32,10 @@ func TestMemoryGuardsStopBeforeAllocating(t *testing.T) {
 		{"Array.from a string-length array-like", `Array.from({length: '100000000'})`, "Array.from"},
 		{"Array.from a sparse array", `Array.from(new Array(1e8))`, "Array.from"},
 		{"Array.from a long string", `Array.from('abcdefgh'.repeat(1 << 19))`, "Array.from"},
+		{"apply of a huge array-like (killed the process)", `Math.max.apply(null, {length: 4e9})`, "Function.prototype.apply"},
+		{"apply of a sparse array", `String.fromCharCode.apply(null, new Array(1e8))`, "Function.prototype.apply"},
+		{"Reflect.apply", `Reflect.apply(Math.max, null, {length: 2**40})`, "Reflect.apply"},
+		{"Reflect.construct", `Reflect.construct(Array, {length: 1e9})`, "Reflect.construct"},
 		{"map of a sparse array", `new Array(1e8).map(function(x) { return x })`, "Array.prototype.map"},
 		{"slice of a sparse array", `new Array(1e8).slice()`, "Array.prototype.slice"},
 		{"slice with bounds", `new Array(1e8).slice(5, -5)`, "Array.prototype.slice"},
@@ -95,7 +99,9 @@ func TestMemoryGuardsKeepSemantics(t *testing.T) {
 		`[1, null, undefined, 'a'].join()`, `[1, 2].join(undefined)`, `[1, 2].join({toString: function() { n++; return '-' }})`,
 		`Array.prototype.join.call({length: 2, 0: 'a'}, '+')`, `String([1, [2, 3]])`,
 		`Array.from({length: 3}, function(_, i) { return i * 2 })`, `Array.from('abc')`, `Array.from([1, 2]).length`,
-		`Array.from(new Set([1, 1, 2]))`, `Array.from('héllo')`, `Array.from([1, , 3])`, `Array.from(5)`, `Array.from({length: -1})`, `Array.from({length: {valueOf: function() { n++; return 2 }}})`,
+		`Array.from(new Set([1, 1, 2]))`, `Array.from('héllo')`, `Math.max.apply(null, [1, 3, 2])`, `Math.max.apply(null, {length: 2, 0: 5, 1: 7})`,
+		`Reflect.apply(Math.min, null, [4, 2])`, `Reflect.construct(Date, [0]).getTime()`, `(function() { return arguments.length }).apply(null, {length: 3})`,
+		`Function.prototype.apply.length + Reflect.apply.length + Reflect.construct.length + Function.prototype.apply.name`, `Array.from([1, , 3])`, `Array.from(5)`, `Array.from({length: -1})`, `Array.from({length: {valueOf: function() { n++; return 2 }}})`,
 		`'a,b,,c'.split(',')`, `'abc'.split('')`, `'abc'.split('', 2)`, `'abc'.split()`, `'a1b2'.split(/\d/)`,
 		`'abc'.split('b', {valueOf: function() { n++; return 1 }})`, `'abc'.split(undefined, 0)`, `'aXbXc'.split('X', -1)`,
 		`String.prototype.split.call(12345, 3)`, `'abc'.split(null)`,
@@ -111,7 +117,7 @@ func TestMemoryGuardsKeepSemantics(t *testing.T) {
 	}
 	bad := []string{
 		`Array.prototype.fill.call(null)`, `'a'.split.call(undefined, ',')`, `String.prototype.replace.call(null, 'a', 'b')`,
-		`'abc'.replaceAll(/b/, 'x')`, `[1].fill(0, Symbol())`, `Array.from({length: 2}, 5)`, `String.prototype.concat.call(undefined)`,
+		`'abc'.replaceAll(/b/, 'x')`, `[1].fill(0, Symbol())`, `Array.from({length: 2}, 5)`, `Math.max.apply(null, 5)`, `Reflect.apply(5)`, `Reflect.construct(Math.max, [])`, `String.prototype.concat.call(undefined)`,
 	}
 	run := func(src string, budget int64) string {
 		var out syncbuf.Buffer

@@ -126,6 +126,8 @@ func TestMaxMemoryHoldsAgainstLongBuiltins(t *testing.T) {
 		{"String concat", "var s = 'x'.repeat(2**24); s.concat(s, s, s)", 1},
 		{"padEnd", "'x'.padEnd(2**28, 'yz')", 1},
 		{"JSON.parse of 8 MB", "JSON.parse('[' + '1,'.repeat(2**22) + '1]')", 1},
+		{"apply of {length: 4e9} (a fatal out of memory before)", "Math.max.apply(null, {length: 4e9})", 1},
+		{"Reflect.construct of a sparse array", "Reflect.construct(Array, new Array(1e8))", 1},
 		{"regexp replace (watchdog)", "'x'.repeat(2**20).replace(/x/g, 'y'.repeat(1000))", 1},
 		{"typed array fill (backstop)", "new Float64Array(1.5e8).fill(1)", 1},
 		{"string doubling (watchdog)", "var s = 'x'; while (1) s += s", 1},
