@@ -25,7 +25,8 @@ const hostileTopic = `</script><script>document.title="pwned";document.body.setA
 // traceFixture is a device's conversation across one broker restart: connect, two
 // subscriptions, a publish with its completion and the echoed message, the connection lost,
 // a reconnect wait, a refused attempt, a second wait and the reconnection; plus a packet
-// event of a later format and a publish on a hostile topic. The counts the page must show are counted from this list.
+// event of a later format, a publish on a hostile topic, and a record of `devicejs test
+// --report` (marked with its test), which gets lanes of its own. The counts the page must show are counted from this list.
 func traceFixture() []map[string]any {
 	ev := func(t float64, kind string, kv ...any) map[string]any {
 		m := map[string]any{"t": t, "time": time.Date(2026, 12, 4, 10, 0, 0, 0, time.UTC).Add(time.Duration(t * float64(time.Second))).Format(time.RFC3339Nano),
@@ -51,6 +52,7 @@ func traceFixture() []map[string]any {
 		ev(30, "publish", "topic", "shadowtopic/x", "qos", 0, "bytes", 2), ev(30, "publish_done", "topic", "shadowtopic/x", "code", 0),
 		ev(30.5, "publish", "topic", hostileTopic, "qos", 0, "bytes", 1),
 		ev(31, "end"),
+		ev(1, "connack", "clientId", "dev-1", "test", "t.test.js: grouped", "testStatus", "pass"), // devicejs test --report
 	}
 }
 
@@ -163,7 +165,7 @@ func TestTraceReportInChromium(t *testing.T) {
 	for _, l := range rt.All(doc, rt.HasClass("lane")) {
 		lanes = append(lanes, rt.Attr(l, "data-lane"))
 	}
-	if w := "device dev-1,broker mqtt://foo.bar:1883,peers via mqtt://foo.bar:1883"; strings.Join(lanes, ",") != w {
+	if w := "device dev-1,broker mqtt://foo.bar:1883,broker t.test.js: grouped [pass] · mqtt://foo.bar:1883,peers via mqtt://foo.bar:1883"; strings.Join(lanes, ",") != w {
 		t.Errorf("lanes %q, want %q", lanes, w)
 	}
 	if n := len(rt.All(doc, rt.HasClass("link"))); n != 2 {

@@ -359,9 +359,8 @@ func countIn(d pageData, kind string) int {
 }
 
 // TestTestCommandReport: `devicejs test --report` writes the traces of every device of every
-// test, each record marked with its test, and the page draws each test's lanes apart.
+// test, each record marked with its test and status.
 func TestTestCommandReport(t *testing.T) {
-	rt.Chromium(t)
 	out := filepath.Join(t.TempDir(), "tests.html")
 	r := runBinary(t, "test", "--report", out, filepath.Join("..", "..", "..", "devtest", "testdata", "sensor.test.js"))
 	if r.code != 0 {
@@ -380,21 +379,5 @@ func TestTestCommandReport(t *testing.T) {
 	if len(tests) == 0 || len(tests) > passed {
 		t.Errorf("records of %d tests, %d passed:\n%s", len(tests), passed, r.stdout)
 	}
-	doc := rt.Open(t, out, filepath.Join(rt.ArtifactDir(t), "tests.png"), 1400, 900)
-	lanes := map[string]bool{}
-	for _, l := range rt.All(doc, rt.HasClass("lane")) {
-		lanes[rt.Attr(l, "data-lane")] = true
-	}
-	for name := range tests {
-		found := false
-		for l := range lanes {
-			found = found || strings.Contains(l, name+" [pass] · ")
-		}
-		if !found {
-			t.Errorf("no lane of test %q in %v", name, lanes)
-		}
-	}
-	if n := len(rt.All(doc, rt.HasClass("ev"))); n != len(d.Trace.Events) {
-		t.Errorf("%d marks, %d records", n, len(d.Trace.Events))
-	}
+	// The page's lanes per test are drawn in Chromium by report.TestTraceReportInChromium.
 }
