@@ -5,6 +5,8 @@ import (
 	goruntime "runtime"
 	"runtime/metrics"
 	"strings"
+	"sync/atomic"
+	"time"
 
 	"github.com/dop251/goja"
 )
@@ -22,6 +24,10 @@ const (
 	// jsonValueBytes is one value JSON.parse builds, counted per ',', ':',
 	// '[' and '{' in the text: its slot or property and its box.
 	jsonValueBytes = 48
+	// guardRecheck is how often at most a guard collects to see whether the
+	// heap over its estimate is garbage: a script calling a guarded built-in
+	// in a loop near its budget would otherwise collect on every call.
+	guardRecheck = 100 * time.Millisecond
 )
 
 // installMemoryGuards replaces the built-ins that can allocate far more
@@ -78,13 +84,16 @@ func listLength(v goja.Value) float64 {
 	return 0
 }
 
+// lastGuardGC is when overBudget last collected (unix ns).
+var lastGuardGC atomic.Int64
+
 // overBudget reports whether a call of what that will allocate about need
 // bytes would take the heap past the budget, and if so ends the run with the
 // budget error, as the watchdog does (Interrupt: JS cannot catch it; it takes
 // effect at the next JS instruction, so the guard then returns undefined
 // without calling the original). The heap counts garbage until collected:
-// when the figure now plus need is over, it collects and looks again at the
-// live heap. Loop only.
+// when the figure now plus need is over, it collects (at most every
+// guardRecheck) and looks again at the live heap. Loop only.
 func (l *Loop) overBudget(what string, need float64) bool {
 	budget := float64(l.maxMemory)
 	if l.maxMemory <= 0 || !(need >= guardMinBytes) { // !(>=): NaN is no estimate
@@ -96,7 +105,12 @@ func (l *Loop) overBudget(what string, need float64) bool {
 		return false
 	}
 	if need <= budget {
-		goruntime.GC()
+		// Collect at most every guardRecheck (the collection is the process's,
+		// so is the clock); in between, the live heap of the last one counts.
+		if last := lastGuardGC.Load(); time.Since(time.Unix(0, last)) >= guardRecheck {
+			goruntime.GC()
+			lastGuardGC.Store(time.Now().UnixNano())
+		}
 		if heap, _ = heapFigures(samples); float64(heap)+need <= budget {
 			return false
 		}
