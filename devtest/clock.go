@@ -41,14 +41,16 @@ func (c *VirtualClock) Now() time.Time {
 	return c.now
 }
 
-// AfterFunc calls f once device time has moved forward by d (d <= 0: at the next advance).
+// AfterFunc calls f once device time has moved forward by d. With d <= 0 it calls f at once
+// on a new goroutine, as time.AfterFunc does (such a timer cannot be stopped).
 func (c *VirtualClock) AfterFunc(d time.Duration, f func()) func() bool {
+	c.activity.Add(1)
+	if d <= 0 {
+		go f()
+		return func() bool { return false }
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.activity.Add(1)
-	if d < 0 {
-		d = 0
-	}
 	c.seq++
 	id := c.seq
 	c.timers[id] = &vtimer{at: c.now.Add(d), seq: id, f: f}
@@ -103,4 +105,26 @@ func (c *VirtualClock) AdvanceTo(t time.Time) int {
 		vt.f()
 	}
 	return len(due)
+}
+
+// countingClock is the clock given to the link: it counts the link's pending timers (bytes
+// held for a future device time), which the world's virtual-time rule reads.
+type countingClock struct {
+	*VirtualClock
+	pending *atomic.Int64
+}
+
+// AfterFunc is VirtualClock.AfterFunc, counted while pending.
+func (c countingClock) AfterFunc(d time.Duration, f func()) func() bool {
+	c.pending.Add(1)
+	var once sync.Once
+	done := func() { once.Do(func() { c.pending.Add(-1) }) }
+	stop := c.VirtualClock.AfterFunc(d, func() { done(); f() })
+	return func() bool {
+		ok := stop()
+		if ok {
+			done()
+		}
+		return ok
+	}
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 
@@ -103,14 +104,23 @@ type externalPeer struct {
 	opts    Options
 	main    paho.Client
 	ready   chan struct{} // a value each time the recording peer has subscribed to '#'
+	probed  chan string   // probe topics seen through '#'
 	mu      sync.Mutex
 	clients []paho.Client
 	own     map[string]int // topic+"\x00"+payload published by the peer, not yet seen back
 }
 
 func newExternalPeer(w *World, opts Options) (*externalPeer, error) {
-	p := &externalPeer{w: w, opts: opts, own: map[string]int{}, ready: make(chan struct{}, 1)}
+	p := &externalPeer{w: w, opts: opts, own: map[string]int{}, ready: make(chan struct{}, 1),
+		probed: make(chan string, 16)}
 	record := func(_ paho.Client, m paho.Message) {
+		if strings.HasPrefix(m.Topic(), probePrefix) {
+			select {
+			case p.probed <- m.Topic():
+			default:
+			}
+			return
+		}
 		key := m.Topic() + "\x00" + string(m.Payload())
 		p.mu.Lock()
 		mine := p.own[key] > 0
@@ -150,14 +160,33 @@ func newExternalPeer(w *World, opts Options) (*externalPeer, error) {
 }
 
 // waitReady waits (wall time, bounded) until the recording peer is subscribed again.
+// It then checks the subscription end to end: a probe message must come back through '#'.
 func (p *externalPeer) waitReady() error {
+	deadline := time.After(peerWait)
 	select {
 	case <-p.ready:
-		return nil
-	case <-time.After(peerWait):
+	case <-deadline:
 		return fmt.Errorf("peer: no subscription to # on %s within %v", p.opts.Broker, peerWait)
 	}
+	id := make([]byte, 6)
+	_, _ = rand.Read(id)
+	topic := probePrefix + hex.EncodeToString(id)
+	for {
+		p.main.Publish(topic, 1, false, "probe")
+		select {
+		case got := <-p.probed:
+			if got == topic {
+				return nil
+			}
+		case <-time.After(200 * time.Millisecond):
+		case <-deadline:
+			return fmt.Errorf("peer: the subscription to # on %s does not deliver within %v", p.opts.Broker, peerWait)
+		}
+	}
 }
+
+// probePrefix starts the topics of the peer's own probes, which are not recorded.
+const probePrefix = "devtest-probe/"
 
 // connect opens a peer client for world.subscribe.
 func (p *externalPeer) connect() (paho.Client, error) { return p.dial(nil) }

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -19,13 +18,15 @@ import (
 // next timer deadline only when the system has been quiet for Quiet of wall time — no timer
 // set, stopped or fired, no line printed, no MQTT action traced, no packet read or sent by
 // the embedded broker — and no operation is in flight (a connection attempt without its
-// CONNACK or failure, a publish or (un)subscribe without its completion) unless its bytes are
-// held in the link (link.Idle() false: they wait for device time) or the test has the link in
+// CONNACK or failure, a publish or (un)subscribe without its completion) unless bytes are held
+// in the link for a future device time (a link timer is pending) or the test has the link in
 // an outage or a blackhole. An operation in flight that makes no progress for StuckAfter of
 // wall time no longer holds time back either.
 const (
 	Quiet      = 4 * time.Millisecond
-	StuckAfter = 300 * time.Millisecond
+	StuckAfter = 2 * time.Second
+	// AwaitBound bounds the wait for a sign of life after a device starts or timers fire.
+	AwaitBound = 300 * time.Millisecond
 	// settleCap bounds one wait for quiet: a device busy forever (a spinning loop that prints)
 	// must not hang the test.
 	settleCap = 2 * time.Second
@@ -44,6 +45,8 @@ type World struct {
 	activity atomic.Uint64
 	awaited  atomic.Uint64 // settle waits for activity to reach this (0 = no wait)
 	inflight atomic.Int64
+	// linkTimers counts the link's pending timers: bytes held for a future device time.
+	linkTimers atomic.Int64
 	// blackholed and downUntil (device time, UnixNano) mirror what the test did to the link.
 	blackholed atomic.Bool
 	downUntil  atomic.Int64
@@ -68,7 +71,7 @@ func newWorld(ctx context.Context, opts Options, seed int64) (*World, error) {
 	w := &World{opts: opts}
 	w.ctx, w.cancel = context.WithCancel(ctx)
 	w.clock = NewVirtualClock(epoch, &w.activity)
-	w.link = link.New(link.Conditions{}, w.clock, seed)
+	w.link = link.New(link.Conditions{}, countingClock{w.clock, &w.linkTimers}, seed)
 	if opts.Broker == "" {
 		e, err := newEmbeddedBroker(w)
 		if err != nil {
@@ -99,6 +102,8 @@ func (w *World) close() {
 	for _, d := range devs {
 		d.stop()
 	}
+	// Device time stops here: bytes still held in the link would wait for it forever.
+	w.link.Cut()
 	for i := len(cl) - 1; i >= 0; i-- {
 		cl[i]()
 	}
@@ -129,14 +134,43 @@ func (w *World) dial(ctx context.Context, network, addr string) (net.Conn, error
 		if !w.embedded.running() {
 			return nil, &net.OpError{Op: "dial", Net: network, Err: syscall.ECONNREFUSED}
 		}
-		return w.route.Dial(ctx, network, addr)
+		c, err := w.route.Dial(ctx, network, addr)
+		return w.counted(c, err)
 	}
 	target := w.opts.Broker
 	if _, port, err := net.SplitHostPort(addr); err == nil && port == "8883" && w.opts.TLSBroker != "" {
 		target = w.opts.TLSBroker
 	}
 	var d net.Dialer
-	return d.DialContext(ctx, network, target)
+	return w.counted(d.DialContext(ctx, network, target))
+}
+
+// counted makes every read and write of a device connection count as activity (a TLS
+// handshake shows no MQTT action until it is done).
+func (w *World) counted(c net.Conn, err error) (net.Conn, error) {
+	if err != nil {
+		return nil, err
+	}
+	return &countingConn{Conn: c, activity: &w.activity}, nil
+}
+
+// countingConn counts reads and writes as activity.
+type countingConn struct {
+	net.Conn
+	activity *atomic.Uint64
+}
+
+func (c *countingConn) Read(b []byte) (int, error) {
+	n, err := c.Conn.Read(b)
+	c.activity.Add(1)
+	return n, err
+}
+
+func (c *countingConn) Write(b []byte) (int, error) {
+	c.activity.Add(1)
+	n, err := c.Conn.Write(b)
+	c.activity.Add(1)
+	return n, err
 }
 
 // recordPublished keeps a PUBLISH the broker received from a device. Any goroutine.
@@ -178,10 +212,10 @@ func (w *World) settle() {
 			continue
 		}
 		q := time.Since(quietSince)
-		if q < Quiet || (last < awaited && q < StuckAfter) {
+		if q < Quiet || (last < awaited && q < AwaitBound) {
 			continue
 		}
-		if w.inflight.Load() <= 0 || q >= StuckAfter || w.linkDown() || !w.link.Idle() {
+		if w.inflight.Load() <= 0 || q >= StuckAfter || w.linkDown() || w.linkTimers.Load() > 0 {
 			return
 		}
 	}
@@ -230,9 +264,6 @@ func (w *World) advance(d time.Duration, pred func() (bool, error)) error {
 	}
 	return context.Cause(w.ctx)
 }
-
-// clientIDFor returns a fresh client id for a device that does not set one.
-func (w *World) clientIDFor(n int) string { return "device" + strconv.Itoa(n) }
 
 // String describes the world's broker.
 func (w *World) String() string {
