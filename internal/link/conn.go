@@ -28,6 +28,7 @@ type conn struct {
 	id    uint64
 
 	up, down *pipe
+	wmu      sync.Mutex // one Write at a time, whole, as net.Conn's Write on a socket
 
 	mu       sync.Mutex
 	closed   bool
@@ -71,8 +72,12 @@ func (c *conn) ingest() {
 func (c *conn) Read(b []byte) (int, error) { return c.down.read(b) }
 
 // Write queues b for delivery to the network. It blocks while the link holds BufferSize bytes
-// of this direction; the write deadline applies.
-func (c *conn) Write(b []byte) (int, error) { return c.up.pushAll(b) }
+// of this direction; the write deadline applies. Concurrent Writes do not interleave.
+func (c *conn) Write(b []byte) (int, error) {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	return c.up.pushAll(b)
+}
 
 // Close ends the device's use of the connection: Read and Write fail at once, unread bytes are
 // dropped, and the bytes already written are still delivered (for at most Linger of wall

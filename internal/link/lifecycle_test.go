@@ -1,6 +1,7 @@
 package link
 
 import (
+	"bytes"
 	"errors"
 	"io"
 	"net"
@@ -200,5 +201,23 @@ func TestUnvalidatedConditionsAreSafe(t *testing.T) {
 			t.Fatalf("%+v: delay %v", c, d)
 		}
 		l.Cut()
+	}
+}
+
+// TestConcurrentWritesDoNotInterleave: writes larger than the buffer from several goroutines
+// arrive each in one piece, as on a socket (an MQTT packet must not be split by another).
+func TestConcurrentWritesDoNotInterleave(t *testing.T) {
+	l := New(Conditions{Latency: time.Millisecond}, nil, 1)
+	device, peer := pair(t, l)
+	const writers, size = 4, BufferSize + BufferSize/2
+	for w := 0; w < writers; w++ {
+		go func(b byte) { _, _ = device.Write(bytes.Repeat([]byte{b}, size)) }(byte('a' + w))
+	}
+	got := readFull(t, peer, writers*size)
+	for i := 0; i < writers; i++ {
+		block := got[i*size : (i+1)*size]
+		if n := bytes.Count(block, block[:1]); n != size {
+			t.Fatalf("write %d arrived interleaved: %d of %d bytes are %q", i, n, size, block[:1])
+		}
 	}
 }
