@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"os"
 	goruntime "runtime"
 	"sync"
 	"syscall"
@@ -219,5 +220,29 @@ func TestConcurrentWritesDoNotInterleave(t *testing.T) {
 		if n := bytes.Count(block, block[:1]); n != size {
 			t.Fatalf("write %d arrived interleaved: %d of %d bytes are %q", i, n, size, block[:1])
 		}
+	}
+}
+
+// TestReadDeadlineDoesNotStopTheStream: a read deadline that passed ends that Read only; data
+// arriving afterwards is still delivered once the deadline is moved.
+func TestReadDeadlineDoesNotStopTheStream(t *testing.T) {
+	l := New(Conditions{}, nil, 1)
+	device, peer := pair(t, l)
+	_ = device.SetReadDeadline(time.Now().Add(-time.Second))
+	if _, err := peer.Write([]byte("after")); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(50 * time.Millisecond) // the bytes reach the link while the deadline is past
+	if _, err := device.Read(make([]byte, 1)); !errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Fatalf("read past the deadline: %v", err)
+	}
+	if got := readFull(t, device, 5); string(got) != "after" {
+		t.Fatalf("got %q", got)
+	}
+	if _, err := peer.Write([]byte("more")); err != nil {
+		t.Fatal(err)
+	}
+	if got := readFull(t, device, 4); string(got) != "more" {
+		t.Fatalf("got %q", got)
 	}
 }

@@ -145,14 +145,15 @@ func (p *pipe) pushEOF(err error) {
 	}
 }
 
-// writeErr is why a push must stop, or nil. Caller holds mu.
+// writeErr is why a push must stop, or nil. Caller holds mu. The deadline is the device's
+// write deadline on Up; on Down it is the read deadline, which must not stop the network side.
 func (p *pipe) writeErr() error {
 	switch {
 	case p.dead:
 		return p.kerr
 	case p.wclosed:
 		return errClosed
-	case p.deadlinePassed():
+	case p.dir == Up && p.deadlinePassed():
 		return os.ErrDeadlineExceeded
 	}
 	return nil
@@ -170,6 +171,8 @@ func (p *pipe) read(b []byte) (int, error) {
 		switch {
 		case p.dead:
 			return 0, p.kerr
+		case p.deadlinePassed(): // as on a socket: a passed deadline fails even with data ready
+			return 0, os.ErrDeadlineExceeded
 		case len(p.ready) > 0:
 			n := copy(b, p.ready)
 			p.ready = p.ready[n:]
@@ -180,8 +183,6 @@ func (p *pipe) read(b []byte) (int, error) {
 			return n, nil
 		case p.rerr != nil:
 			return 0, p.rerr
-		case p.deadlinePassed():
-			return 0, os.ErrDeadlineExceeded
 		case len(b) == 0:
 			return 0, nil
 		}
