@@ -246,3 +246,25 @@ func TestReadDeadlineDoesNotStopTheStream(t *testing.T) {
 		t.Fatalf("got %q", got)
 	}
 }
+
+// TestPeerResetReachesTheDevice: a reset from the network side reaches the device's Read (after
+// the latency), and its Writes then fail instead of piling up.
+func TestPeerResetReachesTheDevice(t *testing.T) {
+	l := New(Conditions{Latency: 20 * time.Millisecond}, nil, 1)
+	device, peer := pair(t, l)
+	_ = peer.(*net.TCPConn).SetLinger(0)
+	_ = peer.Close()
+	_ = device.SetReadDeadline(time.Now().Add(wait))
+	if _, err := device.Read(make([]byte, 1)); !errors.Is(err, syscall.ECONNRESET) {
+		t.Fatalf("device read after the peer's reset: %v, want ECONNRESET", err)
+	}
+	deadline := time.Now().Add(wait)
+	var err error
+	for err == nil && time.Now().Before(deadline) {
+		_, err = device.Write([]byte("x"))
+		time.Sleep(5 * time.Millisecond)
+	}
+	if err == nil {
+		t.Fatal("writes to a reset connection kept succeeding")
+	}
+}
