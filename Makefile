@@ -51,7 +51,7 @@ soak:
 
 # interop: devicejs against RabbitMQ 3.10 with its MQTT plugin (Debian's rabbitmq-server, started
 # privately on free loopback ports): conformance, the six samples, QoS 2 and the broker facts
-# of docs/conformance.md. About 2 minutes; not part of `make test` (needs rabbitmq-server).
+# of docs/conformance.md. About 4 minutes; not part of `make test` (needs rabbitmq-server).
 interop:
 	bash scripts/interop.sh
 

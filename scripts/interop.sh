@@ -183,6 +183,28 @@ for n in 1 2 3 4 5 6; do
 	fi
 done
 
+# --- sample 5 across a broker restart (rabbitmqctl stop_app / start_app): the device reconnects
+# by itself (reconnectCount 1855) and publishes again.
+echo
+echo "== sample5.js across a RabbitMQ restart"
+s=sample5-restart
+timeout 120 "$devicejs" run --broker "$broker" --for 80s --time-scale 2 --trace \
+	"$root/testdata/samples/sample5.js" >"$work/$s.out" 2>"$work/$s.err" &
+dpid=$!
+for _ in $(seq 300); do grep -q '^Publish OK$' "$work/$s.out" && break; sleep 0.1; done
+timeout 60 "$rabbit_bin/rabbitmqctl" -q stop_app >/dev/null
+sleep 3
+timeout 60 "$rabbit_bin/rabbitmqctl" -q start_app >/dev/null
+rc=0
+wait "$dpid" || rc=$?
+sed 's/^/  /' "$work/$s.out"
+echo "  (exit $rc; $(grep -c ' connect_attempt ' "$work/$s.err" || true) connection attempts, $(grep -c ' close ' "$work/$s.err" || true) close)"
+if [ "$(grep -c '^CONNECTED$' "$work/$s.out" || true)" -lt 2 ] ||
+	! sed -n '/^CONNECTED$/h; /^CONNECTED$/!H; ${x;p}' "$work/$s.out" | grep -q '^Publish OK$'; then
+	echo "interop: sample5.js did not reconnect and publish after the restart" >&2
+	status=1
+fi
+
 # --- QoS 2: RabbitMQ 3.10 answers a QoS 2 PUBLISH with PUBACK (it downgrades to QoS 1).
 echo
 echo "== QoS 2 publish (RabbitMQ downgrades QoS 2 to 1)"
@@ -205,13 +227,13 @@ fi
 timeout 30 "$rabbit_bin/rabbitmqctl" -q add_user limited limited >/dev/null
 timeout 30 "$rabbit_bin/rabbitmqctl" -q set_permissions -p / limited '.*' '.*' '.*' >/dev/null
 timeout 30 "$rabbit_bin/rabbitmqctl" -q set_topic_permissions -p / limited amq.topic '^allowed\..*' '^allowed\..*' >/dev/null
-for f in facts acl; do
+for f in facts acl keepalive; do
 	echo
 	echo "== broker facts: testdata/interop/$f.js"
 	timeout 60 "$devicejs" run --broker "$broker" --for 20s --trace "$root/testdata/interop/$f.js" \
 		>"$work/$f.out" 2>"$work/$f.err" || true
 	sed 's/^/  /' "$work/$f.out"
-	grep -E 'protocol_error| close ' "$work/$f.err" | sed 's/^/  /' || true
+	grep -E 'protocol_error| close |SUBACK|PINGRESP' "$work/$f.err" | sed 's/^/  /' || true
 done
 
 echo
