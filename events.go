@@ -40,6 +40,10 @@ type Stats struct {
 	Received         uint64 // messages delivered to the script
 	DiscardedForSize uint64 // messages dropped because topic+payload+9 > recvBuffSize
 	Reconnects       uint64 // reconnection attempts (reconnect events)
+	// DroppedForQueue counts messages dropped because the queue of messages waiting for the
+	// script (mqttcore.MaxInboundMessages, MaxInboundBytes) was full: a flood while a callback
+	// ran.
+	DroppedForQueue uint64
 }
 
 // eventKind maps the trace actions that are host events.
@@ -72,7 +76,7 @@ type observer struct {
 
 	mu sync.Mutex // serializes onEvent and trace across sessions
 
-	published, received, discarded, reconnects atomic.Uint64
+	published, received, discarded, reconnects, dropped atomic.Uint64
 }
 
 // observe is the mqttcore.HostConfig.Trace of a run.
@@ -88,6 +92,8 @@ func (o *observer) observe(e mqttcore.TraceEvent) {
 		o.discarded.Add(1)
 	case mqttcore.TraceReconnect:
 		o.reconnects.Add(1)
+	case mqttcore.TraceDropped:
+		o.dropped.Add(1)
 	}
 	if o.onEvent == nil && o.trace == nil {
 		return
@@ -117,5 +123,6 @@ func (o *observer) stats() Stats {
 		Received:         o.received.Load(),
 		DiscardedForSize: o.discarded.Load(),
 		Reconnects:       o.reconnects.Load(),
+		DroppedForQueue:  o.dropped.Load(),
 	}
 }

@@ -479,6 +479,7 @@ func (f *Fleet) summaryOf(started int, elapsed time.Duration, stuck string) Summ
 		s.Received += r.Stats.Received
 		s.Discarded += r.Stats.DiscardedForSize
 		s.Reconnects += r.Stats.Reconnects
+		s.Dropped += r.Stats.DroppedForQueue
 		if r.Ending == devicejs.ScriptFailed {
 			s.ScriptErrors++
 			if s.FirstScriptError == "" {

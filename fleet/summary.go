@@ -43,6 +43,7 @@ type Summary struct {
 	Received          uint64  `json:"received"`   // messages delivered to scripts
 	Discarded         uint64  `json:"discarded"`  // messages dropped for recvBuffSize
 	Reconnects        uint64  `json:"reconnects"` // reconnection attempts
+	Dropped           uint64  `json:"dropped"`    // messages dropped for a full inbound queue
 	PublishesPerSec   float64 `json:"publishes_per_second"`
 	MessagesPerSecond float64 `json:"messages_per_second"`
 	// Errors counts failures by kind and code: "publish:<code>" for a publish completed with a
@@ -245,6 +246,7 @@ func Merge(parts ...Summary) (Summary, error) {
 		m.Received += p.Received
 		m.Discarded += p.Discarded
 		m.Reconnects += p.Reconnects
+		m.Dropped += p.Dropped
 		for k, v := range p.Errors {
 			m.Errors[k] += v
 		}
@@ -302,8 +304,8 @@ func (s Summary) WriteText(w io.Writer) error {
 	}
 	p := s.ConnectLatencyMS
 	fmt.Fprintf(&b, "\n  connect latency ms: p50 %.1f  p90 %.1f  p99 %.1f  max %.1f\n", p.P50, p.P90, p.P99, p.Max)
-	fmt.Fprintf(&b, "  published:  %d (%.1f/s)   received: %d (%.1f/s)   discarded: %d   reconnects: %d\n",
-		s.Published, s.PublishesPerSec, s.Received, s.MessagesPerSecond, s.Discarded, s.Reconnects)
+	fmt.Fprintf(&b, "  published:  %d (%.1f/s)   received: %d (%.1f/s)   discarded: %d   dropped: %d   reconnects: %d\n",
+		s.Published, s.PublishesPerSec, s.Received, s.MessagesPerSecond, s.Discarded, s.Dropped, s.Reconnects)
 	if len(s.Errors) > 0 {
 		keys := slices.Sorted(func(yield func(string) bool) {
 			for k := range s.Errors {

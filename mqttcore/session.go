@@ -28,6 +28,7 @@ type Stats struct {
 	Received         uint64 // messages delivered to the Message event
 	DiscardedForSize uint64 // messages dropped because topic+payload+9 > recvBuffSize
 	Reconnects       uint64 // Reconnect events emitted
+	DroppedForQueue  uint64 // messages dropped because the inbound queue was full (inbound.go)
 }
 
 // sessState is the state of the session state machine (docs/device-semantics.md,
@@ -68,6 +69,7 @@ type Session struct {
 	ops       []*op       // operations in flight, in issue order
 	subs      []*subscription
 	stats     Stats
+	inbound   inboundQueue // messages posted to the Executor, not yet delivered
 	endCalled bool
 	broker    string // ep.String(), kept by trace
 }

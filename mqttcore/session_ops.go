@@ -336,10 +336,20 @@ func (s *Session) onPublishLocked(c *connection, topic string, payload []byte) {
 			break
 		}
 	}
+	ev := s.ev.Message
+	cost := inboundCost(topic, payload)
+	if ev != nil && !s.inbound.admit(cost) {
+		s.stats.DroppedForQueue++
+		s.trace(TraceEvent{Kind: TraceDropped, Topic: topic, Bytes: len(payload)})
+		return
+	}
 	s.stats.Received++
 	s.trace(TraceEvent{Kind: TraceMessage, Topic: topic, Bytes: len(payload), Binary: binary})
-	if ev := s.ev.Message; ev != nil {
-		s.post(func() { ev(topic, payload, binary) })
+	if ev != nil {
+		s.post(func() {
+			s.inbound.release(cost)
+			ev(topic, payload, binary)
+		})
 	}
 }
 
