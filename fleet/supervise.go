@@ -42,6 +42,7 @@ type worker struct {
 	shard         Shard
 	cmd           *exec.Cmd
 	summaryPath   string
+	notices       *os.File // the read end of the worker's notice pipe
 
 	mu           sync.Mutex
 	ids          map[int]string
@@ -103,10 +104,22 @@ func Supervise(ctx context.Context, cfg SuperviseConfig) (Summary, error) {
 	go func() { waits.Wait(); close(allDone) }()
 
 	peak := superviseLoop(ctx, cfg, workers, allDone)
-	readers.Wait()
+	// A worker's own child may still hold the notice pipe open: stop reading a second after
+	// the last worker exited.
+	readersDone := make(chan struct{})
+	go func() { readers.Wait(); close(readersDone) }()
+	select {
+	case <-readersDone:
+	case <-time.After(time.Second):
+		for _, wk := range workers {
+			wk.notices.Close()
+		}
+		<-readersDone
+	}
 
 	parts := make([]Summary, 0, len(workers))
 	for _, wk := range workers {
+		wk.notices.Close()
 		parts = append(parts, wk.summary(cfg.N, time.Since(start)))
 	}
 	m, err := Merge(parts...)
@@ -180,10 +193,10 @@ func (wk *worker) start(cmd *exec.Cmd, readers *sync.WaitGroup) error {
 		return err
 	}
 	pw.Close()
+	wk.notices = pr
 	readers.Add(1)
 	go func() {
 		defer readers.Done()
-		defer pr.Close()
 		ReadNotices(pr, func(r Notice) {
 			if r.Index < wk.lo || r.Index >= wk.hi {
 				return
