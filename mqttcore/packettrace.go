@@ -69,6 +69,9 @@ func (t *packetTracer) stream(dir string, b []byte) {
 		n, hdr, ok := remainingLength(b)
 		if !ok || hdr+n > len(b) {
 			e := TraceEvent{Packet: PacketName(b[0]), Size: len(b), Err: "truncated packet"}
+			if !ok && len(b) >= 5 {
+				e.Err = "remaining length longer than 4 bytes"
+			}
 			t.send(dir, e)
 			return
 		}

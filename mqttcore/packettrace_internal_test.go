@@ -52,7 +52,7 @@ func TestPacketTraceParse(t *testing.T) {
 		{"truncated body", []byte{0x40, 2, 0}, []TraceEvent{{Packet: "PUBACK", Size: 3, Err: "truncated packet"}}},
 		{"lone fixed header byte", []byte{0x30}, []TraceEvent{{Packet: "PUBLISH", Size: 1, Err: "truncated packet"}}},
 		{"remaining length over 4 bytes", []byte{0x30, 0xFF, 0xFF, 0xFF, 0xFF, 0x7F},
-			[]TraceEvent{{Packet: "PUBLISH", Size: 6, Err: "truncated packet"}}},
+			[]TraceEvent{{Packet: "PUBLISH", Size: 6, Err: "remaining length longer than 4 bytes"}}},
 		{"topic longer than the packet", []byte{0x30, 3, 0, 9, 't'},
 			[]TraceEvent{{Packet: "PUBLISH", Size: 5, Err: "string longer than the packet"}}},
 		{"PUBLISH QoS 1 without id", []byte{0x32, 3, 0, 1, 't'},
