@@ -2,6 +2,7 @@ package cli
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -80,7 +81,7 @@ func reportRun(opts *ReportOptions) error {
 		if err != nil {
 			return usageError(err)
 		}
-		if s, err := fleet.ReadSummary(bytes.NewReader(b)); err == nil && s.Version > 0 {
+		if s, ok := readSummaryLenient(b); ok {
 			sums = append(sums, s)
 			continue
 		}
@@ -133,4 +134,19 @@ func writeReportFile(path string, d report.Data) error {
 		return fmt.Errorf("report: %w", err)
 	}
 	return os.Rename(tmp.Name(), path)
+}
+
+// readSummaryLenient decodes b as a fleet summary when it is one JSON object with "version" and
+// "fleet_size": fields this version does not know (a summary of a later devicejs) are ignored,
+// unlike fleet.ReadSummary.
+func readSummaryLenient(b []byte) (fleet.Summary, bool) {
+	var probe map[string]json.RawMessage
+	if json.Unmarshal(b, &probe) != nil || probe["version"] == nil || probe["fleet_size"] == nil {
+		return fleet.Summary{}, false
+	}
+	var s fleet.Summary
+	if json.Unmarshal(b, &s) != nil || s.Version < 1 {
+		return fleet.Summary{}, false
+	}
+	return s, true
 }

@@ -2,6 +2,7 @@ package cli_test
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -206,13 +207,24 @@ func TestFleetReport(t *testing.T) {
 	if total != 25 || d.Fleet.Summary.Published != s.Published || len(d.Fleet.Summary.Series) != len(s.Series) {
 		t.Errorf("histogram holds %d, want 25; published %d vs %d", total, d.Fleet.Summary.Published, s.Published)
 	}
-	// The summary file itself makes the same report, and merged shards do too.
-	again := filepath.Join(dir, "again.html")
-	if r := runBinary(t, "report", sumPath, "-o", again); r.code != 0 {
-		t.Fatalf("devicejs report: exit %d: %s", r.code, r.stderr)
+	// The summary file itself makes the same report, and so does a summary of a later version
+	// with a field this one does not know.
+	raw, err := os.ReadFile(sumPath)
+	if err != nil {
+		t.Fatal(err)
 	}
-	if d2 := embeddedData(t, again); d2.Fleet == nil || d2.Fleet.Summary.Published != s.Published {
-		t.Errorf("report of the summary file differs")
+	later := filepath.Join(dir, "later.json")
+	if err := os.WriteFile(later, bytes.Replace(raw, []byte("{"), []byte(`{"a_later_field": {"x": [1]},`), 1), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, in := range []string{sumPath, later} {
+		again := filepath.Join(dir, "again.html")
+		if r := runBinary(t, "report", in, "-o", again); r.code != 0 {
+			t.Fatalf("devicejs report %s: exit %d: %s", in, r.code, r.stderr)
+		}
+		if d2 := embeddedData(t, again); d2.Fleet == nil || d2.Fleet.Summary.Published != s.Published {
+			t.Errorf("report of %s differs", in)
+		}
 	}
 }
 
