@@ -137,7 +137,7 @@ c.on('connect', function() {
 		log.Fatal(err)
 	}
 	fmt.Printf("%+v\n", d.Stats())
-	// Output: {Published:2 Received:0 DiscardedForSize:0 Reconnects:0}
+	// Output: {Published:2 Received:0 DiscardedForSize:0 Reconnects:0 DroppedForQueue:0}
 }
 
 func ExampleConfig_onEvent() {
