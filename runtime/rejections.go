@@ -10,7 +10,8 @@ import (
 // the JS stack is empty again after an entry into JS (the top level, a timer
 // callback, a posted job), that is after the microtasks queued by that entry
 // ran, ends the run like an uncaught throw: "Uncaught (in promise) <value>",
-// at the place of the rejection (docs/runtime.md, "Errors"). This is Node's
+// at the place where the Error was made, or for another value where it was
+// rejected (docs/runtime.md, "Errors"). This is Node's
 // default (--unhandled-rejections=throw) and the "Uncaught (in promise)" of
 // browsers and k6.
 
@@ -79,9 +80,13 @@ func (l *Loop) unhandledRejection() error {
 		return stop
 	}
 	se := &ScriptError{Kind: KindException, File: l.filename, Message: "(in promise) " + msg}
+	frames := rj.frames
+	if es := errorStack(first.Result()); len(es) > 0 {
+		frames = es // an Error: where it was made, as V8 prints it
+	}
 	saved := l.baseFrames
-	l.baseFrames = 0 // trimmed when captured
-	l.setPosition(se, rj.frames)
+	l.baseFrames = 0 // rejection stacks are trimmed when captured
+	l.setPosition(se, frames)
 	l.baseFrames = saved
 	return se
 }

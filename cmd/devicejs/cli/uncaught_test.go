@@ -37,8 +37,8 @@ func TestUnhandledRejectionIsUncaught(t *testing.T) {
 		stdout string
 		stderr string // prefix after the script path
 	}{
-		{"Promise.reject(new Error('boom'));", 1, "", ":1:15: Uncaught (in promise) Error: boom\n"},
-		{"async function f() {\n  throw new TypeError('async');\n}\nf();\nprint('after');", 1, "after\n", ":4:2: Uncaught (in promise) TypeError: async\n"},
+		{"Promise.reject(new Error('boom'));", 1, "", ":1:16: Uncaught (in promise) Error: boom\n"},
+		{"async function f() {\n  throw new TypeError('async');\n}\nf();\nprint('after');", 1, "after\n", ":2:9: Uncaught (in promise) TypeError: async\n"},
 		{"Promise.reject(1).catch(function(e) { print('caught ' + e); });", 0, "caught 1\n", ""},
 	}
 	for _, tc := range tt {
