@@ -35,7 +35,7 @@ var memoryBackstop atomic.Pointer[func(*ScriptError)]
 // f, on its own goroutine and at most once per run, when the run was stopped
 // at its budget but has not ended: the VM is inside one long goja built-in
 // (Go code that no interrupt reaches) and its memory has grown by another
-// half of the budget since, or 2 s have passed. The run cannot be ended from
+// quarter of the budget since, or 2 s have passed. The run cannot be ended from
 // outside, so f is expected not to return: `devicejs run` prints the budget
 // error and exits with status 1. The default, nil, only lets the run go on.
 // The backstop is process-wide because the heap is. Any goroutine.
@@ -105,12 +105,12 @@ func (l *Loop) watchMemory(budget int64, quit <-chan struct{}) {
 
 // watchStop watches a run that was stopped at its budget until quit is
 // closed (the run ended) and calls the backstop, once, if the heap objects
-// or the resident set grow by half the budget first, or backstopGrace
+// or the resident set grow by a quarter of the budget first, or backstopGrace
 // passes. Any goroutine (the watchdog's).
 func (l *Loop) watchStop(se *ScriptError, budget int64, samples []metrics.Sample, tick <-chan time.Time, quit <-chan struct{}) {
 	_, objects0 := heapFigures(samples)
 	rss0 := residentBytes()
-	slack := uint64(budget / 2)
+	slack := uint64(budget / 4)
 	since := time.Now()
 	for {
 		select {
