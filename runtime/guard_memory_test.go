@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"runtime/debug"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -189,5 +190,21 @@ func TestMemoryBackstop(t *testing.T) {
 	}
 	if p := runtime.SetMemoryBackstop(prev); p == nil {
 		t.Errorf("SetMemoryBackstop returned nil for the installed backstop")
+	}
+}
+
+// BenchmarkMemoryGuards: the cost of the checked built-ins on small calls (under the 1 MiB
+// threshold: one more native call and no heap reading), with and without a budget.
+func BenchmarkMemoryGuards(b *testing.B) {
+	src := `var a = [1, 2, 3]; function f(x, y) { return x + y }
+for (var i = 0; i < N; i++) { a.slice(); a.map(f); f.apply(null, a); 'a,b'.split(','); a.concat(a) }`
+	for _, budget := range []int64{0, guardBudget} {
+		b.Run("budget="+strconv.FormatInt(budget>>20, 10)+"MiB", func(b *testing.B) {
+			l := runtime.New(runtime.Options{Stdout: io.Discard, MaxMemory: budget})
+			b.ResetTimer()
+			if err := l.Run(b.Context(), "bench.js", "var N = "+strconv.Itoa(b.N)+";\n"+src); err != nil {
+				b.Fatal(err)
+			}
+		})
 	}
 }
