@@ -65,15 +65,24 @@ global indices, so one fleet can span machines (a Kubernetes Indexed Job: --shar
 i from JOB_COMPLETION_INDEX); 'devicejs fleet merge' combines the shards' JSON summaries.
 --for is device time counted from each instance's own start. See docs/fleet.md.
 
+--max-memory bounds the heap of the whole fleet (instances are ended when it is outgrown);
+--workers N runs the instances in N worker processes, each with its share of the budget, so
+that a leaking device ends only its worker's instances; the summary lists every ended instance
+(index, clientId, reason). --timeout and a first signal stop the fleet within seconds, even
+when an instance is stuck in a long built-in call (2 s later it exits anyway).
+
 Exit codes: 0 every instance finished or ran --for, 1 some instance ended with a script error
-(the count and the first error are printed), 2 usage error, 3 --timeout elapsed,
-130 interrupted (SIGINT), 143 terminated (SIGTERM).`,
+(the count and the first error are printed), at the memory budget or in a crashed worker,
+2 usage error, 3 --timeout elapsed, 130 interrupted (SIGINT), 143 terminated (SIGTERM).`,
 		Example: `  # 1,000 devices of sample 5 against the embedded broker for 10 minutes, started over 30 s
   $ devicejs fleet -n 1000 --ramp 30s --broker embedded --for 10m --quiet sample5.js
 
   # slice 3 of 8 of a 100,000-device fleet against a real broker, ids dev-0 .. dev-99999
   $ devicejs fleet -n 100000 --shard 3/8 --client-id 'dev-{i}' --broker 10.0.0.5:1883 \
       --summary-json shard3.json --for 1h --quiet device.js
+
+  # 20 devices in 20 worker processes, 1 GiB in all: a leaking device ends alone
+  $ devicejs fleet -n 20 --workers 20 --max-memory 1GiB --broker 10.0.0.5:1883 device.js
 
   # combine the shards' summaries
   $ devicejs fleet merge --summary-json fleet.json shard*.json`,
