@@ -205,10 +205,7 @@ func (s *Session) runAttempt(a *attempt) {
 	a.mu.Lock()
 	a.finished = true
 	bad := a.timedOut || a.aborted
-	if a.timedOut {
-		// paho reports the closed socket ("use of closed network connection"); say why.
-		err = &ConnectTimeoutError{Timeout: s.opts.ConnectTimeout, Connected: a.guard != nil}
-	}
+	timedOut, connected := a.timedOut, a.guard != nil
 	a.mu.Unlock()
 
 	s.mu.Lock()
@@ -220,9 +217,14 @@ func (s *Session) runAttempt(a *attempt) {
 		return
 	}
 	s.att = nil
-	if err == nil && bad {
+	if err == nil && bad { // paho connected just as the attempt was cancelled
 		err = errors.New("mqttcore: connection attempt aborted")
 		s.disconnectAsync(c)
+	}
+	if timedOut {
+		// paho reports the closed socket ("use of closed network connection"); say why. Only
+		// after the checks above, which must see whether paho's connection is up to close it.
+		err = &ConnectTimeoutError{Timeout: s.opts.ConnectTimeout, Connected: connected}
 	}
 	if err != nil {
 		var rc byte
