@@ -33,3 +33,36 @@ func TestPrintWritesWholeLines(t *testing.T) {
 		}
 	}
 }
+
+// TestPrintLongLinesInPieces: a line over 1 MiB is written as its pieces (the arguments, the
+// spaces, the newline), which together are the line; a line of exactly 1 MiB is one Write.
+func TestPrintLongLinesInPieces(t *testing.T) {
+	tt := []struct {
+		name, src string
+		want      []string
+	}{
+		{"two long arguments", `var s = 'x'.repeat(1 << 20); print(s, 'y' + s)`,
+			[]string{strings.Repeat("x", 1<<20), " ", "y" + strings.Repeat("x", 1<<20), "\n"}},
+		{"one long argument", `print('é'.repeat(1 << 20))`, []string{strings.Repeat("é", 1<<20), "\n"}},
+		{"empty arguments around a long one", `print('', 'z'.repeat(1 << 21), '')`,
+			[]string{" ", strings.Repeat("z", 1<<21), " ", "\n"}},
+		{"exactly 1 MiB with the newline", `print('x'.repeat((1 << 20) - 1))`, []string{strings.Repeat("x", 1<<20-1) + "\n"}},
+	}
+	for _, tc := range tt {
+		t.Run(tc.name, func(t *testing.T) {
+			var w writeRecorder
+			l := runtime.New(runtime.Options{Stdout: &w})
+			if err := l.Run(context.Background(), "test.js", tc.src); err != nil {
+				t.Fatal(err)
+			}
+			if len(w.writes) != len(tc.want) {
+				t.Fatalf("%d writes, want %d", len(w.writes), len(tc.want))
+			}
+			for i := range tc.want {
+				if w.writes[i] != tc.want[i] {
+					t.Errorf("write %d = %.40q (%d bytes), want %.40q (%d bytes)", i, w.writes[i], len(w.writes[i]), tc.want[i], len(tc.want[i]))
+				}
+			}
+		})
+	}
+}
