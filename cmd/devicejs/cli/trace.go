@@ -114,7 +114,7 @@ func (t *tracer) write(e mqttcore.TraceEvent) {
 		r.Retain = e.Retain
 	}
 	switch e.Kind {
-	case mqttcore.TracePublish, mqttcore.TraceMessage, mqttcore.TraceDiscarded:
+	case mqttcore.TracePublish, mqttcore.TraceMessage, mqttcore.TraceDiscarded, mqttcore.TraceDropped:
 		r.Bytes = &e.Bytes
 		r.Binary = e.Binary
 	case mqttcore.TracePublishDone, mqttcore.TraceSuback, mqttcore.TraceUnsuback, mqttcore.TraceError:
