@@ -2,6 +2,7 @@ package runtime
 
 import (
 	"errors"
+	"reflect"
 	"strings"
 
 	"github.com/dop251/goja"
@@ -114,10 +115,32 @@ func sourceOf(n ast.Node) (site, wrapped bool) {
 // than here, because goja builds a built-in on first access. With
 // fnGuarded, Function checks its own arguments and a call of it passes
 // them on unchanged. Loop only.
+//
+// The callee is evaluated twice, once as the call's callee and once as the
+// check's first argument, and a getter (an accessor eval on the global
+// object or on a with object) can answer the real eval to the first and
+// something else to the second. So the check also decides whether the call
+// that follows may be a direct eval: goja performs one only when the callee
+// is the object in (*goja.Runtime).global.Eval (evalguard.go), which the
+// check points at the checked eval when it saw eval, and at an object no
+// script can reach when it did not. The call of a real eval then runs the
+// checked eval's body, an indirect eval of the checked source.
 func (l *Loop) installSourceCheck(g *goja.Object, evalFn goja.Value, fnGuarded bool) {
 	var fnCtor goja.Value
 	read := evalFn != nil
+	slot, direct := evalSlot(l.vm)
+	direct = direct && evalFn != nil && slot.Interface() == evalFn
+	unreachable := reflect.ValueOf(l.vm.NewObject())
 	check := func(call goja.FunctionCall) goja.Value {
+		if direct { // last, after the conversions that may run script code
+			defer func() {
+				if call.Argument(0).SameAs(evalFn) {
+					slot.Set(reflect.ValueOf(evalFn))
+				} else {
+					slot.Set(unreachable)
+				}
+			}()
+		}
 		if !read {
 			evalFn, read = g.Get("eval"), true
 			if !fnGuarded {

@@ -183,3 +183,33 @@ func runSmallStack(t *testing.T, src string) (string, error) {
 	err := l.Run(ctx, "test.js", src)
 	return out.String(), err
 }
+
+// TestEvalCalleeGetter: a getter that answers the real eval as the callee of eval(x) and
+// something else to the source check's copy of the callee (an accessor eval on the global
+// object or on a with object) no longer gets unchecked source into a direct eval: the call
+// becomes an indirect eval of the checked source. A direct eval after a call of a shadowed eval
+// is still direct.
+func TestEvalCalleeGetter(t *testing.T) {
+	const tries = `
+try { print(eval('function* g() { yield* g() } g().next()')) } catch (e) { print(e.name) }
+try { print(eval('{}' + 'a+'.repeat(1e6) + 'a')) } catch (e) { print(e.name) }`
+	tt := []struct{ name, src string }{
+		{"global accessor", `var real = eval, n = 0, fake = s => 'fake';
+Object.defineProperty(globalThis, 'eval', {get() { return n++ % 2 ? fake : real }, configurable: true});` + tries},
+		{"with accessor", `var real = eval, n = 0, fake = s => 'fake';
+with ({get eval() { return n++ % 2 ? fake : real }}) {` + tries + `}`},
+	}
+	for _, tc := range tt {
+		t.Run(tc.name, func(t *testing.T) {
+			out, err := runSmallStack(t, tc.src)
+			if want := "RangeError\nSyntaxError\n"; err != nil || out != want {
+				t.Errorf("out %q, err %v, want %q", out, err, want)
+			}
+		})
+	}
+	out, err := runtimetest.Run(t, `function k(eval) { return eval('typeof x') } function f() { var a = 1; return eval('a') }
+print(k(s => s + '!'), f(), k(eval), (function() { var b = 2; k(s => s); return eval('b') })())`)
+	if want := "typeof x! 1 undefined 2\n"; err != nil || out != want {
+		t.Errorf("out %q, err %v, want %q", out, err, want)
+	}
+}
