@@ -128,3 +128,62 @@ func (c countingClock) AfterFunc(d time.Duration, f func()) func() bool {
 		return ok
 	}
 }
+
+// deviceClock is one device's view of the world's clock. It tells the world when the device
+// has work to do and when it has shown that it did some: a device is busy from its start, and
+// again whenever one of its timers fires, until it next sets or stops a timer, traces an MQTT
+// action, prints or ends. A busy device holds device time back (docs/testing.md, the
+// virtual-time rule), at most StuckAfter of wall time without progress.
+type deviceClock struct {
+	*VirtualClock
+	busy *busyFlag
+}
+
+// AfterFunc is VirtualClock.AfterFunc; setting or stopping a timer shows activity, and the
+// timer's firing makes the device busy.
+func (c deviceClock) AfterFunc(d time.Duration, f func()) func() bool {
+	c.busy.clear()
+	c.busy.clearEvent()
+	stop := c.VirtualClock.AfterFunc(d, func() { c.busy.set(); f() })
+	return func() bool {
+		c.busy.clear()
+		c.busy.clearEvent()
+		return stop()
+	}
+}
+
+// busyFlag is a device's busy state, counted in the world's in-flight operations, and its
+// "event posted" state (an MQTT event whose JS handler has not shown itself yet), counted in
+// the world's event waits.
+type busyFlag struct {
+	on       atomic.Bool
+	inflight *atomic.Int64
+	event    atomic.Bool
+	events   *atomic.Int64
+}
+
+// setEvent marks an event posted to the script.
+func (b *busyFlag) setEvent() {
+	if b.event.CompareAndSwap(false, true) {
+		b.events.Add(1)
+	}
+}
+
+// clearEvent marks the script as having run since.
+func (b *busyFlag) clearEvent() {
+	if b.event.CompareAndSwap(true, false) {
+		b.events.Add(-1)
+	}
+}
+
+func (b *busyFlag) set() {
+	if b.on.CompareAndSwap(false, true) {
+		b.inflight.Add(1)
+	}
+}
+
+func (b *busyFlag) clear() {
+	if b.on.CompareAndSwap(true, false) {
+		b.inflight.Add(-1)
+	}
+}

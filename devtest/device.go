@@ -53,6 +53,7 @@ type DeviceUnderTest struct {
 	dropped  int
 	clientID string // last client id seen in the trace
 	result   *devicejs.Result
+	busy     *busyFlag
 }
 
 // startDevice runs script in process on the world's clock and link.
@@ -64,11 +65,11 @@ func (w *World) startDevice(script devicejs.Script, o DeviceOptions) (*DeviceUnd
 		}
 		w.link.Set(c)
 	}
-	d := &DeviceUnderTest{w: w, Name: script.Name, doneCh: make(chan struct{})}
+	d := &DeviceUnderTest{w: w, Name: script.Name, doneCh: make(chan struct{}), busy: &busyFlag{inflight: &w.inflight, events: &w.events}}
 	cfg := devicejs.Config{
 		Stdout: deviceWriter{d},
 		Dial:   w.link.Dialer(w.dial),
-		Clock:  w.clock,
+		Clock:  deviceClock{w.clock, d.busy},
 		For:    o.For,
 		Limits: o.Limits,
 		Trace:  d.observe,
@@ -94,19 +95,24 @@ func (w *World) startDevice(script devicejs.Script, o DeviceOptions) (*DeviceUnd
 	}
 	ctx, cancel := context.WithCancel(w.ctx)
 	d.cancel = cancel
-	w.expectActivity()
-	err = dev.Start(ctx, script, func(r devicejs.Result) {
+	d.busy.set() // until the script shows it has run
+	w.activity.Add(1)
+	// Run on a goroutine of its own (not Device.Start's parked loop): a test has few devices,
+	// and a held goroutine keeps the device's wake-ups simple.
+	go func() {
+		r, err := dev.Run(ctx, script)
+		if err != nil {
+			r = devicejs.Result{Ending: devicejs.ScriptFailed, Err: err}
+		}
 		d.mu.Lock()
 		d.result = &r
 		d.flushLocked()
 		d.mu.Unlock()
+		d.busy.clear()
+		d.busy.clearEvent()
 		w.activity.Add(1)
 		close(d.doneCh)
-	})
-	if err != nil {
-		cancel()
-		return nil, err
-	}
+	}()
 	w.mu.Lock()
 	w.devices = append(w.devices, d)
 	w.mu.Unlock()
@@ -143,6 +149,13 @@ func (d *DeviceUnderTest) Result() *devicejs.Result {
 func (d *DeviceUnderTest) observe(e mqttcore.TraceEvent) {
 	w := d.w
 	w.activity.Add(1)
+	d.busy.clear()
+	switch e.Kind {
+	case mqttcore.TraceConnack, mqttcore.TraceClose, mqttcore.TraceMessage, mqttcore.TraceError, mqttcore.TraceEnd:
+		d.busy.setEvent() // its handler runs on the script's loop, maybe after a busy loop yields
+	default:
+		d.busy.clearEvent()
+	}
 	switch e.Kind {
 	case mqttcore.TraceConnectAttempt, mqttcore.TracePublish, mqttcore.TraceSubscribe, mqttcore.TraceUnsubscribe:
 		w.inflight.Add(1)
@@ -211,6 +224,8 @@ type deviceWriter struct{ d *DeviceUnderTest }
 func (w deviceWriter) Write(b []byte) (int, error) {
 	d := w.d
 	d.w.activity.Add(1)
+	d.busy.clear()
+	d.busy.clearEvent()
 	at := d.w.NowMs()
 	d.mu.Lock()
 	defer d.mu.Unlock()

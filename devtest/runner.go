@@ -273,8 +273,9 @@ func (f *fileRun) runOne(t registered) TestResult {
 	f.world, f.devices = w, nil
 	outStart := len(f.out.String())
 	// A test spinning in JS past its timeout is interrupted (the rest of the file is not run).
-	watchdog := time.AfterFunc(f.opts.Timeout+5*time.Second, func() {
-		f.loop.Interrupt(fmt.Errorf("test %q: still running %v after its timeout", t.name, 5*time.Second))
+	grace := min(5*time.Second, f.opts.Timeout)
+	watchdog := time.AfterFunc(f.opts.Timeout+grace, func() {
+		f.loop.Interrupt(fmt.Errorf("test %q: still running %v after its timeout", t.name, grace))
 	})
 	err = t.fn()
 	watchdog.Stop()

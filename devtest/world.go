@@ -45,6 +45,9 @@ type World struct {
 	activity atomic.Uint64
 	awaited  atomic.Uint64 // settle waits for activity to reach this (0 = no wait)
 	inflight atomic.Int64
+	// events counts devices with an MQTT event posted to the script and no sign since that
+	// the script ran; time waits for them up to AwaitBound of quiet.
+	events atomic.Int64
 	// linkTimers counts the link's pending timers: bytes held for a future device time.
 	linkTimers atomic.Int64
 	// blackholed and downUntil (device time, UnixNano) mirror what the test did to the link.
@@ -212,7 +215,7 @@ func (w *World) settle() {
 			continue
 		}
 		q := time.Since(quietSince)
-		if q < Quiet || (last < awaited && q < AwaitBound) {
+		if q < Quiet || ((last < awaited || w.events.Load() > 0) && q < AwaitBound) {
 			continue
 		}
 		if w.inflight.Load() <= 0 || q >= StuckAfter || w.linkDown() || w.linkTimers.Load() > 0 {
