@@ -27,6 +27,7 @@ type SourceBoundError struct {
 	Message string // e.g. "brackets nested deeper than 10000 levels"
 }
 
+// Error returns the message, e.g. "expressions or statements nested deeper than 1000 levels".
 func (e *SourceBoundError) Error() string { return e.Message }
 
 // CheckSource reports whether goja may parse and compile src without
@@ -55,9 +56,12 @@ func CheckSource(src string) error {
 		return &SourceBoundError{Offset: MaxSourceBytes,
 			Message: fmt.Sprintf("source longer than %d bytes", MaxSourceBytes)}
 	}
-	if d := sourceDepth(src); d > MaxSourceDepth { // brackets in strings and comments too: a bound that no scan can get wrong
+	s := scanner{src: src}
+	if err := s.run(MaxSourceDepth, MaxSourceNesting); err != nil {
+		return err
+	}
+	if d := sourceDepth(src); d > MaxSourceDepth { // brackets in strings and comments too: a bound no scan can get wrong
 		return &SourceBoundError{Message: fmt.Sprintf("brackets nested deeper than %d levels", MaxSourceDepth)}
 	}
-	s := scanner{src: src}
-	return s.run(MaxSourceDepth, MaxSourceNesting)
+	return nil
 }
