@@ -12,13 +12,27 @@
 # RABBITMQ_BIN (default /usr/lib/rabbitmq/bin), INTEROP_KEEP=1 keeps the folder.
 # Exit status: 0 when every conformance scenario that ran passed and every sample printed
 # what docs/conformance.md says it prints on RabbitMQ; 1 otherwise; 77 when RabbitMQ is not
-# installed (apt-get install -y rabbitmq-server).
+# installed and cannot be (it installs Debian's rabbitmq-server itself when missing, as root or
+# with sudo, unless RABBITMQ_BIN points elsewhere).
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 rabbit_bin=${RABBITMQ_BIN:-/usr/lib/rabbitmq/bin}
+as_root() {
+	if [ "$(id -u)" -eq 0 ]; then "$@"; elif command -v sudo >/dev/null; then sudo "$@"; else
+		echo "interop: need root (or sudo) to run: $*" >&2; return 1; fi
+}
 if [ ! -x "$rabbit_bin/rabbitmq-server" ] || ! command -v epmd >/dev/null; then
-	echo "interop: RabbitMQ is not installed (apt-get install -y rabbitmq-server)" >&2
+	if [ -z "${RABBITMQ_BIN:-}" ] && command -v apt-get >/dev/null; then
+		echo "interop: installing rabbitmq-server (Debian)"
+		as_root env DEBIAN_FRONTEND=noninteractive apt-get update || true
+		as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y rabbitmq-server || true
+		# Debian starts the packaged node; this script runs its own private one.
+		as_root systemctl stop rabbitmq-server >/dev/null 2>&1 || true
+	fi
+fi
+if [ ! -x "$rabbit_bin/rabbitmq-server" ] || ! command -v epmd >/dev/null; then
+	echo "interop: RabbitMQ is not installed and could not be installed (apt-get install -y rabbitmq-server)" >&2
 	exit 77
 fi
 
