@@ -90,6 +90,15 @@ type Config struct {
 	// it; 0 means none. The heap measured is the process's, so it suits one device per process.
 	MaxMemory int64
 
+	// MemoryGuards is a process-wide heap budget in bytes for the memory guards alone
+	// (runtime.Options.MemoryGuardBudget): a call of an allocating built-in (fill, map,
+	// Array.from, split, join, JSON.parse, apply, ...) that would take the process heap past it
+	// ends this device with the budget error (Ending ScriptFailed, runtime.ErrMemoryBudget)
+	// before it allocates. No watchdog is started: it suits many devices in one process that
+	// share one heap watchdog (package fleet sets it to its MaxMemory). MaxMemory, when set,
+	// takes precedence. 0 means none.
+	MemoryGuards int64
+
 	// Limits are the device's resource bounds; the zero value means mqttcore.DeviceLimits()
 	// (1 session, 5 subscriptions, 65536-byte buffers). mqttcore.HostLimits() lifts them.
 	Limits mqttcore.Limits
@@ -258,7 +267,8 @@ func (d *Device) prepare(ctx context.Context, script Script) (*runState, error) 
 		stop := d.clock.AfterFunc(d.cfg.For, func() { cancel(errForElapsed) })
 		r.cleanup = append(r.cleanup, func() { stop() })
 	}
-	r.loop = runtime.New(runtime.Options{Stdout: stdout, Clock: d.clock, MaxMemory: d.cfg.MaxMemory})
+	r.loop = runtime.New(runtime.Options{Stdout: stdout, Clock: d.clock, MaxMemory: d.cfg.MaxMemory,
+		MemoryGuardBudget: d.cfg.MemoryGuards})
 	hc := mqttcore.HostConfig{Limits: d.cfg.Limits, Trace: d.obs.observe}
 	if d.cfg.Trace != nil {
 		hc.PacketTrace = d.obs.observe // packets are parsed only for a trace (docs/trace.md)

@@ -50,7 +50,10 @@ type Config struct {
 	// outgrows the budget every instance still running ends with ErrMemoryBudget (reason
 	// ReasonMemory). Leave Device.MaxMemory 0: it would start a watchdog per instance, each
 	// reading the same process heap. Worker processes (Supervise) narrow the instances ended
-	// to the worker's.
+	// to the worker's. Each instance also gets the memory guards against this budget
+	// (Device.MemoryGuards, unless set): an instance whose one built-in call (new
+	// Array(1.5e8).fill(1)) would take the heap past it ends alone, with ReasonMemory, before
+	// allocating, and the others run on.
 	MaxMemory int64
 	// EndReason maps the cause of the context given to Run to an Ended reason (ReasonTimeout,
 	// ReasonTerminated, ...); nil or "" gives ReasonCanceled.
@@ -178,6 +181,11 @@ func (f *Fleet) Run(ctx context.Context) (Summary, error) {
 		return Summary{}, errors.New("fleet: Run called twice")
 	}
 	base := f.cfg.Device
+	if f.cfg.MaxMemory > 0 && base.MemoryGuards == 0 {
+		// The guards end only the instance whose one built-in call would pass the budget, before
+		// it allocates: the watchdog below could see such a call only after it had allocated.
+		base.MemoryGuards = f.cfg.MaxMemory
+	}
 	if base.Embedded != nil {
 		r, err := embedroute.New(base.Embedded.DialMemory)
 		if err != nil {

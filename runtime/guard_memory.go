@@ -33,9 +33,10 @@ const (
 // installMemoryGuards replaces the built-ins that can allocate far more
 // than the budget in one uninterruptible Go call with checked wrappers:
 // each estimates the bytes the call will allocate and, when the heap plus
-// the estimate would pass Options.MaxMemory, ends the run with the budget
-// error before calling the original (overBudget). sp and ap are the String
-// and Array prototypes. Only loops with a budget get them. Loop only.
+// the estimate would pass the budget (Options.MaxMemory, else
+// Options.MemoryGuardBudget), ends the run with the budget error before
+// calling the original (overBudget). sp and ap are the String and Array
+// prototypes. Only loops with a budget get them. Loop only.
 func (l *Loop) installMemoryGuards(sp, ap *goja.Object) {
 	l.wrap(ap, "fill", 1, l.arrayFill)
 	l.wrap(ap, "map", 1, l.arrayMap)
@@ -95,8 +96,8 @@ var lastGuardGC atomic.Int64
 // when the figure now plus need is over, it collects (at most every
 // guardRecheck) and looks again at the live heap. Loop only.
 func (l *Loop) overBudget(what string, need float64) bool {
-	budget := float64(l.maxMemory)
-	if l.maxMemory <= 0 || !(need >= guardMinBytes) { // !(>=): NaN is no estimate
+	budget := float64(l.guardBudget)
+	if l.guardBudget <= 0 || !(need >= guardMinBytes) { // !(>=): NaN is no estimate
 		return false
 	}
 	samples := []metrics.Sample{{Name: "/gc/heap/live:bytes"}, {Name: "/memory/classes/heap/objects:bytes"}}
@@ -116,7 +117,7 @@ func (l *Loop) overBudget(what string, need float64) bool {
 		}
 	}
 	l.Interrupt(l.budgetError("%s would allocate about %s with %s in the heap; the budget is %s",
-		what, mib(uint64(min(need, math.MaxInt64))), mib(heap), mib(uint64(l.maxMemory))))
+		what, mib(uint64(min(need, math.MaxInt64))), mib(heap), mib(uint64(l.guardBudget))))
 	return true
 }
 

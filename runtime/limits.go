@@ -65,7 +65,7 @@ func (l *Loop) installGuards() {
 	l.wrap(sp, "repeat", 1, l.stringRepeat)
 	l.wrap(sp, "padStart", 1, l.stringPad)
 	l.wrap(sp, "padEnd", 1, l.stringPad)
-	if l.maxMemory > 0 {
+	if l.guardBudget > 0 {
 		l.installMemoryGuards(sp, ap)
 	}
 }
@@ -113,7 +113,7 @@ func (l *Loop) jsonParse(orig goja.Callable, call goja.FunctionCall) goja.Value 
 	if d := jsonDepth(text.String()); d > MaxJSONDepth {
 		l.rangeError("JSON.parse: nesting deeper than %d levels", MaxJSONDepth)
 	}
-	if l.maxMemory > 0 && l.overBudget("JSON.parse", jsonParseCost(text.String())) {
+	if l.guardBudget > 0 && l.overBudget("JSON.parse", jsonParseCost(text.String())) {
 		return goja.Undefined()
 	}
 	args := append([]goja.Value{text}, call.Arguments[min(1, len(call.Arguments)):]...)

@@ -28,6 +28,13 @@ type Options struct {
 	// KindLimit *ScriptError (Err ErrMemoryBudget) when the live heap exceeds
 	// it. 0 means no budget. The heap is the process's (see watchMemory).
 	MaxMemory int64
+	// MemoryGuardBudget installs the memory guards (guard_memory.go) against
+	// this process-wide heap budget in bytes without starting a watchdog: a
+	// call of a guarded built-in that would take the process heap past it
+	// ends this run with the budget error before allocating. It is for many
+	// loops sharing one process and one watchdog (package fleet); MaxMemory,
+	// when set, takes precedence. 0 means none.
+	MemoryGuardBudget int64
 }
 
 // Loop owns a goja VM and runs one device script on it: the top level first,
@@ -43,19 +50,20 @@ type Loop struct {
 	out   io.Writer
 
 	// Any goroutine.
-	mu        sync.Mutex
-	jobs      []func(*goja.Runtime) error // guarded by mu
-	spare     []func(*goja.Runtime) error // guarded by mu: recycled jobs slice
-	started   bool                        // guarded by mu
-	ended     bool                        // guarded by mu
-	interrupt error                       // guarded by mu: the cause given to Interrupt
-	wakeCh    chan struct{}               // capacity 1: the loop has something to look at
-	pending   atomic.Bool                 // set by wake; cleared by the loop when it dispatches
-	stopped   atomic.Bool                 // the run is ending (ctx ended or fatal error)
-	parked    atomic.Bool                 // a Start run waits with no goroutine: wake resumes it
-	handles   atomic.Int64                // open Handles
-	firedUpTo atomic.Int64                // device time (unix ns) of the latest armed timer that fired
-	maxMemory int64                       // Options.MaxMemory
+	mu          sync.Mutex
+	jobs        []func(*goja.Runtime) error // guarded by mu
+	spare       []func(*goja.Runtime) error // guarded by mu: recycled jobs slice
+	started     bool                        // guarded by mu
+	ended       bool                        // guarded by mu
+	interrupt   error                       // guarded by mu: the cause given to Interrupt
+	wakeCh      chan struct{}               // capacity 1: the loop has something to look at
+	pending     atomic.Bool                 // set by wake; cleared by the loop when it dispatches
+	stopped     atomic.Bool                 // the run is ending (ctx ended or fatal error)
+	parked      atomic.Bool                 // a Start run waits with no goroutine: wake resumes it
+	handles     atomic.Int64                // open Handles
+	firedUpTo   atomic.Int64                // device time (unix ns) of the latest armed timer that fired
+	maxMemory   int64                       // Options.MaxMemory
+	guardBudget int64                       // the budget of the memory guards: MaxMemory, else Options.MemoryGuardBudget
 
 	// Loop goroutine only.
 	ctx        context.Context
@@ -88,6 +96,10 @@ func New(opts Options) *Loop {
 		out:       opts.Stdout,
 		wakeCh:    make(chan struct{}, 1),
 		maxMemory: opts.MaxMemory,
+	}
+	l.guardBudget = opts.MemoryGuardBudget
+	if opts.MaxMemory > 0 {
+		l.guardBudget = opts.MaxMemory
 	}
 	if l.clock == nil {
 		l.clock = NewWallClock()
