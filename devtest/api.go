@@ -3,8 +3,6 @@ package devtest
 import (
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
 	"runtime/debug"
 	"time"
 
@@ -298,11 +296,7 @@ func (f *fileRun) jsNewCA(goja.FunctionCall) goja.Value {
 func (f *fileRun) jsStart(call goja.FunctionCall) goja.Value {
 	w := f.w()
 	rel := call.Argument(0).String()
-	p := rel
-	if !filepath.IsAbs(p) {
-		p = filepath.Join(f.dir, rel)
-	}
-	src, err := os.ReadFile(p)
+	src, err := f.opts.readFile(f.opts.resolve(f.dir, rel))
 	if err != nil {
 		f.throw("Error", "device.start: "+err.Error())
 	}

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"path"
 	"path/filepath"
 	"regexp"
 	"sort"
@@ -57,6 +58,10 @@ type Options struct {
 	// Seed seeds the link emulation's randomness (jitter, loss); runs with the same seed apply
 	// the same delays to the same writes.
 	Seed int64
+	// FS, when set, is where test files and the scripts they device.start() are read from
+	// (slash-separated fs.FS paths, e.g. files embedded in a binary); nil reads the OS
+	// filesystem.
+	FS fs.FS
 }
 
 // Status is the outcome of one test.
@@ -179,7 +184,7 @@ func RunFiles(ctx context.Context, files []string, opts Options, onFile func(Fil
 func RunFile(ctx context.Context, path string, opts Options) FileResult {
 	start := time.Now()
 	res := FileResult{File: path}
-	src, err := os.ReadFile(path)
+	src, err := opts.readFile(path)
 	if err != nil {
 		res.Err = err
 		return res
@@ -189,7 +194,7 @@ func RunFile(ctx context.Context, path string, opts Options) FileResult {
 	}
 	out := &syncbuf.Buffer{}
 	loop := runtime.New(runtime.Options{Stdout: out})
-	f := &fileRun{ctx: ctx, path: path, dir: filepath.Dir(path), opts: opts, loop: loop, out: out,
+	f := &fileRun{ctx: ctx, path: path, dir: opts.dir(path), opts: opts, loop: loop, out: out,
 		lines: strings.Count(string(src), "\n") + 1}
 	// The registered tests run from a call appended after the file's own code, on the same
 	// loop, so they share the file's globals.
@@ -200,6 +205,33 @@ func RunFile(ctx context.Context, path string, opts Options) FileResult {
 	}
 	res.Wall = time.Since(start)
 	return res
+}
+
+// readFile reads a test file or script from Options.FS, or from the OS filesystem.
+func (o Options) readFile(name string) ([]byte, error) {
+	if o.FS != nil {
+		return fs.ReadFile(o.FS, name)
+	}
+	return os.ReadFile(name)
+}
+
+// dir is the folder of a test file, against which device.start() paths are resolved.
+func (o Options) dir(name string) string {
+	if o.FS != nil {
+		return path.Dir(name)
+	}
+	return filepath.Dir(name)
+}
+
+// resolve is the path of a script device.start(rel) names in a test file of folder dir.
+func (o Options) resolve(dir, rel string) string {
+	if o.FS != nil {
+		return path.Join(dir, rel) // fs.FS paths are clean and slash-separated
+	}
+	if filepath.IsAbs(rel) {
+		return rel
+	}
+	return filepath.Join(dir, rel)
 }
 
 // runAllName is the hidden global that runs the registered tests.
