@@ -5,12 +5,10 @@ import (
 	"fmt"
 	"net"
 	"os"
-	"sync"
 
 	"github.com/spf13/cobra"
 
-	"github.com/devicejs/devicejs/broker"
-	"github.com/devicejs/devicejs/internal/conformance"
+	"github.com/devicejs/devicejs"
 )
 
 // ConformanceOptions are the inputs of `devicejs conformance`.
@@ -32,7 +30,9 @@ func NewCmdConformance(ios *IOStreams, runF func(*ConformanceOptions) error) *co
 		Short: "Run the six documented samples' scenarios against a broker",
 		Long: `Run the device vendor's six documented samples, verbatim, in the scenarios a device
 meets (broker up, broker down, broker killed and restarted, wrong password, wrong CA), the same
-scenarios and expectations as devicejs's own test suite, and print a pass/fail table.
+scenarios and expectations as devicejs's own test suite (the testdata/conformance/*.test.js
+files, carried in the binary and run by the same engine as devicejs test), and print a
+pass/fail table.
 
 With --broker embedded (the default) every scenario runs against in-process brokers on
 loopback ports that devicejs starts, stops and restarts itself. With --broker HOST:PORT the
@@ -60,22 +60,16 @@ Exit codes: 0 every scenario that ran passed, 1 a scenario failed, 2 usage error
 	f.StringVar(&opts.SSLCAFile, "ssl-ca", "", "PEM file of the CA that signed your broker's certificate")
 	f.StringVar(&opts.SSLCert, "ssl-cert", "", "PEM client certificate for your broker (sample 3)")
 	f.StringVar(&opts.SSLKey, "ssl-key", "", "PEM client key for your broker (sample 3)")
-	f.IntVar(&opts.Parallel, "parallel", 4, "scenarios run at once")
+	f.IntVar(&opts.Parallel, "parallel", 4, "scenarios run at once on embedded brokers (on your broker they share topics and run one at a time)")
 	return cmd
 }
 
 func conformanceRun(opts *ConformanceOptions) error {
-	self, err := os.Executable()
-	if err != nil {
-		return withExitCode(ExitScriptError, fmt.Errorf("cannot find the devicejs executable: %w", err))
-	}
-	env := &conformance.Env{Binary: self}
+	plan := conformancePlan{FS: devicejs.ConformanceFiles, Parallel: opts.Parallel, Broker: "embedded"}
 	if opts.Broker == "embedded" {
 		if opts.TLSBroker != "" || opts.SSLCAFile != "" || opts.SSLCert != "" || opts.SSLKey != "" {
 			return usageError(errors.New("--tls-broker and --ssl-* apply to your own broker, not --broker embedded"))
 		}
-		env.Kinds = []string{"embedded"}
-		env.Start = startEmbeddedConformance
 	} else {
 		for _, a := range []struct{ flag, addr string }{{"--broker", opts.Broker}, {"--tls-broker", opts.TLSBroker}} {
 			if a.addr == "" && a.flag == "--tls-broker" {
@@ -85,90 +79,29 @@ func conformanceRun(opts *ConformanceOptions) error {
 				return usageError(fmt.Errorf("%s: want HOST:PORT, got %q", a.flag, a.addr))
 			}
 		}
+		pem := map[string]string{}
 		for _, f := range []struct{ flag, path string }{{"--ssl-ca", opts.SSLCAFile}, {"--ssl-cert", opts.SSLCert}, {"--ssl-key", opts.SSLKey}} {
 			if f.path == "" {
 				continue
 			}
-			if _, err := os.Stat(f.path); err != nil {
+			b, err := os.ReadFile(f.path)
+			if err != nil {
 				return usageError(fmt.Errorf("%s: %w", f.flag, err))
 			}
+			pem[f.flag] = string(b)
 		}
-		env.Kinds = []string{opts.Broker}
-		env.User = &conformance.UserBroker{Addr: opts.Broker, TLSAddr: opts.TLSBroker,
-			CAFile: opts.SSLCAFile, CertFile: opts.SSLCert, KeyFile: opts.SSLKey}
+		plan.Broker, plan.TLSBroker = opts.Broker, opts.TLSBroker
+		plan.TLS = devicejs.TLS{CA: pem["--ssl-ca"], Cert: pem["--ssl-cert"], Key: pem["--ssl-key"]}
 	}
-	outcomes := conformance.RunAll(env, opts.Parallel)
-	fmt.Fprint(opts.IO.Out, conformance.Table(outcomes))
-	for _, o := range outcomes {
-		if o.Failed {
+	rows, err := plan.run()
+	if err != nil {
+		return withExitCode(ExitScriptError, err)
+	}
+	fmt.Fprint(opts.IO.Out, conformanceTable(rows))
+	for _, r := range rows {
+		if r.Failed {
 			return withExitCode(ExitScriptError, errors.New(""))
 		}
 	}
 	return nil
 }
-
-// startEmbeddedConformance starts an embedded broker on loopback ports for one scenario.
-func startEmbeddedConformance(t conformance.T, _ string, spec conformance.BrokerSpec) conformance.Broker {
-	b := &embeddedConformanceBroker{t: t, cfg: broker.Config{
-		TCPAddr:           "127.0.0.1:0",
-		TLSAddr:           "127.0.0.1:0",
-		CertPEM:           spec.Server.CertPEM,
-		KeyPEM:            spec.Server.KeyPEM,
-		ClientCAPEM:       spec.CA.CertPEM,
-		RequireClientCert: spec.RequireClientCert,
-		Users:             spec.Users,
-	}}
-	b.start()
-	t.Cleanup(b.Stop)
-	return b
-}
-
-// embeddedConformanceBroker is a broker.Broker that can be stopped and started again on the
-// same ports.
-type embeddedConformanceBroker struct {
-	t   conformance.T
-	cfg broker.Config
-
-	mu           sync.Mutex
-	b            *broker.Broker
-	addr, tlsAdr string
-}
-
-func (e *embeddedConformanceBroker) start() {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	b, err := broker.New(e.cfg)
-	if err == nil {
-		err = b.Start()
-	}
-	if err != nil {
-		e.t.Fatalf("embedded broker: %v", err)
-	}
-	e.b = b
-	e.addr, e.tlsAdr = b.Addr(), b.TLSAddr()
-	e.cfg.TCPAddr, e.cfg.TLSAddr = e.addr, e.tlsAdr // a restart listens on the same ports
-}
-
-func (e *embeddedConformanceBroker) Addr() string {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	return e.addr
-}
-
-func (e *embeddedConformanceBroker) TLSAddr() string {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	return e.tlsAdr
-}
-
-func (e *embeddedConformanceBroker) Stop() {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if e.b != nil {
-		e.b.Close()
-		e.b = nil
-	}
-}
-
-func (e *embeddedConformanceBroker) Kill()    { e.Stop() }
-func (e *embeddedConformanceBroker) Restart() { e.Stop(); e.start() }
