@@ -154,9 +154,8 @@ status=0
 broker=127.0.0.1:$mqtt_port
 tls_broker=127.0.0.1:$mqtts_port
 
-# --- the conformance scenarios.
-# TODO(devicejs test): when the scenarios are `devicejs test` files, run them here instead:
-#   "$devicejs" test --broker "$broker" --tls-broker "$tls_broker" --ssl-ca ... testdata/conformance/
+# --- the conformance scenarios: `devicejs conformance` runs the testdata/conformance/*.test.js
+# files it carries through devtest (one at a time on a user's broker).
 echo
 echo "== devicejs conformance --broker $broker --tls-broker $tls_broker"
 if ! "$devicejs" conformance --broker "$broker" --tls-broker "$tls_broker" --ssl-ca "$pki/ca.pem" \

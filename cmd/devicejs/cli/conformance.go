@@ -34,8 +34,8 @@ scenarios and expectations as devicejs's own test suite (the testdata/conformanc
 files, carried in the binary and run by the same engine as devicejs test), and print a
 pass/fail table.
 
-With --broker embedded (the default) every scenario runs against in-process brokers on
-loopback ports that devicejs starts, stops and restarts itself. With --broker HOST:PORT the
+With --broker embedded (the default) every scenario runs against its own in-process broker
+that devicejs starts, stops and restarts itself, on device time. With --broker HOST:PORT the
 samples run against your broker, so you can check that it, your credentials and your
 certificates work the way the device expects: scenarios that need control of the broker
 (down, restart, wrong password) are skipped, and TLS samples run only with --tls-broker.
