@@ -58,6 +58,10 @@ type World struct {
 	embedded   *embeddedBroker // nil with Options.Broker
 	route      *embedroute.Route
 	ext        *externalPeer
+	// deviceWrites counts writes on device connections; syncedWrites is its value at the last
+	// barrier through the external broker (syncExternal, peer.go).
+	deviceWrites atomic.Uint64
+	syncedWrites atomic.Uint64
 	// extStopped: the test stopped the external broker (Options.Control); close restarts it
 	// for the next test. Test goroutine only.
 	extStopped bool
@@ -154,13 +158,14 @@ func (w *World) counted(c net.Conn, err error) (net.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &countingConn{Conn: c, activity: &w.activity}, nil
+	return &countingConn{Conn: c, activity: &w.activity, writes: &w.deviceWrites}, nil
 }
 
 // countingConn counts reads and writes as activity.
 type countingConn struct {
 	net.Conn
 	activity *atomic.Uint64
+	writes   *atomic.Uint64 // World.deviceWrites
 }
 
 func (c *countingConn) Read(b []byte) (int, error) {
@@ -172,6 +177,7 @@ func (c *countingConn) Read(b []byte) (int, error) {
 func (c *countingConn) Write(b []byte) (int, error) {
 	c.activity.Add(1)
 	n, err := c.Conn.Write(b)
+	c.writes.Add(1)
 	c.activity.Add(1)
 	return n, err
 }
@@ -219,6 +225,10 @@ func (w *World) settle() {
 			continue
 		}
 		if w.inflight.Load() <= 0 || q >= StuckAfter || w.linkDown() || w.linkTimers.Load() > 0 {
+			if w.syncExternal() {
+				last, quietSince = w.activity.Load(), time.Now()
+				continue // deliveries the barrier let through are activity like any other
+			}
 			return
 		}
 	}
