@@ -94,6 +94,9 @@ func RunIsolated(ctx context.Context, script Script, cfg IsolatedConfig) (Result
 	if cfg.Binary == "" {
 		return Result{}, errors.New("devicejs: RunIsolated: IsolatedConfig.Binary is required")
 	}
+	if ctx.Err() != nil { // start no child for a run already over
+		return Result{Ending: Canceled, Err: context.Cause(ctx)}, nil
+	}
 	bin, err := exec.LookPath(cfg.Binary)
 	if err == nil {
 		bin, err = filepath.Abs(bin)

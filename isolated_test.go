@@ -284,6 +284,12 @@ c.on('connect', function() {
 		if _, _, err := run(t, bounded(t), "x.js", "print(1)", devicejs.IsolatedConfig{Binary: "/nonexistent/devicejs"}); err == nil {
 			t.Error("a missing binary gave no error")
 		}
+		over, cancel := context.WithCancelCause(context.Background())
+		stop := errors.New("over already")
+		cancel(stop)
+		if res, _, err := run(t, over, "x.js", "print(1)", devicejs.IsolatedConfig{}); err != nil || res.Ending != devicejs.Canceled || !errors.Is(res.Err, stop) {
+			t.Errorf("a context already over: result %+v, err %v", res, err)
+		}
 		if _, err := devicejs.RunIsolated(context.Background(), devicejs.Script{Name: "x.js"}, devicejs.IsolatedConfig{}); err == nil {
 			t.Error("no Binary gave no error")
 		}
