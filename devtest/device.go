@@ -248,16 +248,27 @@ func (w deviceWriter) Write(b []byte) (int, error) {
 
 // FormatTrace renders trace entries one per line, for failure messages and --trace-on-fail.
 func FormatTrace(tr []TraceEntry) string {
-	var b strings.Builder
+	var out strings.Builder
 	for _, t := range tr {
 		e := t.Event
+		var b strings.Builder
 		fmt.Fprintf(&b, "%8dms %-16s", t.AtMs, e.Kind)
+		if e.Kind == mqttcore.TracePacket || e.Kind == mqttcore.TraceProtocolError {
+			fmt.Fprintf(&b, " %s %s", e.Dir, e.Packet)
+			if e.HasID {
+				fmt.Fprintf(&b, " id=%d", e.PacketID)
+			}
+		}
 		if e.Topic != "" {
 			fmt.Fprintf(&b, " topic=%s", e.Topic)
 		}
 		switch e.Kind {
 		case mqttcore.TracePublish, mqttcore.TraceSubscribe:
 			fmt.Fprintf(&b, " qos=%d", e.QoS)
+		case mqttcore.TracePacket:
+			if e.Packet == "PUBLISH" {
+				fmt.Fprintf(&b, " qos=%d", e.QoS)
+			}
 		case mqttcore.TraceConnectFailed:
 			fmt.Fprintf(&b, " rc=%d errno=%d", e.ReturnCode, e.Errno)
 		case mqttcore.TraceReconnectWait:
@@ -269,7 +280,8 @@ func FormatTrace(tr []TraceEntry) string {
 		if e.Err != "" {
 			fmt.Fprintf(&b, " err=%q", e.Err)
 		}
-		b.WriteByte('\n')
+		out.WriteString(strings.TrimRight(b.String(), " "))
+		out.WriteByte('\n')
 	}
-	return b.String()
+	return out.String()
 }
