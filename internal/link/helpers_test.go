@@ -5,7 +5,6 @@ import (
 	"io"
 	"math"
 	"net"
-	"sync"
 	"testing"
 	"time"
 
@@ -86,57 +85,3 @@ type frozenClock struct{ now time.Time }
 func (c frozenClock) Now() time.Time { return c.now }
 
 func (frozenClock) AfterFunc(time.Duration, func()) func() bool { return func() bool { return true } }
-
-// manualClock moves only when Advance is called; due timers fire on their own goroutines.
-type manualClock struct {
-	mu     sync.Mutex
-	now    time.Time
-	timers map[int]manualTimer
-	seq    int
-}
-
-type manualTimer struct {
-	at time.Time
-	f  func()
-}
-
-func newManualClock() *manualClock {
-	return &manualClock{now: time.Unix(1_800_000_000, 0), timers: map[int]manualTimer{}}
-}
-
-func (c *manualClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *manualClock) AfterFunc(d time.Duration, f func()) func() bool {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.seq++
-	id := c.seq
-	c.timers[id] = manualTimer{at: c.now.Add(d), f: f}
-	return func() bool {
-		c.mu.Lock()
-		defer c.mu.Unlock()
-		_, ok := c.timers[id]
-		delete(c.timers, id)
-		return ok
-	}
-}
-
-func (c *manualClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.now = c.now.Add(d)
-	var due []func()
-	for id, tm := range c.timers {
-		if !tm.at.After(c.now) {
-			due = append(due, tm.f)
-			delete(c.timers, id)
-		}
-	}
-	c.mu.Unlock()
-	for _, f := range due {
-		go f()
-	}
-}

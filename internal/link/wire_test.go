@@ -11,6 +11,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/devicejs/devicejs/runtime"
 )
 
 // slack is the generous upper margin for a delay measured on this loaded machine.
@@ -228,7 +230,7 @@ func TestOutageHoldsDelivery(t *testing.T) {
 }
 
 func TestOutageUnderManualClock(t *testing.T) {
-	clock := newManualClock()
+	clock := runtime.NewManualClock(time.Unix(1_800_000_000, 0))
 	l := New(Conditions{Latency: 50 * time.Millisecond}, clock, 1)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
