@@ -196,14 +196,8 @@ func fleetRun(parent context.Context, opts *FleetOptions) error {
 		defer jsonOut.Close()
 	}
 
-	ctx, cancel := context.WithCancelCause(parent)
-	defer cancel(nil)
-	if opts.Timeout > 0 {
-		t := time.AfterFunc(opts.Timeout, func() { cancel(errTimeout) })
-		defer t.Stop()
-	}
-	stopSignals := cancelOnSignals(cancel)
-	defer stopSignals()
+	ctx, release := boundRun(parent, opts.Timeout)
+	defer release()
 	start := time.Now()
 	done := make(chan struct{})
 	defer close(done)

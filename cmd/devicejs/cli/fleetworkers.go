@@ -207,14 +207,8 @@ func fleetSupervise(parent context.Context, opts *FleetOptions) error {
 		return err
 	}
 	budget := opts.MaxMemory.bytes(opts.N)
-	ctx, cancel := context.WithCancelCause(parent)
-	defer cancel(nil)
-	if opts.Timeout > 0 {
-		t := time.AfterFunc(opts.Timeout, func() { cancel(errTimeout) })
-		defer t.Stop()
-	}
-	stopSignals := cancelOnSignals(cancel)
-	defer stopSignals()
+	ctx, release := boundRun(parent, opts.Timeout)
+	defer release()
 
 	sum, err := fleet.Supervise(ctx, fleet.SuperviseConfig{
 		N: opts.N, Workers: opts.Workers,

@@ -119,14 +119,8 @@ func runRun(parent context.Context, opts *RunOptions) error {
 	defer tr.Close()
 	cfg.Trace = tr.trace()
 
-	ctx, cancel := context.WithCancelCause(parent)
-	defer cancel(nil)
-	if opts.Timeout > 0 {
-		t := time.AfterFunc(opts.Timeout, func() { cancel(errTimeout) })
-		defer t.Stop()
-	}
-	stopSignals := cancelOnSignals(cancel)
-	defer stopSignals()
+	ctx, release := boundRun(parent, opts.Timeout)
+	defer release()
 	done := make(chan struct{})
 	defer close(done)
 	exitIfStuck(opts.IO, ctx.Done(), done, func() ExitCode {
@@ -168,6 +162,24 @@ func runResult(ios *IOStreams, res devicejs.Result) error {
 		return withExitCode(ExitTerminated, err)
 	default:
 		return withExitCode(ExitScriptError, err)
+	}
+}
+
+// boundRun is the context of a run: it ends with errTimeout after timeout (wall time; 0 = none)
+// and on the first SIGINT or SIGTERM (cancelOnSignals). release undoes both and cancels ctx.
+func boundRun(parent context.Context, timeout time.Duration) (ctx context.Context, release func()) {
+	ctx, cancel := context.WithCancelCause(parent)
+	var t *time.Timer
+	if timeout > 0 {
+		t = time.AfterFunc(timeout, func() { cancel(errTimeout) })
+	}
+	stopSignals := cancelOnSignals(cancel)
+	return ctx, func() {
+		stopSignals()
+		if t != nil {
+			t.Stop()
+		}
+		cancel(nil)
 	}
 }
 
