@@ -131,10 +131,8 @@ func testRun(parent context.Context, opts *TestOptions) error {
 	if len(files) == 0 {
 		return usageError(errors.New("no *.test.js files found"))
 	}
-	ctx, cancel := context.WithCancelCause(parent)
-	defer cancel(nil)
-	stopSignals := cancelOnSignals(cancel)
-	defer stopSignals()
+	ctx, release := boundRun(parent, 0) // --timeout is per test (the runner's)
+	defer release()
 	start := time.Now()
 	results := devtest.RunFiles(ctx, files, ro, func(r devtest.FileResult) {
 		devtest.WriteFile(opts.IO.Out, r, opts.TraceOnFail)
