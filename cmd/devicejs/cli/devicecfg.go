@@ -17,7 +17,7 @@ import (
 func addDeviceFlags(f *pflag.FlagSet, opts *RunOptions) {
 	f.DurationVar(&opts.For, "for", 0, "stop cleanly after this much device time and exit 0 (e.g. 90s, 16h)")
 	f.DurationVar(&opts.Timeout, "timeout", 0, "stop after this much wall time and exit 3")
-	f.Float64Var(&opts.TimeScale, "time-scale", 1, "device time runs this many times faster than wall time")
+	f.Float64Var(&opts.TimeScale, "time-scale", 1, "device time runs this many times faster than wall time (0.001 to 1e6)")
 	f.StringVar(&opts.Broker, "broker", "", `route every connection to "embedded" (an in-process broker) or HOST:PORT`)
 	f.StringVar(&opts.SSLCAFile, "ssl-ca", "", "PEM file used instead of the script's mqtt.set('ssl.ca')")
 	f.StringVar(&opts.SSLCert, "ssl-cert", "", "PEM file used instead of the script's mqtt.set('ssl.cert')")
