@@ -3,7 +3,7 @@ GO ?= go
 STATICCHECK_VERSION := v0.8.2
 BIN := bin/devicejs
 
-.PHONY: build test test-deps vet staticcheck fmt fuzz soak bench interop run-sample gen-docs report-screenshot clean
+.PHONY: build test test-deps tidy-check vet staticcheck fmt fuzz soak bench interop run-sample gen-docs report-screenshot clean
 
 build:
 	$(GO) build -o $(BIN) ./cmd/devicejs
@@ -12,13 +12,18 @@ build:
 # detector), vet and staticcheck. Packages run one at a time (-p 1): the broker, conformance and
 # reliability tests start real brokers and device processes, and on a 2-core machine running
 # them side by side starves their timing (about 8 1/2 minutes in all this way, measured 2026-12-04).
-test: test-deps
+test: test-deps tidy-check
 	$(GO) test -race -count=1 -p 1 -timeout 20m ./...
 	$(GO) vet ./...
 	$(GO) run honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION) ./...
 
 test-deps:
 	bash scripts/test-deps.sh
+
+# tidy-check: go.mod and go.sum are what `go mod tidy` makes of the imports (direct requirements
+# not marked indirect); fails with the diff otherwise.
+tidy-check:
+	$(GO) mod tidy -diff
 
 vet:
 	$(GO) vet ./...
