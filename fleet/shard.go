@@ -62,3 +62,30 @@ func ParseShard(v string, getenv func(string) string) (Shard, error) {
 	s := Shard{Index: i, Count: n}
 	return s, s.Validate()
 }
+
+// MissingShards returns, in index order, the "i/n" shards of a fleet split n ways that summary s
+// does not cover (none for a complete set, or for a summary of a fleet that was not split). It
+// reports an error when s covers shards of different splits ("0/2" and "1/3") or holds a shard
+// it cannot read.
+func (s Summary) MissingShards() ([]string, error) {
+	n := 0
+	have := map[int]bool{}
+	for _, v := range s.Shards {
+		sh, err := ParseShard(v, func(string) string { return "" })
+		if err != nil {
+			return nil, err
+		}
+		if n != 0 && sh.Count != n {
+			return nil, fmt.Errorf("shards of different splits: %d and %d ways", n, sh.Count)
+		}
+		n = sh.Count
+		have[sh.Index] = true
+	}
+	var missing []string
+	for i := range n {
+		if !have[i] {
+			missing = append(missing, Shard{Index: i, Count: n}.String())
+		}
+	}
+	return missing, nil
+}

@@ -2,6 +2,7 @@ package fleet_test
 
 import (
 	"math/rand/v2"
+	"strings"
 	"testing"
 
 	"github.com/devicejs/devicejs/fleet"
@@ -95,6 +96,31 @@ func TestParseShard(t *testing.T) {
 		got, err := fleet.ParseShard(tc.in, env(tc.env))
 		if (err == nil) != tc.ok || (tc.ok && got != tc.want) {
 			t.Errorf("ParseShard(%q) with index %q = %v, %v", tc.in, tc.env, got, err)
+		}
+	}
+}
+
+// TestMissingShards checks which shards a (merged) summary lacks, for complete, partial,
+// unsplit and inconsistent sets.
+func TestMissingShards(t *testing.T) {
+	for _, tc := range []struct {
+		shards  []string
+		missing []string
+		err     bool
+	}{
+		{shards: nil},
+		{shards: []string{"0/1"}},
+		{shards: []string{"0/4", "1/4", "2/4", "3/4"}},
+		{shards: []string{"3/4", "0/4", "2/4"}, missing: []string{"1/4"}},
+		{shards: []string{"1/4"}, missing: []string{"0/4", "2/4", "3/4"}},
+		{shards: []string{"0/2", "1/3"}, err: true},
+		{shards: []string{"x/2"}, err: true},
+		{shards: []string{"auto/2"}, err: true},
+		{shards: []string{"2/2"}, err: true},
+	} {
+		got, err := fleet.Summary{Shards: tc.shards}.MissingShards()
+		if (err != nil) != tc.err || strings.Join(got, ",") != strings.Join(tc.missing, ",") {
+			t.Errorf("%q: missing %q err %v; want %q err %v", tc.shards, got, err, tc.missing, tc.err)
 		}
 	}
 }

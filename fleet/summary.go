@@ -203,6 +203,9 @@ func (s *Summary) finish() {
 		P50: ms(h.Quantile(0.50)), P90: ms(h.Quantile(0.90)), P99: ms(h.Quantile(0.99)),
 		Max: h.MaxMicros / 1000,
 	}
+	if s.Ended == nil {
+		s.Ended = []Ended{} // "ended": [] in the JSON, never null
+	}
 	if s.ElapsedSeconds > 0 {
 		s.PublishesPerSec = float64(s.Published) / s.ElapsedSeconds
 		s.MessagesPerSecond = float64(s.Received) / s.ElapsedSeconds

@@ -119,6 +119,26 @@ c.on('connect', function() { print('up'); c.publish('t/x', 'hi', {qos: 1}, funct
 	if m.Instances != 20 || m.Connected != 20 || m.Published != 20 || m.Endings["finished"] != 20 || m.RSSBytes == 0 {
 		t.Errorf("merged summary %+v", m)
 	}
+	if m.Ended == nil || !strings.Contains(string(b), `"ended": []`) && !strings.Contains(string(b), `"ended":[]`) {
+		t.Errorf("a fleet with no ended instance writes \"ended\": [], not null:\n%s", b)
+	}
+	// One shard of two is not the fleet: refused (exit 2, naming it, nothing written) unless
+	// --allow-partial.
+	partial := filepath.Join(dir, "partial.json")
+	r = runBinary(t, "fleet", "merge", "--summary-json", partial, parts[1])
+	if r.code != 2 || !strings.Contains(r.stderr, "1 of 2 shards missing: 0/2") {
+		t.Errorf("merge of one shard of two: exit %d: %s", r.code, r.stderr)
+	}
+	if _, err := os.Stat(partial); err == nil {
+		t.Errorf("a refused merge wrote %s", partial)
+	}
+	r = runBinary(t, "fleet", "merge", "--allow-partial", "--summary-json", partial, parts[1])
+	if r.code != 0 || !strings.Contains(r.stderr, "partial: shards 0/2 missing") {
+		t.Errorf("merge --allow-partial: exit %d: %s", r.code, r.stderr)
+	}
+	if _, err := os.Stat(partial); err != nil {
+		t.Errorf("merge --allow-partial wrote no summary: %v", err)
+	}
 
 	bad := script(t, "bad.js", "print('x');\nundefinedFunction();\n")
 	r = runBinary(t, "fleet", "-n", "3", "--quiet", bad)

@@ -3,6 +3,7 @@ package cli
 import (
 	"fmt"
 	"os"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -14,6 +15,9 @@ type FleetMergeOptions struct {
 	IO          *IOStreams
 	Files       []string // the shards' --summary-json files
 	SummaryJSON string   // --summary-json: write the merged summary here
+	// AllowPartial (--allow-partial) merges a set of shards with some missing; without it such a
+	// set is refused (exit 2) and nothing is written.
+	AllowPartial bool
 }
 
 // NewCmdFleetMerge builds `devicejs fleet merge`. runF replaces the merge in tests.
@@ -26,7 +30,11 @@ func NewCmdFleetMerge(ios *IOStreams, runF func(*FleetMergeOptions) error) *cobr
 counts and resident memory add up, elapsed and all-connected times are the longest, rates are
 the total counts over the longest elapsed time, and the connect latency percentiles are read
 from the merged histograms. The merged summary is written to stderr, and as JSON to
---summary-json.`,
+--summary-json.
+
+The files must cover every shard of the fleet ("i/n" for each i from 0 to n-1): a set with one
+missing is refused with exit status 2 and a message naming the missing shards, and nothing is
+written, unless --allow-partial is given (the summary then says which shards it lacks).`,
 		Example: `  $ devicejs fleet merge --summary-json fleet.json shard-0.json shard-1.json shard-2.json`,
 		Args: func(_ *cobra.Command, args []string) error {
 			if len(args) == 0 {
@@ -43,6 +51,7 @@ from the merged histograms. The merged summary is written to stderr, and as JSON
 		},
 	}
 	cmd.Flags().StringVar(&opts.SummaryJSON, "summary-json", "", "write the merged summary as JSON to this file")
+	cmd.Flags().BoolVar(&opts.AllowPartial, "allow-partial", false, "merge even when some shards' summaries are missing")
 	return cmd
 }
 
@@ -64,7 +73,18 @@ func fleetMergeRun(opts *FleetMergeOptions) error {
 	if err != nil {
 		return usageError(err)
 	}
+	missing, err := m.MissingShards()
+	if err != nil {
+		return usageError(err)
+	}
+	if len(missing) > 0 && !opts.AllowPartial {
+		return usageError(fmt.Errorf("fleet merge: %d of %d shards missing: %s (--allow-partial merges them anyway)",
+			len(missing), len(missing)+len(m.Shards), strings.Join(missing, ", ")))
+	}
 	m.WriteText(opts.IO.ErrOut)
+	if len(missing) > 0 {
+		fmt.Fprintf(opts.IO.ErrOut, "partial: shards %s missing (--allow-partial)\n", strings.Join(missing, ", "))
+	}
 	if opts.SummaryJSON != "" {
 		f, err := os.Create(opts.SummaryJSON)
 		if err != nil {
