@@ -7,7 +7,6 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"os"
 	"strconv"
 	"sync/atomic"
 	"time"
@@ -15,6 +14,7 @@ import (
 	"github.com/devicejs/devicejs/bindings"
 	"github.com/devicejs/devicejs/broker"
 	"github.com/devicejs/devicejs/internal/embedroute"
+	"github.com/devicejs/devicejs/internal/srcfile"
 	"github.com/devicejs/devicejs/mqttcore"
 	"github.com/devicejs/devicejs/runtime"
 )
@@ -25,9 +25,12 @@ type Script struct {
 	Source string
 }
 
-// ScriptFile reads a script from a file; its Name is path.
+// ScriptFile reads a script from a file; its Name is path. The file must be a regular file (or
+// a symlink to one) of at most runtime.MaxSourceBytes (16 MiB): a FIFO, a device such as
+// /dev/zero, a directory or a socket is refused with an error naming the path, without blocking
+// and without reading it, and at most that many bytes are read whatever the file's size says.
 func ScriptFile(path string) (Script, error) {
-	b, err := os.ReadFile(path)
+	b, err := srcfile.Read(path)
 	if err != nil {
 		return Script{}, err
 	}
