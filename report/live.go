@@ -1,6 +1,7 @@
 package report
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -8,12 +9,30 @@ import (
 	"net"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
+
+	"golang.org/x/net/netutil"
 )
 
 // LiveInterval is how often a live page is sent new data.
 const LiveInterval = time.Second
+
+// The live server's bounds: what 2,000 clients that never read, or read slowly, can hold.
+const (
+	// MaxLiveStreams is the number of /events streams served at once; more are answered 503.
+	MaxLiveStreams = 32
+	// maxLiveDocs is the number of pages and /data.json answers written at once; more are
+	// answered 503.
+	maxLiveDocs = 8
+	// maxLiveConns is the number of connections open at once; more wait to be accepted.
+	maxLiveConns = 256
+	// liveWriteTimeout bounds the write of one page or one event to a client: a client that
+	// does not take it in that time is disconnected.
+	liveWriteTimeout = 5 * time.Second
+)
 
 // ResolveUIAddr turns a --ui value into the address to listen on. A bare port ("8080") or a
 // port with no host (":8080") binds the loopback interface, 127.0.0.1; a full address binds
@@ -42,92 +61,244 @@ func ResolveUIAddr(v string) (addr string, remote bool, err error) {
 
 // Live serves the report page while a run goes on: GET / is the page, GET /events a stream of
 // server-sent events (one JSON Data per LiveInterval), GET /data.json the current data. Close
-// sends every open page the final data, marked not live, and stops the server. Its methods are
-// safe from any goroutine.
+// sends every open page the final data, marked not live, and stops the server.
+//
+// However many clients there are, the data is taken and encoded once per LiveInterval (only
+// while some client wants it) and the same bytes are written to every client; streams are
+// capped at MaxLiveStreams and pages at a few at once (more get 503), every write has a
+// deadline, and a request whose Host is not one of the server's own names gets 421 (a page
+// of another site that rebinds its name to 127.0.0.1 cannot read the trace), unless the
+// server listens beyond loopback. Its methods are safe from any goroutine.
 type Live struct {
 	ln       net.Listener
 	srv      *http.Server
 	snapshot func() Data
-	done     chan struct{}
+	hosts    map[string]bool // the Host values answered; nil = any
 	closing  sync.Once
+	ticker   chan struct{} // closed to stop the ticker goroutine
+	tickDone chan struct{}
+	streams  chan struct{} // one token per /events stream served
+	docs     chan struct{} // one token per page or /data.json written
+	watchers atomic.Int64  // /events streams open
 
-	mu    sync.Mutex
-	final *Data
+	mu  sync.Mutex // guards cur, and makes encoding single-flight
+	cur *frame
+}
+
+// frame is the data of one moment, encoded once for every client.
+type frame struct {
+	at    time.Time
+	title string
+	gen   string
+	sse   []byte        // "data: " + the JSON + "\n\n" (the JSON has no newline)
+	err   error         // the data could not be encoded
+	final bool          // the final data (Close)
+	next  chan struct{} // closed when a newer frame replaces this one
+
+	pageOnce sync.Once
+	page     []byte // the whole page, rendered on first request
+	pageErr  error
+}
+
+func (f *frame) json() []byte { return f.sse[len("data: ") : len(f.sse)-2] }
+
+func (f *frame) html() ([]byte, error) {
+	f.pageOnce.Do(func() {
+		var b bytes.Buffer
+		f.pageErr = writePage(&b, f.title, f.gen, f.json())
+		f.page = b.Bytes()
+	})
+	return f.page, f.pageErr
 }
 
 // ListenLive listens on addr (see ResolveUIAddr) and serves the data snapshot returns, which
-// is called from the server's goroutines (it must be safe for concurrent use).
+// is called from the server's goroutines (it must be safe for concurrent use), at most once
+// per LiveInterval.
 func ListenLive(addr string, snapshot func() Data) (*Live, error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("--ui: %w", err)
 	}
-	l := &Live{ln: ln, snapshot: snapshot, done: make(chan struct{})}
+	l := &Live{ln: ln, snapshot: snapshot, ticker: make(chan struct{}),
+		tickDone: make(chan struct{}), streams: make(chan struct{}, MaxLiveStreams), docs: make(chan struct{}, maxLiveDocs),
+		hosts: ownHosts(ln.Addr())}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /{$}", l.page)
 	mux.HandleFunc("GET /events", l.events)
 	mux.HandleFunc("GET /data.json", l.dataJSON)
-	l.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
-	go func() { _ = l.srv.Serve(ln) }()
+	l.srv = &http.Server{Handler: l.checkHost(mux), ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout: 10 * time.Second, MaxHeaderBytes: 16 << 10,
+		// Each write sets its own deadline (writeAll); this one makes every request start
+		// with a fresh deadline, not the one a previous request on the connection left.
+		WriteTimeout: liveWriteTimeout}
+	go func() { _ = l.srv.Serve(netutil.LimitListener(ln, maxLiveConns)) }()
+	go l.tick()
 	return l, nil
+}
+
+// ownHosts returns the Host header values a server listening on a answers: its address and
+// localhost, 127.0.0.1 and [::1] with its port; nil (any) when it listens beyond loopback.
+func ownHosts(a net.Addr) map[string]bool {
+	ta, ok := a.(*net.TCPAddr)
+	if !ok || !ta.IP.IsLoopback() {
+		return nil
+	}
+	port := strconv.Itoa(ta.Port)
+	hosts := map[string]bool{a.String(): true}
+	for _, h := range []string{"localhost", "127.0.0.1", "[::1]"} {
+		hosts[h+":"+port] = true
+		if port == "80" {
+			hosts[h] = true
+		}
+	}
+	return hosts
+}
+
+// checkHost answers 421 to a request whose Host is not one of the server's own names.
+func (l *Live) checkHost(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if l.hosts != nil && !l.hosts[strings.ToLower(r.Host)] {
+			w.Header().Set("Connection", "close")
+			http.Error(w, "this server answers only to its own address", http.StatusMisdirectedRequest)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 // URL returns the page's address, e.g. "http://127.0.0.1:8080/".
 func (l *Live) URL() string { return "http://" + l.ln.Addr().String() + "/" }
 
-// current is the data to send: the final data once Close was called, else a live snapshot.
-func (l *Live) current() Data {
+// latest returns the current frame, encoding a new one when the current one is older than
+// maxAge (or there is none). Concurrent callers wait for the one encoding.
+func (l *Live) latest(maxAge time.Duration) *frame {
 	l.mu.Lock()
-	f := l.final
-	l.mu.Unlock()
-	if f != nil {
-		return *f
+	defer l.mu.Unlock()
+	if l.cur != nil && (l.cur.final || time.Since(l.cur.at) < maxAge) {
+		return l.cur
 	}
 	d := l.snapshot()
 	d.Live = true
-	return d
+	l.publishLocked(d, false)
+	return l.cur
+}
+
+// publishLocked encodes d as the current frame and wakes the streams waiting on the previous.
+func (l *Live) publishLocked(d Data, final bool) {
+	if !final {
+		d.Generated = ""
+	}
+	d = withDefaults(d)
+	f := &frame{at: time.Now(), title: d.Title, gen: d.Generated, final: final, next: make(chan struct{})}
+	var b bytes.Buffer
+	b.WriteString("data: ")
+	// Encode writes nothing on error; it escapes <, > and & as writePage needs.
+	if f.err = json.NewEncoder(&b).Encode(d); f.err != nil {
+		b.WriteString("{}\n")
+	}
+	b.WriteByte('\n')
+	f.sse = b.Bytes()
+	if l.cur != nil {
+		close(l.cur.next)
+	}
+	l.cur = f
+}
+
+// tick encodes a new frame every LiveInterval while some stream is open, until Close.
+func (l *Live) tick() {
+	defer close(l.tickDone)
+	t := time.NewTicker(LiveInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-l.ticker:
+			return
+		case <-t.C:
+			if l.watchers.Load() > 0 {
+				l.latest(0)
+			}
+		}
+	}
+}
+
+// acquire takes a token of sem, or answers 503 and returns false when there is none.
+func acquire(w http.ResponseWriter, sem chan struct{}) bool {
+	select {
+	case sem <- struct{}{}:
+		return true
+	default:
+		w.Header().Set("Connection", "close")
+		w.Header().Set("Retry-After", "5")
+		http.Error(w, "too many clients of the live report", http.StatusServiceUnavailable)
+		return false
+	}
+}
+
+// writeAll writes b to w within liveWriteTimeout and flushes it.
+func writeAll(w http.ResponseWriter, b []byte) error {
+	rc := http.NewResponseController(w)
+	if err := rc.SetWriteDeadline(time.Now().Add(liveWriteTimeout)); err != nil {
+		return err
+	}
+	if _, err := w.Write(b); err != nil {
+		return err
+	}
+	return rc.Flush()
 }
 
 func (l *Live) page(w http.ResponseWriter, _ *http.Request) {
+	if !acquire(w, l.docs) {
+		return
+	}
+	defer func() { <-l.docs }()
+	f := l.latest(LiveInterval)
+	b, err := f.html()
+	if f.err != nil || err != nil {
+		http.Error(w, "the report data cannot be encoded", http.StatusInternalServerError)
+		return
+	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	_ = Write(w, l.current())
+	_ = writeAll(w, b)
 }
 
 func (l *Live) dataJSON(w http.ResponseWriter, _ *http.Request) {
-	w.Header().Set("Content-Type", "application/json")
-	_ = json.NewEncoder(w).Encode(l.current())
-}
-
-func (l *Live) events(w http.ResponseWriter, r *http.Request) {
-	fl, ok := w.(http.Flusher)
-	if !ok {
-		http.Error(w, "streaming unsupported", http.StatusInternalServerError)
+	if !acquire(w, l.docs) {
 		return
 	}
+	defer func() { <-l.docs }()
+	f := l.latest(LiveInterval)
+	if f.err != nil {
+		http.Error(w, "the report data cannot be encoded", http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	_ = writeAll(w, f.sse[len("data: "):len(f.sse)-1]) // the JSON and a newline
+}
+
+// events streams the frames: the current one, then each newer one as it comes (a client too
+// slow for every frame gets the latest when it is ready), until the final one, the client
+// going, or a write not taken within liveWriteTimeout.
+func (l *Live) events(w http.ResponseWriter, r *http.Request) {
+	if !acquire(w, l.streams) {
+		return
+	}
+	defer func() { <-l.streams }()
+	l.watchers.Add(1)
+	defer l.watchers.Add(-1)
 	w.Header().Set("Content-Type", "text/event-stream")
 	w.Header().Set("Cache-Control", "no-cache")
-	send := func() bool {
-		b, err := json.Marshal(l.current())
-		if err != nil {
-			return false
+	for f := l.latest(LiveInterval); ; {
+		if writeAll(w, f.sse) != nil || f.final {
+			return
 		}
-		if _, err := fmt.Fprintf(w, "data: %s\n\n", b); err != nil {
-			return false
-		}
-		fl.Flush()
-		return true
-	}
-	t := time.NewTicker(LiveInterval)
-	defer t.Stop()
-	for send() {
 		select {
 		case <-r.Context().Done():
 			return
-		case <-l.done:
-			send() // the final data, not live: the page stops listening
-			return
-		case <-t.C:
+		case <-f.next:
 		}
+		l.mu.Lock()
+		f = l.cur
+		l.mu.Unlock()
 	}
 }
 
@@ -136,11 +307,12 @@ func (l *Live) events(w http.ResponseWriter, r *http.Request) {
 func (l *Live) Close(final Data) error {
 	var err error
 	l.closing.Do(func() {
+		close(l.ticker)
+		<-l.tickDone
 		final.Live = false
 		l.mu.Lock()
-		l.final = &final
+		l.publishLocked(final, true)
 		l.mu.Unlock()
-		close(l.done)
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		defer cancel()
 		if err = l.srv.Shutdown(ctx); errors.Is(err, context.DeadlineExceeded) {

@@ -2,6 +2,8 @@ package report
 
 import (
 	_ "embed"
+	"encoding/json"
+	"fmt"
 	"html/template"
 	"io"
 	"slices"
@@ -71,17 +73,38 @@ func bucketBounds(b int) (lo, hi float64) {
 	return lo, us(b+1) / 1000
 }
 
-// Write renders d as one self-contained HTML page. Generated is set to now when empty.
+// Write renders d as one self-contained HTML page. Generated is set to now when empty. Data
+// that JSON cannot encode (an infinite or NaN number) is an error and nothing is written: the
+// page would have nothing to draw.
 func Write(w io.Writer, d Data) error {
+	d = withDefaults(d)
+	b, err := json.Marshal(d)
+	if err != nil {
+		return fmt.Errorf("report: the data cannot be written as JSON: %w", err)
+	}
+	return writePage(w, d.Title, d.Generated, b)
+}
+
+// withDefaults sets Generated to now when empty and an empty Title to "devicejs report".
+func withDefaults(d Data) Data {
 	if d.Generated == "" {
 		d.Generated = time.Now().UTC().Format(time.RFC3339)
 	}
 	if d.Title == "" {
 		d.Title = "devicejs report"
 	}
+	return d
+}
+
+// writePage renders the page around dataJSON, the json.Marshal of its Data. It goes into the
+// page's data element as it is: json.Marshal escapes <, > and & (and U+2028, U+2029), so no
+// string of the data can end the element or open a comment, and the data is encoded once
+// (html/template would encode and escape it again).
+func writePage(w io.Writer, title, generated string, dataJSON []byte) error {
 	return pageTemplate.Execute(w, struct {
-		Data Data
-		CSS  template.CSS
-		JS   template.JS
-	}{d, template.CSS(reportCSS), template.JS(reportJS)})
+		Title, Generated string
+		JSON             template.JS
+		CSS              template.CSS
+		JS               template.JS
+	}{title, generated, template.JS(dataJSON), template.CSS(reportCSS), template.JS(reportJS)})
 }

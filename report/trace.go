@@ -58,15 +58,16 @@ func readLine(br *bufio.Reader) ([]byte, error) {
 	}
 }
 
-// add decodes one line into an event, or counts it as skipped. Numbers stay json.Number so that
-// they are written back exactly as read.
-func (tr *Trace) add(line []byte) {
+// add decodes one line into an event, or counts it as skipped, and reports whether it was an
+// event. Numbers stay json.Number so that they are written back exactly as read.
+func (tr *Trace) add(line []byte) bool {
 	dec := json.NewDecoder(bytes.NewReader(line))
 	dec.UseNumber()
 	var ev map[string]any
 	if err := dec.Decode(&ev); err != nil || ev == nil || dec.More() {
 		tr.Skipped++
-		return
+		return false
 	}
 	tr.Events = append(tr.Events, ev)
+	return true
 }
