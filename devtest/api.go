@@ -10,6 +10,7 @@ import (
 
 	"github.com/devicejs/devicejs"
 	"github.com/devicejs/devicejs/internal/pki"
+	"github.com/devicejs/devicejs/internal/srcfile"
 	"github.com/devicejs/devicejs/mqttcore"
 	"github.com/devicejs/devicejs/runtime"
 )
@@ -296,7 +297,7 @@ func (f *fileRun) jsNewCA(goja.FunctionCall) goja.Value {
 func (f *fileRun) jsStart(call goja.FunctionCall) goja.Value {
 	w := f.w()
 	rel := call.Argument(0).String()
-	src, err := f.opts.readFile(f.opts.resolve(f.dir, rel))
+	src, err := f.opts.readSource(f.opts.resolve(f.dir, rel), srcfile.MaxBytes)
 	if err != nil {
 		f.throw("Error", "device.start: "+err.Error())
 	}

@@ -73,6 +73,10 @@ func (w *World) startDevice(script devicejs.Script, o DeviceOptions) (*DeviceUnd
 		For:    o.For,
 		Limits: o.Limits,
 		Trace:  d.observe,
+		// The devices share the test file's process heap and budget (Options.MaxMemory): each
+		// gets the guards and a watchdog, so a leaking device ends at once, not only the test
+		// file's run, which waits in world.after while its devices allocate.
+		MaxMemory: w.opts.MaxMemory,
 	}
 	if w.embedded != nil {
 		cfg.TLS = devicejs.TLS{CA: w.route.TrustCA, Cert: w.route.ClientCert, Key: w.route.ClientKey}

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/devicejs/devicejs"
+	"github.com/devicejs/devicejs/internal/srcfile"
 	"github.com/devicejs/devicejs/internal/syncbuf"
 	"github.com/devicejs/devicejs/runtime"
 )
@@ -60,8 +61,16 @@ type Options struct {
 	Seed int64
 	// FS, when set, is where test files and the scripts they device.start() are read from
 	// (slash-separated fs.FS paths, e.g. files embedded in a binary); nil reads the OS
-	// filesystem.
+	// filesystem. Test files and scripts must be regular files of at most
+	// runtime.MaxSourceBytes (internal/srcfile), from FS as from the OS filesystem.
 	FS fs.FS
+	// MaxMemory is the heap budget in bytes of the process running the tests; 0 means none.
+	// The test file's runtime and every device it starts get the memory guards and the heap
+	// watchdog against it (runtime.Options.MaxMemory, devicejs.Config.MaxMemory): when the
+	// heap outgrows it, the devices end with the budget error and the test file's run ends
+	// with it (the rest of the file does not run). The heap is the process's, so the budget
+	// covers every file run at once (Parallel) and the host's own memory for the world.
+	MaxMemory int64
 }
 
 // Status is the outcome of one test.
@@ -184,7 +193,7 @@ func RunFiles(ctx context.Context, files []string, opts Options, onFile func(Fil
 func RunFile(ctx context.Context, path string, opts Options) FileResult {
 	start := time.Now()
 	res := FileResult{File: path}
-	src, err := opts.readFile(path)
+	src, err := opts.readSource(path, int64(srcfile.MaxBytes-len(runAllCall)))
 	if err != nil {
 		res.Err = err
 		return res
@@ -193,12 +202,12 @@ func RunFile(ctx context.Context, path string, opts Options) FileResult {
 		opts.Timeout = 60 * time.Second
 	}
 	out := &syncbuf.Buffer{}
-	loop := runtime.New(runtime.Options{Stdout: out})
+	loop := runtime.New(runtime.Options{Stdout: out, MaxMemory: opts.MaxMemory})
 	f := &fileRun{ctx: ctx, path: path, dir: opts.dir(path), opts: opts, loop: loop, out: out,
 		lines: strings.Count(string(src), "\n") + 1}
 	// The registered tests run from a call appended after the file's own code, on the same
 	// loop, so they share the file's globals.
-	err = loop.Run(ctx, path, string(src)+"\n;"+runAllName+"();\n", f.setup)
+	err = loop.Run(ctx, path, string(src)+runAllCall, f.setup)
 	res.Tests = f.results
 	if err != nil {
 		res.Err = err
@@ -207,12 +216,13 @@ func RunFile(ctx context.Context, path string, opts Options) FileResult {
 	return res
 }
 
-// readFile reads a test file or script from Options.FS, or from the OS filesystem.
-func (o Options) readFile(name string) ([]byte, error) {
+// readSource reads a test file or script from Options.FS, or from the OS filesystem: a
+// regular file of at most limit bytes (internal/srcfile).
+func (o Options) readSource(name string, limit int64) ([]byte, error) {
 	if o.FS != nil {
-		return fs.ReadFile(o.FS, name)
+		return srcfile.ReadFS(o.FS, name, limit)
 	}
-	return os.ReadFile(name)
+	return srcfile.ReadLimit(name, limit)
 }
 
 // dir is the folder of a test file, against which device.start() paths are resolved.
@@ -234,8 +244,12 @@ func (o Options) resolve(dir, rel string) string {
 	return filepath.Join(dir, rel)
 }
 
-// runAllName is the hidden global that runs the registered tests.
-const runAllName = "__devtest_runAll"
+// runAllName is the hidden global that runs the registered tests; runAllCall, appended to the
+// test file's source, calls it.
+const (
+	runAllName = "__devtest_runAll"
+	runAllCall = "\n;" + runAllName + "();\n"
+)
 
 // registered is one test(name, fn) of a file.
 type registered struct {

@@ -3,11 +3,11 @@ package cli
 import (
 	"errors"
 	"fmt"
-	"os"
 
 	"github.com/spf13/cobra"
 
 	"github.com/devicejs/devicejs/internal/check"
+	"github.com/devicejs/devicejs/internal/srcfile"
 )
 
 // CheckOptions are the inputs of `devicejs check`.
@@ -58,7 +58,7 @@ Exit codes: 0 no errors (warnings are printed but allowed, unless --strict),
 func checkRun(opts *CheckOptions) error {
 	failed := false
 	for _, p := range opts.ScriptPaths {
-		src, err := os.ReadFile(p)
+		src, err := srcfile.Read(p)
 		if err != nil {
 			return usageError(fmt.Errorf("cannot read script: %w", err))
 		}

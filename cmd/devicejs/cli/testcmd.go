@@ -31,12 +31,13 @@ type TestOptions struct {
 	Parallel    int
 	TraceOnFail bool
 	Seed        int64
-	Report      string // --report: HTML report of every test's device traces (report_testcmd.go)
+	Report      string   // --report: HTML report of every test's device traces (report_testcmd.go)
+	MaxMemory   byteSize // --max-memory: heap budget of the test files and their devices; 0 = none
 }
 
 // NewCmdTest builds `devicejs test`. runF replaces the run in tests of flag parsing.
 func NewCmdTest(ios *IOStreams, runF func(*TestOptions) error) *cobra.Command {
-	opts := &TestOptions{IO: ios}
+	opts := &TestOptions{IO: ios, MaxMemory: defaultMaxMemory}
 	cmd := &cobra.Command{
 		Use:   "test [flags] [files or dirs...]",
 		Short: "Run device-script tests (*.test.js) against a scripted world",
@@ -83,6 +84,7 @@ run, 2 usage error.`,
 	f.BoolVar(&opts.TraceOnFail, "trace-on-fail", false, "print every device's trace and output for failed tests")
 	f.Int64Var(&opts.Seed, "seed", 1, "seed of the link emulation's jitter and loss")
 	f.StringVar(&opts.Report, "report", "", "write an HTML report of every test's device traces to this file (see 'devicejs report')")
+	f.Var(&opts.MaxMemory, "max-memory", "end the test file and its devices with an error (exit 1) when the heap outgrows this size; 0 = no limit")
 	return cmd
 }
 
@@ -98,7 +100,8 @@ func testRun(parent context.Context, opts *TestOptions) error {
 		return usageError(errors.New("--tls-broker and --ssl-* need --broker"))
 	}
 	ro := devtest.Options{Broker: opts.Broker, TLSBroker: opts.TLSBroker, PeerUser: opts.PeerUser,
-		PeerPass: opts.PeerPass, Timeout: opts.Timeout, Parallel: opts.Parallel, Seed: opts.Seed}
+		PeerPass: opts.PeerPass, Timeout: opts.Timeout, Parallel: opts.Parallel, Seed: opts.Seed,
+		MaxMemory: int64(opts.MaxMemory)}
 	if opts.Broker != "" {
 		if _, err := devicejs.AddressDialer(opts.Broker); err != nil {
 			return usageError(err)
@@ -133,6 +136,17 @@ func testRun(parent context.Context, opts *TestOptions) error {
 	}
 	ctx, release := boundRun(parent, 0) // --timeout is per test (the runner's)
 	defer release()
+	done := make(chan struct{})
+	defer close(done)
+	// A signal ends the run like `run`'s: a file stuck in a long built-in call exits the
+	// process stopGrace later.
+	exitIfStuck(opts.IO, ctx.Done(), done, func() ExitCode {
+		if errors.Is(context.Cause(ctx), errTerminated) {
+			return ExitTerminated
+		}
+		return ExitInterrupted
+	})
+	defer exitAtMemoryBackstop(opts.IO)()
 	start := time.Now()
 	results := devtest.RunFiles(ctx, files, ro, func(r devtest.FileResult) {
 		devtest.WriteFile(opts.IO.Out, r, opts.TraceOnFail)
