@@ -91,7 +91,10 @@ func (s *Session) publishDirectLocked(o *op) bool {
 	case err != nil:
 		g.wmu.Unlock()
 		g.fail()
-		s.completeLocked(o, Disconnected) // the socket failed: the connection is being lost
+		// The socket failed: the connection is lost now, in this critical section, so the
+		// callback of o (11) already sees it, and close follows it (connFailed).
+		s.completeLocked(o, Disconnected)
+		s.lostLocked(c)
 	default: // the socket buffer is full: finish the write off the caller's goroutine
 		s.finishWrite(c, g, o, append([]byte(nil), g.wbuf[n:]...))
 	}
@@ -112,7 +115,7 @@ func (s *Session) trackDirectLocked(c *connection, o *op) {
 }
 
 // flushSendBuffer writes the send buffer of g until it is empty; a failed write fails the
-// connection (its loss is then reported as for any other socket failure).
+// connection, which is declared lost at once (connFailed).
 func (s *Session) flushSendBuffer(g *guardConn) {
 	defer s.wg.Done()
 	for {
@@ -131,6 +134,7 @@ func (s *Session) flushSendBuffer(g *guardConn) {
 			g.obuf, g.flushing = nil, false
 			g.omu.Unlock()
 			g.fail()
+			s.connFailed(g.a)
 			return
 		}
 	}
@@ -153,9 +157,10 @@ func (s *Session) finishWrite(c *connection, g *guardConn, o *op, rest []byte) {
 		g.wmu.Unlock()
 		if err != nil {
 			g.fail()
+			s.connFailed(c.att) // completes o, in flight, with 11; then close
 		}
 		if o.qos != 0 {
-			return // the PUBACK completes it; the failure above drops the connection
+			return // the PUBACK completes it, or the loss of the connection
 		}
 		defer close(ended)
 		select {

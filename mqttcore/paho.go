@@ -86,8 +86,8 @@ type guardConn struct {
 	net.Conn
 	a       *attempt
 	max     int
-	dead    atomic.Bool
-	failed  atomic.Bool // the guard closed the connection itself (fail)
+	dead    atomic.Bool // reading or writing failed, or the connection was closed
+	closed  atomic.Bool // paho closed the connection (Close): its Disconnect or its loss handling
 	dupNext atomic.Bool // set DUP on the next outgoing QoS 1/2 PUBLISH
 
 	tr   *packetTracer // packet trace (packettrace.go); nil when packets are not traced
@@ -120,25 +120,34 @@ func newGuardConn(c net.Conn, a *attempt, maxLen int) *guardConn {
 }
 
 // fail records a failed write of a direct publish and closes the connection, so that paho's
-// reader ends and the loss is reported as for any other socket failure.
+// reader ends and the loss is reported as for any other socket failure. The caller then
+// declares the loss to the session (connFailed), which paho would only do later.
 func (g *guardConn) fail() {
-	g.failed.Store(true)
 	g.dead.Store(true)
 	g.a.noteIOError()
 	_ = g.Conn.Close()
 }
 
-// errLinkFailed is what paho gets instead of "use of closed network connection" once the guard
-// has closed the connection itself (see pahoErr).
+// errLinkFailed is what paho gets instead of "use of closed network connection" when the
+// connection was closed by anything but paho (see pahoErr).
 var errLinkFailed = errors.New("mqttcore: the connection failed")
 
-// pahoErr translates an error for paho. paho takes "use of closed network connection" for the
-// consequence of its own Disconnect and reports no loss for it: its reader and writer just stop.
-// When the guard closed the connection (a failed direct write, fail), that would leave the
-// session connected to a dead socket until the next keepalive (forever with keepalive 0), with
-// every publish failing. Such errors are replaced by errLinkFailed, which paho reports.
+// pahoErr reports a failed read or write of the connection (err != nil) to the session, which
+// declares the open connection lost at once (connFailed), and translates err for paho. Called by
+// Read and Write on the goroutine that saw the failure, before paho acts on it.
+//
+// paho takes "use of closed network connection" for the consequence of its own Disconnect and
+// reports no loss for it: its reader and writer just stop. When something else closed the
+// connection (the guard after a failed direct write, fail; a Go host's Dial or an in-memory
+// route closing it under the device), that left the session connected to a dead socket until
+// the next keepalive (forever with keepalive 0), with every publish failing 11 and no close.
+// Such errors are replaced by errLinkFailed, which paho reports.
 func (g *guardConn) pahoErr(err error) error {
-	if err != nil && g.failed.Load() &&
+	if err == nil {
+		return nil
+	}
+	g.a.s.connFailed(g.a)
+	if !g.closed.Load() &&
 		(errors.Is(err, net.ErrClosed) || strings.Contains(err.Error(), "use of closed network connection")) {
 		return errLinkFailed
 	}
@@ -199,7 +208,9 @@ func (g *guardConn) writeLocked(p []byte) error {
 // clearing its own after a publish could otherwise unbound a PINGREQ written meanwhile.
 func (g *guardConn) SetWriteDeadline(time.Time) error { return nil }
 
+// Close is paho's: after its Disconnect, or when it handles a loss it detected (keepalive).
 func (g *guardConn) Close() error {
+	g.closed.Store(true)
 	g.dead.Store(true)
 	return g.Conn.Close()
 }

@@ -108,11 +108,12 @@ func (s *Session) post(f func()) {
 	}
 }
 
-// IsConnected reports whether a connection is open.
+// IsConnected reports whether a connection is open. A connection whose socket has failed is
+// not: it is declared lost first (liveLocked).
 func (s *Session) IsConnected() bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.state == stConnected
+	return s.liveLocked()
 }
 
 // IsReconnecting reports whether a reconnection (automatic or manual) is waiting for its
@@ -120,6 +121,7 @@ func (s *Session) IsConnected() bool {
 func (s *Session) IsReconnecting() bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.liveLocked()
 	return s.state == stWaiting || s.state == stReconnecting
 }
 
@@ -128,7 +130,40 @@ func (s *Session) IsReconnecting() bool {
 func (s *Session) CanPublish() bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.state == stConnected && s.pub == nil
+	return s.liveLocked() && s.pub == nil
+}
+
+// A connection is dead for the session, and so for the script, as soon as the device finds it
+// dead (docs/device-semantics.md, "When a connection is declared dead"): every read or write
+// failure of the guard (a failed write, the broker's close or reset, a local close, paho's
+// keepalive closing it) calls connFailed on the goroutine that saw it, and the state queries
+// and operations check the guard's dead flag first (liveLocked), so nothing can observe the
+// window between the failure and its report. lostLocked then, in one critical section, completes
+// the operations in flight with 11, emits close and schedules the reconnection; paho's own
+// OnConnectionLost, which comes later, finds the connection already dropped.
+
+// liveLocked reports whether a connection is open, first declaring the open connection lost
+// when its socket has failed.
+func (s *Session) liveLocked() bool {
+	if s.state == stConnected && s.conn.att.socketFailed() {
+		s.lostLocked(s.conn)
+	}
+	return s.state == stConnected
+}
+
+// connFailed declares the open connection lost if it is attempt a's: I/O on it failed. Called
+// without s.mu from the goroutine that saw the failure (paho's reader or writer, a flush).
+func (s *Session) connFailed(a *attempt) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.connFailedLocked(a)
+}
+
+// connFailedLocked is connFailed with s.mu held.
+func (s *Session) connFailedLocked(a *attempt) {
+	if c := s.conn; c != nil && c.att == a {
+		s.lostLocked(c)
+	}
 }
 
 // ErrnoConnect returns errnoConnect: the result of the latest finished connection attempt
@@ -155,6 +190,7 @@ func (s *Session) ClientID() string { return s.clientID }
 func (s *Session) Reconnect() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.liveLocked() // a failed socket is a loss, with its own reconnection
 	switch s.state {
 	case stConnected:
 		c := s.conn

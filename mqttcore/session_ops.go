@@ -100,7 +100,7 @@ func (s *Session) Publish(topic string, payload []byte, o PublishOptions, done f
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.state != stConnected {
+	if !s.liveLocked() {
 		return Disconnected
 	}
 	if s.pub != nil {
@@ -126,7 +126,7 @@ func (s *Session) Subscribe(filter string, o SubscribeOptions, done func(Code)) 
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.state != stConnected {
+	if !s.liveLocked() {
 		return Disconnected
 	}
 	op := &op{kind: opSubscribe, topic: filter, qos: o.QoS, done: done}
@@ -152,7 +152,7 @@ func (s *Session) Unsubscribe(filter string, done func(Code)) error {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.state != stConnected {
+	if !s.liveLocked() {
 		return Disconnected
 	}
 	for i, sub := range s.subs {
@@ -257,6 +257,12 @@ func (s *Session) finish(c *connection, o *op, tok paho.Token) {
 	if err := tok.Error(); err != nil {
 		code = o.kind.failCode()
 		if c.isGone() || errors.Is(err, paho.ErrNotConnected) {
+			// The connection failed under paho: it is lost now, before this completion
+			// (lostLocked completes o with the others in flight, then emits close).
+			if s.conn == c {
+				s.lostLocked(c)
+				return
+			}
 			code = Disconnected
 		}
 	} else if st, ok := tok.(*paho.SubscribeToken); ok {
