@@ -71,7 +71,17 @@ type Options struct {
 	// with it (the rest of the file does not run). The heap is the process's, so the budget
 	// covers every file run at once (Parallel) and the host's own memory for the world.
 	MaxMemory int64
+	// Stuck, when set, is called (on a goroutine of its own) when a test has not returned
+	// StuckGrace after the interrupt that follows its timeout: the test file's runtime is
+	// inside one long built-in call (Go code no interrupt reaches). The CLI prints err and
+	// exits; nil lets the run wait for the call to end.
+	Stuck func(err error)
 }
+
+// StuckGrace is how long a test may take to return after the interrupt that follows its
+// timeout before Options.Stuck is called: the CLI's bound for a run stuck in a built-in after
+// --timeout or a signal.
+const StuckGrace = 2 * time.Second
 
 // Status is the outcome of one test.
 type Status string
@@ -320,10 +330,21 @@ func (f *fileRun) runOne(t registered) TestResult {
 	outStart := len(f.out.String())
 	// A test spinning in JS past its timeout is interrupted (the rest of the file is not run).
 	grace := min(5*time.Second, f.opts.Timeout)
+	returned := make(chan struct{})
 	watchdog := time.AfterFunc(f.opts.Timeout+grace, func() {
 		f.loop.Interrupt(fmt.Errorf("test %q: still running %v after its timeout", t.name, grace))
+		if f.opts.Stuck == nil {
+			return
+		}
+		select {
+		case <-returned:
+		case <-time.After(StuckGrace):
+			f.opts.Stuck(fmt.Errorf("%s: test %q did not stop within %v after its timeout (stuck in a long built-in call)",
+				f.path, t.name, grace+StuckGrace))
+		}
 	})
 	err = t.fn()
+	close(returned)
 	watchdog.Stop()
 	r.DeviceMs = w.NowMs()
 	w.close()

@@ -102,6 +102,12 @@ func testRun(parent context.Context, opts *TestOptions) error {
 	ro := devtest.Options{Broker: opts.Broker, TLSBroker: opts.TLSBroker, PeerUser: opts.PeerUser,
 		PeerPass: opts.PeerPass, Timeout: opts.Timeout, Parallel: opts.Parallel, Seed: opts.Seed,
 		MaxMemory: int64(opts.MaxMemory)}
+	// --timeout ends a test stuck in a long built-in call too: the process exits (1, a failed
+	// test) when it has not returned devtest.StuckGrace after its interrupt.
+	ro.Stuck = func(err error) {
+		fmt.Fprintf(opts.IO.ErrOut, "devicejs: %v; exiting\n", err)
+		os.Exit(int(ExitScriptError))
+	}
 	if opts.Broker != "" {
 		if _, err := devicejs.AddressDialer(opts.Broker); err != nil {
 			return usageError(err)
