@@ -346,7 +346,7 @@ func (s *Session) dropConnLocked(c *connection) {
 	s.ops = nil
 	for _, o := range ops {
 		if o == c.violated {
-			s.completeLocked(o, PublishFailed) // the broker broke the protocol (packetacks.go)
+			s.completeLocked(o, o.kind.failCode()) // the broker broke the protocol (packetacks.go)
 			continue
 		}
 		s.completeLocked(o, Disconnected)

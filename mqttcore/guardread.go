@@ -30,8 +30,6 @@ const firstReadSize = 128
 // idle connection holds none.
 var readBufs = sync.Pool{New: func() any { b := make([]byte, readBufSize); return &b }}
 
-var errMalformed = errors.New("mqttcore: malformed packet from the broker")
-
 // Read gives paho the incoming stream minus the packets the guard handles itself.
 func (g *guardConn) Read(p []byte) (int, error) {
 	n, err := g.read(p)
@@ -49,7 +47,7 @@ func (g *guardConn) read(p []byte) (int, error) {
 		if err := g.nextPacket(); err != nil {
 			g.readErr = err
 			g.dead.Store(true)
-			if errors.Is(err, errPacketTooLarge) || errors.Is(err, errMalformed) || errors.Is(err, errProtocol) {
+			if errors.Is(err, errPacketTooLarge) || errors.Is(err, errProtocol) {
 				_ = g.Conn.Close()
 			} else {
 				g.a.noteIOError()
@@ -92,12 +90,12 @@ func (g *guardConn) nextPacket() error {
 			break
 		}
 		if i == 5 {
-			return fmt.Errorf("%w: remaining length over 4 bytes", errMalformed)
+			return g.violation(b[0], 0, false, "remaining length longer than 4 bytes", pendingAck{})
 		}
 		mul *= 128
 	}
 	h := b[0]
-	if h>>4 == 3 && g.in != nil {
+	if h>>4 == 3 && g.in != nil && g.connack {
 		body, err := g.take(i, n)
 		if err != nil {
 			return err
@@ -112,26 +110,7 @@ func (g *guardConn) nextPacket() error {
 			return err
 		}
 	}
-	if typ := h >> 4; (typ == 4 || typ == 5 || typ == 7) && n == 2 && g.in != nil {
-		if err := g.fill(i + 2); err != nil {
-			return err
-		}
-		b = g.buffered()
-		id := uint16(b[i])<<8 | uint16(b[i+1])
-		if msg := g.acks.received(typ, id); msg != "" {
-			g.in.protocolViolation(PacketName(h), id, msg)
-			return fmt.Errorf("%w: %s", errProtocol, msg)
-		}
-		if typ == 4 && g.in.handlePuback(id) { // PUBACK: the guard's own, or paho's
-			g.consume(i + 2)
-			return nil
-		}
-	}
-	if g.in != nil && completesOperation(h) {
-		g.in.noteAckToPaho()
-	}
-	g.pass = i + n
-	return nil
+	return g.control(h, i, n) // inboundcheck.go
 }
 
 // traceReceived traces a packet other than PUBLISH (header byte h, fixed header of hdr bytes,
@@ -313,31 +292,18 @@ func (s *Session) opsViaPahoLocked() bool {
 	return false
 }
 
-// handlePublish handles a PUBLISH packet (header byte h, body) read by g: the message goes to
-// the session, then the acknowledgement its QoS asks for is written. Reader goroutine.
+// handlePublish handles a PUBLISH packet (header byte h, body) read by g: its fields are checked
+// (splitPublish; a fault is a protocol violation), the message goes to the session, then the
+// acknowledgement its QoS asks for is written. Reader goroutine.
 func (c *connection) handlePublish(g *guardConn, h byte, body []byte) error {
-	qos := h >> 1 & 3
-	if qos == 3 || len(body) < 2 {
-		return fmt.Errorf("%w: PUBLISH", errMalformed)
-	}
-	tl := int(body[0])<<8 | int(body[1])
-	rest := body[2:]
-	if tl > len(rest) {
-		return fmt.Errorf("%w: PUBLISH topic", errMalformed)
-	}
-	topic := string(rest[:tl])
-	rest = rest[tl:]
-	var id [2]byte
-	if qos > 0 {
-		if len(rest) < 2 {
-			return fmt.Errorf("%w: PUBLISH packet identifier", errMalformed)
-		}
-		id, rest = [2]byte{rest[0], rest[1]}, rest[2:]
+	topic, id, hasID, payload, bad := splitPublish(h, body)
+	if bad != "" {
+		return g.violation(h, uint16(id[0])<<8|uint16(id[1]), hasID, bad, pendingAck{})
 	}
 	c.s.mu.Lock()
-	c.s.receiveLocked(c, topic, rest)
+	c.s.receiveLocked(c, topic, payload)
 	c.s.mu.Unlock()
-	switch qos {
+	switch h >> 1 & 3 {
 	case 1:
 		g.writeAck(0x40, id) // PUBACK
 	case 2:

@@ -6,56 +6,100 @@ import (
 	"sync"
 )
 
-// Acknowledgement types of sent PUBLISH packets. paho completes a publish on whichever of
-// PUBACK or PUBCOMP carries its packet identifier, so a broker that downgrades QoS 2 to 1 and
-// answers PUBACK (RabbitMQ does) would be reported as a completed QoS 2 publish. The guard
-// remembers the QoS of each PUBLISH it writes and checks every PUBACK, PUBREC and PUBCOMP
-// against it: the wrong acknowledgement is a protocol violation (MQTT 3.1.1 section 4.8: the
-// client closes the network connection; Paho's interoperability client fails the same way).
-// The publish completes with PublishFailed (12) and the connection is closed
-// (docs/device-semantics.md "Protocol violations by the broker").
+// Acknowledgements checked against what was asked. paho completes whichever token carries an
+// acknowledgement's packet identifier: a PUBACK completes a subscribe, a SUBACK a publish, and a
+// SUBACK with more return codes than its SUBSCRIBE had filters panics paho's reader goroutine
+// (index out of range: the host process dies, no recover can catch it). paho also completes a
+// publish on whichever of PUBACK or PUBCOMP carries its identifier, so a broker that downgrades
+// QoS 2 to 1 and answers PUBACK (RabbitMQ does) would be reported as a completed QoS 2 publish.
+//
+// The guard therefore remembers each request it writes that the broker must acknowledge (QoS 1
+// and 2 PUBLISH, SUBSCRIBE with its filter count, UNSUBSCRIBE) and checks every acknowledgement
+// against it before paho sees it (inboundcheck.go checks each packet's shape first): the wrong
+// acknowledgement is a protocol violation (MQTT 3.1.1 section 4.8: the client closes the network
+// connection; Paho's interoperability client fails the same way). The operation it answered
+// completes with its failure code (12, 13 or 14) and the connection is closed
+// (docs/device-semantics.md "Protocol violations by the broker"). An acknowledgement of an
+// identifier that has nothing outstanding is dropped: it would complete nothing in paho, or a
+// token paho has created but not written yet.
 
 // errProtocol is a protocol violation by the broker; the guard closes the connection.
 var errProtocol = errors.New("mqttcore: protocol violation by the broker")
 
-// maxPendingAcks bounds the remembered publishes. devicejs has one publish in flight per
-// session; the bound only protects against a broker that never acknowledges.
-const maxPendingAcks = 16
+// The request kinds remembered (the packet type written).
+const (
+	reqPublish     = 3
+	reqSubscribe   = 8
+	reqUnsubscribe = 10
+)
 
-// pendingAck is a sent QoS 1 or 2 PUBLISH awaiting its acknowledgement.
+// pendingAck is a written request awaiting its acknowledgement. Packet identifiers are unique
+// among outstanding requests (paho never reuses one in use; direct publishes use one paho
+// does not have in flight), so there are at most 65,535 of them.
 type pendingAck struct {
-	id  uint16
-	qos byte
-	rec bool // QoS 2: PUBREC received, PUBCOMP next
+	id      uint16
+	typ     byte   // reqPublish, reqSubscribe or reqUnsubscribe
+	qos     byte   // PUBLISH: 1 or 2
+	rec     bool   // QoS 2: PUBREC received, PUBCOMP next
+	filters int    // SUBSCRIBE: number of topic filters (one return code each in the SUBACK)
+	filter  string // SUBSCRIBE, UNSUBSCRIBE: the first topic filter (identifies the operation)
 }
 
-// ackWatch holds the sent publishes awaiting acknowledgement. Safe from any goroutine.
+// String names the request, e.g. "QoS 2 PUBLISH 1", "SUBSCRIBE 3".
+func (p pendingAck) String() string {
+	if p.typ == reqPublish {
+		return fmt.Sprintf("QoS %d PUBLISH %d", p.qos, p.id)
+	}
+	return fmt.Sprintf("%s %d", packetNames[p.typ], p.id)
+}
+
+// ackWatch holds the written requests awaiting acknowledgement. Safe from any goroutine. An
+// idle connection holds no memory in it.
 type ackWatch struct {
 	mu      sync.Mutex
 	pending []pendingAck
 }
 
-// sent records a QoS 1 or 2 PUBLISH with packet identifier id, replacing an older one with
-// the same identifier.
+// sent records a QoS 1 or 2 PUBLISH with packet identifier id.
 func (w *ackWatch) sent(id uint16, qos byte) {
+	w.add(pendingAck{id: id, typ: reqPublish, qos: qos})
+}
+
+// add records p, replacing an older request with the same identifier.
+func (w *ackWatch) add(p pendingAck) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	for i := range w.pending {
-		if w.pending[i].id == id {
-			w.pending[i] = pendingAck{id: id, qos: qos}
+		if w.pending[i].id == p.id {
+			w.pending[i] = p
 			return
 		}
 	}
-	if len(w.pending) == maxPendingAcks {
-		w.pending = append(w.pending[:0], w.pending[1:]...)
-	}
-	w.pending = append(w.pending, pendingAck{id: id, qos: qos})
+	w.pending = append(w.pending, p)
 }
 
-// received checks an acknowledgement (packet type 4 PUBACK, 5 PUBREC or 7 PUBCOMP) for id. It
-// returns "" when it is the one expected (or acknowledges nothing devicejs remembers: a stray
-// acknowledgement is left to paho, which ignores it) and otherwise what is wrong.
-func (w *ackWatch) received(typ byte, id uint16) string {
+// wrote records the request in the whole packet p that is about to be written, if p is one
+// that the broker acknowledges.
+func (w *ackWatch) wrote(p []byte) {
+	if qos, id, ok := publishID(p); ok {
+		w.sent(id, qos)
+		return
+	}
+	if req, ok := requestOf(p); ok {
+		w.add(req)
+	}
+}
+
+// ackVerdict is the outcome of checking an acknowledgement.
+type ackVerdict struct {
+	bad   string     // what is wrong; "" when the acknowledgement is acceptable
+	known bool       // it acknowledges a remembered request (else it is dropped)
+	asked pendingAck // the request it acknowledges, when known
+}
+
+// received checks an acknowledgement (packet type 4 PUBACK, 5 PUBREC, 7 PUBCOMP, 9 SUBACK with
+// return codes codes, or 11 UNSUBACK) for id against the request it answers.
+func (w *ackWatch) received(typ byte, id uint16, codes []byte) ackVerdict {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	i := -1
@@ -66,24 +110,47 @@ func (w *ackWatch) received(typ byte, id uint16) string {
 		}
 	}
 	if i < 0 {
-		return ""
+		return ackVerdict{}
 	}
 	p := &w.pending[i]
-	var bad string
+	v := ackVerdict{known: true, asked: *p}
 	switch {
-	case p.qos == 1 && typ == 4, p.qos == 2 && p.rec && typ == 7:
-		w.pending = append(w.pending[:i], w.pending[i+1:]...)
-		return ""
-	case p.qos == 2 && typ == 5:
+	case p.typ == reqPublish && p.qos == 1 && typ == 4,
+		p.typ == reqPublish && p.qos == 2 && p.rec && typ == 7,
+		p.typ == reqUnsubscribe && typ == 11:
+	case p.typ == reqPublish && p.qos == 2 && typ == 5:
 		p.rec = true // a repeated PUBREC is allowed: paho answers it with PUBREL again
-		return ""
-	case p.qos == 2 && typ == 7:
-		bad = "PUBCOMP before PUBREC"
+		return v
+	case p.typ == reqSubscribe && typ == 9:
+		if len(codes) != p.filters {
+			v.bad = fmt.Sprintf("SUBACK with %d return codes for %s of %d filter(s)", len(codes), p, p.filters)
+		}
+	case p.typ == reqPublish && p.qos == 2 && typ == 7:
+		v.bad = "PUBCOMP before PUBREC for " + p.String()
 	default:
-		bad = packetNames[typ]
+		v.bad = packetNames[typ] + " for " + p.String()
 	}
 	w.pending = append(w.pending[:i], w.pending[i+1:]...)
-	return fmt.Sprintf("%s for QoS %d PUBLISH %d", bad, p.qos, id)
+	if len(w.pending) == 0 {
+		w.pending = nil
+	}
+	return v
+}
+
+// take removes and returns the request with identifier id, if one is outstanding.
+func (w *ackWatch) take(id uint16) (pendingAck, bool) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for i, p := range w.pending {
+		if p.id == id {
+			w.pending = append(w.pending[:i], w.pending[i+1:]...)
+			if len(w.pending) == 0 {
+				w.pending = nil
+			}
+			return p, true
+		}
+	}
+	return pendingAck{}, false
 }
 
 // publishID returns the QoS and packet identifier of the PUBLISH packet p (one whole packet
@@ -107,18 +174,68 @@ func publishID(p []byte) (qos byte, id uint16, ok bool) {
 	return qos, uint16(p[at])<<8 | uint16(p[at+1]), true
 }
 
-// protocolViolation is called by the guard, on the reader goroutine, when the broker
-// acknowledged a PUBLISH with the wrong packet: it traces it and marks the publish in flight
-// to complete with PublishFailed when the connection, which the guard closes, is dropped.
-func (c *connection) protocolViolation(packet string, id uint16, msg string) {
+// requestOf returns the request in the SUBSCRIBE or UNSUBSCRIBE packet p (one whole packet as
+// written): its identifier, its first filter and, for SUBSCRIBE, its number of filters. ok is
+// false for any other packet or a truncated one.
+func requestOf(p []byte) (req pendingAck, ok bool) {
+	if len(p) == 0 || (p[0] != 0x82 && p[0] != 0xA2) {
+		return req, false
+	}
+	n, hdr, ok := remainingLength(p)
+	if !ok || hdr+n > len(p) || n < 2 {
+		return req, false
+	}
+	body := p[hdr : hdr+n]
+	req = pendingAck{id: uint16(body[0])<<8 | uint16(body[1]), typ: p[0] >> 4}
+	step := 2 // string length prefix
+	if req.typ == reqSubscribe {
+		step = 3 // and the requested QoS
+	}
+	for rest := body[2:]; len(rest) >= 2; {
+		l := int(rest[0])<<8 | int(rest[1])
+		if l+step > len(rest) {
+			return req, false
+		}
+		if req.filters == 0 {
+			req.filter = string(rest[2 : 2+l])
+		}
+		req.filters++
+		rest = rest[l+step:]
+	}
+	return req, req.filters > 0
+}
+
+// protocolViolation is called by the guard, on the reader goroutine, when the broker broke
+// the protocol: it traces it (packet, identifier when hasID, what is wrong) and, when the
+// packet answered an outstanding request (asked.typ != 0), marks the operation it answered to
+// complete with its failure code when the connection, which the guard closes, is dropped. A
+// violation before CONNACK is traced for the attempt; the attempt then fails.
+func (c *connection) protocolViolation(packet string, id uint16, hasID bool, msg string, asked pendingAck) {
 	s := c.s
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.conn != c {
+	if s.conn != c && (s.att == nil || s.att != c.att) {
 		return
 	}
-	s.trace(TraceEvent{Kind: TraceProtocolError, Packet: packet, PacketID: id, HasID: true, Err: msg})
-	if o := s.pub; o != nil && !o.fin && o.qos > 0 {
-		c.violated = o
+	s.trace(TraceEvent{Kind: TraceProtocolError, Packet: packet, PacketID: id, HasID: hasID, Err: msg})
+	if s.conn != c || c.violated != nil {
+		return
+	}
+	switch asked.typ {
+	case reqPublish:
+		if o := s.pub; o != nil && !o.fin && o.qos > 0 {
+			c.violated = o
+		}
+	case reqSubscribe, reqUnsubscribe:
+		kind := opSubscribe
+		if asked.typ == reqUnsubscribe {
+			kind = opUnsubscribe
+		}
+		for _, o := range s.ops {
+			if o.kind == kind && o.topic == asked.filter && !o.fin {
+				c.violated = o
+				break
+			}
+		}
 	}
 }

@@ -93,37 +93,57 @@ func TestPacketTraceParse(t *testing.T) {
 	}
 }
 
-// TestAckWatch checks the expected acknowledgement of each sent publish, including the bound.
+// TestAckWatch checks the expected acknowledgement of each written request: publishes by QoS,
+// SUBSCRIBE by its filter count, UNSUBSCRIBE, the wrong packet type for each, and identifiers
+// with nothing outstanding.
 func TestAckWatch(t *testing.T) {
 	var w ackWatch
 	w.sent(1, 1)
 	w.sent(2, 2)
+	w.wrote([]byte{0x82, 6, 0, 3, 0, 1, 'a', 1})                // SUBSCRIBE 3: one filter
+	w.wrote([]byte{0x82, 10, 0, 4, 0, 1, 'a', 1, 0, 1, 'b', 0}) // SUBSCRIBE 4: two filters
+	w.wrote([]byte{0xA2, 5, 0, 5, 0, 1, 'a'})                   // UNSUBSCRIBE 5
+	w.wrote([]byte{0x82, 6, 0, 6, 0, 1, 'x', 1})                // SUBSCRIBE 6
+	w.wrote([]byte{0xA2, 5, 0, 7, 0, 1, 'y'})                   // UNSUBSCRIBE 7
+	w.wrote([]byte{0x82, 6, 0, 8, 0, 1, 'z', 1})                // SUBSCRIBE 8
+	w.wrote([]byte{0x30, 3, 0, 1, 't'})                         // QoS 0: nothing to await
+	w.wrote([]byte{0x82, 6, 0, 9, 0, 9, 'a', 1})                // truncated: ignored
 	steps := []struct {
-		typ  byte
-		id   uint16
-		want string
+		typ   byte
+		id    uint16
+		codes []byte
+		want  string
+		known bool
 	}{
-		{5, 2, ""},                            // PUBREC for QoS 2
-		{5, 2, ""},                            // repeated
-		{4, 2, "PUBACK for QoS 2 PUBLISH 2"},  // then forgotten
-		{4, 2, ""},                            // unknown id: left to paho
-		{7, 1, "PUBCOMP for QoS 1 PUBLISH 1"}, // wrong for QoS 1
-		{4, 1, ""},                            // forgotten after the violation
-		{4, 999, ""},                          // never sent
+		{5, 2, nil, "", true},                            // PUBREC for QoS 2
+		{5, 2, nil, "", true},                            // repeated
+		{4, 2, nil, "PUBACK for QoS 2 PUBLISH 2", true},  // then forgotten
+		{4, 2, nil, "", false},                           // unknown id: dropped
+		{7, 1, nil, "PUBCOMP for QoS 1 PUBLISH 1", true}, // wrong for QoS 1
+		{4, 1, nil, "", false},                           // forgotten after the violation
+		{4, 999, nil, "", false},                         // never sent
+		{9, 3, []byte{0, 1}, "SUBACK with 2 return codes for SUBSCRIBE 3 of 1 filter(s)", true},
+		{9, 4, []byte{0, 1}, "", true}, // two filters, two codes
+		{11, 5, nil, "", true},         // UNSUBACK
+		{4, 6, nil, "PUBACK for SUBSCRIBE 6", true},
+		{9, 7, []byte{0}, "SUBACK for UNSUBSCRIBE 7", true},
+		{11, 8, nil, "UNSUBACK for SUBSCRIBE 8", true},
+		{9, 9, []byte{0}, "", false}, // the truncated SUBSCRIBE
 	}
 	for i, s := range steps {
-		if got := w.received(s.typ, s.id); got != s.want {
-			t.Errorf("step %d: %q, want %q", i, got, s.want)
+		v := w.received(s.typ, s.id, s.codes)
+		if v.bad != s.want || v.known != s.known {
+			t.Errorf("step %d: %q known %v, want %q known %v", i, v.bad, v.known, s.want, s.known)
 		}
 	}
+	if w.pending != nil {
+		t.Fatalf("%d still pending: %+v", len(w.pending), w.pending)
+	}
 	for id := range uint16(100) {
-		w.sent(id, 1)
+		w.sent(id%10, 1)
 	}
-	if len(w.pending) != maxPendingAcks {
-		t.Fatalf("%d pending, want the bound %d", len(w.pending), maxPendingAcks)
-	}
-	if got := w.received(5, 99); got == "" {
-		t.Error("the newest publish was dropped instead of the oldest")
+	if len(w.pending) != 10 {
+		t.Fatalf("%d pending, want 10 (one per identifier)", len(w.pending))
 	}
 }
 

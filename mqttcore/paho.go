@@ -91,7 +91,7 @@ type guardConn struct {
 	dupNext atomic.Bool // set DUP on the next outgoing QoS 1/2 PUBLISH
 
 	tr   *packetTracer // packet trace (packettrace.go); nil when packets are not traced
-	acks ackWatch      // sent QoS 1/2 publishes and the acknowledgement each expects (packetacks.go)
+	acks ackWatch      // written requests and the acknowledgement each expects (packetacks.go)
 
 	raw  syscall.RawConn // non-blocking writes of direct publishes (direct.go); nil if unavailable
 	wmu  sync.Mutex      // held for each whole packet written: paho's and direct ones
@@ -113,6 +113,7 @@ type guardConn struct {
 	rerr    error // the error that came with the buffered bytes, returned after them
 	pass    int   // bytes of the current packet still to hand to paho
 	readErr error // sticky: the stream failed (I/O error, oversized or malformed packet)
+	connack bool  // the CONNACK was read (inboundcheck.go)
 }
 
 func newGuardConn(c net.Conn, a *attempt, maxLen int) *guardConn {
@@ -164,9 +165,7 @@ func (g *guardConn) Write(p []byte) (int, error) {
 		q[0] |= 0x08
 		p = q
 	}
-	if qos, id, ok := publishID(p); ok {
-		g.acks.sent(id, qos)
-	}
+	g.acks.wrote(p) // a request the broker must acknowledge (packetacks.go)
 	g.wmu.Lock()
 	err := g.writeLocked(p)
 	g.wmu.Unlock()

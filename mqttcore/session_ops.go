@@ -28,8 +28,8 @@ type connection struct {
 	// lets the operations issued after it proceed.
 	directPub  *op
 	directDone func()
-	// Guarded by s.mu: the publish the broker acknowledged with the wrong packet
-	// (packetacks.go); dropConnLocked completes it with PublishFailed.
+	// Guarded by s.mu: the operation the broker answered with a protocol violation
+	// (packetacks.go); dropConnLocked completes it with its failure code (12, 13, 14).
 	violated *op
 
 	mu          sync.Mutex
@@ -266,14 +266,14 @@ func (s *Session) finish(c *connection, o *op, tok paho.Token) {
 			code = Disconnected
 		}
 	} else if st, ok := tok.(*paho.SubscribeToken); ok {
-		for _, rc := range st.Result() {
-			if rc == 0x80 || rc > 2 {
-				code = SubscribeFailed
-			}
+		// No return code for the filter: the token was completed by an acknowledgement of
+		// another type, which the guard can only check once the SUBSCRIBE is written.
+		if rc, ok := st.Result()[o.topic]; !ok || rc == 0x80 || rc > 2 {
+			code = SubscribeFailed
 		}
 	}
 	if o == c.violated {
-		code = PublishFailed // the broker broke the protocol (packetacks.go)
+		code = o.kind.failCode() // the broker broke the protocol (packetacks.go)
 	}
 	if o.kind == opSubscribe {
 		for i, sub := range s.subs {
