@@ -75,12 +75,12 @@ func (l *Loop) convert(err error) error {
 		if ie.Value() == errStopSignal {
 			return nil
 		}
-		se := &ScriptError{Kind: KindException, File: l.filename, Message: "interrupted: " + ie.Error(), Err: ie}
+		se := &ScriptError{Kind: KindException, File: l.filename, Message: "interrupted: " + ie.Error(), Err: detached(ie)}
 		l.setPosition(se, ie.Stack())
 		return se
 	case errors.As(err, &so):
 		se := &ScriptError{Kind: KindException, File: l.filename,
-			Message: "RangeError: Maximum call stack size exceeded", Err: so}
+			Message: "RangeError: Maximum call stack size exceeded", Err: detached(so)}
 		l.setPosition(se, so.Stack())
 		return se
 	}

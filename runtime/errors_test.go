@@ -140,3 +140,69 @@ func plainGojaStack(t *testing.T, src string) string {
 	}
 	return b.String()
 }
+
+// TestScriptErrorHoldsNoVM checks that no error a failed run returns holds a goja value: each
+// error in the Unwrap chain is a plain Go error, or one of goja's error types that hold no
+// VM (an empty *goja.StackOverflowError, a syntax error without its source file), and the
+// message, name, position and stack are strings (issue 22, finding 2).
+func TestScriptErrorHoldsNoVM(t *testing.T) {
+	jobErr := errors.New("job failed")
+	tt := []struct {
+		name, src string
+		setup     func(l *runtime.Loop) error
+		errName   string
+		wantErr   error
+	}{
+		{name: "throw Error", src: "throw new Error('x')", errName: "Error"},
+		{name: "throw TypeError", src: "null.x", errName: "TypeError"},
+		{name: "throw string", src: "throw 'x'"},
+		{name: "throw object", src: "throw {name: 'Fake', message: 'm'}"},
+		{name: "syntax", src: "var = 1"},
+		{name: "compile-time syntax", src: "'use strict'; with (a) {}"},
+		{name: "stack overflow", src: "function r() { r() } r()", errName: "RangeError"},
+		{name: "rejection", src: "Promise.reject(new SyntaxError('s'))", errName: "SyntaxError"},
+		{name: "job error", src: "", setup: func(l *runtime.Loop) error {
+			l.Post(func(*goja.Runtime) error { return jobErr })
+			return nil
+		}, wantErr: jobErr},
+		{name: "native throws a JS value", src: "f()", setup: func(l *runtime.Loop) error {
+			return l.VM().Set("f", func(goja.FunctionCall) goja.Value { panic(l.VM().NewTypeError("native")) })
+		}, errName: "TypeError"},
+		{name: "GoError", src: "f()", setup: func(l *runtime.Loop) error {
+			return l.VM().Set("f", func(goja.FunctionCall) goja.Value { panic(l.VM().NewGoError(jobErr)) })
+		}, errName: "GoError", wantErr: jobErr},
+	}
+	for _, tc := range tt {
+		t.Run(tc.name, func(t *testing.T) {
+			var setup []func(l *runtime.Loop) error
+			if tc.setup != nil {
+				setup = append(setup, tc.setup)
+			}
+			_, err := runtimetest.Run(t, tc.src, setup...)
+			var se *runtime.ScriptError
+			if !errors.As(err, &se) {
+				t.Fatalf("Run = %v, want a *ScriptError", err)
+			}
+			if se.Name != tc.errName || se.Message == "" {
+				t.Errorf("Name %q Message %q, want name %q", se.Name, se.Message, tc.errName)
+			}
+			if tc.wantErr != nil && !errors.Is(err, tc.wantErr) {
+				t.Errorf("errors.Is(%v, %v) = false", err, tc.wantErr)
+			}
+			for e := se.Err; e != nil; e = errors.Unwrap(e) {
+				switch g := e.(type) {
+				case *goja.StackOverflowError:
+					if len(g.Stack()) != 0 {
+						t.Errorf("Err chain holds a StackOverflowError with its stack")
+					}
+				case *goja.CompilerSyntaxError:
+					if g.File != nil {
+						t.Errorf("Err chain holds the source file")
+					}
+				case *goja.Exception, *goja.InterruptedError, goja.Value:
+					t.Errorf("Err chain holds %T", e)
+				}
+			}
+		})
+	}
+}

@@ -80,6 +80,9 @@ func (l *Loop) unhandledRejection() error {
 		return stop
 	}
 	se := &ScriptError{Kind: KindException, File: l.filename, Message: "(in promise) " + msg}
+	if se.Name, stop = l.errorName(first.Result()); stop != nil {
+		return stop
+	}
 	frames := rj.frames
 	if es := errorStack(first.Result()); len(es) > 0 {
 		frames = es // an Error: where it was made, as V8 prints it
