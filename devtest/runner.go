@@ -18,6 +18,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/dop251/goja"
+
 	"github.com/devicejs/devicejs"
 	"github.com/devicejs/devicejs/internal/srcfile"
 	"github.com/devicejs/devicejs/internal/syncbuf"
@@ -280,6 +282,7 @@ type fileRun struct {
 	tests   []registered
 	results []TestResult
 	world   *World // the current test's world
+	stopped bool   // the file's run was interrupted (timeout watchdog, memory budget): run no more tests
 	devices []*deviceJS
 	seq     int
 }
@@ -298,7 +301,7 @@ func (f *fileRun) runAll() {
 		if !f.selected(t.name) {
 			continue
 		}
-		if f.ctx.Err() != nil {
+		if f.ctx.Err() != nil || f.stopped {
 			return
 		}
 		f.results = append(f.results, f.runOne(t))
@@ -348,9 +351,21 @@ func (f *fileRun) runOne(t registered) TestResult {
 	watchdog.Stop()
 	r.DeviceMs = w.NowMs()
 	w.close()
+	var budget error // a device that ended at the memory budget (Options.MaxMemory)
 	for _, d := range f.devices {
 		r.Devices = append(r.Devices, DeviceTrace{Script: d.d.Name, Lines: d.d.Lines(), Trace: d.d.Trace()})
+		if res := d.d.Result(); budget == nil && res != nil && errors.Is(res.Err, runtime.ErrMemoryBudget) {
+			budget = res.Err
+		}
 	}
+	if budget != nil {
+		// The heap is the file's too: its run ends with the device's budget error (whether or
+		// not its own watchdog saw the heap over the budget as well), and so does the test.
+		f.loop.Interrupt(budget)
+		err = budget
+	}
+	var stopped *goja.InterruptedError
+	f.stopped = f.stopped || budget != nil || errors.As(err, &stopped) // the file's run is ending
 	f.world, f.devices = nil, nil
 	r.Output = f.out.String()[outStart:]
 	r.Wall = time.Since(start)

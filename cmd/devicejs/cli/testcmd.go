@@ -53,7 +53,9 @@ Tests run on an in-process broker unless --broker HOST:PORT names a real one; br
 other than stop/restart then report the test skipped ("needs the embedded broker").
 
 Directories are searched recursively for *.test.js; no argument means the current directory.
---timeout bounds each test in wall time (a test past it fails).
+--timeout bounds each test in wall time (a test past it fails). --max-memory bounds the heap
+of the process running the test files and their devices (the file running when it is
+outgrown fails with the budget error; the rest of that file does not run).
 
 Exit codes: 0 every selected test passed (or was skipped), 1 a test failed or a file could not
 run, 2 usage error.`,
