@@ -232,8 +232,8 @@ func (s *Session) runAttempt(a *attempt) {
 			rc = ct.ReturnCode()
 		}
 		errno := a.classify(rc, err)
-		s.trace(TraceEvent{Kind: TraceConnectFailed, ReturnCode: rc, Errno: errno, Err: err.Error()})
-		s.attemptFailedLocked(errno)
+		s.trace(TraceEvent{Kind: TraceConnectFailed, ReturnCode: rc, Errno: errno, Err: err.Error(), Cause: err})
+		s.attemptFailedLocked(errno, err)
 		s.mu.Unlock()
 		return
 	}
@@ -259,8 +259,9 @@ func (e *ConnectTimeoutError) Error() string {
 }
 
 // attemptFailedLocked applies the reconnect policy after a failed attempt: retry after
-// reconnectPeriod while automatic attempts are left, else an Error event.
-func (s *Session) attemptFailedLocked(e Errno) {
+// reconnectPeriod while automatic attempts are left, else an Error event. cause is the attempt's
+// failure (TraceEvent.Cause).
+func (s *Session) attemptFailedLocked(e Errno, cause error) {
 	s.errno = e
 	if s.autoLeft != 0 {
 		if s.autoLeft > 0 {
@@ -270,7 +271,7 @@ func (s *Session) attemptFailedLocked(e Errno) {
 		return
 	}
 	s.state = stIdle
-	s.trace(TraceEvent{Kind: TraceError, Code: ConnectionFailed})
+	s.trace(TraceEvent{Kind: TraceError, Code: ConnectionFailed, Errno: e, Cause: cause})
 	ev := s.ev.Error
 	if ev != nil {
 		s.post(func() { ev(ConnectionFailed) })

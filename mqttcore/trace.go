@@ -50,6 +50,11 @@ type TraceEvent struct {
 	Errno      Errno         // errnoConnect of a failed attempt
 	Wait       time.Duration // reconnect wait (device time)
 	Err        string        // the underlying failure of a failed attempt, if any
+	// Cause is the failure of a failed attempt as a Go error (TraceConnectFailed, and
+	// TraceError, which also carries the attempt's Errno): the Dial error (wrapped by paho,
+	// errors.Is finds it), a *ConnectTimeoutError, a TLS error... It is never written to a
+	// trace (Err is its text).
+	Cause error
 
 	// Packet fields (TracePacket; Packet and PacketID also for TraceProtocolError). Topic,
 	// QoS, Retain, Bytes and ReturnCode above carry the packet's own values.
