@@ -38,6 +38,7 @@ const (
 // calling the original (overBudget). sp and ap are the String and Array
 // prototypes. Only loops with a budget get them. Loop only.
 func (l *Loop) installMemoryGuards(sp, ap *goja.Object) {
+	l.registerBudget() // the allocation guards (guard_alloc.go) check this loop's budget too
 	l.wrap(ap, "fill", 1, l.arrayFill)
 	l.wrap(ap, "map", 1, l.arrayMap)
 	l.wrap(ap, "slice", 2, l.arraySlice)

@@ -160,20 +160,21 @@ print(a.slice(1).length, a.concat([1]).length, a.map(Number).length, s.split('a'
 }
 
 // TestMemoryBackstop: a run stopped at its budget while inside one long built-in, whose
-// memory keeps growing, calls the backstop with the budget error (the typed array's fill
-// touches 128 MiB after the 32 MiB budget was passed). Without a backstop it only goes on.
+// memory keeps growing, calls the backstop with the budget error (Object.keys, which no guard
+// estimates, makes 4 million strings of the 4 MiB typed array's indexes after the 32 MiB budget
+// was passed; a typed array's fill was the shape until the typed array constructors were
+// guarded). Without a backstop it only goes on.
 func TestMemoryBackstop(t *testing.T) {
 	got := make(chan *runtime.ScriptError, 1)
 	prev := runtime.SetMemoryBackstop(func(se *runtime.ScriptError) { got <- se })
 	defer func() { runtime.SetMemoryBackstop(prev) }()
-	// The interrupt could in principle land between the allocation and the fill (microseconds
-	// apart; the watchdog samples every 2 ms): then the run ends without a backstop, so up to
-	// three attempts.
+	// The run could in principle end before the watchdog sees it (it samples every 2 ms): then
+	// it ends without a backstop, so up to three attempts.
 	var called *runtime.ScriptError
 	for attempt := 0; attempt < 3 && called == nil; attempt++ {
 		debug.FreeOSMemory() // what earlier tests left must not trip the budget before the script runs
 		l := runtime.New(runtime.Options{Stdout: io.Discard, MaxMemory: 32 << 20})
-		err := l.Run(t.Context(), "backstop.js", "var a = new Float64Array(1 << 24); a.fill(1); print('after')")
+		err := l.Run(t.Context(), "backstop.js", "var k = Object.keys(new Uint8Array(1 << 22)); print('after')")
 		if !errors.Is(err, runtime.ErrMemoryBudget) {
 			t.Fatalf("err %v", err)
 		}

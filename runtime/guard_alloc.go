@@ -1,0 +1,366 @@
+package runtime
+
+import (
+	"math"
+	"os"
+	"reflect"
+	goruntime "runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"weak"
+
+	"github.com/dop251/goja"
+	"github.com/dop251/goja/unistring"
+)
+
+// The allocation guards: the goja built-ins that make one Go allocation sized by a length
+// the script controls (an array-like's length, a typed array or buffer length), checked
+// before goja allocates, in every VM of the process (see guard_gojalayout.go for how they
+// are installed at no cost per VM). A call that would allocate:
+//   - more than the loop's memory budget (MaxMemory or MemoryGuardBudget) ends the run
+//     with the budget error, uncatchable, as the other memory guards do (overBudget);
+//   - otherwise more than AllocationCap() bytes throws a catchable RangeError, as V8 does
+//     for an allocation that fails: goja would ask Go for it in one piece, and when the
+//     machine cannot map it Go aborts the whole process ("fatal error: runtime: out of
+//     memory"), which no recover and no budget can stop.
+//
+// See "Limits" in docs/runtime.md for the list and the estimates.
+
+// allocGuardsOn reports whether the template factories were replaced (gojaLayoutOK).
+var allocGuardsOn bool
+
+func init() {
+	allocGuardsOn = gojaLayoutOK() && patchTemplates()
+}
+
+// elemSizes are the typed array constructors and their bytes per element.
+var elemSizes = map[string]float64{
+	"Int8Array": 1, "Uint8Array": 1, "Uint8ClampedArray": 1, "Int16Array": 2, "Uint16Array": 2,
+	"Int32Array": 4, "Uint32Array": 4, "Float32Array": 4, "Float64Array": 8, "BigInt64Array": 8, "BigUint64Array": 8,
+}
+
+// arrayMethods are the Array.prototype methods that copy this (or, for sort, collect the
+// elements of anything but a dense Array) into one slice of length slots.
+var arrayMethods = []string{"sort", "toSorted", "toReversed", "with", "toSpliced"}
+
+// patchTemplates replaces the factories of the guarded built-ins in goja's process-wide
+// templates (at init, before any runtime of the process exists besides gojaLayoutOK's).
+func patchTemplates() bool {
+	vm := goja.New()
+	global := templateProps(vm.GlobalObject())
+	array := templateProps(vm.NewArray().Prototype())
+	function := templateProps(vm.ToValue(func(goja.FunctionCall) goja.Value { return nil }).(*goja.Object).Prototype())
+	if global == nil || array == nil || function == nil {
+		return false
+	}
+	// patch replaces m[name] with a factory that calls goja's and then after on the object
+	// it made.
+	patch := func(m map[unistring.String]gojaFactory, name string, after func(r *goja.Runtime, o *goja.Object, fresh bool)) bool {
+		orig := m[unistring.String(name)]
+		if orig == nil {
+			return false
+		}
+		m[unistring.String(name)] = func(r *goja.Runtime) goja.Value {
+			fresh := runtimeGlobal(r, "TypedArray") == nil
+			v := orig(r)
+			if o := propObject(v); o != nil {
+				after(r, o, fresh && runtimeGlobal(r, "TypedArray") != nil)
+			}
+			return v
+		}
+		return true
+	}
+	ok := true
+	for name, size := range elemSizes {
+		ok = ok && patch(*global, name, func(r *goja.Runtime, o *goja.Object, fresh bool) { guardTypedArrayCtor(r, o, name, size, fresh) })
+	}
+	ok = ok && patch(*global, "ArrayBuffer", func(r *goja.Runtime, o *goja.Object, _ bool) { guardArrayBufferCtor(r, o) })
+	ok = ok && patch(*global, "Reflect", func(r *goja.Runtime, o *goja.Object, _ bool) {
+		guardMethod(r, o, "apply", "Reflect.apply", listArg(2))
+		guardMethod(r, o, "construct", "Reflect.construct", listArg(1))
+	})
+	ok = ok && patch(*function, "apply", func(r *goja.Runtime, o *goja.Object, _ bool) {
+		guardNative(r, o, "Function.prototype.apply", listArg(1))
+	})
+	for _, name := range arrayMethods {
+		ok = ok && patch(*array, name, func(r *goja.Runtime, o *goja.Object, _ bool) {
+			guardNative(r, o, "Array.prototype."+name, arrayCopy(name))
+		})
+	}
+	return ok
+}
+
+// An estimator is the bytes a call will allocate in one piece (0: not estimated), and the
+// message of the RangeError for more than AllocationCap.
+type estimator func(call goja.FunctionCall) (need float64, rangeMsg string)
+
+// guardMethod guards the native function o[name] (an own data property made by goja).
+func guardMethod(r *goja.Runtime, o *goja.Object, name, what string, est estimator) {
+	if m, ok := o.Get(name).(*goja.Object); ok {
+		guardNative(r, m, what, est)
+	}
+}
+
+// guardNative swaps the Go function of the native function o for a checked one.
+func guardNative(r *goja.Runtime, o *goja.Object, what string, est estimator) {
+	f, _ := nativeSlots(o)
+	if f == nil || *f == nil {
+		return
+	}
+	orig := *f
+	*f = func(call goja.FunctionCall) goja.Value {
+		if need, msg := est(call); need >= guardMinBytes && stopAlloc(r, what, need, msg) {
+			return goja.Undefined()
+		}
+		return orig(call)
+	}
+}
+
+// guardConstruct swaps the constructor of the native constructor o for a checked one,
+// unless it already is one (guarded reports that by its code).
+func guardConstruct(r *goja.Runtime, o *goja.Object, what string, est func(args []goja.Value) (float64, string)) {
+	_, c := nativeSlots(o)
+	if c == nil || *c == nil || guardedCtors.has(*c) {
+		return
+	}
+	orig := *c
+	g := func(args []goja.Value, newTarget *goja.Object) *goja.Object {
+		if need, msg := est(args); need >= guardMinBytes && stopAlloc(r, what, need, msg) {
+			return r.NewObject()
+		}
+		return orig(args, newTarget)
+	}
+	guardedCtors.add(g)
+	*c = g
+}
+
+// guardedCtors records the code of the checked constructors (all closures of one function
+// literal share it), so that the ArrayBuffer constructor, reached by two routes, is checked
+// once.
+var guardedCtors ctorCodes
+
+type ctorCodes struct {
+	once sync.Once
+	code uintptr
+}
+
+func (c *ctorCodes) add(f gojaConstruct) {
+	c.once.Do(func() { c.code = reflect.ValueOf(f).Pointer() })
+}
+
+func (c *ctorCodes) has(f gojaConstruct) bool {
+	return c.code != 0 && reflect.ValueOf(f).Pointer() == c.code
+}
+
+// guardTypedArrayCtor checks the typed array constructor o (name, size bytes per element)
+// and the ArrayBuffer constructor (goja builds it without the global when it makes a
+// buffer); when fresh (the first typed array constructor built in r, which built the
+// TypedArray intrinsic), TypedArray.from too.
+func guardTypedArrayCtor(r *goja.Runtime, o *goja.Object, name string, size float64, fresh bool) {
+	guardConstruct(r, o, name, func(args []goja.Value) (float64, string) {
+		return typedArrayBytes(argAt(args, 0), size), "Invalid typed array length"
+	})
+	if ta := o.Prototype(); fresh && ta != nil {
+		guardMethod(r, ta, "from", "TypedArray.from", func(call goja.FunctionCall) (float64, string) {
+			// The typed array itself is made by the (checked) constructor; an Array source is
+			// first collected into a list of 16-byte slots.
+			if n := arrayLength(call.Argument(0)); n > 0 && !denseArray(call.Argument(0)) {
+				return n * slotBytes, "Invalid array length"
+			}
+			return 0, ""
+		})
+	}
+	r.NewArrayBuffer(nil) // builds the ArrayBuffer constructor if goja has not yet
+	if ab := runtimeGlobal(r, "ArrayBuffer"); ab != nil {
+		guardArrayBufferCtor(r, ab)
+	}
+}
+
+// guardArrayBufferCtor checks new ArrayBuffer(length).
+func guardArrayBufferCtor(r *goja.Runtime, o *goja.Object) {
+	guardConstruct(r, o, "ArrayBuffer", func(args []goja.Value) (float64, string) {
+		return primitiveLength(argAt(args, 0)), "Array buffer allocation failed"
+	})
+}
+
+// typedArrayBytes estimates what new XArray(arg) allocates at size bytes per element: a
+// length, an Array (collected into a list first unless dense), an array-like (an object
+// without Symbol.iterator) or another typed array. A buffer is viewed, not copied; other
+// iterables are not estimated.
+func typedArrayBytes(arg goja.Value, size float64) float64 {
+	if _, isObj := arg.(*goja.Object); !isObj {
+		return primitiveLength(arg) * size
+	}
+	if n := typedArrayLength(arg); n >= 0 {
+		return n * size
+	}
+	if n := arrayLength(arg); n >= 0 {
+		if denseArray(arg) {
+			return n * size
+		}
+		return n * (size + slotBytes)
+	}
+	o := arg.(*goja.Object)
+	if o.ExportType() == typeArrayBuffer || !goja.IsUndefined(orUndefined(o.GetSymbol(goja.SymIterator))) {
+		return 0
+	}
+	return listLength(arg) * size
+}
+
+var typeArrayBuffer = reflect.TypeOf(goja.ArrayBuffer{})
+
+// primitiveLength is a length argument that is a number, string or boolean, as ToIndex
+// converts it (no script code runs), or 0 (undefined, objects, symbols, bigints, invalid
+// values: goja's own checks apply).
+func primitiveLength(v goja.Value) float64 {
+	if v == nil || goja.IsUndefined(v) || goja.IsNull(v) {
+		return 0
+	}
+	switch v.ExportType().Kind() {
+	case reflect.Int64, reflect.Float64, reflect.String, reflect.Bool:
+	default:
+		return 0
+	}
+	f := v.ToFloat()
+	if math.IsNaN(f) || f < 0 {
+		return 0
+	}
+	return math.Trunc(f)
+}
+
+// listArg estimates the argument list apply builds from argument i: a slot per index of an
+// array-like, none for a dense Array (goja passes its elements as they are).
+func listArg(i int) estimator {
+	return func(call goja.FunctionCall) (float64, string) {
+		a := call.Argument(i)
+		if denseArray(a) {
+			return 0, ""
+		}
+		return listLength(a) * slotBytes, "Invalid array length"
+	}
+}
+
+// arrayCopy estimates an Array.prototype method that copies this into one slice of length
+// slots: sort (in place for a dense Array; otherwise it collects the elements into a slice
+// allocated for the whole length, holes included), toSorted, toReversed, with, toSpliced.
+// A comparator that is not a function is left to goja (it throws before reading length).
+func arrayCopy(name string) estimator {
+	return func(call goja.FunctionCall) (float64, string) {
+		if name == "sort" || name == "toSorted" {
+			if c := call.Argument(0); !goja.IsUndefined(c) {
+				if _, ok := goja.AssertFunction(c); !ok {
+					return 0, ""
+				}
+			}
+			if name == "sort" && denseArray(call.This) {
+				return 0, ""
+			}
+		}
+		n := listLength(call.This)
+		if name == "toSpliced" {
+			n += float64(max(len(call.Arguments)-2, 0))
+		}
+		return n * slotBytes, "Invalid array length"
+	}
+}
+
+// stopAlloc decides a call of what estimated to allocate need bytes: past the budget of
+// the loop that owns r, the run ends with the budget error (it returns true, the call must
+// not go on); past AllocationCap it throws a catchable RangeError (msg).
+func stopAlloc(r *goja.Runtime, what string, need float64, msg string) bool {
+	if l := loopOf(r); l != nil && l.overBudget(what, need) {
+		return true
+	}
+	if need > float64(AllocationCap()) {
+		ctor := r.GlobalObject().Get("RangeError")
+		obj, err := r.New(ctor, r.ToValue(msg+": "+what+" would allocate "+mib(uint64(min(need, math.MaxInt64)))+
+			" in one piece, over the limit of "+mib(uint64(AllocationCap()))))
+		if err != nil {
+			panic(err)
+		}
+		panic(obj)
+	}
+	return false
+}
+
+// budgetLoops maps the runtime of each loop with a memory budget to its loop, for the
+// allocation guards (which goja calls with the runtime only). Both sides are weak: an entry
+// keeps neither alive, and goes when the loop is collected.
+var budgetLoops sync.Map // weak.Pointer[goja.Runtime] → weak.Pointer[Loop]
+
+// registerBudget makes l's budget apply to the allocation guards of its VM. Loop only.
+func (l *Loop) registerBudget() {
+	k := weak.Make(l.vm)
+	budgetLoops.Store(k, weak.Make(l))
+	goruntime.AddCleanup(l, func(k weak.Pointer[goja.Runtime]) { budgetLoops.Delete(k) }, k)
+}
+
+// loopOf is the loop with a budget that owns r, or nil.
+func loopOf(r *goja.Runtime) *Loop {
+	v, ok := budgetLoops.Load(weak.Make(r))
+	if !ok {
+		return nil
+	}
+	return v.(weak.Pointer[Loop]).Value()
+}
+
+// AllocationCap is the largest single allocation, in bytes, that the allocation guards let
+// a built-in make when no memory budget stops it first: half the memory of the machine
+// (MemTotal in /proc/meminfo, or the cgroup's memory limit if lower), or 4 GiB where neither
+// can be read. Read once. Safe from any goroutine.
+func AllocationCap() int64 {
+	capOnce.Do(func() {
+		total := meminfoTotal()
+		if lim := cgroupLimit(); lim > 0 && (total == 0 || lim < total) {
+			total = lim
+		}
+		if total <= 0 {
+			allocCap = 4 << 30
+			return
+		}
+		allocCap = total / 2
+	})
+	return allocCap
+}
+
+var (
+	capOnce  sync.Once
+	allocCap int64
+)
+
+// meminfoTotal is MemTotal in bytes, 0 if unknown.
+func meminfoTotal() int64 {
+	b, err := os.ReadFile("/proc/meminfo")
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if f := strings.Fields(line); len(f) >= 2 && f[0] == "MemTotal:" {
+			kb, _ := strconv.ParseInt(f[1], 10, 64)
+			return kb << 10
+		}
+	}
+	return 0
+}
+
+// cgroupLimit is the memory limit of the process's cgroup (v2, else v1) in bytes, 0 if
+// none or unknown.
+func cgroupLimit() int64 {
+	for _, p := range []string{"/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes"} {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			continue
+		}
+		n, err := strconv.ParseInt(strings.TrimSpace(string(b)), 10, 64)
+		if err == nil && n > 0 && n < 1<<60 {
+			return n
+		}
+	}
+	return 0
+}
+
+// AllocGuardsOn reports whether the allocation guards are installed: false only if goja's
+// internals are not where guard_gojalayout.go expects them (a goja upgrade), and then
+// TestAllocGuardsOn fails. Safe from any goroutine.
+func AllocGuardsOn() bool { return allocGuardsOn }

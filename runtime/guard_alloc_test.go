@@ -1,0 +1,119 @@
+package runtime_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/devicejs/devicejs/internal/syncbuf"
+	"github.com/devicejs/devicejs/runtime"
+)
+
+// allocShapes are one-line scripts whose built-in asks goja for one allocation far larger
+// than any machine (2^40 bytes and up) or, for the issue's own shapes, 32-64 GiB: before the
+// allocation guards each was a Go "fatal error: runtime: out of memory" (or, past 2^48, a Go
+// panic that ended the run), budget or not. builtin is what the budget error names.
+var allocShapes = []struct{ name, src, builtin string }{
+	{"sort of a length set to 2^32-1", `var a = []; a.length = 2**32 - 1; a.sort()`, "Array.prototype.sort"},
+	{"sort with a comparator", `var a = [3, 1]; a.length = 2**32 - 1; a.sort(function(x, y) { return x - y })`, "Array.prototype.sort"},
+	{"sort of new Array(2^32-1)", `new Array(2**32 - 1).sort()`, "Array.prototype.sort"},
+	{"sort.call of an array-like", `Array.prototype.sort.call({length: 2**32 - 1})`, "Array.prototype.sort"},
+	{"sort.call of a 2^53-1 array-like", `Array.prototype.sort.call({length: 2**53 - 1, 0: 1})`, "Array.prototype.sort"},
+	{"sort through Reflect.apply", `Reflect.apply(Array.prototype.sort, {length: 2**40}, [])`, "Array.prototype.sort"},
+	{"sort of a Proxy", `var a = []; a.length = 2**32 - 1; Array.prototype.sort.call(new Proxy(a, {}))`, "Array.prototype.sort"},
+	{"sort of a Proxy with a length trap", `[].sort.call(new Proxy({}, {get: function(t, k) { return k === 'length' ? 2**40 : undefined }}))`, "Array.prototype.sort"},
+	{"sort of a subclassed array", `class A extends Array {}; var a = new A(); a.length = 2**32 - 1; a.sort()`, "Array.prototype.sort"},
+	{"toSorted", `var a = []; a.length = 2**32 - 1; a.toSorted()`, "Array.prototype.toSorted"},
+	{"toSorted of an array-like", `Array.prototype.toSorted.call({length: 2**40}, function(a, b) { return a - b })`, "Array.prototype.toSorted"},
+	{"toReversed", `Array.prototype.toReversed.call({length: 2**40})`, "Array.prototype.toReversed"},
+	{"with", `Array.prototype.with.call({length: 2**40}, 0, 1)`, "Array.prototype.with"},
+	{"toSpliced", `Array.prototype.toSpliced.call({length: 2**40}, 0, 0, 1)`, "Array.prototype.toSpliced"},
+	{"new Float64Array(4e9)", `new Float64Array(4e9)`, "Float64Array"},
+	{"new Float64Array(2^45)", `new Float64Array(2**45)`, "Float64Array"},
+	{"new Float64Array of an array-like", `new Float64Array({length: 2**32 - 1})`, "Float64Array"},
+	{"new BigInt64Array(2^34)", `new BigInt64Array(2**34)`, "BigInt64Array"},
+	{"new Uint8Array(2^41)", `new Uint8Array(2**41)`, "Uint8Array"},
+	{"new Int32Array of a string length", `new Int32Array('1e12')`, "Int32Array"},
+	{"new Float32Array of a sparse array", `var a = []; a.length = 2**32 - 1; new Float32Array(a)`, "Float32Array"},
+	{"Float64Array.from an array-like", `Float64Array.from({length: 2**32 - 1})`, "Float64Array"},
+	{"Float64Array.from with a map function", `Float64Array.from({length: 2**40}, function(x) { return 1 })`, "Float64Array"},
+	{"Float64Array.from a sparse array", `var a = []; a.length = 2**32 - 1; Float64Array.from(a)`, "TypedArray.from"},
+	{"Uint8Array.of through apply", `Uint8Array.of.apply(Uint8Array, {length: 2**40})`, "Function.prototype.apply"},
+	{"subclassed typed array", `class F extends Float64Array {}; new F(2**40)`, "Float64Array"},
+	{"Reflect.construct of a typed array", `Reflect.construct(Float64Array, [2**40])`, "Float64Array"},
+	{"typed array constructor reached from an instance", `new (new Uint16Array(1).constructor)(2**45)`, "Uint16Array"},
+	{"species constructor of slice", `var t = new Uint8Array(4); t.constructor = {}; t.constructor[Symbol.species] = function() { return new Float64Array(2**45) }; t.slice()`, "Float64Array"},
+	{"new ArrayBuffer(2^35)", `new ArrayBuffer(2**35)`, "ArrayBuffer"},
+	{"new ArrayBuffer(2^45)", `new ArrayBuffer(2**45)`, "ArrayBuffer"},
+	{"ArrayBuffer from a typed array's buffer", `new (new Int8Array(1).buffer.constructor)(2**45)`, "ArrayBuffer"},
+	{"subclassed ArrayBuffer", `class B extends ArrayBuffer {}; new B(2**45)`, "ArrayBuffer"},
+	{"apply of {length: 4e9}", `Math.max.apply(null, {length: 4e9})`, "Function.prototype.apply"},
+	{"apply of {length: 2^40}", `(function() {}).apply(null, {length: 2**40})`, "Function.prototype.apply"},
+	{"Reflect.apply of {length: 2^40}", `Reflect.apply(Math.max, null, {length: 2**40})`, "Reflect.apply"},
+	{"Reflect.construct of {length: 2^40}", `Reflect.construct(Date, {length: 2**40})`, "Reflect.construct"},
+	{"apply of a sparse array", `var a = []; a.length = 2**32 - 1; Math.max.apply(null, a)`, "Function.prototype.apply"},
+}
+
+// TestAllocGuardsOn: the allocation guards are installed (goja's internals are where
+// guard_gojalayout.go expects them).
+func TestAllocGuardsOn(t *testing.T) {
+	if !runtime.AllocGuardsOn() {
+		t.Fatal("the allocation guards are off: goja's layout changed (see guard_gojalayout.go)")
+	}
+	if c := runtime.AllocationCap(); c < 1<<30 || c > 1<<50 {
+		t.Errorf("AllocationCap %d", c)
+	}
+}
+
+// TestAllocGuardsThrowWithoutBudget: with no budget, each shape throws a catchable
+// RangeError (the script's catch runs, and the script goes on) instead of killing the
+// process.
+func TestAllocGuardsThrowWithoutBudget(t *testing.T) {
+	for _, tc := range allocShapes {
+		t.Run(tc.name, func(t *testing.T) {
+			var out syncbuf.Buffer
+			l := runtime.New(runtime.Options{Stdout: &out})
+			ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
+			defer cancel()
+			src := "try { " + tc.src + "; print('no error') } catch (e) { print(e.name, e instanceof RangeError) }\nprint('after')"
+			if err := l.Run(ctx, "alloc.js", src); err != nil {
+				t.Fatalf("err %v, stdout %q", err, out.String())
+			}
+			if got := out.String(); got != "RangeError true\nafter\n" {
+				t.Errorf("stdout %q, want a caught RangeError", got)
+			}
+		})
+	}
+}
+
+// TestAllocGuardsStopAtBudget: with a budget, each shape ends the run with the budget error
+// naming the built-in, uncatchable (no catch, no finally, nothing after it runs), also
+// through the fleet's guard budget (MemoryGuardBudget, no watchdog).
+func TestAllocGuardsStopAtBudget(t *testing.T) {
+	for _, opts := range []runtime.Options{{MaxMemory: guardBudget}, {MemoryGuardBudget: guardBudget}} {
+		for _, tc := range allocShapes {
+			t.Run(tc.name, func(t *testing.T) {
+				var out syncbuf.Buffer
+				opts.Stdout = &out
+				l := runtime.New(opts)
+				ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
+				defer cancel()
+				src := "try { " + tc.src + " } catch (e) { print('caught', e) } finally { print('finally') }\nprint('after')"
+				err := l.Run(ctx, "alloc.js", src)
+				var se *runtime.ScriptError
+				if !errors.As(err, &se) || se.Kind != runtime.KindLimit || !errors.Is(err, runtime.ErrMemoryBudget) {
+					t.Fatalf("err %v, stdout %q", err, out.String())
+				}
+				want := "alloc.js: memory budget exceeded: " + tc.builtin + " would allocate about "
+				if !strings.HasPrefix(se.Error(), want) || !strings.HasSuffix(se.Error(), "the budget is 64 MiB") {
+					t.Errorf("message %q, want it to start %q", se.Error(), want)
+				}
+				if o := out.String(); o != "" {
+					t.Errorf("the script went on: stdout %q", o)
+				}
+			})
+		}
+	}
+}
