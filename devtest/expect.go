@@ -1,7 +1,6 @@
 package devtest
 
 import (
-	"encoding/json"
 	"fmt"
 	"regexp"
 	"strings"
@@ -64,25 +63,6 @@ func (f *fileRun) jsExpect(call goja.FunctionCall) goja.Value {
 	return o
 }
 
-// describe renders a JS value for messages.
-func describe(v goja.Value) string {
-	if v == nil || goja.IsUndefined(v) {
-		return "undefined"
-	}
-	if o, ok := v.(*goja.Object); ok {
-		if o.ClassName() == "RegExp" || o.ClassName() == "Function" {
-			return o.String()
-		}
-		if b, err := json.Marshal(o.Export()); err == nil {
-			return string(b)
-		}
-	}
-	if s, ok := v.Export().(string); ok {
-		return fmt.Sprintf("%q", s)
-	}
-	return v.String()
-}
-
 func arg(args []goja.Value, i int) goja.Value {
 	if i < len(args) {
 		return args[i]
@@ -102,7 +82,12 @@ func (f *fileRun) valueMatchers(v goja.Value) map[string]matcher {
 			return outcome{v.StrictEquals(arg(a, 0)), describe(arg(a, 0)), describe(v)}
 		},
 		"toEqual": func(a []goja.Value) outcome {
-			return outcome{describe(v) == describe(arg(a, 0)), describe(arg(a, 0)), describe(v)}
+			eq, diff := f.deepEqual(v, arg(a, 0))
+			got := describe(v)
+			if diff != "" {
+				got += "\n  " + diff
+			}
+			return outcome{eq, describe(arg(a, 0)), got}
 		},
 		"toBeTruthy": func([]goja.Value) outcome { return outcome{v.ToBoolean(), "a truthy value", describe(v)} },
 		"toBeFalsy":  func([]goja.Value) outcome { return outcome{!v.ToBoolean(), "a falsy value", describe(v)} },
@@ -114,8 +99,9 @@ func (f *fileRun) valueMatchers(v goja.Value) map[string]matcher {
 			pass := false
 			if o, ok := v.(*goja.Object); ok && o.ClassName() == "Array" {
 				for _, k := range o.Keys() {
-					if o.Get(k).StrictEquals(want) || describe(o.Get(k)) == describe(want) {
+					if eq, _ := f.deepEqual(o.Get(k), want); eq {
 						pass = true
+						break
 					}
 				}
 			} else {
@@ -128,6 +114,16 @@ func (f *fileRun) valueMatchers(v goja.Value) map[string]matcher {
 		"toBeLessThan":           num(func(a, b float64) bool { return a < b }, "less than"),
 		"toBeLessThanOrEqual":    num(func(a, b float64) bool { return a <= b }, "at most"),
 	}
+}
+
+// deepEqual is deepEqual on the file's VM; a comparison too big or too deep throws an Error
+// (the test fails), never a Go stack overflow.
+func (f *fileRun) deepEqual(got, want goja.Value) (bool, string) {
+	eq, diff, err := deepEqual(f.loop.VM(), got, want)
+	if err != nil {
+		f.throw("Error", "toEqual: "+err.Error())
+	}
+	return eq, diff
 }
 
 // pattern turns a RegExp or a string (the whole line, exactly) into a line test.
