@@ -139,10 +139,20 @@ func New(cfg Config) (*Device, error) {
 		}
 	}
 	if set > 1 {
-		return nil, errors.New("devicejs: set at most one of Config.Broker, Config.Dial and Config.Embedded")
+		field := "Embedded"
+		if cfg.Embedded == nil {
+			field = "Dial"
+		}
+		return nil, configErrorf(field, nil, "set at most one of Config.Broker, Config.Dial and Config.Embedded")
 	}
 	if cfg.For < 0 {
-		return nil, fmt.Errorf("devicejs: Config.For must not be negative, got %v", cfg.For)
+		return nil, configErrorf("For", nil, "must not be negative, got %v", cfg.For)
+	}
+	if err := checkBudget("MaxMemory", cfg.MaxMemory); err != nil {
+		return nil, err
+	}
+	if err := checkBudget("MemoryGuards", cfg.MemoryGuards); err != nil {
+		return nil, err
 	}
 	d := &Device{cfg: cfg, dial: cfg.Dial, obs: &observer{onEvent: cfg.OnEvent, trace: cfg.Trace}}
 	d.tls = mqttcore.TLSSettings{CA: cfg.TLS.CA, Cert: cfg.TLS.Cert, Key: cfg.TLS.Key}
@@ -152,14 +162,15 @@ func New(cfg Config) (*Device, error) {
 	case cfg.TimeScale == 0 || cfg.TimeScale == 1:
 		d.clock = runtime.NewWallClock()
 	case runtime.CheckTimeScale(cfg.TimeScale) != nil:
-		return nil, fmt.Errorf("devicejs: Config.TimeScale: %w", runtime.CheckTimeScale(cfg.TimeScale))
+		err := runtime.CheckTimeScale(cfg.TimeScale)
+		return nil, configErrorf("TimeScale", err, "%v", err)
 	default:
 		d.clock = runtime.NewScaledClock(cfg.TimeScale)
 	}
 	if cfg.Broker != "" {
 		dial, err := AddressDialer(cfg.Broker)
 		if err != nil {
-			return nil, err
+			return nil, configErrorf("Broker", nil, "want HOST:PORT with a host and a port from 1 to 65535, got %q", cfg.Broker)
 		}
 		d.dial = dial
 	}
@@ -214,6 +225,7 @@ func (d *Device) Start(ctx context.Context, script Script, done func(Result)) er
 	if err != nil {
 		return err
 	}
+	done = safeDone(done, r.hooks.log)
 	err = r.loop.Start(r.ctx, r.name, script.Source, func(err error) { done(r.end(err)) }, r.setup)
 	if err != nil { // cannot happen: the loop is new
 		r.end(err)
@@ -232,6 +244,7 @@ type runState struct {
 	loop    *runtime.Loop
 	setup   func(*runtime.Loop) error
 	cleanup []func()
+	hooks   hooks // the recovery of the host's callbacks
 }
 
 // prepare builds the loop and the bindings of a run.
@@ -259,19 +272,39 @@ func (d *Device) prepare(ctx context.Context, script Script) (*runState, error) 
 	if r.name == "" {
 		r.name = "script.js"
 	}
-	stdout := d.cfg.Stdout
-	if stdout == nil {
-		stdout = io.Discard
+	// Every host callback goes through r.hooks, which recovers its panics (HookError).
+	h := &r.hooks
+	h.name = r.name
+	h.log = slog.New(slog.DiscardHandler)
+	if d.cfg.Logger != nil {
+		h.log = slog.New(&handler{in: d.cfg.Logger.Handler(), h: h})
+	}
+	d.obs.hooks = h
+	var stdout io.Writer = io.Discard
+	if d.cfg.Stdout != nil {
+		stdout = &writer{w: d.cfg.Stdout, h: h}
+	}
+	clk := d.clock
+	if d.cfg.Clock != nil && !ownClock(d.cfg.Clock) {
+		clk = &clock{c: d.cfg.Clock, h: h}
+	}
+	if d.cfg.Dial != nil { // the host's own (AddressDialer and the embedded route are ours)
+		dial = h.dial(dial)
+	}
+	var clientID func(string) string
+	if d.cfg.ClientID != nil {
+		clientID = h.clientID(d.cfg.ClientID)
 	}
 	runCtx, cancel := context.WithCancelCause(ctx)
 	r.ctx = runCtx
 	r.cleanup = append(r.cleanup, func() { cancel(nil) })
+	r.loop = runtime.New(runtime.Options{Stdout: stdout, Clock: clk, MaxMemory: d.cfg.MaxMemory,
+		MemoryGuardBudget: d.cfg.MemoryGuards})
+	h.loop = r.loop
 	if d.cfg.For > 0 {
-		stop := d.clock.AfterFunc(d.cfg.For, func() { cancel(errForElapsed) })
+		stop := clk.AfterFunc(d.cfg.For, func() { cancel(errForElapsed) })
 		r.cleanup = append(r.cleanup, func() { stop() })
 	}
-	r.loop = runtime.New(runtime.Options{Stdout: stdout, Clock: d.clock, MaxMemory: d.cfg.MaxMemory,
-		MemoryGuardBudget: d.cfg.MemoryGuards})
 	hc := mqttcore.HostConfig{Limits: d.cfg.Limits, Trace: d.obs.observe}
 	if d.cfg.Trace != nil {
 		hc.PacketTrace = d.obs.observe // packets are parsed only for a trace (docs/trace.md)
@@ -279,11 +312,7 @@ func (d *Device) prepare(ctx context.Context, script Script) (*runState, error) 
 	if dial != nil {
 		hc.Dial = dial
 	}
-	logger := d.cfg.Logger
-	if logger == nil {
-		logger = slog.New(slog.DiscardHandler)
-	}
-	bc := bindings.Config{SSL: tls, Logger: logger, ClientID: d.cfg.ClientID}
+	bc := bindings.Config{SSL: tls, Logger: h.log, ClientID: clientID}
 	r.setup = bindings.New(r.loop, hc, bc).Setup
 	return r, nil
 }
@@ -306,6 +335,11 @@ func (r *runState) end(err error) Result {
 		res.Ending = ScriptFailed
 	default:
 		res.Ending = Canceled
+	}
+	// A host callback that panicked as the run was ending (too late to interrupt it) still
+	// fails it, unless the script failed on its own.
+	if hse := r.hooks.first.Load(); hse != nil && res.Ending != ScriptFailed {
+		res.Ending, res.Err = ScriptFailed, hse
 	}
 	return res
 }

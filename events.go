@@ -32,6 +32,13 @@ type Event struct {
 	Topic    string        // EventPublishDone, EventMessage, EventDiscarded
 	Bytes    int           // payload length: EventMessage, EventDiscarded
 	Code     mqttcore.Code // EventPublishDone (0 on success), EventError (1)
+	// Errno is errnoConnect of the attempt that failed last (EventError): 1 to 5 a CONNACK
+	// refusal, 6 connection failed (refused, unreachable, connectTimeout), 7 TLS.
+	Errno mqttcore.Errno
+	// Err is why that attempt failed (EventError), e.g. the Dial error (errors.Is finds it
+	// through the wrapping), a *mqttcore.ConnectTimeoutError, a TLS error or paho's CONNACK
+	// refusal.
+	Err error
 }
 
 // Stats are a run's counters, summed over all its sessions.
@@ -74,7 +81,8 @@ type observer struct {
 	onEvent func(Event)
 	trace   func(mqttcore.TraceEvent)
 
-	mu sync.Mutex // serializes onEvent and trace across sessions
+	mu    sync.Mutex // serializes onEvent and trace across sessions
+	hooks *hooks     // the run's recovery of the host's callbacks; set before the run starts
 
 	published, received, discarded, reconnects, dropped atomic.Uint64
 }
@@ -100,10 +108,10 @@ func (o *observer) observe(e mqttcore.TraceEvent) {
 	}
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	if o.trace != nil {
-		o.trace(e)
+	if o.trace != nil && o.hooks.ok(hTrace) {
+		o.callTrace(e)
 	}
-	if k, ok := eventKind(e.Kind); ok && o.onEvent != nil {
+	if k, ok := eventKind(e.Kind); ok && o.onEvent != nil && o.hooks.ok(hOnEvent) {
 		ev := Event{Time: e.Time, Kind: k, ClientID: e.ClientID, Broker: e.Broker}
 		switch k {
 		case EventMessage, EventDiscarded:
@@ -111,10 +119,22 @@ func (o *observer) observe(e mqttcore.TraceEvent) {
 		case EventPublishDone:
 			ev.Topic, ev.Code = e.Topic, e.Code
 		case EventError:
-			ev.Code = e.Code
+			ev.Code, ev.Errno, ev.Err = e.Code, e.Errno, e.Cause
 		}
-		o.onEvent(ev)
+		o.callOnEvent(ev)
 	}
+}
+
+// callTrace calls the Trace hook, recovering a panic (HookError).
+func (o *observer) callTrace(e mqttcore.TraceEvent) {
+	defer func() { o.hooks.recovered(hTrace, recover()) }()
+	o.trace(e)
+}
+
+// callOnEvent calls the OnEvent hook, recovering a panic (HookError).
+func (o *observer) callOnEvent(e Event) {
+	defer func() { o.hooks.recovered(hOnEvent, recover()) }()
+	o.onEvent(e)
 }
 
 func (o *observer) stats() Stats {
