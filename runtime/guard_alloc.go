@@ -4,10 +4,10 @@ import (
 	"math"
 	"os"
 	"reflect"
-	goruntime "runtime"
 	"strconv"
 	"strings"
 	"sync"
+	"unsafe"
 	"weak"
 
 	"github.com/dop251/goja"
@@ -77,11 +77,11 @@ func patchTemplates() bool {
 	}
 	ok = ok && patch(*global, "ArrayBuffer", func(r *goja.Runtime, o *goja.Object, _ bool) { guardArrayBufferCtor(r, o) })
 	ok = ok && patch(*global, "Reflect", func(r *goja.Runtime, o *goja.Object, _ bool) {
-		guardMethod(r, o, "apply", "Reflect.apply", listArg(2))
-		guardMethod(r, o, "construct", "Reflect.construct", listArg(1))
+		guardMethod(r, o, "apply", "Reflect.apply", listArg2)
+		guardMethod(r, o, "construct", "Reflect.construct", listArg1)
 	})
 	ok = ok && patch(*function, "apply", func(r *goja.Runtime, o *goja.Object, _ bool) {
-		guardNative(r, o, "Function.prototype.apply", listArg(1))
+		guardNative(r, o, "Function.prototype.apply", listArg1)
 	})
 	for _, name := range arrayMethods {
 		ok = ok && patch(*array, name, func(r *goja.Runtime, o *goja.Object, _ bool) {
@@ -241,6 +241,9 @@ func listArg(i int) estimator {
 	}
 }
 
+// The estimators of apply (argument 1) and Reflect.apply (argument 2), made once.
+var listArg1, listArg2 = listArg(1), listArg(2)
+
 // arrayCopy estimates an Array.prototype method that copies this into one slice of length
 // slots: sort (in place for a dense Array; otherwise it collects the elements into a slice
 // allocated for the whole length, holes included), toSorted, toReversed, with, toSpliced.
@@ -284,25 +287,44 @@ func stopAlloc(r *goja.Runtime, what string, need float64, msg string) bool {
 	return false
 }
 
-// budgetLoops maps the runtime of each loop with a memory budget to its loop, for the
-// allocation guards (which goja calls with the runtime only). Both sides are weak: an entry
-// keeps neither alive, and goes when the loop is collected.
-var budgetLoops sync.Map // weak.Pointer[goja.Runtime] → weak.Pointer[Loop]
+// budgetLoops maps the runtime of each loop with a memory budget (by address) to its loop,
+// for the allocation guards, which goja calls with the runtime only. The loop is held weakly:
+// an entry keeps nothing alive; entries of collected loops are swept when the map has doubled
+// since the last sweep. A runtime at the address of a collected one is told apart by l.vm.
+var budgetLoops struct {
+	sync.Mutex
+	m         map[uintptr]weak.Pointer[Loop]
+	nextSweep int
+}
 
 // registerBudget makes l's budget apply to the allocation guards of its VM. Loop only.
 func (l *Loop) registerBudget() {
-	k := weak.Make(l.vm)
-	budgetLoops.Store(k, weak.Make(l))
-	goruntime.AddCleanup(l, func(k weak.Pointer[goja.Runtime]) { budgetLoops.Delete(k) }, k)
+	wp := weak.Make(l)
+	budgetLoops.Lock()
+	defer budgetLoops.Unlock()
+	if budgetLoops.m == nil {
+		budgetLoops.m = map[uintptr]weak.Pointer[Loop]{}
+	}
+	if len(budgetLoops.m) >= budgetLoops.nextSweep {
+		for k, v := range budgetLoops.m {
+			if v.Value() == nil {
+				delete(budgetLoops.m, k)
+			}
+		}
+		budgetLoops.nextSweep = 2*len(budgetLoops.m) + 1024
+	}
+	budgetLoops.m[uintptr(unsafe.Pointer(l.vm))] = wp
 }
 
 // loopOf is the loop with a budget that owns r, or nil.
 func loopOf(r *goja.Runtime) *Loop {
-	v, ok := budgetLoops.Load(weak.Make(r))
-	if !ok {
-		return nil
+	budgetLoops.Lock()
+	wp, ok := budgetLoops.m[uintptr(unsafe.Pointer(r))]
+	budgetLoops.Unlock()
+	if l := wp.Value(); ok && l != nil && l.vm == r {
+		return l
 	}
-	return v.(weak.Pointer[Loop]).Value()
+	return nil
 }
 
 // AllocationCap is the largest single allocation, in bytes, that the allocation guards let

@@ -50,26 +50,9 @@ func (l *Loop) installMemoryGuards(sp, ap *goja.Object) {
 	l.wrap(sp, "replace", 2, l.stringReplace(false))
 	l.wrap(sp, "replaceAll", 2, l.stringReplace(true))
 	l.wrap(sp, "concat", 1, l.stringConcat)
-	// goja builds the argument list of apply and Reflect.apply/construct from
-	// an array-like's length in one allocation: {length: 4e9} was a fatal
-	// "out of memory" that killed the process.
-	fp := l.vm.ToValue(func(goja.FunctionCall) goja.Value { return nil }).(*goja.Object).Prototype()
-	l.wrap(fp, "apply", 2, l.argumentList("Function.prototype.apply", 1))
-	reflect := l.vm.GlobalObject().Get("Reflect").ToObject(l.vm)
-	l.wrap(reflect, "apply", 3, l.argumentList("Reflect.apply", 2))
-	l.wrap(reflect, "construct", 2, l.argumentList("Reflect.construct", 1))
-}
-
-// argumentList is apply, Reflect.apply or Reflect.construct (name), whose
-// argument at index i is an array-like made into an argument list: one slot
-// per index.
-func (l *Loop) argumentList(name string, i int) func(orig goja.Callable, call goja.FunctionCall) goja.Value {
-	return func(orig goja.Callable, call goja.FunctionCall) goja.Value {
-		if l.overBudget(name, listLength(call.Argument(i))*slotBytes) {
-			return goja.Undefined()
-		}
-		return must(orig(call.This, call.Arguments...))
-	}
+	// apply, Reflect.apply and Reflect.construct (goja builds their argument list from an
+	// array-like's length in one allocation: {length: 4e9} was a fatal "out of memory") are
+	// checked in every VM by the allocation guards (guard_alloc.go), against this budget too.
 }
 
 // listLength is the length of an Array, or of an array-like object whose
