@@ -125,10 +125,7 @@ func (f *fileRun) jsTest(skip string) func(goja.FunctionCall) goja.Value {
 		if skip != "" && !goja.IsUndefined(call.Argument(2)) {
 			reason = call.Argument(2).String()
 		}
-		f.tests = append(f.tests, registered{name: name.String(), skip: reason, fn: func() error {
-			_, err := fn(goja.Undefined())
-			return testError(err, f.path, f.lines)
-		}})
+		f.tests = append(f.tests, registered{name: name.String(), skip: reason, fn: fn})
 		return goja.Undefined()
 	}
 }

@@ -25,7 +25,7 @@ func TestFailureMessages(t *testing.T) {
 		msg    []string
 	}{
 		{"wrong publish count", devtest.Failed, []string{
-			`expect(../sensor.js).toHavePublished({"count":5,"topic":"sensors/sensor-1/temp"})`,
+			`expect(../sensor.js).toHavePublished({topic: "sensors/sensor-1/temp", count: 5})`,
 			"expected: exactly 5 publishes matching", "got:      2 matching; the broker received 2 from the device",
 			"last trace lines of ../sensor.js:", "20000ms publish_done", "failing.test.js:5:"}},
 		{"until times out", devtest.Failed, []string{"world.until: the condition was still false after 3000ms of device time",

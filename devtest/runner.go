@@ -6,8 +6,6 @@ package devtest
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"io/fs"
 	"os"
 	"path"
@@ -219,7 +217,7 @@ func RunFile(ctx context.Context, path string, opts Options) FileResult {
 		lines: strings.Count(string(src), "\n") + 1}
 	// The registered tests run from a call appended after the file's own code, on the same
 	// loop, so they share the file's globals.
-	err = loop.Run(ctx, path, string(src)+runAllCall, f.setup)
+	err = loop.Run(ctx, path, string(src)+runAllCall, f.setup, f.setupAsync)
 	res.Tests = f.results
 	if err != nil {
 		res.Err = err
@@ -266,8 +264,8 @@ const (
 // registered is one test(name, fn) of a file.
 type registered struct {
 	name string
-	fn   func() error // calls the JS function
-	skip string       // test.skip reason
+	fn   goja.Callable // the test function
+	skip string        // test.skip reason
 }
 
 // fileRun is one test file being run. Loop only, except where noted.
@@ -285,6 +283,9 @@ type fileRun struct {
 	stopped bool   // the file's run was interrupted (timeout watchdog, memory budget): run no more tests
 	devices []*deviceJS
 	seq     int
+	cur     *running   // the test running now (testexec.go)
+	entry   int        // index in results of the test whose JS runs now; -1: the top level
+	async   asyncState // rejections, timers and the queue of tests (testexec.go)
 }
 
 // selected reports whether Options.Run selects the test.
@@ -295,90 +296,7 @@ func (f *fileRun) selected(name string) bool {
 	return f.opts.Run.MatchString(name) || f.opts.Run.MatchString(filepath.Base(f.path)+": "+name)
 }
 
-// runAll runs the registered tests, each in its own world.
-func (f *fileRun) runAll() {
-	for _, t := range f.tests {
-		if !f.selected(t.name) {
-			continue
-		}
-		if f.ctx.Err() != nil || f.stopped {
-			return
-		}
-		f.results = append(f.results, f.runOne(t))
-	}
-}
-
 // skipError, thrown by a broker control, reports the test skipped with its reason.
 type skipError struct{ reason string }
 
 func (e *skipError) Error() string { return e.reason }
-
-// runOne runs one test in a fresh world.
-func (f *fileRun) runOne(t registered) TestResult {
-	r := TestResult{File: f.path, Name: t.name}
-	start := time.Now()
-	if t.skip != "" {
-		r.Status, r.Message = Skipped, t.skip
-		return r
-	}
-	ctx, cancel := context.WithTimeout(f.ctx, f.opts.Timeout)
-	defer cancel()
-	f.seq++
-	w, err := newWorld(ctx, f.opts, f.opts.Seed+int64(f.seq))
-	if err != nil {
-		r.Status, r.Message = Failed, "world: "+err.Error()
-		return r
-	}
-	f.world, f.devices = w, nil
-	outStart := len(f.out.String())
-	// A test spinning in JS past its timeout is interrupted (the rest of the file is not run).
-	grace := min(5*time.Second, f.opts.Timeout)
-	returned := make(chan struct{})
-	watchdog := time.AfterFunc(f.opts.Timeout+grace, func() {
-		f.loop.Interrupt(fmt.Errorf("test %q: still running %v after its timeout", t.name, grace))
-		if f.opts.Stuck == nil {
-			return
-		}
-		select {
-		case <-returned:
-		case <-time.After(StuckGrace):
-			f.opts.Stuck(fmt.Errorf("%s: test %q did not stop within %v after its timeout (stuck in a long built-in call)",
-				f.path, t.name, grace+StuckGrace))
-		}
-	})
-	err = t.fn()
-	close(returned)
-	watchdog.Stop()
-	r.DeviceMs = w.NowMs()
-	w.close()
-	var budget error // a device that ended at the memory budget (Options.MaxMemory)
-	for _, d := range f.devices {
-		r.Devices = append(r.Devices, DeviceTrace{Script: d.d.Name, Lines: d.d.Lines(), Trace: d.d.Trace()})
-		if res := d.d.Result(); budget == nil && res != nil && errors.Is(res.Err, runtime.ErrMemoryBudget) {
-			budget = res.Err
-		}
-	}
-	if budget != nil {
-		// The heap is the file's too: its run ends with the device's budget error (whether or
-		// not its own watchdog saw the heap over the budget as well), and so does the test.
-		f.loop.Interrupt(budget)
-		err = budget
-	}
-	var stopped *goja.InterruptedError
-	f.stopped = f.stopped || budget != nil || errors.As(err, &stopped) // the file's run is ending
-	f.world, f.devices = nil, nil
-	r.Output = f.out.String()[outStart:]
-	r.Wall = time.Since(start)
-	var skip *skipError
-	switch {
-	case err == nil:
-		r.Status = Passed
-	case errors.As(err, &skip):
-		r.Status, r.Message = Skipped, skip.reason
-	case ctx.Err() != nil && f.ctx.Err() == nil:
-		r.Status, r.Message = Failed, fmt.Sprintf("timed out after %v (wall): %v", f.opts.Timeout, err)
-	default:
-		r.Status, r.Message = Failed, err.Error()
-	}
-	return r
-}
