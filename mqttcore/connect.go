@@ -346,11 +346,20 @@ func (s *Session) dropConnLocked(c *connection) {
 	ops := s.ops
 	s.ops = nil
 	for _, o := range ops {
-		if o == c.violated {
+		switch {
+		case o == c.violated:
 			s.completeLocked(o, o.kind.failCode()) // the broker broke the protocol (packetacks.go)
-			continue
+		case !o.fin && o.acknowledgedLocked():
+			// Acknowledged before the loss (e.g. a SUBACK read just before the packet that
+			// broke the protocol): the broker's answer, in issue order, not Disconnected.
+			code := grantedCode(o, o.tok)
+			if code == OK && o.kind == opPublish {
+				s.stats.Published++
+			}
+			s.completeLocked(o, code)
+		default:
+			s.completeLocked(o, Disconnected)
 		}
-		s.completeLocked(o, Disconnected)
 	}
 	s.pub = nil
 	s.subs = nil

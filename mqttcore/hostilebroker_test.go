@@ -194,6 +194,23 @@ func hostileCases() []hostileCase {
 		{name: "SUBACK for nothing outstanding with 2 codes", ops: nil,
 			send: bytesOf(0x90, 4, 0, 1, 0, 0), stays: true},
 
+		// A violation right behind a valid acknowledgement: the acknowledged operation keeps
+		// the broker's answer (wire order), the others in flight get 11.
+		{name: "SUBACK then a PUBLISH with a wildcard topic", ops: []string{"sub"},
+			send: func(r reqIDs) []byte { return append(r.subackOf(0, 1), rawPublish(0x30, topicBody("s/#"))...) },
+			want: []string{"sub 0", "close"}, violation: "contains a wildcard"},
+		{name: "SUBACK refused then a reserved packet", ops: []string{"sub"},
+			send: func(r reqIDs) []byte { return append(r.subackOf(0, 0x80), 0xF0, 0) },
+			want: []string{"sub 13", "close"}, violation: "reserved packet type 15"},
+		{name: "UNSUBACK then a bad SUBACK, a subscribe in flight", ops: []string{"unsub", "sub"},
+			send: func(r reqIDs) []byte { return append(r.ackOf(0xB0, 0), r.subackOf(1, 1, 1)...) },
+			want: []string{"unsub 0", "sub 13", "close"}, violation: "SUBACK with 2 return codes"},
+		{name: "SUBACK, PUBREC then a PINGREQ", ops: []string{"sub", "pub2"},
+			send: func(r reqIDs) []byte {
+				return append(append(r.subackOf(0, 1), r.ackOf(0x50, 1)...), 0xC0, 0)
+			},
+			want: []string{"sub 0", "pub 11", "close"}, violation: "PINGREQ from the broker"},
+
 		// UNSUBACK.
 		{name: "UNSUBACK for a SUBSCRIBE", ops: []string{"sub"},
 			send: func(r reqIDs) []byte { return r.ackOf(0xB0, 0) }, want: []string{"sub 13", "close"},
@@ -381,6 +398,7 @@ func TestHostileBrokerConnackRefusal(t *testing.T) {
 			h, log := tracedHost()
 			o := fastOptions()
 			o.ReconnectCount = 0
+			o.ConnectTimeout = 0
 			r := newRecorder()
 			s, err := h.Connect(f.url(), o, mqttcore.TLSSettings{}, r.events())
 			if err != nil {
@@ -438,6 +456,7 @@ func FuzzHostileBroker(f *testing.F) {
 		h := mqttcore.NewHost(mqttcore.HostConfig{Clock: fastClock{scale: 100}})
 		o := fastOptions()
 		o.ReconnectCount = 0
+		o.ConnectTimeout = 0 // device time runs 100 times faster: no timeout on a loaded machine
 		r := newRecorder()
 		s := connected(t, h, fb.url(), o, r)
 		done := map[string]int{}

@@ -131,6 +131,7 @@ func receivedTopicFault(t string) string {
 func (g *guardConn) violation(h byte, id uint16, hasID bool, msg string, asked pendingAck) error {
 	if g.in != nil {
 		g.in.protocolViolation(PacketName(h), id, hasID, msg, asked)
+		g.in.awaitHanded(g.acks.handed)
 	}
 	return fmt.Errorf("%w: %s", errProtocol, msg)
 }
@@ -162,6 +163,7 @@ func (g *guardConn) control(h byte, hdr, n int) error {
 		return err
 	}
 	body := g.buffered()[hdr : hdr+n]
+	var v ackVerdict
 	switch typ {
 	case 2:
 		if msg := connackFault(body); msg != "" {
@@ -178,7 +180,7 @@ func (g *guardConn) control(h byte, hdr, n int) error {
 		if typ == 9 {
 			codes = body[2:]
 		}
-		v := g.acks.received(typ, id, codes)
+		v = g.acks.received(typ, id, codes)
 		if v.bad == "" {
 			v.bad = subackCodeFault(codes)
 		}
@@ -196,6 +198,7 @@ func (g *guardConn) control(h byte, hdr, n int) error {
 	}
 	if g.in != nil && completesOperation(h) {
 		g.in.noteAckToPaho()
+		g.acks.handed = v.asked
 	}
 	g.pass = hdr + n
 	return nil

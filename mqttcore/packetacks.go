@@ -4,6 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"time"
+
+	paho "github.com/eclipse/paho.mqtt.golang"
 )
 
 // Acknowledgements checked against what was asked. paho completes whichever token carries an
@@ -58,6 +61,10 @@ func (p pendingAck) String() string {
 type ackWatch struct {
 	mu      sync.Mutex
 	pending []pendingAck
+
+	// handed is the request of the latest acknowledgement handed to paho that completes an
+	// operation (PUBACK, PUBCOMP, SUBACK, UNSUBACK); the reading goroutine only.
+	handed pendingAck
 }
 
 // sent records a QoS 1 or 2 PUBLISH with packet identifier id.
@@ -203,6 +210,63 @@ func requestOf(p []byte) (req pendingAck, ok bool) {
 		rest = rest[l+step:]
 	}
 	return req, req.filters > 0
+}
+
+// maxHandedWait bounds how long a protocol violation waits for paho to complete the operation
+// acknowledged just before it (awaitHanded). paho does it at once on its comms goroutine; the
+// bound only matters if that goroutine is stuck (a write blocked up to writeTimeout).
+const maxHandedWait = 2 * time.Second
+
+// awaitHanded waits, on the reading goroutine before a protocol violation closes the connection,
+// until paho has completed the operation whose acknowledgement (asked) it was handed last. The
+// guard declares the loss as soon as a read fails, and paho completes a token on another
+// goroutine after its reader has moved on: without the wait a SUBACK read just before the
+// violating packet would be reported as 11 instead of the broker's answer. paho handles
+// packets in order, so the latest one completed means all earlier ones are.
+func (c *connection) awaitHanded(asked pendingAck) {
+	if asked.typ == 0 {
+		return
+	}
+	deadline := time.Now().Add(maxHandedWait)
+	for {
+		tok, found := c.handedToken(asked)
+		switch {
+		case !found: // completed already
+			return
+		case tok != nil:
+			t := time.NewTimer(time.Until(deadline))
+			defer t.Stop()
+			select {
+			case <-tok.Done():
+			case <-t.C:
+			}
+			return
+		case time.Now().After(deadline):
+			return
+		}
+		// The acknowledgement came back before paho's call returned the token to the
+		// goroutine that issued the operation (issueLocked): it is stored in a moment.
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// handedToken finds the operation in flight that asked is the request of and returns its paho
+// token (nil while not yet stored); found is false when no such operation is in flight.
+func (c *connection) handedToken(asked pendingAck) (tok paho.Token, found bool) {
+	s := c.s
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, o := range s.ops {
+		if o.fin || o.direct {
+			continue
+		}
+		if (asked.typ == reqPublish && o.kind == opPublish) ||
+			(asked.typ == reqSubscribe && o.kind == opSubscribe && o.topic == asked.filter) ||
+			(asked.typ == reqUnsubscribe && o.kind == opUnsubscribe && o.topic == asked.filter) {
+			return o.tok, true
+		}
+	}
+	return nil, false
 }
 
 // protocolViolation is called by the guard, on the reader goroutine, when the broker broke

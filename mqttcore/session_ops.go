@@ -81,7 +81,8 @@ type op struct {
 	dup     bool
 	done    func(Code)
 	fin     bool
-	direct  bool // written by the session itself (direct.go); no paho token
+	direct  bool       // written by the session itself (direct.go); no paho token
+	tok     paho.Token // guarded by s.mu: paho's token once handed to paho (dropConnLocked)
 }
 
 // Publish sends a message. It refuses (returning the Code, never calling done) with
@@ -197,6 +198,11 @@ func (s *Session) issueLocked(o *op) {
 			default:
 				tok = s.callPahoUnlessLost(c, o)
 			}
+			if tok != nil {
+				s.mu.Lock()
+				o.tok = tok
+				s.mu.Unlock()
+			}
 		case <-c.lost:
 		}
 		close(issued)
@@ -265,12 +271,8 @@ func (s *Session) finish(c *connection, o *op, tok paho.Token) {
 			}
 			code = Disconnected
 		}
-	} else if st, ok := tok.(*paho.SubscribeToken); ok {
-		// No return code for the filter: the token was completed by an acknowledgement of
-		// another type, which the guard can only check once the SUBSCRIBE is written.
-		if rc, ok := st.Result()[o.topic]; !ok || rc == 0x80 || rc > 2 {
-			code = SubscribeFailed
-		}
+	} else {
+		code = grantedCode(o, tok)
 	}
 	if o == c.violated {
 		code = o.kind.failCode() // the broker broke the protocol (packetacks.go)
@@ -299,6 +301,34 @@ func (s *Session) finish(c *connection, o *op, tok paho.Token) {
 	s.completeLocked(o, code)
 	c.pahoDone = min(c.pahoDone+1, c.acksToPaho)
 	s.flushHeldLocked(c)
+}
+
+// grantedCode is the completion code of o from its paho token tok, completed without error:
+// 0, or SubscribeFailed for a SUBSCRIBE refused (0x80) or without a return code for its filter
+// (the token was completed by an acknowledgement of another type, which the guard can only
+// check once the SUBSCRIBE is written).
+func grantedCode(o *op, tok paho.Token) Code {
+	if st, ok := tok.(*paho.SubscribeToken); ok {
+		if rc, ok := st.Result()[o.topic]; !ok || rc == 0x80 || rc > 2 {
+			return SubscribeFailed
+		}
+	}
+	return OK
+}
+
+// acknowledgedLocked reports whether paho completed o's token without error: its
+// acknowledgement was read before the connection was lost (paho completes the tokens of the
+// packets it has read before it reports the loss), even if finish has not run yet.
+func (o *op) acknowledgedLocked() bool {
+	if o.tok == nil {
+		return false
+	}
+	select {
+	case <-o.tok.Done():
+		return o.tok.Error() == nil
+	default:
+		return false
+	}
 }
 
 // completeLocked calls op's done with code through the executor, once.

@@ -1,0 +1,189 @@
+package testbroker
+
+import (
+	"io"
+	"net"
+	"sync"
+	"testing"
+)
+
+// Answer maps each MQTT packet a client writes (first byte h, body) to the bytes a scripted
+// broker writes back; nil writes nothing.
+type Answer func(h byte, body []byte) []byte
+
+// Scripted starts a scripted MQTT peer on 127.0.0.1 and returns its address: it serves every
+// connection by reading packets (ReadPacket) and writing what answer returns for each, CONNECT
+// included, until the client closes the connection or the test ends. It is for tests of what a
+// client does when a broker breaks the protocol (docs/reliability.md, issue 17).
+func Scripted(t testing.TB, answer Answer) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var conns []net.Conn
+	t.Cleanup(func() {
+		_ = l.Close()
+		mu.Lock()
+		for _, c := range conns {
+			_ = c.Close()
+		}
+		mu.Unlock()
+		wg.Wait()
+	})
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			conns = append(conns, c)
+			mu.Unlock()
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				defer c.Close()
+				for {
+					h, body, err := ReadPacket(c)
+					if err != nil {
+						return
+					}
+					if out := answer(h, body); out != nil {
+						if _, err := c.Write(out); err != nil {
+							return
+						}
+					}
+				}
+			}()
+		}
+	}()
+	return l.Addr().String()
+}
+
+// ReadPacket reads one MQTT packet from r: its first byte and its body.
+func ReadPacket(r io.Reader) (byte, []byte, error) {
+	var h [1]byte
+	if _, err := io.ReadFull(r, h[:]); err != nil {
+		return 0, nil, err
+	}
+	n, mul := 0, 1
+	for i := 0; i < 4; i++ {
+		var b [1]byte
+		if _, err := io.ReadFull(r, b[:]); err != nil {
+			return 0, nil, err
+		}
+		n += int(b[0]&0x7f) * mul
+		mul *= 128
+		if b[0]&0x80 == 0 {
+			break
+		}
+	}
+	body := make([]byte, n)
+	_, err := io.ReadFull(r, body)
+	return h[0], body, err
+}
+
+// Packet encodes an MQTT packet: header byte h, remaining length, body.
+func Packet(h byte, body ...byte) []byte {
+	pkt := []byte{h}
+	for n := len(body); ; {
+		d := byte(n % 128)
+		n /= 128
+		if n == 0 {
+			pkt = append(pkt, d)
+			break
+		}
+		pkt = append(pkt, d|0x80)
+	}
+	return append(pkt, body...)
+}
+
+// Publish0 encodes a QoS 0 PUBLISH of payload to topic, whose bytes are used as given
+// (invalid UTF-8, NUL and wildcards included).
+func Publish0(topic string, payload ...byte) []byte {
+	body := append([]byte{byte(len(topic) >> 8), byte(len(topic))}, topic...)
+	return Packet(0x30, append(body, payload...)...)
+}
+
+// OnSubscribe is an Answer: CONNACK connack to CONNECT, PINGRESP to PINGREQ, and what reply
+// returns (given the packet identifier's two bytes) to each SUBSCRIBE.
+func OnSubscribe(connack []byte, reply func(id0, id1 byte) []byte) Answer {
+	return func(h byte, body []byte) []byte {
+		switch {
+		case h>>4 == 1:
+			return connack
+		case h == 0x82 && reply != nil && len(body) >= 2:
+			return reply(body[0], body[1])
+		case h == 0xC0:
+			return []byte{0xD0, 0}
+		}
+		return nil
+	}
+}
+
+// HostileShape is one way a broker breaks MQTT 3.1.1 (or a control that it does not), with
+// what HostileScript prints against it.
+type HostileShape struct {
+	Name   string
+	Answer Answer
+	Stdout string // HostileScript's output
+}
+
+// HostileScript is a device script that connects without retries, subscribes to "s/#" at
+// QoS 1 once connected and prints "connect", "sub CODE", "message TOPIC" (JSON), "close" and
+// "error CODE"; it ends itself at close and at error.
+const HostileScript = `var c = mqtt.connect('mqtt://broker.local:1883', {reconnectCount: 0});
+c.on('connect', function() {
+  print('connect');
+  c.subscribe('s/#', {qos: 1}, function(err) { print('sub ' + err.code); });
+});
+c.on('message', function(t, m) { print('message ' + JSON.stringify(t)); });
+c.on('close', function() { print('close'); c.end(); });
+c.on('error', function(e) { print('error ' + e.code); c.end(); });
+`
+
+// HostileShapes are the broker behaviours the hostile-broker tests of the binary, the fleet
+// and the Go API run HostileScript against (issue 17 items 1 and 11).
+func HostileShapes() []HostileShape {
+	accept := []byte{0x20, 2, 0, 0}
+	on := func(reply func(a, b byte) []byte) Answer { return OnSubscribe(accept, reply) }
+	suback := func(codes ...byte) func(a, b byte) []byte {
+		return func(a, b byte) []byte { return Packet(0x90, append([]byte{a, b}, codes...)...) }
+	}
+	then := func(first func(a, b byte) []byte, more []byte) func(a, b byte) []byte {
+		return func(a, b byte) []byte { return append(first(a, b), more...) }
+	}
+	fixed := func(p ...byte) func(a, b byte) []byte { return func(byte, byte) []byte { return p } }
+	hundred := make([]byte, 100)
+	return []HostileShape{
+		{"SUBACK with 2 return codes for 1 filter", on(suback(1, 1)), "connect\nsub 13\nclose\n"},
+		{"SUBACK with 100 return codes", on(suback(hundred...)), "connect\nsub 13\nclose\n"},
+		{"SUBACK with no return code", on(suback()), "connect\nsub 13\nclose\n"},
+		{"SUBACK return code 0x03", on(suback(3)), "connect\nsub 13\nclose\n"},
+		{"PUBACK for the SUBSCRIBE", on(func(a, b byte) []byte { return []byte{0x40, 2, a, b} }), "connect\nsub 13\nclose\n"},
+		{"UNSUBACK for the SUBSCRIBE", on(func(a, b byte) []byte { return []byte{0xB0, 2, a, b} }), "connect\nsub 13\nclose\n"},
+		{"a second CONNACK", on(fixed(0x20, 2, 0, 0)), "connect\nsub 11\nclose\n"},
+		{"SUBSCRIBE from the broker", on(fixed(Packet(0x82, 0, 1, 0, 1, 'x', 0)...)), "connect\nsub 11\nclose\n"},
+		{"reserved packet type 15", on(fixed(0xF0, 0)), "connect\nsub 11\nclose\n"},
+		{"PINGRESP with a body", on(fixed(0xD0, 1, 0)), "connect\nsub 11\nclose\n"},
+		{"PUBLISH topic with a wildcard", on(then(suback(1), Publish0("s/+", 'm'))), "connect\nsub 0\nclose\n"},
+		{"PUBLISH topic with NUL", on(then(suback(1), Publish0("s/\x00", 'm'))), "connect\nsub 0\nclose\n"},
+		{"PUBLISH topic with invalid UTF-8", on(then(suback(1), Publish0("s/\xff", 'm'))), "connect\nsub 0\nclose\n"},
+		{"PUBLISH empty topic", on(then(suback(1), Publish0("", 'm'))), "connect\nsub 0\nclose\n"},
+		{"PUBLISH QoS 3", on(then(suback(1), Packet(0x36, 0, 1, 's', 0, 1, 'm'))), "connect\nsub 0\nclose\n"},
+		{"PUBLISH QoS 1 with packet identifier 0", on(then(suback(1), Packet(0x32, 0, 1, 's', 0, 0, 'm'))), "connect\nsub 0\nclose\n"},
+		{"PUBLISH topic length past the packet", on(then(suback(1), Packet(0x30, 0, 50, 's'))), "connect\nsub 0\nclose\n"},
+		{"CONNACK return code 0x80", OnSubscribe([]byte{0x20, 2, 0, 0x80}, nil), "error 1\n"},
+		{"CONNACK reserved flags", OnSubscribe([]byte{0x20, 2, 0xFE, 0}, nil), "error 1\n"},
+		{"CONNACK of 3 bytes", OnSubscribe([]byte{0x20, 3, 0, 0, 0}, nil), "error 1\n"},
+		{"PUBLISH before CONNACK", OnSubscribe(append(Publish0("s/x", 'm'), accept...), nil), "error 1\n"},
+		// Controls: what MQTT allows is delivered as before.
+		{"valid SUBACK and message", on(then(suback(1), Publish0("s/a", 'm'))), "connect\nsub 0\nmessage \"s/a\"\n"},
+		{"refused SUBACK", on(suback(0x80)), "connect\nsub 13\n"},
+	}
+}
