@@ -251,3 +251,30 @@ func ExampleEnding_String() {
 	fmt.Println(devicejs.Finished, devicejs.ForElapsed, devicejs.Canceled, devicejs.ScriptFailed)
 	// Output: finished for elapsed canceled script failed
 }
+
+func ExampleConfigError() {
+	_, err := devicejs.New(devicejs.Config{MaxMemory: -5})
+	var ce *devicejs.ConfigError
+	if errors.As(err, &ce) {
+		fmt.Println(ce.Field, errors.Is(err, devicejs.ErrInvalidConfig))
+	}
+	fmt.Println(err)
+	// Output:
+	// MaxMemory true
+	// devicejs: Config.MaxMemory: must not be negative (0 means none), got -5
+}
+
+func ExampleHookError() {
+	res, err := devicejs.Run(context.Background(), devicejs.Script{Source: "print('hello')"}, devicejs.Config{
+		Stdout: writerFunc(func([]byte) (int, error) { panic("disk full") }),
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	var he *devicejs.HookError
+	fmt.Println(res.Ending, errors.As(res.Err, &he), he.Hook, he.Value)
+	fmt.Println(res.ScriptError().Message)
+	// Output:
+	// script failed true Stdout disk full
+	// Config.Stdout panicked: disk full
+}

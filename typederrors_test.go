@@ -145,3 +145,23 @@ func orEmpty(s string) string {
 	}
 	return s
 }
+
+// TestNotStartedResult: the Result returned beside an error never reads finished (issue 22,
+// finding 8).
+func TestNotStartedResult(t *testing.T) {
+	var zero devicejs.Result
+	if zero.Ending != devicejs.NotStarted || zero.Ending.String() != "not started" {
+		t.Errorf("zero Result reads %q", zero.Ending)
+	}
+	d, err := devicejs.New(devicejs.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res, err := d.Run(context.Background(), devicejs.Script{Source: "1"}); err != nil || res.Ending != devicejs.Finished {
+		t.Fatalf("first Run: %v %v", res.Ending, err)
+	}
+	res, err := d.Run(context.Background(), devicejs.Script{Source: "1"})
+	if err == nil || res.Ending != devicejs.NotStarted {
+		t.Errorf("second Run: %v %v, want NotStarted and an error", res.Ending, err)
+	}
+}

@@ -1,0 +1,66 @@
+package devicejs_test
+
+import (
+	"context"
+	goruntime "runtime"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/devicejs/devicejs"
+	"github.com/devicejs/devicejs/broker"
+)
+
+// maxGoroutinesPerConnection is the bound docs/embedding.md states for the goroutines one open
+// MQTT connection of a device costs the host (device side and, for Embedded or MemoryDialer,
+// the in-process broker's side).
+const maxGoroutinesPerConnection = 14
+
+// TestGoroutinesPerConnection measures the goroutines that open connections hold, over the
+// in-process broker's in-memory connections, and checks the figure docs/embedding.md gives
+// (issue 22, finding 8).
+func TestGoroutinesPerConnection(t *testing.T) {
+	b := startBroker(t, broker.Config{})
+	const n = 10
+	for _, mode := range []string{"Run", "Start"} {
+		t.Run(mode, func(t *testing.T) {
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			before := goruntime.NumGoroutine()
+			var connected sync.WaitGroup
+			connected.Add(n)
+			var ended sync.WaitGroup
+			for range n {
+				var once sync.Once
+				cfg := devicejs.Config{Dial: b.MemoryDialer(), OnEvent: func(e devicejs.Event) {
+					if e.Kind == devicejs.EventConnect {
+						once.Do(connected.Done)
+					}
+				}}
+				src := devicejs.Script{Source: "var c = mqtt.connect('mqtt://broker:1883'); c.on('connect', function() { c.subscribe('t/#') });"}
+				ended.Add(1)
+				if mode == "Run" {
+					go func() { defer ended.Done(); _, _ = devicejs.Run(ctx, src, cfg) }()
+				} else {
+					d, err := devicejs.New(cfg)
+					if err != nil {
+						t.Fatal(err)
+					}
+					if err := d.Start(ctx, src, func(devicejs.Result) { ended.Done() }); err != nil {
+						t.Fatal(err)
+					}
+				}
+			}
+			connected.Wait()
+			time.Sleep(200 * time.Millisecond) // let the subscriptions settle
+			held := goruntime.NumGoroutine() - before
+			cancel()
+			ended.Wait()
+			per := float64(held) / n
+			t.Logf("%s: %d goroutines for %d open connections: %.1f each", mode, held, n, per)
+			if per > maxGoroutinesPerConnection {
+				t.Errorf("%.1f goroutines per connection, docs/embedding.md says at most %d", per, maxGoroutinesPerConnection)
+			}
+		})
+	}
+}
