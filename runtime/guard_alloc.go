@@ -211,8 +211,8 @@ func typedArrayBytes(arg goja.Value, size float64) float64 {
 var typeArrayBuffer = reflect.TypeOf(goja.ArrayBuffer{})
 
 // primitiveLength is a length argument that is a number, string or boolean, as ToIndex
-// converts it (no script code runs), or 0 (undefined, objects, symbols, bigints, invalid
-// values: goja's own checks apply).
+// converts it (no script code runs), or 0 (undefined, objects, symbols, bigints, values
+// ToIndex rejects, negative or over 2^53-1: goja's own checks apply).
 func primitiveLength(v goja.Value) float64 {
 	if v == nil || goja.IsUndefined(v) || goja.IsNull(v) {
 		return 0
@@ -223,7 +223,7 @@ func primitiveLength(v goja.Value) float64 {
 		return 0
 	}
 	f := v.ToFloat()
-	if math.IsNaN(f) || f < 0 {
+	if math.IsNaN(f) || f < 0 || f > 1<<53-1 {
 		return 0
 	}
 	return math.Trunc(f)

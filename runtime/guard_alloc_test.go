@@ -117,3 +117,100 @@ func TestAllocGuardsStopAtBudget(t *testing.T) {
 		}
 	}
 }
+
+// TestAllocGuardsKeepSemantics: the checked built-ins answer as goja's own do (the wants
+// were printed by plain goja v0.0.0-20260917113740-793a2a65c13b, the version in go.mod,
+// which this process no longer has unchecked), without a budget and with one: results,
+// errors, names, lengths, attributes, identities and subclassing.
+func TestAllocGuardsKeepSemantics(t *testing.T) {
+	tt := []struct{ src, want string }{
+		{"[3, 1, 2].sort()", "[1,2,3]"},
+		{"[3, 1, 10, 2].sort(function(a, b) { return a - b })", "[1,2,3,10]"},
+		{"[3, , undefined, 1].sort()", "[1,3,null,null]"},
+		{"Array.prototype.sort.call({length: 3, 0: 'b', 2: 'a'})", "{\"0\":\"a\",\"1\":\"b\",\"length\":3}"},
+		{"[2, 1].sort(undefined)", "[1,2]"},
+		{"(function() { var a = [3, 1]; a.length = 5; a.sort(); return [a.length, 0 in a, 2 in a, a[0]] })()", "[5,true,false,1]"},
+		{"Array.prototype.sort.call(new Proxy([2, 1], {}))", "[1,2]"},
+		{"[3, 1, 2].toSorted()", "[1,2,3]"},
+		{"[1, 2, 3].toReversed()", "[3,2,1]"},
+		{"[1, 2, 3].with(1, 9)", "[1,9,3]"},
+		{"[1, 2, 3].toSpliced(1, 1, 'a', 'b')", "[1,\"a\",\"b\",3]"},
+		{"Array.prototype.toSorted.call({length: 2, 0: 2, 1: 1})", "[1,2]"},
+		{"Array.prototype.with.call({length: 2}, 0, 1)", "[1,null]"},
+		{"new Float64Array(3)", "{\"0\":0,\"1\":0,\"2\":0}"},
+		{"Array.from(new Uint8Array([1, 2, 300]))", "[1,2,44]"},
+		{"Array.from(new Int16Array({length: 2, 0: 5}))", "[5,0]"},
+		{"Array.from(new Float32Array(new Set([1.5, 2])))", "[1.5,2]"},
+		{"new Uint8Array(new ArrayBuffer(8), 2, 3).length", "3"},
+		{"Array.from(new Uint16Array(new Uint8Array([7, 8])))", "[7,8]"},
+		{"new BigInt64Array(2).length", "2"},
+		{"new Int32Array('3').length", "3"},
+		{"new Int8Array(true).length", "1"},
+		{"new Float64Array(2.7).length", "2"},
+		{"new Uint8Array().length", "0"},
+		{"new Uint8Array(undefined).length", "0"},
+		{"new Uint8Array(null).length", "0"},
+		{"Array.from(Float64Array.from([1, 2], function(x) { return x * 2 }))", "[2,4]"},
+		{"Array.from(Uint8Array.from({length: 2, 1: 4}))", "[0,4]"},
+		{"Array.from(Int8Array.of(1, 2))", "[1,2]"},
+		{"new ArrayBuffer(5).byteLength", "5"},
+		{"new ArrayBuffer('6').byteLength", "6"},
+		{"new ArrayBuffer().byteLength", "0"},
+		{"new ArrayBuffer(4).slice(1).byteLength", "3"},
+		{"(function() { class F extends Float64Array { m() { return this.length } } var f = new F(3); return [f.m(), f instanceof Float64Array, f.constructor === F] })()", "[3,true,true]"},
+		{"(function() { class B extends ArrayBuffer {} var b = new B(4); return [b.byteLength, b instanceof B] })()", "[4,true]"},
+		{"Float64Array.prototype.constructor === Float64Array", "true"},
+		{"Object.getPrototypeOf(Float64Array) === Object.getPrototypeOf(Uint8Array)", "true"},
+		{"new Uint8Array(1).buffer.constructor === ArrayBuffer", "true"},
+		{"[Float64Array.name, Float64Array.length, ArrayBuffer.name, ArrayBuffer.length, Float64Array.BYTES_PER_ELEMENT]", "[\"Float64Array\",3,\"ArrayBuffer\",1,8]"},
+		{"[Array.prototype.sort.name, Array.prototype.sort.length, Array.prototype.toSpliced.length, Array.prototype.with.length]", "[\"sort\",1,2,2]"},
+		{"Object.getOwnPropertyDescriptor(globalThis, 'Float64Array').writable + ' ' + Object.getOwnPropertyDescriptor(globalThis, 'Float64Array').enumerable", "\"true false\""},
+		{"Object.getOwnPropertyDescriptor(Array.prototype, 'sort').enumerable", "false"},
+		{"String(Float64Array)", "\"function Float64Array() { [native code] }\""},
+		{"String(Array.prototype.sort)", "\"function sort() { [native code] }\""},
+		{"Reflect.construct(Float64Array, [2], Uint8Array) instanceof Uint8Array", "true"},
+		{"Math.max.apply(null, [1, 5, 2])", "5"},
+		{"Math.max.apply(null, {length: 2, 0: 3, 1: 4})", "4"},
+		{"Reflect.apply(Math.min, null, [4, 2])", "2"},
+		{"Reflect.construct(Date, [0]).getTime()", "0"},
+		{"(function() { return arguments.length }).apply(null, {length: 3})", "3"},
+		{"(function() { var a = [1, 2]; a.length = 4; return (function() { return arguments.length }).apply(null, a) })()", "4"},
+		{"Reflect.apply.name + Reflect.apply.length + Reflect.construct.length + Function.prototype.apply.length", "\"apply322\""},
+		{"new Float64Array(2).fill(1).toString()", "\"1,1\""},
+		{"new Uint8Array([3, 1, 2]).sort().join()", "\"1,2,3\""},
+		{"new Uint8Array([1, 2, 3]).slice(1).length", "2"},
+		{"new Float64Array(-1)", "\"RangeError\""},
+		{"Float64Array(1)", "\"TypeError\""},
+		{"new ArrayBuffer(-1)", "\"RangeError\""},
+		{"ArrayBuffer(1)", "\"TypeError\""},
+		{"[].sort(5)", "\"TypeError\""},
+		{"[].toSorted(5)", "\"TypeError\""},
+		{"[1].with(5, 1)", "\"RangeError\""},
+		{"new Float64Array(Symbol())", "\"TypeError\""},
+		{"new Uint8Array(2**53)", "\"RangeError\""},
+		{"new ArrayBuffer(2**53)", "\"RangeError\""},
+		{"Math.max.apply(null, 5)", "\"TypeError\""},
+		{"Reflect.apply(5)", "\"TypeError\""},
+		{"Reflect.construct(Math.max, [])", "\"TypeError\""},
+		{"new Uint8Array(1n)", "\"TypeError\""},
+		{"Float64Array.from(null)", "\"TypeError\""},
+		{"Float64Array.from({length: 1}, 5)", "\"TypeError\""},
+		{"Array.prototype.sort.call(null)", "\"TypeError\""},
+		{"new Uint8Array(new ArrayBuffer(4), 8)", "\"RangeError\""},
+	}
+	for _, budget := range []int64{0, guardBudget} {
+		for _, tc := range tt {
+			var out syncbuf.Buffer
+			l := runtime.New(runtime.Options{Stdout: &out, MaxMemory: budget})
+			src := "var r; try { r = " + tc.src + " } catch (e) { r = e.name }\n" +
+				"print(JSON.stringify(r, function(k, v) { return typeof v === 'bigint' ? String(v) : v }))"
+			if err := l.Run(t.Context(), "sem.js", src); err != nil {
+				t.Errorf("budget %d: %s: %v", budget, tc.src, err)
+				continue
+			}
+			if got := strings.TrimSuffix(out.String(), "\n"); got != tc.want {
+				t.Errorf("budget %d: %s: got %s, want %s", budget, tc.src, got, tc.want)
+			}
+		}
+	}
+}

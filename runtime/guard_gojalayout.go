@@ -21,8 +21,8 @@ import (
 //
 // goja exports none of this, so it is reached with reflect (names and types checked once,
 // in gojaLayoutOK) and unsafe (only to write fields whose types were checked).
-// TestGojaLayout fails if a goja upgrade changes any of it; the guards are then off (never
-// a misread field), and TestAllocGuardsOn fails too.
+// If a goja upgrade changes any of it the guards are off (never a misread field) and
+// TestAllocGuardsOn fails.
 
 // gojaFactory is goja's templatePropFactory.
 type gojaFactory = func(*goja.Runtime) goja.Value
