@@ -2,6 +2,7 @@ package devtest
 
 import (
 	"fmt"
+	"math"
 
 	"github.com/dop251/goja"
 )
@@ -60,17 +61,21 @@ func (f *fileRun) jsBrokerRestart(call goja.FunctionCall) goja.Value {
 }
 
 // jsBrokerRefuse is broker.refuse(returnCode): every CONNECT is answered with that CONNACK
-// return code (1..5) until broker.refuse(0).
+// return code until broker.refuse(0). The code is a number, an integer from 1 to 5 (the MQTT
+// 3.1.1 refusals), or 0 to accept connections again; anything else (NaN, 200, 1.5, '3',
+// Infinity, no argument) is a TypeError: a test asking for a refusal the broker cannot send
+// must not pass as if it had been refused.
 func (f *fileRun) jsBrokerRefuse(call goja.FunctionCall) goja.Value {
 	w := f.w()
+	v := call.Argument(0)
+	n := v.ToFloat()
+	if !goja.IsNumber(v) || n != math.Trunc(n) || n < 0 || n > 5 {
+		f.throw("TypeError", fmt.Sprintf("broker.refuse(returnCode): want a CONNACK refusal code 1..5 (or 0 to accept again), got %s", describe(v)))
+	}
 	if w.embedded == nil {
 		f.needsEmbedded("broker.refuse()")
 	}
-	rc := call.Argument(0).ToInteger()
-	if rc < 0 || rc > 255 {
-		f.throw("TypeError", fmt.Sprintf("broker.refuse(returnCode): want 0..255, got %v", call.Argument(0)))
-	}
-	w.embedded.setRefuse(byte(rc))
+	w.embedded.setRefuse(byte(n))
 	return goja.Undefined()
 }
 

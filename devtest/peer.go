@@ -88,8 +88,27 @@ func (w *World) subscribe(filter string) (*peerSub, error) {
 	return s, nil
 }
 
+// maxPublishSize is the largest remaining length of an MQTT 3.1.1 packet (268,435,455 bytes,
+// the four-byte variable length encoding's maximum): a peer PUBLISH whose topic and payload
+// make it larger cannot be sent, and world.publish fails instead of reporting success.
+const maxPublishSize = 268_435_455
+
+// publishSize is the remaining length of a PUBLISH: topic length prefix and topic, the packet
+// id for QoS 1 and 2, the payload.
+func publishSize(topic string, payload int, qos byte) int {
+	n := 2 + len(topic) + payload
+	if qos > 0 {
+		n += 2
+	}
+	return n
+}
+
 // publish publishes as a peer and returns once the broker has the message (QoS 0: once sent).
 func (w *World) publish(topic string, payload []byte, qos byte, retain bool) error {
+	if n := publishSize(topic, len(payload), qos); n > maxPublishSize {
+		return fmt.Errorf("a PUBLISH of %d bytes (topic %d, payload %d) is over MQTT's maximum packet size of %d bytes: not sent",
+			n, len(topic), len(payload), maxPublishSize)
+	}
 	if w.embedded != nil {
 		return w.embedded.publish(topic, payload, qos, retain)
 	}

@@ -1,0 +1,43 @@
+package devtest
+
+import (
+	"strings"
+	"testing"
+)
+
+// TestPublishSizeLimit: a peer publish over MQTT's maximum packet size fails instead of
+// reporting success (issue 17 item 11: a 300 MiB publish reported success). The payloads are
+// never written to (the check comes first), so the OS does not back them with memory.
+func TestPublishSizeLimit(t *testing.T) {
+	w := &World{} // the check needs no broker: nothing is sent
+	for _, tc := range []struct {
+		topic   string
+		payload int
+		qos     byte
+		over    bool
+	}{
+		{"t", 300 << 20, 0, true},
+		{"t", 256 << 20, 1, true},
+		{"t", maxPublishSize - 2 - 1 + 1, 0, true}, // one byte over
+		{"topic/x", maxPublishSize - 2 - 7 - 2 + 1, 1, true},
+	} {
+		err := w.publish(tc.topic, make([]byte, tc.payload), tc.qos, false)
+		if tc.over && (err == nil || !strings.Contains(err.Error(), "over MQTT's maximum packet size")) {
+			t.Errorf("%d bytes qos %d: err %v", tc.payload, tc.qos, err)
+		}
+	}
+	for _, tc := range []struct {
+		topic   string
+		payload int
+		qos     byte
+		want    int
+	}{
+		{"t", maxPublishSize - 3, 0, maxPublishSize},
+		{"topic/x", maxPublishSize - 11, 1, maxPublishSize},
+		{"a", 0, 2, 5},
+	} {
+		if got := publishSize(tc.topic, tc.payload, tc.qos); got != tc.want {
+			t.Errorf("publishSize(%q, %d, %d) = %d, want %d", tc.topic, tc.payload, tc.qos, got, tc.want)
+		}
+	}
+}
