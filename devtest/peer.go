@@ -103,11 +103,19 @@ func publishSize(topic string, payload int, qos byte) int {
 	return n
 }
 
+// checkPublishSize fails a PUBLISH over maxPublishSize.
+func checkPublishSize(topic string, payload int, qos byte) error {
+	if n := publishSize(topic, payload, qos); n > maxPublishSize {
+		return fmt.Errorf("a PUBLISH of %d bytes (topic %d, payload %d) is over MQTT's maximum packet size of %d bytes: not sent",
+			n, len(topic), payload, maxPublishSize)
+	}
+	return nil
+}
+
 // publish publishes as a peer and returns once the broker has the message (QoS 0: once sent).
 func (w *World) publish(topic string, payload []byte, qos byte, retain bool) error {
-	if n := publishSize(topic, len(payload), qos); n > maxPublishSize {
-		return fmt.Errorf("a PUBLISH of %d bytes (topic %d, payload %d) is over MQTT's maximum packet size of %d bytes: not sent",
-			n, len(topic), len(payload), maxPublishSize)
+	if err := checkPublishSize(topic, len(payload), qos); err != nil {
+		return err
 	}
 	if w.embedded != nil {
 		return w.embedded.publish(topic, payload, qos, retain)

@@ -6,10 +6,9 @@ import (
 )
 
 // TestPublishSizeLimit: a peer publish over MQTT's maximum packet size fails instead of
-// reporting success (issue 17 item 11: a 300 MiB publish reported success). The payloads are
-// never written to (the check comes first), so the OS does not back them with memory.
+// reporting success (issue 17 item 11: a 300 MiB publish reported success). World.publish
+// checks the sizes with checkPublishSize before anything else.
 func TestPublishSizeLimit(t *testing.T) {
-	w := &World{} // the check needs no broker: nothing is sent
 	for _, tc := range []struct {
 		topic   string
 		payload int
@@ -20,9 +19,11 @@ func TestPublishSizeLimit(t *testing.T) {
 		{"t", 256 << 20, 1, true},
 		{"t", maxPublishSize - 2 - 1 + 1, 0, true}, // one byte over
 		{"topic/x", maxPublishSize - 2 - 7 - 2 + 1, 1, true},
+		{"t", maxPublishSize - 3, 0, false}, // exactly the maximum
+		{"t", 1 << 20, 2, false},
 	} {
-		err := w.publish(tc.topic, make([]byte, tc.payload), tc.qos, false)
-		if tc.over && (err == nil || !strings.Contains(err.Error(), "over MQTT's maximum packet size")) {
+		err := checkPublishSize(tc.topic, tc.payload, tc.qos)
+		if tc.over != (err != nil) || tc.over && !strings.Contains(err.Error(), "over MQTT's maximum packet size") {
 			t.Errorf("%d bytes qos %d: err %v", tc.payload, tc.qos, err)
 		}
 	}
