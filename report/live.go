@@ -20,6 +20,13 @@ import (
 // LiveInterval is how often a live page is sent new data.
 const LiveInterval = time.Second
 
+// LiveMemoryBound is the heap the live page of a run may hold at its bounds, whatever its
+// clients do: the trace it follows (LiveTraceBytes of lines, parsed), the frames still being
+// written to clients (a write takes at most liveWriteTimeout, so about six of them) and the
+// pages rendered from them. `devicejs run --ui` adds it to the script's heap budget
+// (--max-memory), which watches the whole process's heap.
+const LiveMemoryBound = 128 << 20
+
 // The live server's bounds: what 2,000 clients that never read, or read slowly, can hold.
 const (
 	// MaxLiveStreams is the number of /events streams served at once; more are answered 503.
@@ -189,7 +196,7 @@ func (l *Live) publishLocked(d Data, final bool) {
 		d.Generated = ""
 	}
 	d = withDefaults(d)
-	f := &frame{at: time.Now(), title: d.Title, gen: d.Generated, final: final, next: make(chan struct{})}
+	f := &frame{title: d.Title, gen: d.Generated, final: final, next: make(chan struct{})}
 	var b bytes.Buffer
 	b.WriteString("data: ")
 	// Encode writes nothing on error; it escapes <, > and & as writePage needs.
@@ -198,13 +205,18 @@ func (l *Live) publishLocked(d Data, final bool) {
 	}
 	b.WriteByte('\n')
 	f.sse = b.Bytes()
+	// The age counts from the end of the encoding: when taking and encoding the data takes
+	// longer than LiveInterval (a large trace on a busy machine), clients get the frame
+	// just made rather than each waiting for a new one.
+	f.at = time.Now()
 	if l.cur != nil {
 		close(l.cur.next)
 	}
 	l.cur = f
 }
 
-// tick encodes a new frame every LiveInterval while some stream is open, until Close.
+// tick encodes a new frame every LiveInterval while some stream is open, until Close; at
+// most every other interval when encoding takes longer than half of one.
 func (l *Live) tick() {
 	defer close(l.tickDone)
 	t := time.NewTicker(LiveInterval)
@@ -215,7 +227,7 @@ func (l *Live) tick() {
 			return
 		case <-t.C:
 			if l.watchers.Load() > 0 {
-				l.latest(0)
+				l.latest(LiveInterval / 2)
 			}
 		}
 	}

@@ -12,7 +12,7 @@ import (
 // counted in Trace.Skipped). The report file written at the end has them all.
 const (
 	LiveTraceEvents = 20000
-	LiveTraceBytes  = 8 << 20
+	LiveTraceBytes  = 4 << 20
 )
 
 // TraceTail follows a --trace-json file while a run writes it, for the live view. Safe for

@@ -114,6 +114,11 @@ func startRunReport(opts *RunOptions) (*runReport, error) {
 		opts.TraceJSON, rr.temp = f.Name(), true
 	}
 	rr.tracePath = opts.TraceJSON
+	if opts.Reporting.UI != "" && opts.MaxMemory > 0 {
+		// The budget watches the process's heap: the live page's is the host's, not the
+		// script's, so the budget grows by the page's bound.
+		opts.MaxMemory += byteSize(report.LiveMemoryBound)
+	}
 	rr.tail = report.NewTraceTail(rr.tracePath)
 	title := "devicejs run " + filepath.Base(opts.ScriptPath)
 	rep, err := startReporting(opts.IO, opts.Reporting, title, func() report.Data {
