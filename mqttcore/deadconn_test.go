@@ -28,10 +28,8 @@ type deadConnDevice struct {
 	qos byte
 	s   atomic.Pointer[mqttcore.Session]
 
-	mu       sync.Mutex
-	log      []string // "pub CODE conn=B can=B", "refused CODE", "close", "reconnect", "connect"
-	ok       int      // completions 0 since the last connect
-	chaining bool
+	mu  sync.Mutex
+	log []string // "pub CODE conn=B can=B", "refused CODE", "close", "reconnect", "connect"
 
 	okCh   chan struct{} // a completion 0 (buffered, dropped when full)
 	events chan string   // close, reconnect, connect
