@@ -177,8 +177,10 @@ client.on('connect', function() {
 				&failed, &resent, &refused, &sawLive, &closes); err != nil {
 				t.Fatalf("no summary (%v) in output:\n%s", err, out)
 			}
-			if failed > 1 || resent != 0 || refused != 0 || sawLive != 0 || closes != 1 {
-				t.Errorf("one broker death: %s; want failed <= 1 (one publish in flight), nothing resent or refused, close once\n%s",
+			// A publish issued after canPublish() said true may still be refused with 11 when the
+			// connection dies between the two calls (another goroutine finds it dead): once.
+			if failed > 1 || resent != 0 || refused > 1 || sawLive != 0 || closes != 1 {
+				t.Errorf("one broker death: %s; want failed <= 1 (one publish in flight), refused <= 1, nothing resent, close once\n%s",
 					summary, out)
 			}
 			if !strings.Contains(out, "close\nreconnect\nconnect\n") {
