@@ -119,7 +119,8 @@ declare namespace devicejsTest {
     /** Matchers on any value. */
     interface ValueMatchers {
         toBe(v: any): void;
-        /** Same JSON. */
+        /** Structural equality: SameValueZero numbers (NaN equals NaN), functions, symbols and
+         *  Proxies by identity, undefined properties as missing (docs/testing.md, "Equality"). */
         toEqual(v: any): void;
         toBeTruthy(): void;
         toBeFalsy(): void;
@@ -137,11 +138,12 @@ declare namespace devicejsTest {
     }
 }
 
-/** Registers a test; it runs after the file's top level, in a fresh world. */
-declare function test(name: string, fn: () => void): void;
+/** Registers a test; it runs after the file's top level, in a fresh world. A returned promise
+ *  (an async function) is awaited; its rejection fails the test. */
+declare function test(name: string, fn: () => void | PromiseLike<unknown>): void;
 declare namespace test {
     /** Registers a test reported as skipped. */
-    function skip(name: string, fn: () => void, reason?: string): void;
+    function skip(name: string, fn: () => void | PromiseLike<unknown>, reason?: string): void;
 }
 
 /** Asserts on a value, or (given a Device) on what the device did. */
@@ -162,7 +164,7 @@ declare var world: {
     until(predicate: () => boolean, timeoutMs: number): number;
     /** Device time since the test started, ms. */
     now(): number;
-    /** Publishes as a peer. */
+    /** Publishes as a peer; throws over MQTT's maximum packet size (268,435,455 bytes). */
     publish(topic: string, payload: string, options?: { qos?: 0 | 1 | 2; retain?: boolean }): void;
     /** Subscribes as a peer. */
     subscribe(filter: string): devicejsTest.Subscription;
@@ -177,8 +179,9 @@ declare var broker: {
     start(): void;
     /** stop() then start(). */
     restart(): void;
-    /** Answers every CONNECT with this CONNACK return code (1..5) until refuse(0). Embedded only. */
-    refuse(returnCode: number): void;
+    /** Answers every CONNECT with this CONNACK return code until refuse(0). Embedded only.
+     *  Any other value throws a TypeError. */
+    refuse(returnCode: 0 | 1 | 2 | 3 | 4 | 5): void;
     /** Admits only these users ({name: password}); null admits everyone. Embedded only. */
     users(users: { [name: string]: string } | null): void;
     /** Refuses publishes ('publish') or subscriptions ('subscribe') matching filter. Embedded only. */
