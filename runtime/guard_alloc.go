@@ -234,10 +234,10 @@ func primitiveLength(v goja.Value) float64 {
 func listArg(i int) estimator {
 	return func(call goja.FunctionCall) (float64, string) {
 		a := call.Argument(i)
-		if denseArray(a) {
-			return 0, ""
+		if n := listLength(a); n*slotBytes >= guardMinBytes && !denseArray(a) {
+			return n * slotBytes, "Invalid array length"
 		}
-		return listLength(a) * slotBytes, "Invalid array length"
+		return 0, ""
 	}
 }
 
@@ -256,13 +256,13 @@ func arrayCopy(name string) estimator {
 					return 0, ""
 				}
 			}
-			if name == "sort" && denseArray(call.This) {
-				return 0, ""
-			}
 		}
 		n := listLength(call.This)
 		if name == "toSpliced" {
 			n += float64(max(len(call.Arguments)-2, 0))
+		}
+		if n*slotBytes < guardMinBytes || name == "sort" && denseArray(call.This) {
+			return 0, ""
 		}
 		return n * slotBytes, "Invalid array length"
 	}

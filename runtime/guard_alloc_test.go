@@ -3,6 +3,8 @@ package runtime_test
 import (
 	"context"
 	"errors"
+	"io"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -212,5 +214,19 @@ func TestAllocGuardsKeepSemantics(t *testing.T) {
 				t.Errorf("budget %d: %s: got %s, want %s", budget, tc.src, got, tc.want)
 			}
 		}
+	}
+}
+
+// BenchmarkAllocGuards: the cost of the checked built-ins on small calls (a length read and
+// one more Go call each): sort, apply, a typed array, a buffer and toSorted per iteration.
+// Every VM of the process is checked, so the reference is the same loop on plain goja,
+// measured outside (docs/reliability.md 17.2).
+func BenchmarkAllocGuards(b *testing.B) {
+	src := `var a = [3, 1, 2]; function f(x, y) { return x + y }
+for (var i = 0; i < N; i++) { a.sort(); f.apply(null, a); new Uint8Array(16); new ArrayBuffer(8); a.toSorted() }`
+	l := runtime.New(runtime.Options{Stdout: io.Discard})
+	b.ResetTimer()
+	if err := l.Run(b.Context(), "bench.js", "var N = "+strconv.Itoa(b.N)+";\n"+src); err != nil {
+		b.Fatal(err)
 	}
 }
