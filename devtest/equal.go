@@ -616,11 +616,6 @@ func (r *renderer) render(v goja.Value, depth int) {
 	r.b.WriteString(end)
 }
 
-func isIndex(k string) bool {
-	_, err := strconv.ParseUint(k, 10, 32)
-	return err == nil
-}
-
 // fmtNum renders a number as JS does, -0 as -0.
 func fmtNum(f float64) string {
 	switch {
