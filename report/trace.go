@@ -17,6 +17,17 @@ const maxTraceLine = 1 << 20
 type Trace struct {
 	Events  []map[string]any `json:"events"`
 	Skipped int              `json:"skipped"`
+	// Tests are the tests of `devicejs test --report`, each named once: an event of test k
+	// carries "testIndex": k, and the page gives each test its own lanes. (Events of earlier
+	// versions carry the name itself, "test" and "testStatus"; the page reads both.)
+	Tests []TestGroup `json:"tests,omitempty"`
+}
+
+// TestGroup is one test of a `devicejs test --report`: its name ("file.test.js: name") and
+// its status (pass, fail, skip).
+type TestGroup struct {
+	Name   string `json:"name"`
+	Status string `json:"status"`
 }
 
 // ReadTrace reads --trace-json lines. It tolerates what earlier and later versions of the

@@ -40,16 +40,47 @@
     table.appendChild(tr);
     return tr;
   }
+  // niceStep is a round step (1, 2 or 5 times a power of ten) that cuts span into about n
+  // parts; 0 when there is none (a span that is 0, not finite, or too small for a power of ten).
   function niceStep(span, n) {
-    var raw = span / Math.max(1, n), p = Math.pow(10, Math.floor(Math.log10(raw))), m = raw / p;
+    var raw = span / Math.max(1, n);
+    if (!(raw > 0) || !isFinite(raw)) return 0;
+    var p = Math.pow(10, Math.floor(Math.log10(raw))), m = raw / p;
+    if (!(p > 0) || !isFinite(m)) return raw;
     return (m < 1.5 ? 1 : m < 3.5 ? 2 : m < 7.5 ? 5 : 10) * p;
+  }
+  // ticks returns the axis values from lo to hi, about n of them and never more than 2n + 2:
+  // none when the step is 0 or not finite, and each value once when a step is too small to
+  // move a value as large as lo (a view at 1e20 of 16384 s).
+  function ticks(lo, hi, n) {
+    var out = [], step = niceStep(hi - lo, n);
+    if (!(step > 0) || !isFinite(step) || !isFinite(lo) || !isFinite(hi)) return out;
+    var first = Math.ceil(lo / step) * step, last = null;
+    for (var k = 0; k <= 2 * n + 2; k++) {
+      var s = first + k * step;
+      if (!(s <= hi)) break;
+      if (s !== last) out.push(s);
+      last = s;
+    }
+    return out;
   }
 
   // ---- trace ----------------------------------------------------------------------------
 
+  // groupsOf returns the tests of a `devicejs test --report` trace: each once, with its lane
+  // prefix and its lower-case name (for the filter) made once, not once per event.
+  function groupsOf(tests) {
+    return (Array.isArray(tests) ? tests : []).map(function (g, k) { return group('t' + k, str(g && g.name), str(g && g.status)); });
+  }
+  function group(key, name, status) {
+    return { key: key, prefix: name + (status ? ' [' + status + ']' : '') + ' · ', lname: name.toLowerCase() };
+  }
+
   // prepare gives each event its device second (t, or time relative to the first one), its kind
-  // (the packet type of a packet event when kind is missing) and its lane.
-  function prepare(events) {
+  // (the packet type of a packet event when kind is missing), its test group and its lane: lane
+  // is a short key, state.laneNames[lane] the name shown (made once per lane).
+  function prepare(events, tests) {
+    var groups = groupsOf(tests), named = {}, laneNames = state.laneNames = {};
     var first = null;
     events.forEach(function (e) { var ms = Date.parse(e.time); if (!isNaN(ms) && (first === null || ms < first)) first = ms; });
     return events.map(function (e, i) {
@@ -60,25 +91,30 @@
       var label = kind === 'packet' ? ['packet', str(e.dir || e.direction), str(e.packet)].join(' ').replace(/ +/g, ' ').trim() : kind;
       var client = str(e.clientId || e.client_id || e.client) || '(no client)';
       var broker = str(e.broker) || '(broker)';
-      if (e.test) { // devicejs test --report: each test gets its own lanes
-        var group = str(e.test) + (e.testStatus ? ' [' + str(e.testStatus) + ']' : '') + ' · ';
-        client = group + client;
-        broker = group + broker;
+      // devicejs test --report: each test gets its own lanes (testIndex into the trace's tests;
+      // earlier versions put the name in every event)
+      var g = null;
+      if (typeof e.testIndex === 'number') g = groups[e.testIndex] || null;
+      else if (e.test) {
+        var id = str(e.test) + '\u0000' + str(e.testStatus);
+        g = named[id] || (named[id] = group('n' + Object.keys(named).length, str(e.test), str(e.testStatus)));
       }
+      var gk = g ? g.key + '\u0000' : '', gp = g ? g.prefix : '';
       var dir = str(e.dir || e.direction).toLowerCase();
-      var lane;
-      if (dir) lane = IN_DIRS[dir] ? 'broker ' + broker : 'device ' + client;
-      else if (BROKER_KINDS[kind]) lane = 'broker ' + broker;
-      else if (PEER_KINDS[kind]) lane = 'peers via ' + broker;
-      else lane = 'device ' + client;
-      return { i: i, t: t, kind: kind, label: label, client: client, broker: broker, topic: str(e.topic), lane: lane, raw: e };
+      var role, who, whoName;
+      if (dir) role = IN_DIRS[dir] ? 'broker' : 'device';
+      else role = BROKER_KINDS[kind] ? 'broker' : PEER_KINDS[kind] ? 'peers via' : 'device';
+      who = role === 'device' ? client : broker;
+      var lane = role + ' ' + gk + who;
+      if (!(lane in laneNames)) laneNames[lane] = role + ' ' + gp + who;
+      return { i: i, t: t, kind: kind, label: label, client: client, ckey: gk + client, group: g, topic: str(e.topic), lane: lane, raw: e };
     });
   }
 
   function matches(ev, f) {
     if (!f) return true;
     return ev.topic.toLowerCase().indexOf(f) >= 0 || ev.client.toLowerCase().indexOf(f) >= 0 ||
-      ev.label.toLowerCase().indexOf(f) >= 0;
+      ev.label.toLowerCase().indexOf(f) >= 0 || (ev.group !== null && ev.group.lname.indexOf(f) >= 0);
   }
 
   // reconnections marks every connack of a client after its first: a reconnection.
@@ -86,8 +122,8 @@
     var seen = {}, out = [];
     evs.forEach(function (ev) {
       if (ev.kind !== 'connack') return;
-      if (seen[ev.client]) out.push(ev);
-      seen[ev.client] = true;
+      if (seen[ev.ckey]) out.push(ev);
+      seen[ev.ckey] = true;
     });
     return out;
   }
@@ -96,7 +132,7 @@
   function links(evs) {
     var open = {}, out = [];
     evs.forEach(function (ev) {
-      var key = ev.client + '\u0000' + ev.topic;
+      var key = ev.ckey + '\u0001' + ev.topic;
       if (ev.kind === 'publish') (open[key] = open[key] || []).push(ev);
       else if (ev.kind === 'publish_done' && open[key] && open[key].length) out.push([open[key].shift(), ev]);
     });
@@ -108,7 +144,7 @@
     var section = document.getElementById('trace-section');
     if (!tr) { section.hidden = true; return; }
     section.hidden = false;
-    var all = prepare(tr.events || []);
+    var all = prepare(tr.events || [], tr.tests);
     var evs = all.filter(function (ev) { return matches(ev, state.filter); });
     var lanes = [], laneIdx = {};
     function addLane(name) { if (!(name in laneIdx)) { laneIdx[name] = lanes.length; lanes.push(name); } }
@@ -137,15 +173,16 @@
     svg.__x = { left: left, plotW: plotW };
 
     // axis
-    var axis = el('g', { 'class': 'axis' }, svg), step = niceStep(v1 - v0, 10);
-    for (var s = Math.ceil(v0 / step) * step; s <= v1; s += step) {
+    var axis = el('g', { 'class': 'axis' }, svg);
+    ticks(v0, v1, 10).forEach(function (s) {
       el('line', { x1: x(s), x2: x(s), y1: top - 6, y2: H - 10, 'class': 'grid' }, axis);
       text(axis, x(s), top - 10, (+s.toFixed(6)) + ' s', 'tick');
-    }
-    lanes.forEach(function (name, k) {
-      var g = el('g', { 'class': 'lane lane-' + name.split(' ')[0], 'data-lane': name }, svg);
+    });
+    lanes.forEach(function (key, k) {
+      var name = state.laneNames[key];
+      var what = name.slice(0, name.indexOf(' ')), rest = name.slice(what.length + 1); // keep the lane's role and the end of its name
+      var g = el('g', { 'class': 'lane lane-' + what, 'data-lane': name }, svg);
       el('rect', { x: 0, y: top + k * laneH, width: W, height: laneH, 'class': k % 2 ? 'lane-bg odd' : 'lane-bg' }, g);
-      var what = name.split(' ')[0], rest = name.slice(what.length + 1); // keep the lane's role and the end of its name
       text(g, 6, top + k * laneH + laneH / 2 + 4, what + ' ' + (rest.length > 36 ? '…' + rest.slice(-35) : rest), 'lane-label').appendChild(titleOf(name));
     });
     var clip = el('clipPath', { id: 'plot-clip' }, el('defs', {}, svg));
@@ -269,8 +306,7 @@
     yMax = yMax || 1;
     function x(v) { return left + v / xMax * (W - left - right); }
     function y(v) { return top + (1 - v / yMax) * (H - top - bottom); }
-    var step = niceStep(xMax, 8);
-    for (var s = 0; s <= xMax; s += step) text(svg, x(s), H - bottom + 14, (+s.toFixed(3)) + ' s', 'tick');
+    ticks(0, xMax, 8).forEach(function (s) { text(svg, x(s), H - bottom + 14, (+s.toFixed(3)) + ' s', 'tick'); });
     text(svg, 4, y(yMax) + 8, fmt(yMax, yMax < 10 ? 1 : 0), 'tick');
     text(svg, 4, y(0), '0', 'tick');
     lines.forEach(function (l, k) {

@@ -11,16 +11,21 @@ import (
 )
 
 // testReportData is the report of `devicejs test --report`: the traces of every device of
-// every test, each record marked with its test ("file.test.js: name") and its status, so that the page
-// gives each test its own lanes. t is the test's device time (each test starts at 0).
+// every test, each record marked with the index of its test in Trace.Tests (which names each
+// test once: a name is not copied into every record) and with its device's script, so that
+// the page gives each test its own lanes. t is the test's device time (each test starts at 0).
 func testReportData(results []devtest.FileResult) report.Data {
 	d := report.Data{Title: "devicejs test", Trace: &report.Trace{Events: []map[string]any{}}}
 	for _, f := range results {
 		for _, tr := range f.Tests {
-			name := filepath.Base(tr.File) + ": " + tr.Name
+			k := -1
 			for _, dev := range tr.Devices {
 				if len(dev.Trace) == 0 {
 					continue
+				}
+				if k < 0 {
+					k = len(d.Trace.Tests)
+					d.Trace.Tests = append(d.Trace.Tests, report.TestGroup{Name: filepath.Base(tr.File) + ": " + tr.Name, Status: string(tr.Status)})
 				}
 				first := dev.Trace[0]
 				zero := first.Event.Time.Add(-time.Duration(first.AtMs) * time.Millisecond)
@@ -31,7 +36,7 @@ func testReportData(results []devtest.FileResult) report.Data {
 				}
 				parsed, _ := report.ReadTrace(&buf)
 				for _, ev := range parsed.Events {
-					ev["test"], ev["testStatus"], ev["script"] = name, string(tr.Status), dev.Script
+					ev["testIndex"], ev["script"] = k, dev.Script
 				}
 				d.Trace.Events = append(d.Trace.Events, parsed.Events...)
 			}

@@ -1,0 +1,84 @@
+package cli_test
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// chattyDevice publishes every 100 ms: about 800 trace records in 20 s of device time.
+const chattyDevice = `var client = mqtt.connect('mqtt://foo.bar:1883', {clientId: 'chatty'});
+setInterval(function () { if (client.canPublish()) client.publish('chatty/x', 'p', {qos: 1}, function (err) {}); }, 100);`
+
+// TestTestReportLongNames: a test's name is written once in a `test --report` page however
+// many records its devices leave (a 256 KiB name and 800 records took 1 GB and wrote a 211 MB
+// page): the page stays about the size of the name plus the records, the peak RSS bounded,
+// and the page's data names each test once, its records pointing to it.
+func TestTestReportLongNames(t *testing.T) {
+	tt := []struct {
+		name   string
+		js     string // the JS expression of the test's name
+		length int    // its length in UTF-8 bytes as written
+	}{
+		{"256 KiB", `'n'.repeat(256 * 1024)`, 256 << 10},
+		{"2 MiB", `'m'.repeat(2 * 1024 * 1024)`, 2 << 20},
+		{"hostile", `'</script><script>document.title="pwned"</script>\u2028' + 'h'.repeat(300000)`, 300000 + 38 + 3},
+		{"two tests", `'short'`, 5},
+	}
+	for _, tc := range tt {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			os.WriteFile(filepath.Join(dir, "chatty.js"), []byte(chattyDevice), 0o644)
+			src := "test(" + tc.js + ", function () { device.start('chatty.js'); world.after(20000); });\n" +
+				"test('second', function () { device.start('chatty.js'); world.after(5000); });\n"
+			os.WriteFile(filepath.Join(dir, "long.test.js"), []byte(src), 0o644)
+			out := filepath.Join(dir, "report.html")
+			ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+			defer cancel()
+			cmd := exec.CommandContext(ctx, binary, "test", "--report", out, filepath.Join(dir, "long.test.js"))
+			var stderr strings.Builder
+			cmd.Stderr = &stderr
+			if err := cmd.Run(); err != nil {
+				t.Fatalf("%v: %s", err, stderr.String())
+			}
+			rss := cmd.ProcessState.SysUsage().(*syscall.Rusage).Maxrss << 10
+			st, err := os.Stat(out)
+			if err != nil {
+				t.Fatal(err)
+			}
+			d := embeddedData(t, out)
+			t.Logf("name of %d bytes, %d records: page %.2f MiB, peak RSS %.0f MiB", tc.length, len(d.Trace.Events), float64(st.Size())/(1<<20), float64(rss)/(1<<20))
+			if len(d.Trace.Events) < 400 {
+				t.Errorf("%d records, want at least 400", len(d.Trace.Events))
+			}
+			// The name once (escaped, up to 6 bytes per character) and 1 KiB per record.
+			if max := int64(6*tc.length + 1<<20 + len(d.Trace.Events)<<10); st.Size() > max {
+				t.Errorf("page of %d bytes, want at most %d", st.Size(), max)
+			}
+			if rss > 256<<20 {
+				t.Errorf("peak RSS %.0f MiB, want at most 256", float64(rss)/(1<<20))
+			}
+			if len(d.Trace.Tests) != 2 || len(d.Trace.Tests[0].Name) < tc.length || d.Trace.Tests[1].Name != "long.test.js: second" {
+				t.Fatalf("tests %d, first named with %d bytes", len(d.Trace.Tests), len(d.Trace.Tests[0].Name))
+			}
+			per := map[float64]int{}
+			for _, e := range d.Trace.Events {
+				k, _ := e["testIndex"].(float64)
+				per[k]++
+				for key, v := range e {
+					if s, ok := v.(string); ok && len(s) > 4096 {
+						t.Fatalf("record field %s holds %d bytes", key, len(s))
+					}
+				}
+			}
+			if per[0] < 400 || per[1] < 50 || len(per) != 2 {
+				t.Errorf("records per test %v", per)
+			}
+		})
+	}
+}
