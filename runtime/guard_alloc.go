@@ -386,3 +386,17 @@ func cgroupLimit() int64 {
 // internals are not where guard_gojalayout.go expects them (a goja upgrade), and then
 // TestAllocGuardsOn fails. Safe from any goroutine.
 func AllocGuardsOn() bool { return allocGuardsOn }
+
+// NewArrayBuffer is vm.NewArrayBuffer(data) for buffers the host hands to a script (an MQTT
+// message's binary payload): it makes sure the realm's ArrayBuffer constructor, which the
+// script can reach as buffer.constructor, is the checked one first, also when the script has
+// touched no typed array or ArrayBuffer global yet. Loop only.
+func NewArrayBuffer(vm *goja.Runtime, data []byte) goja.ArrayBuffer {
+	ab := vm.NewArrayBuffer(data)
+	if allocGuardsOn {
+		if o := runtimeGlobal(vm, "ArrayBuffer"); o != nil {
+			guardArrayBufferCtor(vm, o)
+		}
+	}
+	return ab
+}

@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dop251/goja"
+
 	"github.com/devicejs/devicejs/internal/syncbuf"
 	"github.com/devicejs/devicejs/runtime"
 )
@@ -228,5 +230,27 @@ for (var i = 0; i < N; i++) { a.sort(); f.apply(null, a); new Uint8Array(16); ne
 	b.ResetTimer()
 	if err := l.Run(b.Context(), "bench.js", "var N = "+strconv.Itoa(b.N)+";\n"+src); err != nil {
 		b.Fatal(err)
+	}
+}
+
+// TestHostArrayBufferConstructorChecked: an ArrayBuffer the host hands to a script first (a
+// binary MQTT payload) exposes the checked constructor as .constructor, also when the script
+// has touched no typed array or ArrayBuffer global before (goja's vm.NewArrayBuffer alone
+// builds the constructor unchecked).
+func TestHostArrayBufferConstructorChecked(t *testing.T) {
+	var out syncbuf.Buffer
+	l := runtime.New(runtime.Options{Stdout: &out})
+	setup := func(l *runtime.Loop) error {
+		return l.VM().Set("payload", func() goja.Value {
+			return l.VM().ToValue(runtime.NewArrayBuffer(l.VM(), []byte{1, 2}))
+		})
+	}
+	src := `var p = payload();
+try { new p.constructor(2 ** 45); print('allocated') } catch (e) { print(e.name, p.byteLength) }`
+	if err := l.Run(t.Context(), "ab.js", src, setup); err != nil {
+		t.Fatal(err)
+	}
+	if got := out.String(); got != "RangeError 2\n" {
+		t.Errorf("got %q", got)
 	}
 }
