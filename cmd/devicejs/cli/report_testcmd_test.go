@@ -82,3 +82,37 @@ func TestTestReportLongNames(t *testing.T) {
 		})
 	}
 }
+
+// TestReportUnencodableData: a summary whose histogram has a bucket past 2^1024 µs has an
+// infinite bound, which JSON cannot hold: `devicejs report` exits 1 and writes no page (it
+// wrote a blank one and exited 0); a bucket just inside the range still makes a page.
+func TestReportUnencodableData(t *testing.T) {
+	tt := []struct {
+		bucket string
+		code   int
+	}{
+		{"8190", 0}, {"-9000", 0}, {"8191", 1}, {"9000", 1}, {"2147483647", 1}, {"9223372036854775807", 1},
+	}
+	for _, tc := range tt {
+		t.Run(tc.bucket, func(t *testing.T) {
+			dir := t.TempDir()
+			sum := filepath.Join(dir, "s.json")
+			os.WriteFile(sum, []byte(`{"version":1,"fleet_size":1,"instances":1,"shards":["0/1"],"connect_latency_histogram":{"buckets":{"`+
+				tc.bucket+`":1},"count":1,"max_us":5}}`), 0o644)
+			out := filepath.Join(dir, "r.html")
+			r := runBinary(t, "report", sum, "-o", out)
+			_, err := os.Stat(out)
+			if r.code != tc.code || (tc.code == 0) != (err == nil) {
+				t.Errorf("exit %d (page written: %v), want %d: %s", r.code, err == nil, tc.code, r.stderr)
+			}
+			if tc.code == 1 && !strings.Contains(r.stderr, "JSON") {
+				t.Errorf("stderr %q does not say why", r.stderr)
+			}
+			if tc.code == 0 {
+				if d := embeddedData(t, out); d.Fleet == nil || len(d.Fleet.Histogram) != 1 {
+					t.Errorf("page data %+v", d.Fleet)
+				}
+			}
+		})
+	}
+}
