@@ -1,8 +1,8 @@
 package mqttcore_test
 
 import (
+	"context"
 	"fmt"
-	"io"
 	"net"
 	"strings"
 	"sync"
@@ -431,34 +431,41 @@ func FuzzHostileBroker(f *testing.F) {
 	f.Add(append(ids.subackOf(0, 1), append(ids.ackOf(0xB0, 1), ids.ackOf(0x50, 2)...)...))
 	f.Add([]byte{})
 	f.Fuzz(func(t *testing.T, data []byte) {
-		var once sync.Once
-		fb := startFake(t, func(c net.Conn) {
-			defer c.Close()
-			if _, _, err := readPacket(c); err != nil {
-				return
-			}
-			if _, err := c.Write([]byte{0x20, 2, 0, 0}); err != nil {
-				return
-			}
-			for n := 0; n < 3; {
-				h, body, err := readPacket(c)
-				if err != nil {
+		// The broker is the other end of an in-memory pipe (no loopback port per input: the
+		// fuzzer runs thousands a second).
+		var wg sync.WaitGroup
+		defer wg.Wait()
+		dial := func(context.Context, string, string) (net.Conn, error) {
+			client, server := net.Pipe()
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				defer server.Close()
+				if _, _, err := readPacket(server); err != nil {
 					return
 				}
-				if _, ok := requestID(h, body); ok {
-					n++
+				if _, err := server.Write([]byte{0x20, 2, 0, 0}); err != nil {
+					return
 				}
-			}
-			once.Do(func() { _, _ = c.Write(data) })
-			_ = c.(*net.TCPConn).CloseWrite()
-			_, _ = io.Copy(io.Discard, c)
-		})
-		h := mqttcore.NewHost(mqttcore.HostConfig{Clock: fastClock{scale: 100}})
+				for n := 0; n < 3; {
+					h, body, err := readPacket(server)
+					if err != nil {
+						return
+					}
+					if _, ok := requestID(h, body); ok {
+						n++
+					}
+				}
+				_, _ = server.Write(data) // returns once the device has read it all
+			}()
+			return client, nil
+		}
+		h := mqttcore.NewHost(mqttcore.HostConfig{Clock: fastClock{scale: 100}, Dial: dial})
 		o := fastOptions()
 		o.ReconnectCount = 0
 		o.ConnectTimeout = 0 // device time runs 100 times faster: no timeout on a loaded machine
 		r := newRecorder()
-		s := connected(t, h, fb.url(), o, r)
+		s := connected(t, h, "mqtt://broker.local:1883", o, r)
 		done := map[string]int{}
 		_ = s.Subscribe("a/#", mqttcore.SubscribeOptions{QoS: 1}, r.done("sub"))
 		_ = s.Unsubscribe("b", r.done("unsub"))
