@@ -51,6 +51,10 @@ type Dialer func(ctx context.Context, network, addr string) (net.Conn, error)
 // time, connecting where the script says, with print() output and diagnostics discarded.
 //
 // Routing: at most one of Broker, Dial and Embedded may be set.
+//
+// Callbacks (Stdout, Logger's handler, Dial, Clock, ClientID, OnEvent, Trace): a panic in any
+// of them is recovered, whatever goroutine it runs on, and ends the run as a *HookError (see
+// there); the package never lets it kill the process.
 type Config struct {
 	// Stdout receives print() output; nil discards it.
 	Stdout io.Writer
@@ -91,6 +95,7 @@ type Config struct {
 	// MaxMemory is the heap budget in bytes (runtime.Options.MaxMemory): the run ends with a
 	// script error (Ending ScriptFailed, runtime.ErrMemoryBudget) when the live heap exceeds
 	// it; 0 means none. The heap measured is the process's, so it suits one device per process.
+	// New refuses a negative value or one above MaxBudget (*ConfigError).
 	MaxMemory int64
 
 	// MemoryGuards is a process-wide heap budget in bytes for the memory guards alone
@@ -99,7 +104,7 @@ type Config struct {
 	// ends this device with the budget error (Ending ScriptFailed, runtime.ErrMemoryBudget)
 	// before it allocates. No watchdog is started: it suits many devices in one process that
 	// share one heap watchdog (package fleet sets it to its MaxMemory). MaxMemory, when set,
-	// takes precedence. 0 means none.
+	// takes precedence. 0 means none; New refuses a negative value or one above MaxBudget.
 	MemoryGuards int64
 
 	// Limits are the device's resource bounds; the zero value means mqttcore.DeviceLimits()
@@ -130,7 +135,8 @@ type Device struct {
 // errForElapsed is the cancel cause of Config.For.
 var errForElapsed = errors.New("devicejs: --for elapsed")
 
-// New validates cfg and returns a Device ready to Run. It starts nothing.
+// New validates cfg and returns a Device ready to Run. It starts nothing. A Config it refuses
+// gives a *ConfigError naming the field (errors.Is(err, ErrInvalidConfig) holds).
 func New(cfg Config) (*Device, error) {
 	set := 0
 	for _, b := range []bool{cfg.Broker != "", cfg.Dial != nil, cfg.Embedded != nil} {

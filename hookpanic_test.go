@@ -59,10 +59,10 @@ func TestHookPanics(t *testing.T) {
 		{"string", func() any { return "boom" }},
 		{"error", func() any { return errHookTest }},
 		{"runtime error", func() (r any) {
-			var m map[string]int
 			defer func() { r = recover() }()
-			m["x"] = 1
-			return nil
+			s := make([]int, 1)
+			i := len(s) + 1
+			return s[i] // index out of range: a runtime.Error
 		}},
 	}
 	tt := []struct {
