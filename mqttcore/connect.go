@@ -289,6 +289,7 @@ func (s *Session) connectedLocked(c *connection, sessionPresent bool) {
 		ck := Connack{SessionPresent: sessionPresent}
 		s.post(func() { ev(ck) })
 	}
+	s.startKeepAliveLocked(c)
 	c.mu.Lock()
 	c.established = true
 	lostEarly := c.lostEarly
@@ -319,7 +320,7 @@ func (s *Session) lostLocked(c *connection) {
 		return
 	}
 	s.dropConnLocked(c)
-	s.trace(TraceEvent{Kind: TraceClose})
+	s.trace(TraceEvent{Kind: TraceClose, Err: c.closeErr})
 	s.post(s.ev.Close)
 	s.autoLeft = s.autoBudget()
 	if s.autoLeft == 0 {
@@ -341,6 +342,7 @@ func (s *Session) dropConnLocked(c *connection) {
 	c.mu.Lock()
 	c.dropped = true
 	c.mu.Unlock()
+	s.stopKeepAliveLocked(c)
 	close(c.lost)
 	s.conn = nil
 	ops := s.ops

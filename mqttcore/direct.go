@@ -77,6 +77,7 @@ func (s *Session) publishDirectLocked(o *op) bool {
 	if g.tr != nil {
 		g.tr.stream(DirSend, g.wbuf)
 	}
+	g.ka.sent()
 	n, err := g.tryWrite(g.wbuf)
 	if err == nil {
 		s.trackDirectLocked(c, o)
@@ -153,6 +154,7 @@ func (s *Session) finishWrite(c *connection, g *guardConn, o *op, rest []byte) {
 	go func() {
 		defer s.wg.Done()
 		_ = g.Conn.SetWriteDeadline(time.Now().Add(writeTimeout))
+		g.ka.sent()
 		_, err := g.Conn.Write(rest)
 		g.wmu.Unlock()
 		if err != nil {

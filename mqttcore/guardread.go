@@ -71,6 +71,7 @@ func (g *guardConn) nextPacket() error {
 	if err := g.fill(2); err != nil {
 		return err
 	}
+	g.ka.received()
 	b := g.buffered()
 	n, mul, i := 0, 1, 1
 	for {

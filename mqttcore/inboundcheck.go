@@ -155,6 +155,11 @@ func (g *guardConn) control(h byte, hdr, n int) error {
 		asked, _ := g.acks.take(id)
 		return g.violation(h, id, true, msg, asked)
 	}
+	if typ == 13 && g.ka != nil { // PINGRESP: the session's keepalive sent the PINGREQ, not paho
+		g.ka.pongs.Add(1)
+		g.consume(hdr + n)
+		return nil
+	}
 	if typ == 3 && hdr+n > readBufSize { // no session to take it (g.in nil): paho reads it
 		g.pass = hdr + n
 		return nil

@@ -18,9 +18,6 @@ const (
 	// writeTimeout bounds every write to the socket, so a blackholed peer cannot block paho's
 	// writer forever: the write fails and the connection is lost.
 	writeTimeout = 10 * time.Second
-	// maxPingTimeout is how long paho waits for PINGRESP. A dead link is detected within
-	// about keepalive + pingTimeout (plus paho's check interval, at most keepalive/4).
-	maxPingTimeout = 10 * time.Second
 	// minPacketCap and packetCapSlack size the incoming packet cap (see maxPacketLen).
 	minPacketCap   = 1 << 20
 	packetCapSlack = 1 << 10
@@ -32,14 +29,6 @@ const (
 // any recvBuffSize, so oversized messages up to it are read and discarded normally.
 func maxPacketLen(recvBuffSize int) int {
 	return max(recvBuffSize+packetCapSlack, minPacketCap)
-}
-
-// pingTimeout is paho's PINGRESP timeout for a wire keepalive k.
-func pingTimeout(k time.Duration) time.Duration {
-	if k > 0 && k < maxPingTimeout {
-		return max(k, time.Second)
-	}
-	return maxPingTimeout
 }
 
 // pahoOptions are the paho client options for attempt a, whose connection will be c.
@@ -55,8 +44,9 @@ func (s *Session) pahoOptions(a *attempt, c *connection) *paho.ClientOptions {
 	o.SetResumeSubs(false)
 	o.SetOrderMatters(true) // handlers only post; PUBACK follows the handler
 	o.SetConnectTimeout(connectTimeoutWall)
-	o.SetKeepAlive(s.opts.WireKeepAlive())
-	o.SetPingTimeout(pingTimeout(s.opts.WireKeepAlive()))
+	// paho's keepalive runs on wall time: it gets 0 (no ping goroutine), the guard writes the
+	// script's keepalive into the CONNECT and the session runs it on device time (keepalive.go).
+	o.SetKeepAlive(0)
 	o.SetWriteTimeout(writeTimeout)
 	if s.opts.Username != nil {
 		o.SetUsername(*s.opts.Username)
@@ -91,6 +81,7 @@ type guardConn struct {
 	dupNext atomic.Bool // set DUP on the next outgoing QoS 1/2 PUBLISH
 
 	tr   *packetTracer // packet trace (packettrace.go); nil when packets are not traced
+	ka   *keepAlive    // keepalive on device time (keepalive.go); nil with keepalive 0
 	acks ackWatch      // written requests and the acknowledgement each expects (packetacks.go)
 
 	raw  syscall.RawConn // non-blocking writes of direct publishes (direct.go); nil if unavailable
@@ -117,7 +108,8 @@ type guardConn struct {
 }
 
 func newGuardConn(c net.Conn, a *attempt, maxLen int) *guardConn {
-	return &guardConn{Conn: c, a: a, max: maxLen, raw: rawConnOf(c), tr: newPacketTracer(a.s)}
+	return &guardConn{Conn: c, a: a, max: maxLen, raw: rawConnOf(c), tr: newPacketTracer(a.s),
+		ka: newKeepAlive(a.s.opts.WireKeepAlive(), a.s.h.clock)}
 }
 
 // fail records a failed write of a direct publish and closes the connection, so that paho's
@@ -159,6 +151,9 @@ func (g *guardConn) pahoErr(err error) error {
 // header; the device's dup flag is put on the PUBLISH it was given for (one publish is in
 // flight at a time, and a clean-session client per connection never resends).
 func (g *guardConn) Write(p []byte) (int, error) {
+	if len(p) > 0 && p[0] == 0x10 && g.ka != nil {
+		p = setConnectKeepAlive(p, g.ka.k) // paho wrote 0: it runs no keepalive (keepalive.go)
+	}
 	if len(p) > 0 && p[0]>>4 == 3 && p[0]&0x06 != 0 && g.dupNext.CompareAndSwap(true, false) {
 		q := make([]byte, len(p))
 		copy(q, p)
@@ -196,6 +191,7 @@ func (g *guardConn) writeLocked(p []byte) error {
 		if g.tr != nil {
 			g.tr.stream(DirSend, b)
 		}
+		g.ka.sent() // before the write: once the broker has the bytes, the time is recorded
 		if _, err := g.Conn.Write(b); err != nil {
 			return err
 		}

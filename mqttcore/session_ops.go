@@ -31,6 +31,10 @@ type connection struct {
 	// Guarded by s.mu: the operation the broker answered with a protocol violation
 	// (packetacks.go); dropConnLocked completes it with its failure code (12, 13, 14).
 	violated *op
+	// Guarded by s.mu: the keepalive (keepalive.go; nil with keepalive 0), and why the
+	// connection was declared dead when the close trace has something to say ("" otherwise).
+	ka       *keepAlive
+	closeErr string
 
 	mu          sync.Mutex
 	established bool // connectedLocked ran

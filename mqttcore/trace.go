@@ -19,7 +19,7 @@ const (
 	TracePublishDone    TraceKind = "publish_done"    // a publish completed (written, PUBACK or PUBCOMP): Topic, Code
 	TraceMessage        TraceKind = "message"         // a PUBLISH was received and delivered: Topic, Bytes, Binary
 	TraceDiscarded      TraceKind = "discarded"       // a received PUBLISH did not fit recvBuffSize: Topic, Bytes
-	TraceClose          TraceKind = "close"           // the open connection was lost or dropped
+	TraceClose          TraceKind = "close"           // the open connection was lost or dropped; Err says why when keepalive found it dead
 	TraceReconnectWait  TraceKind = "reconnect_wait"  // waiting Wait (reconnectPeriod, device time) before reconnecting
 	TraceReconnect      TraceKind = "reconnect"       // the wait elapsed: Reconnect event, a new attempt follows
 	TraceError          TraceKind = "error"           // an attempt failed and no automatic retry follows: Code 1
