@@ -56,9 +56,14 @@ type Options struct {
 	Timeout time.Duration
 	// Parallel is how many files run at once; 0 means 1.
 	Parallel int
-	// Seed seeds the link emulation's randomness (jitter, loss); runs with the same seed apply
-	// the same delays to the same writes.
+	// Seed seeds the link emulation's randomness (jitter, loss). Each test's world is seeded
+	// with TestSeed(Seed, file, name): a test applies the same delays to the same writes
+	// whatever runs before it, under any Run selection and any Parallel.
 	Seed int64
+	// Root is the folder that test files may require() helpers from (docs/testing.md,
+	// "Helpers"): a required path must resolve, symbolic links followed, inside it. "" means
+	// the current working directory (with FS: the whole of FS).
+	Root string
 	// FS, when set, is where test files and the scripts they device.start() are read from
 	// (slash-separated fs.FS paths, e.g. files embedded in a binary); nil reads the OS
 	// filesystem. Test files and scripts must be regular files of at most
@@ -96,9 +101,11 @@ const (
 // DeviceTrace is what one device of a test printed and did, for reports (--trace-on-fail, the
 // HTML report).
 type DeviceTrace struct {
-	Script string
-	Lines  []Line
-	Trace  []TraceEntry
+	Script   string
+	ClientID string // the client id of its last session ("" if it never connected)
+	Ending   string // how its run ended (devicejs.Ending), "running" if it was still running
+	Lines    []Line
+	Trace    []TraceEntry
 }
 
 // TestResult is the outcome of one test.
@@ -111,6 +118,8 @@ type TestResult struct {
 	Message  string        // failure message (expectation, what happened, last trace lines) or skip reason
 	Output   string        // what the test file printed during the test
 	Devices  []DeviceTrace
+	Seed     int64 // the run's seed (Options.Seed): with File and Name it replays the test
+	TestSeed int64 // the seed of the test's world, TestSeed(Seed, File, Name)
 }
 
 // FileResult is the outcome of one test file.
@@ -282,7 +291,6 @@ type fileRun struct {
 	world   *World // the current test's world
 	stopped bool   // the file's run was interrupted (timeout watchdog, memory budget): run no more tests
 	devices []*deviceJS
-	seq     int
 	cur     *running   // the test running now (testexec.go)
 	entry   int        // index in results of the test whose JS runs now; -1: the top level
 	async   asyncState // rejections, timers and the queue of tests (testexec.go)

@@ -344,8 +344,9 @@ func (f *fileRun) start(t registered) error {
 		return nil
 	}
 	ctx, cancel := context.WithTimeout(f.ctx, f.opts.Timeout)
-	f.seq++
-	w, err := newWorld(ctx, f.opts, f.opts.Seed+int64(f.seq))
+	seed := TestSeed(f.opts.Seed, f.path, t.name)
+	f.results[idx].Seed, f.results[idx].TestSeed = f.opts.Seed, seed
+	w, err := newWorld(ctx, f.opts, seed)
 	if err != nil {
 		cancel()
 		f.results[idx].Status, f.results[idx].Message = Failed, "world: "+err.Error()
@@ -489,8 +490,13 @@ func (f *fileRun) end(c *running, err error) {
 	w.close()
 	var budget error // a device that ended at the memory budget (Options.MaxMemory)
 	for _, d := range f.devices {
-		r.Devices = append(r.Devices, DeviceTrace{Script: d.d.Name, Lines: d.d.Lines(), Trace: d.d.Trace()})
-		if res := d.d.Result(); budget == nil && res != nil && errors.Is(res.Err, runtime.ErrMemoryBudget) {
+		dt := DeviceTrace{Script: d.d.Name, ClientID: d.d.ClientID(), Ending: "running", Lines: d.d.Lines(), Trace: d.d.Trace()}
+		res := d.d.Result()
+		if res != nil {
+			dt.Ending = res.Ending.String()
+		}
+		r.Devices = append(r.Devices, dt)
+		if budget == nil && res != nil && errors.Is(res.Err, runtime.ErrMemoryBudget) {
 			budget = res.Err
 		}
 	}
