@@ -61,6 +61,7 @@ type Loop struct {
 	stopped     atomic.Bool                 // the run is ending (ctx ended or fatal error)
 	parked      atomic.Bool                 // a Start run waits with no goroutine: wake resumes it
 	handles     atomic.Int64                // open Handles
+	work        *loopWork                   // the loop's share of an IdleClock's Busy; nil without one
 	firedUpTo   atomic.Int64                // device time (unix ns) of the latest armed timer that fired
 	maxMemory   int64                       // Options.MaxMemory
 	guardBudget int64                       // the budget of the memory guards: MaxMemory, else Options.MemoryGuardBudget
@@ -104,6 +105,7 @@ func New(opts Options) *Loop {
 	if l.clock == nil {
 		l.clock = NewWallClock()
 	}
+	l.work = newLoopWork(l.clock)
 	if l.out == nil {
 		l.out = os.Stdout
 	}
@@ -202,6 +204,7 @@ func (l *Loop) interruptCause() error {
 // wake tells the loop (or a preemption point) to look for work. Any goroutine.
 func (l *Loop) wake() {
 	l.pending.Store(true)
+	l.work.woken()
 	if l.parked.CompareAndSwap(true, false) {
 		goResume(l) // a Start run waiting with no goroutine
 		return
@@ -321,12 +324,14 @@ func (l *Loop) dispatch() (ended bool, err error) {
 			continue
 		}
 		if l.done == nil {
+			l.work.idle(&l.pending)
 			<-l.wakeCh
 			continue
 		}
 		// Park. A wake from now on either finds parked set and resumes the
 		// loop itself, or set pending before the check below: then whoever
 		// clears parked first carries on.
+		l.work.idle(&l.pending)
 		l.parked.Store(true)
 		if !l.pending.Load() || !l.parked.CompareAndSwap(true, false) {
 			return false, nil
@@ -363,6 +368,7 @@ func (l *Loop) shutdown() error {
 		l.armedStop = nil
 	}
 	l.timers.init()
+	defer l.work.end()
 	var first error
 	for len(l.onStop) > 0 {
 		f := l.onStop[len(l.onStop)-1]

@@ -228,6 +228,7 @@ func (l *Loop) wait(deadline time.Time) {
 			return
 		}
 		stop := l.clock.AfterFunc(deadline.Sub(now), l.wake)
+		l.work.idle(&l.pending)
 		<-l.wakeCh
 		stop()
 	}

@@ -1,0 +1,108 @@
+package runtime
+
+import (
+	"sync"
+	"sync/atomic"
+)
+
+// IdleClock is a Clock that also tells its owner, exactly, whether the loops using it have work:
+// Busy counts the loops that are running JS, have a job or a timer wake-up pending, or have not
+// yet blocked for the first time. A loop counts itself in Busy from New until it blocks with
+// nothing ready (waiting for a job, a timer or a .wait() deadline), and again from the moment
+// anything wakes it: the waker counts it before returning (Post, a clock timer firing,
+// Handle.Release, Interrupt), so a Busy of 0 read after the wakers returned means every loop
+// is idle. The test world (package devtest) uses it to move virtual time only when the
+// scripts are idle (docs/testing.md, "Virtual time: the exact rule").
+//
+// Only loops created with an *IdleClock as Options.Clock pay for the counting (a mutex per
+// wake); Busy must be non-nil. Safe from any goroutine.
+type IdleClock struct {
+	Clock
+	Busy *atomic.Int64
+
+	pre   atomic.Bool // Precount was called
+	taken atomic.Bool // the precounted busy unit was taken over by a loop or released
+}
+
+// Precount adds one busy unit now, for a loop that will be created later on another goroutine
+// with this clock: that loop takes the unit over instead of adding its own, so no instant
+// between the call and the loop's first block reads as idle. Call it at most once, before the
+// loop is created; ReleasePrecount gives the unit back if no loop took it.
+func (c *IdleClock) Precount() {
+	if c.pre.CompareAndSwap(false, true) {
+		c.Busy.Add(1)
+	}
+}
+
+// ReleasePrecount gives back the unit of Precount if no loop took it over (the device failed
+// before its loop was created).
+func (c *IdleClock) ReleasePrecount() {
+	if c.pre.Load() && c.taken.CompareAndSwap(false, true) {
+		c.Busy.Add(-1)
+	}
+}
+
+// loopWork is a loop's share of an IdleClock's Busy. Its methods are no-ops on a nil
+// *loopWork (a loop without an IdleClock).
+type loopWork struct {
+	busy    *atomic.Int64
+	mu      sync.Mutex
+	counted bool // this loop is counted in busy
+	ended   bool // the run ended: no more counting
+}
+
+// newLoopWork counts a new loop of clock c busy (taking over a precounted unit), or returns
+// nil when c is not an IdleClock.
+func newLoopWork(c Clock) *loopWork {
+	ic, ok := c.(*IdleClock)
+	if !ok || ic.Busy == nil {
+		return nil
+	}
+	w := &loopWork{busy: ic.Busy, counted: true}
+	if !(ic.pre.Load() && ic.taken.CompareAndSwap(false, true)) {
+		ic.Busy.Add(1)
+	}
+	return w
+}
+
+// woken counts the loop busy: something was just made pending for it. Any goroutine; called
+// after the pending flag is set.
+func (w *loopWork) woken() {
+	if w == nil {
+		return
+	}
+	w.mu.Lock()
+	if !w.counted && !w.ended {
+		w.counted = true
+		w.busy.Add(1)
+	}
+	w.mu.Unlock()
+}
+
+// idle uncounts the loop before it blocks, unless a wake is pending (pending is read under the
+// mutex that woken takes, after the waker set it: a wake is never lost). Loop only.
+func (w *loopWork) idle(pending *atomic.Bool) {
+	if w == nil {
+		return
+	}
+	w.mu.Lock()
+	if w.counted && !pending.Load() {
+		w.counted = false
+		w.busy.Add(-1)
+	}
+	w.mu.Unlock()
+}
+
+// end uncounts the loop for good (the run is over). Loop only.
+func (w *loopWork) end() {
+	if w == nil {
+		return
+	}
+	w.mu.Lock()
+	w.ended = true
+	if w.counted {
+		w.counted = false
+		w.busy.Add(-1)
+	}
+	w.mu.Unlock()
+}
