@@ -116,7 +116,7 @@ func TestIdleClockCountsBusyLoops(t *testing.T) {
 				t.Fatalf("after the run: Busy = %d", busy.Load())
 			}
 			l.Post(func(*goja.Runtime) error { return nil }) // dropped: no count
-			ic.ReleasePrecount()                              // taken over: no effect
+			ic.ReleasePrecount()                             // taken over: no effect
 			if busy.Load() != 0 {
 				t.Fatalf("after the run, a post and a release: Busy = %d", busy.Load())
 			}
