@@ -31,6 +31,11 @@ type SuperviseConfig struct {
 	Stop func(cause error) os.Signal
 	// Grace is how long workers have to exit after Stop before they are killed; 0 means 3 s.
 	Grace time.Duration
+	// Kill, when closed, kills every worker still running at once (SIGKILL): the command got
+	// a second signal. Supervise then returns as soon as they are gone, their instances not
+	// reported ended listed with KillReason() (ReasonWorkerCrash when KillReason is nil).
+	Kill       <-chan struct{}
+	KillReason func() string
 }
 
 // rssPoll is how often Supervise reads its workers' resident memory.
@@ -48,6 +53,7 @@ type worker struct {
 	ids          map[int]string
 	ended        map[int]string // index -> reason reported
 	killedForRSS uint64         // the RSS at which it was killed, 0 if not
+	killedReason string         // the reason it was killed for by SuperviseConfig.Kill, "" if not
 	waitErr      error
 	exited       bool
 }
@@ -142,10 +148,20 @@ func superviseLoop(ctx context.Context, cfg SuperviseConfig, workers []*worker, 
 	defer tick.Stop()
 	stopCtx := ctx.Done()
 	var killAll <-chan time.Time
+	kill := cfg.Kill
 	for {
 		select {
 		case <-allDone:
 			return peak
+		case <-kill:
+			kill = nil
+			reason := ReasonWorkerCrash
+			if cfg.KillReason != nil {
+				reason = cfg.KillReason()
+			}
+			for _, wk := range workers {
+				wk.killNow(reason)
+			}
 		case <-stopCtx:
 			stopCtx = nil
 			sig := stopSignal
@@ -234,6 +250,16 @@ func (wk *worker) rss() uint64 {
 	return readRSSOf(strconv.Itoa(wk.cmd.Process.Pid), "VmRSS:")
 }
 
+// killNow kills a worker that has not exited; its instances are listed with reason.
+func (wk *worker) killNow(reason string) {
+	wk.mu.Lock()
+	defer wk.mu.Unlock()
+	if !wk.exited {
+		wk.killedReason = reason
+		_ = wk.cmd.Process.Kill()
+	}
+}
+
 func (wk *worker) killForRSS(rss uint64) {
 	wk.mu.Lock()
 	defer wk.mu.Unlock()
@@ -260,9 +286,13 @@ func (wk *worker) summary(n int, elapsed time.Duration) Summary {
 		Shards: []string{wk.shard.String()}, ElapsedSeconds: elapsed.Seconds(),
 		Errors: map[string]uint64{}, Endings: map[string]int{}}
 	reason, detail := ReasonWorkerCrash, fmt.Sprintf("worker %d (instances %d-%d) exited without a summary: %v", wk.index, wk.lo, wk.hi-1, wk.waitErr)
-	if wk.killedForRSS != 0 {
+	switch {
+	case wk.killedForRSS != 0:
 		reason = ReasonMemory
 		detail = fmt.Sprintf("worker %d (instances %d-%d) killed at %.0f MiB resident", wk.index, wk.lo, wk.hi-1, float64(wk.killedForRSS)/(1<<20))
+	case wk.killedReason != "":
+		reason = wk.killedReason
+		detail = fmt.Sprintf("worker %d (instances %d-%d) killed on a second signal", wk.index, wk.lo, wk.hi-1)
 	}
 	for i := wk.lo; i < wk.hi; i++ {
 		e := Ended{Index: i, ClientID: wk.ids[i], Reason: reason, Detail: detail}

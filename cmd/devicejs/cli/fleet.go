@@ -6,6 +6,9 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -188,12 +191,9 @@ func fleetRun(parent context.Context, opts *FleetOptions) error {
 	if opts.Broker != "embedded" {
 		warnFDs(opts.IO, hi-lo, fdLimit())
 	}
-	var jsonOut *os.File
-	if opts.SummaryJSON != "" { // fail before the run, not after it
-		if jsonOut, err = os.Create(opts.SummaryJSON); err != nil {
-			return usageError(fmt.Errorf("--summary-json: %w", err))
-		}
-		defer jsonOut.Close()
+	sumOut, err := newSummaryOut(opts) // fail before the run, not after it
+	if err != nil {
+		return err
 	}
 
 	ctx, release := boundRun(parent, opts.Timeout)
@@ -206,9 +206,13 @@ func fleetRun(parent context.Context, opts *FleetOptions) error {
 	exitIfStuck(opts.IO, fl.Stopped(), done, func() ExitCode {
 		cause := fl.StopCause()
 		sum := fl.Partial(time.Since(start), endReason(cause))
-		writeFleetSummary(opts, sum, jsonOut)
+		sumOut.write(sum)
 		return exitCodeOf(fleetExit(sum, cause))
 	})
+	// A second signal exits at once, with what is known written first.
+	defer onSecondSignal(func(ExitCode) {
+		sumOut.write(fl.Partial(time.Since(start), endReason(context.Cause(ctx))))
+	})()
 
 	showProgress := isTerminal(opts.IO.ErrOut)
 	if opts.Progress != nil {
@@ -225,7 +229,7 @@ func fleetRun(parent context.Context, opts *FleetOptions) error {
 	}
 	rep.fill(&sum)
 	defer rep.finish(sum)
-	if err := writeFleetSummary(opts, sum, jsonOut); err != nil {
+	if err := sumOut.write(sum); err != nil {
 		return err
 	}
 	cause := fl.StopCause()
@@ -235,23 +239,102 @@ func fleetRun(parent context.Context, opts *FleetOptions) error {
 	return quietWorker(opts, fleetExit(sum, cause))
 }
 
-// writeFleetSummary writes the summary as text to stderr (not for a worker of --workers, whose
-// supervisor writes the merged one) and as JSON to jsonOut, which it closes.
-func writeFleetSummary(opts *FleetOptions, sum fleet.Summary, jsonOut *os.File) error {
-	if opts.NoticeFD == 0 {
-		sum.WriteText(opts.IO.ErrOut)
+// summaryOut is where a fleet's summary goes: text to stderr (not for a worker of --workers,
+// whose supervisor writes the merged one) and JSON to --summary-json. It is written once, by
+// whichever comes first of the run's end, the exit of a stuck run and a second signal, and the
+// JSON file whole: a temporary file renamed, never a truncated one.
+type summaryOut struct {
+	opts *FleetOptions
+	mu   sync.Mutex
+	done bool
+}
+
+// newSummaryOut checks that --summary-json can be written (a usage error if not) without
+// creating it yet.
+func newSummaryOut(opts *FleetOptions) (*summaryOut, error) {
+	if p := opts.SummaryJSON; p != "" {
+		if st, err := os.Stat(p); err == nil && st.IsDir() {
+			return nil, usageError(fmt.Errorf("--summary-json: %s is a directory", p))
+		}
+		f, err := os.CreateTemp(filepath.Dir(p), ".summary-*.json")
+		if err != nil {
+			return nil, usageError(fmt.Errorf("--summary-json: %w", err))
+		}
+		f.Close()
+		os.Remove(f.Name())
 	}
-	if jsonOut == nil {
+	return &summaryOut{opts: opts}, nil
+}
+
+// write writes sum unless a summary was written already. Safe from any goroutine.
+func (o *summaryOut) write(sum fleet.Summary) error {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.done {
 		return nil
 	}
-	if err := sum.WriteJSON(jsonOut); err != nil {
-		return withExitCode(ExitScriptError, fmt.Errorf("--summary-json: %w", err))
+	o.done = true
+	if o.opts.NoticeFD == 0 {
+		sum.WriteText(o.opts.IO.ErrOut)
 	}
-	if err := jsonOut.Close(); err != nil {
+	if o.opts.SummaryJSON == "" {
+		return nil
+	}
+	if err := writeFileWhole(o.opts.SummaryJSON, sum.WriteJSON); err != nil {
 		return withExitCode(ExitScriptError, fmt.Errorf("--summary-json: %w", err))
 	}
 	return nil
 }
+
+// writeFileWhole writes path through a temporary file in its folder, renamed when complete,
+// so that the file is either absent, as it was, or whole.
+func writeFileWhole(path string, write func(io.Writer) error) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".devicejs-*.tmp")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	if err := write(tmp); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	if err := os.Chmod(tmp.Name(), 0o644); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
+}
+
+// secondSignal is what a second SIGINT or SIGTERM runs before the process exits with that
+// signal's code (forceExit): a fleet writes its summary and ends its workers there.
+var secondSignal atomic.Pointer[func(ExitCode)]
+
+// onSecondSignal installs f as what a second signal runs, until the returned function is
+// called.
+func onSecondSignal(f func(ExitCode)) (remove func()) {
+	secondSignal.Store(&f)
+	return func() { secondSignal.CompareAndSwap(&f, nil) }
+}
+
+// forceExit ends the process on a second signal with code (130 for SIGINT, 143 for SIGTERM),
+// after what onSecondSignal installed, given at most forceExitBound.
+func forceExit(code ExitCode) {
+	if f := secondSignal.Load(); f != nil {
+		done := make(chan struct{})
+		go func() { defer close(done); (*f)(code) }()
+		select {
+		case <-done:
+		case <-time.After(forceExitBound):
+		}
+	}
+	os.Exit(int(code))
+}
+
+// forceExitBound bounds what a second signal does before the process exits: writing a
+// summary, killing and waiting for workers.
+const forceExitBound = 5 * time.Second
 
 // fdHeadroom is the number of descriptors kept for everything but the instances' sockets.
 const fdHeadroom = 64

@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -195,12 +196,9 @@ func fleetSupervise(parent context.Context, opts *FleetOptions) error {
 	if err != nil {
 		return withExitCode(ExitScriptError, fmt.Errorf("--workers: %w", err))
 	}
-	var jsonOut *os.File
-	if opts.SummaryJSON != "" {
-		if jsonOut, err = os.Create(opts.SummaryJSON); err != nil {
-			return usageError(fmt.Errorf("--summary-json: %w", err))
-		}
-		defer jsonOut.Close()
+	sumOut, err := newSummaryOut(opts)
+	if err != nil {
+		return err
 	}
 	rep, err := startReporting(opts.IO, opts.Reporting, fmt.Sprintf("devicejs fleet -n %d --workers %d %s", opts.N, opts.Workers, filepath.Base(opts.ScriptPath)), nil)
 	if err != nil {
@@ -209,6 +207,16 @@ func fleetSupervise(parent context.Context, opts *FleetOptions) error {
 	budget := opts.MaxMemory.bytes(opts.N)
 	ctx, release := boundRun(parent, opts.Timeout)
 	defer release()
+	// A second signal kills the workers at once; the process exits with that signal's code
+	// once they are gone and the summary is written (forceExit bounds the wait).
+	kill, finished := make(chan struct{}), make(chan struct{})
+	var forced atomic.Int32
+	defer close(finished)
+	defer onSecondSignal(func(code ExitCode) {
+		forced.Store(int32(code))
+		close(kill)
+		<-finished
+	})()
 
 	sum, err := fleet.Supervise(ctx, fleet.SuperviseConfig{
 		N: opts.N, Workers: opts.Workers,
@@ -228,22 +236,22 @@ func fleetSupervise(parent context.Context, opts *FleetOptions) error {
 			}
 			return nil
 		},
-		Grace: stopGrace + 3*time.Second,
+		Grace:      stopGrace + 3*time.Second,
+		Kill:       kill,
+		KillReason: func() string { return endReason(context.Cause(ctx)) },
 	})
 	if err != nil {
 		return withExitCode(ExitScriptError, err)
 	}
-	sum.WriteText(opts.IO.ErrOut)
+	werr := sumOut.write(sum)
 	if rep.enabled() {
 		rep.finish(report.Data{Fleet: report.NewFleet(sum)})
 	}
-	if jsonOut != nil {
-		if err := sum.WriteJSON(jsonOut); err != nil {
-			return withExitCode(ExitScriptError, fmt.Errorf("--summary-json: %w", err))
-		}
-		if err := jsonOut.Close(); err != nil {
-			return withExitCode(ExitScriptError, fmt.Errorf("--summary-json: %w", err))
-		}
+	if werr != nil {
+		return werr
+	}
+	if code := ExitCode(forced.Load()); code != 0 {
+		return withExitCode(code, context.Cause(ctx))
 	}
 	return fleetExit(sum, context.Cause(ctx))
 }

@@ -183,7 +183,8 @@ func boundRun(parent context.Context, timeout time.Duration) (ctx context.Contex
 	}
 }
 
-// cancelOnSignals stops the run on SIGINT or SIGTERM; a second signal exits at once.
+// cancelOnSignals stops the run on SIGINT or SIGTERM; a second signal exits at once with its
+// own code (forceExit).
 func cancelOnSignals(cancel context.CancelCauseFunc) (stop func()) {
 	ch := make(chan os.Signal, 2)
 	signal.Notify(ch, os.Interrupt, syscall.SIGTERM)
@@ -200,8 +201,11 @@ func cancelOnSignals(cancel context.CancelCauseFunc) (stop func()) {
 			return
 		}
 		select {
-		case <-ch:
-			os.Exit(int(ExitInterrupted))
+		case sig := <-ch:
+			if sig == syscall.SIGTERM {
+				forceExit(ExitTerminated)
+			}
+			forceExit(ExitInterrupted)
 		case <-done:
 		}
 	}()
