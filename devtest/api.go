@@ -25,6 +25,12 @@ type deviceJS struct {
 func (f *fileRun) setup(l *runtime.Loop) error {
 	vm := l.VM()
 	g := vm.GlobalObject()
+	if j, ok := g.Get("JSON").(*goja.Object); ok {
+		f.jsonParse, _ = goja.AssertFunction(j.Get("parse"))
+	}
+	if f.jsonParse == nil {
+		return errors.New("devtest: no JSON.parse")
+	}
 	test := f.native(vm, "test", f.jsTest(""))
 	if err := test.Set("skip", f.native(vm, "skip", f.jsTest("skipped"))); err != nil {
 		return err

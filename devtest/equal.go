@@ -48,15 +48,25 @@ type eqPair struct{ a, b *goja.Object }
 
 // equality is one comparison.
 type equality struct {
-	vm     *goja.Runtime
-	values int
-	onPath map[eqPair]bool
+	vm      *goja.Runtime
+	values  int
+	onPath  map[eqPair]bool
+	partial bool // partialMatch: only the expected value's own keys are compared
 }
 
 // deepEqual compares got with want. diff describes the first difference found ("at .a[2]:
 // expected 1, got 2"); err is set when the values are too deep or too big to compare.
 func deepEqual(vm *goja.Runtime, got, want goja.Value) (eq bool, diff string, err error) {
 	e := &equality{vm: vm, onPath: map[eqPair]bool{}}
+	return e.equal(got, want, 0, "")
+}
+
+// partialMatch reports whether got matches want partially (toHavePublished's json): as
+// deepEqual, except that an object matches when it has want's own enumerable keys with
+// matching values, whatever other keys it has, at every depth; arrays still need the same
+// length, their elements matched partially.
+func partialMatch(vm *goja.Runtime, got, want goja.Value) (eq bool, diff string, err error) {
+	e := &equality{vm: vm, onPath: map[eqPair]bool{}, partial: true}
 	return e.equal(got, want, 0, "")
 }
 
@@ -230,7 +240,7 @@ func (e *equality) keys(a, b *goja.Object, depth int, path string) (bool, string
 		}
 	}
 	for _, k := range ak {
-		if !seen[k] {
+		if !seen[k] && !e.partial {
 			if ok, d, err := check(k); !ok || err != nil {
 				return ok, d, err
 			}
@@ -238,7 +248,11 @@ func (e *equality) keys(a, b *goja.Object, depth int, path string) (bool, string
 	}
 	as, bs := a.Symbols(), b.Symbols()
 	seenSym := map[*goja.Symbol]bool{}
-	for _, list := range [][]*goja.Symbol{bs, as} {
+	lists := [][]*goja.Symbol{bs, as}
+	if e.partial {
+		lists = lists[:1]
+	}
+	for _, list := range lists {
 		for _, s := range list {
 			if seenSym[s] {
 				continue

@@ -193,3 +193,42 @@ func TestDeepEqualBounds(t *testing.T) {
 		}
 	}
 }
+
+// TestPartialMatchShapes: toHavePublished's json is a partial match: extra keys in the payload
+// are ignored at every depth, arrays keep their length, values compare as toEqual.
+func TestPartialMatchShapes(t *testing.T) {
+	vm := goja.New()
+	for _, tc := range []struct {
+		got, want string
+		match     bool
+		diff      string
+	}{
+		{`({a: 1, b: 2})`, `({a: 1})`, true, ""},
+		{`({a: 1})`, `({a: 1, b: 2})`, false, "at .b: expected 2, got undefined"},
+		{`({a: {b: {c: 1, d: 2}, e: 3}})`, `({a: {b: {c: 1}}})`, true, ""},
+		{`({a: {b: {c: 1}}})`, `({a: {b: {c: "1"}}})`, false, `at .a.b.c: expected "1", got 1`},
+		{`({a: [1, 2, 3]})`, `({a: [1, 2]})`, false, "length 3, expected length 2"},
+		{`({a: [{k: 1, z: 0}, {k: 2}]})`, `({a: [{k: 1}, {}]})`, true, ""},
+		{`({a: [{k: 1}]})`, `({a: [{k: 2}]})`, false, "at .a[0].k: expected 2, got 1"},
+		{`[1, 2]`, `({})`, false, "got a array, expected a plain object"},
+		{`({a: 1})`, `({})`, true, ""},
+		{`({})`, `({a: undefined})`, true, ""},
+		{`({a: null})`, `({a: undefined})`, false, "at .a: expected undefined, got null"},
+		{`42`, `42`, true, ""},
+		{`"x"`, `({})`, false, "expected {}"},
+		{`({n: 0})`, `({n: -0})`, true, ""},
+	} {
+		got, err := vm.RunString(tc.got)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := vm.RunString(tc.want)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ok, diff, err := partialMatch(vm, got, want)
+		if err != nil || ok != tc.match || !strings.Contains(diff, tc.diff) {
+			t.Errorf("partialMatch(%s, %s) = %v %q %v, want %v %q", tc.got, tc.want, ok, diff, err, tc.match, tc.diff)
+		}
+	}
+}

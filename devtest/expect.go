@@ -1,7 +1,10 @@
 package devtest
 
 import (
+	"encoding/json"
+	"errors"
 	"fmt"
+	"reflect"
 	"regexp"
 	"strings"
 
@@ -232,36 +235,43 @@ func (f *fileRun) deviceMatchers(d *DeviceUnderTest) map[string]matcher {
 			return outcome{i == len(pats), fmt.Sprintf("lines matching %d patterns in order", len(pats)), got}
 		},
 		"toHavePublished": func(a []goja.Value) outcome {
-			sel := f.publishMatch(arg(a, 0))
+			sel := f.publishMatch(arg(a, 0), "toHavePublished")
 			c := readCount(arg(a, 0))
+			if sel.pred != nil {
+				c = readCount(arg(a, 1))
+			}
 			all := d.Published()
 			n := 0
 			for _, p := range all {
-				if sel(p) {
+				if sel.match(p) {
 					n++
 				}
 			}
-			return outcome{c.ok(n), fmt.Sprintf("%s publishes matching %s", c, describe(arg(a, 0))),
-				fmt.Sprintf("%d matching; the broker received %d from the device: %s", n, len(all), summarize(all))}
+			return outcome{c.ok(n), fmt.Sprintf("%s publishes matching %s", c, sel.describe(arg(a, 0))),
+				fmt.Sprintf("%d matching; the broker received %d from the device: %s%s", n, len(all), summarize(all), sel.notes())}
 		},
 		"toHavePublishedInOrder": func(a []goja.Value) outcome {
 			o, ok := arg(a, 0).(*goja.Object)
-			if !ok {
+			if !ok || o.ClassName() != "Array" {
 				f.throw("TypeError", "toHavePublishedInOrder([matches]): want an array")
 			}
-			var sels []func(Published) bool
+			var sels []*pubSelector
 			for _, k := range o.Keys() {
-				sels = append(sels, f.publishMatch(o.Get(k)))
+				sels = append(sels, f.publishMatch(o.Get(k), "toHavePublishedInOrder"))
 			}
 			all := d.Published()
 			i := 0
 			for _, p := range all {
-				if i < len(sels) && sels[i](p) {
+				if i < len(sels) && sels[i].match(p) {
 					i++
 				}
 			}
+			notes := ""
+			if i < len(sels) {
+				notes = sels[i].notes()
+			}
 			return outcome{i == len(sels), fmt.Sprintf("%d publishes in this order", len(sels)),
-				fmt.Sprintf("the first %d in order; received: %s", i, summarize(all))}
+				fmt.Sprintf("the first %d in order; received: %s%s", i, summarize(all), notes)}
 		},
 		"toHaveConnected":   traceCount(mqttcore.TraceConnack, "accepted connections (CONNACK 0)"),
 		"toHaveReconnected": traceCount(mqttcore.TraceReconnect, "reconnect events"),
@@ -322,12 +332,35 @@ func optInt(v goja.Value, name string) int {
 	return int(x.ToInteger())
 }
 
-// publishMatch reads {topic, payload, qos, retain, fromMs, toMs} into a selector; topic may be
-// an MQTT filter (+, #) or a RegExp, payload a string (exact) or a RegExp.
-func (f *fileRun) publishMatch(v goja.Value) func(Published) bool {
+// pubSelector selects publishes (toHavePublished, toHavePublishedInOrder). It counts why
+// publishes that passed the other criteria failed the json criterion, for the failure message.
+type pubSelector struct {
+	f       *fileRun
+	matcher string
+	tests   []func(Published) bool
+	json    goja.Value    // {json: ...}: a partial match of the parsed payload; nil if none
+	pred    goja.Callable // the predicate form; nil if none
+	seen    int           // publishes the predicate was called with
+
+	nonJSON    int    // publishes whose payload is not JSON
+	nonJSONEx  string // the first of them, with the parse error
+	firstDiff  string // the first JSON difference
+	jsonTested int
+}
+
+// publishMatch reads a match: {topic, payload, json, qos, retain, fromMs, toMs} or a
+// predicate function(msg) returning true or false. topic may be an MQTT filter (+, #) or a
+// RegExp, payload a string (exact) or a RegExp, json a value the payload, parsed as JSON, must
+// match partially (partialMatch).
+func (f *fileRun) publishMatch(v goja.Value, matcher string) *pubSelector {
+	s := &pubSelector{f: f, matcher: matcher}
+	if fn, ok := goja.AssertFunction(v); ok {
+		s.pred = fn
+		return s
+	}
 	o, _ := v.(*goja.Object)
 	if o == nil {
-		return func(Published) bool { return true }
+		return s
 	}
 	get := func(k string) goja.Value {
 		x := o.Get(k)
@@ -336,44 +369,175 @@ func (f *fileRun) publishMatch(v goja.Value) func(Published) bool {
 		}
 		return x
 	}
-	var tests []func(Published) bool
 	if t := get("topic"); t != nil {
 		if to, ok := t.(*goja.Object); ok && to.ClassName() == "RegExp" {
 			m := f.pattern(t)
-			tests = append(tests, func(p Published) bool { return m(p.Topic) })
+			s.tests = append(s.tests, func(p Published) bool { return m(p.Topic) })
 		} else {
 			filter := t.String()
-			tests = append(tests, func(p Published) bool { return topicMatch(filter, p.Topic) })
+			s.tests = append(s.tests, func(p Published) bool { return topicMatch(filter, p.Topic) })
 		}
 	}
 	if pl := get("payload"); pl != nil {
 		m := f.pattern(pl)
-		tests = append(tests, func(p Published) bool { return m(string(p.Payload)) })
+		s.tests = append(s.tests, func(p Published) bool { return m(string(p.Payload)) })
 	}
 	if q := get("qos"); q != nil {
 		qos := q.ToInteger()
-		tests = append(tests, func(p Published) bool { return int64(p.QoS) == qos })
+		s.tests = append(s.tests, func(p Published) bool { return int64(p.QoS) == qos })
 	}
 	if r := get("retain"); r != nil {
 		retain := r.ToBoolean()
-		tests = append(tests, func(p Published) bool { return p.Retain == retain })
+		s.tests = append(s.tests, func(p Published) bool { return p.Retain == retain })
 	}
 	if x := get("fromMs"); x != nil {
 		from := x.ToInteger()
-		tests = append(tests, func(p Published) bool { return p.AtMs >= from })
+		s.tests = append(s.tests, func(p Published) bool { return p.AtMs >= from })
 	}
 	if x := get("toMs"); x != nil {
 		to := x.ToInteger()
-		tests = append(tests, func(p Published) bool { return p.AtMs <= to })
+		s.tests = append(s.tests, func(p Published) bool { return p.AtMs <= to })
 	}
-	return func(p Published) bool {
-		for _, t := range tests {
-			if !t(p) {
-				return false
-			}
+	s.json = get("json")
+	return s
+}
+
+// match reports whether p is selected.
+func (s *pubSelector) match(p Published) bool {
+	for _, t := range s.tests {
+		if !t(p) {
+			return false
 		}
+	}
+	if s.pred != nil {
+		return s.predicate(p)
+	}
+	if s.json == nil {
 		return true
 	}
+	got, err := s.f.parseJSON(p.Payload)
+	if err != nil {
+		s.nonJSON++
+		if s.nonJSONEx == "" {
+			s.nonJSONEx = fmt.Sprintf("%s %q: %v", p.Topic, truncate(string(p.Payload), 40), err)
+		}
+		return false
+	}
+	s.jsonTested++
+	eq, diff, err := partialMatch(s.f.loop.VM(), got, s.json)
+	if err != nil {
+		s.f.throw("Error", s.matcher+": json: "+err.Error())
+	}
+	if !eq && s.firstDiff == "" {
+		s.firstDiff = fmt.Sprintf("%s %q: %s", p.Topic, truncate(string(p.Payload), 40), diff)
+	}
+	return eq
+}
+
+// predicate calls the predicate with the message; it must return true or false.
+func (s *pubSelector) predicate(p Published) bool {
+	f := s.f
+	s.seen++
+	msg := f.messageJS(p)
+	v, err := s.pred(goja.Undefined(), msg)
+	if err != nil {
+		var ie *goja.InterruptedError
+		if errors.As(err, &ie) {
+			panic(ie)
+		}
+		f.throw("Error", fmt.Sprintf("%s(predicate): the predicate threw on publish %d (%s %q): %v",
+			s.matcher, s.seen, p.Topic, truncate(string(p.Payload), 40), testError(err, f.path, f.lines)))
+	}
+	if _, obj := v.(*goja.Object); obj || v.ExportType() != reflect.TypeOf(true) {
+		f.throw("TypeError", fmt.Sprintf("%s(predicate): the predicate must return true or false, got %s (on publish %d, %s)",
+			s.matcher, describe(v), s.seen, p.Topic))
+	}
+	return v.ToBoolean()
+}
+
+// describe renders the match for the message.
+func (s *pubSelector) describe(v goja.Value) string {
+	if s.pred != nil {
+		return "the predicate"
+	}
+	return describe(v)
+}
+
+// notes explains publishes the json criterion refused.
+func (s *pubSelector) notes() string {
+	var b strings.Builder
+	if s.nonJSON > 0 {
+		fmt.Fprintf(&b, "\n  %d publishes had a payload that is not JSON (json never matches them), e.g. %s", s.nonJSON, s.nonJSONEx)
+	}
+	if s.firstDiff != "" {
+		fmt.Fprintf(&b, "\n  first JSON payload that did not match: %s", s.firstDiff)
+	}
+	return b.String()
+}
+
+// maxPayloadJSONDepth bounds the nesting of a payload parsed for json and predicates.
+const maxPayloadJSONDepth = 1000
+
+// parseJSON parses a payload with the VM's original JSON.parse: an error when it is not JSON
+// (or nested deeper than maxPayloadJSONDepth).
+func (f *fileRun) parseJSON(b []byte) (goja.Value, error) {
+	if !json.Valid(b) {
+		var x any
+		err := json.Unmarshal(b, &x)
+		if err == nil {
+			err = errors.New("not JSON")
+		}
+		return nil, fmt.Errorf("not JSON (%v)", err)
+	}
+	if jsonDepth(b) > maxPayloadJSONDepth {
+		return nil, fmt.Errorf("JSON nested deeper than %d levels", maxPayloadJSONDepth)
+	}
+	v, err := f.jsonParse(goja.Undefined(), f.loop.VM().ToValue(string(b)))
+	if err != nil {
+		return nil, fmt.Errorf("not JSON (%v)", err)
+	}
+	return v, nil
+}
+
+// jsonDepth is the deepest nesting of [ and { in valid JSON text.
+func jsonDepth(s []byte) int {
+	depth, deepest := 0, 0
+	in := false
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case in && c == '\\':
+			i++
+		case c == '"':
+			in = !in
+		case in:
+		case c == '[' || c == '{':
+			depth++
+			deepest = max(deepest, depth)
+		case c == ']' || c == '}':
+			depth--
+		}
+	}
+	return deepest
+}
+
+// messageJS is the message a predicate receives: {topic, payload, qos, retain, atMs,
+// clientId, json} (json: the parsed payload, undefined when it is not JSON).
+func (f *fileRun) messageJS(p Published) *goja.Object {
+	vm := f.loop.VM()
+	o := vm.NewObject()
+	_ = o.Set("topic", p.Topic)
+	_ = o.Set("payload", string(p.Payload))
+	_ = o.Set("qos", int(p.QoS))
+	_ = o.Set("retain", p.Retain)
+	_ = o.Set("atMs", p.AtMs)
+	_ = o.Set("clientId", p.ClientID)
+	if v, err := f.parseJSON(p.Payload); err == nil {
+		_ = o.Set("json", v)
+	} else {
+		_ = o.Set("json", goja.Undefined())
+	}
+	return o
 }
 
 // summarize lists the last few publishes for a message.

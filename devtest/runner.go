@@ -294,6 +294,8 @@ type fileRun struct {
 	cur     *running   // the test running now (testexec.go)
 	entry   int        // index in results of the test whose JS runs now; -1: the top level
 	async   asyncState // rejections, timers and the queue of tests (testexec.go)
+	// jsonParse is the VM's JSON.parse as it was before the file ran (payload matchers).
+	jsonParse goja.Callable
 }
 
 // selected reports whether Options.Run selects the test.
