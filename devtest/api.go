@@ -31,6 +31,9 @@ func (f *fileRun) setup(l *runtime.Loop) error {
 	if f.jsonParse == nil {
 		return errors.New("devtest: no JSON.parse")
 	}
+	if err := f.setupRequire(vm); err != nil {
+		return err
+	}
 	test := f.native(vm, "test", f.jsTest(""))
 	if err := test.Set("skip", f.native(vm, "skip", f.jsTest("skipped"))); err != nil {
 		return err
