@@ -30,7 +30,9 @@ type TestOptions struct {
 	Timeout     time.Duration
 	Parallel    int
 	TraceOnFail bool
+	Verbose     bool // -v: every test's print output and a line per device
 	Seed        int64
+	Root        string   // --root: the folder test files may require() helpers from
 	Report      string   // --report: HTML report of every test's device traces (report_testcmd.go)
 	MaxMemory   byteSize // --max-memory: heap budget of the test files and their devices; 0 = none
 }
@@ -52,6 +54,11 @@ I/O is in flight, so an hour of device time usually runs in well under a second 
 Tests run on an in-process broker unless --broker HOST:PORT names a real one; broker controls
 other than stop/restart then report the test skipped ("needs the embedded broker").
 
+Each test's network link is seeded from --seed, the test file's name and the test's name, so
+a test sees the same jitter and loss under any --run, -j or order of tests; a failed test
+prints its seed and the command that replays it. Test files share helpers with
+require('./helpers.js'): relative paths inside --root (default: the current directory).
+
 Directories are searched recursively for *.test.js; no argument means the current directory.
 --timeout bounds each test in wall time (a test past it fails). --max-memory bounds the heap
 of the process running the test files and their devices (the file running when it is
@@ -62,6 +69,7 @@ run, 2 usage error.`,
 		Example: `  $ devicejs test
   $ devicejs test tests/sensor.test.js --run 'restart'
   $ devicejs test -j 4 --junit report.xml --trace-on-fail tests/
+  $ devicejs test -v --seed 7 --run '^lossy link$' tests/sensor.test.js
   $ devicejs test --broker 127.0.0.1:1883 tests/`,
 		RunE: func(c *cobra.Command, args []string) error {
 			opts.Paths = args
@@ -84,7 +92,9 @@ run, 2 usage error.`,
 	f.DurationVar(&opts.Timeout, "timeout", 60*time.Second, "wall-time bound of each test")
 	f.IntVarP(&opts.Parallel, "parallel", "j", 1, "number of test files run at once")
 	f.BoolVar(&opts.TraceOnFail, "trace-on-fail", false, "print every device's trace and output for failed tests")
-	f.Int64Var(&opts.Seed, "seed", 1, "seed of the link emulation's jitter and loss")
+	f.BoolVarP(&opts.Verbose, "verbose", "v", false, "print what each test printed and a line per device, for passing tests too")
+	f.Int64Var(&opts.Seed, "seed", 1, "seed of the link emulation's jitter and loss (each test's own seed derives from it, the file's name and the test's name)")
+	f.StringVar(&opts.Root, "root", "", "folder test files may require() helpers from (default: the current directory)")
 	f.StringVar(&opts.Report, "report", "", "write an HTML report of every test's device traces to this file (see 'devicejs report')")
 	f.Var(&opts.MaxMemory, "max-memory", "end the test file and its devices with an error (exit 1) when the heap outgrows this size; 0 = no limit")
 	return cmd
@@ -103,7 +113,14 @@ func testRun(parent context.Context, opts *TestOptions) error {
 	}
 	ro := devtest.Options{Broker: opts.Broker, TLSBroker: opts.TLSBroker, PeerUser: opts.PeerUser,
 		PeerPass: opts.PeerPass, Timeout: opts.Timeout, Parallel: opts.Parallel, Seed: opts.Seed,
-		MaxMemory: int64(opts.MaxMemory)}
+		MaxMemory: int64(opts.MaxMemory), Root: opts.Root}
+	if opts.Root != "" {
+		if st, err := os.Stat(opts.Root); err != nil {
+			return usageError(fmt.Errorf("--root: %w", err))
+		} else if !st.IsDir() {
+			return usageError(fmt.Errorf("--root: %s is not a directory", opts.Root))
+		}
+	}
 	// --timeout ends a test stuck in a long built-in call too: the process exits (1, a failed
 	// test) when it has not returned devtest.StuckGrace after its interrupt.
 	ro.Stuck = func(err error) {
@@ -156,8 +173,9 @@ func testRun(parent context.Context, opts *TestOptions) error {
 	})
 	defer exitAtMemoryBackstop(opts.IO)()
 	start := time.Now()
+	wo := devtest.WriteOptions{TraceOnFail: opts.TraceOnFail, Verbose: opts.Verbose, Replay: replayCommand(opts)}
 	results := devtest.RunFiles(ctx, files, ro, func(r devtest.FileResult) {
-		devtest.WriteFile(opts.IO.Out, r, opts.TraceOnFail)
+		devtest.Write(opts.IO.Out, r, wo)
 	})
 	devtest.WriteSummary(opts.IO.Out, results, time.Since(start))
 	if opts.Report != "" {
@@ -170,7 +188,7 @@ func testRun(parent context.Context, opts *TestOptions) error {
 		if err != nil {
 			return withExitCode(ExitScriptError, fmt.Errorf("--junit: %w", err))
 		}
-		werr := devtest.WriteJUnit(f, results)
+		werr := devtest.WriteJUnitReplay(f, results, wo.Replay)
 		if cerr := f.Close(); werr == nil {
 			werr = cerr
 		}
@@ -189,4 +207,19 @@ func testRun(parent context.Context, opts *TestOptions) error {
 		return withExitCode(ExitScriptError, errors.New(""))
 	}
 	return nil
+}
+
+// replayCommand returns the command that replays a failed test: the flags of opts that change
+// what a test sees (--broker, --tls-broker, --root), then --seed, --run and the file. Secrets
+// (--peer-password, keys) are never printed.
+func replayCommand(opts *TestOptions) func(devtest.TestResult) string {
+	var extra []string
+	for _, f := range []struct{ name, value string }{
+		{"--broker", opts.Broker}, {"--tls-broker", opts.TLSBroker}, {"--root", opts.Root},
+	} {
+		if f.value != "" {
+			extra = append(extra, f.name, devtest.ShellQuote(f.value))
+		}
+	}
+	return func(r devtest.TestResult) string { return devtest.ReplayCommand(r, extra...) }
 }
