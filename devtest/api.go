@@ -342,6 +342,9 @@ func (f *fileRun) deviceOptions(obj *goja.Object) DeviceOptions {
 	if str(obj.Get("limits")) == "host" {
 		o.Limits = mqttcore.HostLimits()
 	}
+	if v := obj.Get("globals"); v != nil && !goja.IsUndefined(v) {
+		o.Globals = f.globalsJSON(v)
+	}
 	return o
 }
 

@@ -11,6 +11,7 @@ import (
 	"github.com/devicejs/devicejs"
 	"github.com/devicejs/devicejs/internal/link"
 	"github.com/devicejs/devicejs/mqttcore"
+	"github.com/devicejs/devicejs/runtime"
 )
 
 // maxRecorded bounds the lines and trace entries kept per device (a chatty device must not
@@ -24,6 +25,7 @@ type DeviceOptions struct {
 	Link     string          // sets the world's link conditions when the device starts (a link spec, docs/link.md)
 	For      time.Duration   // stops the device after this much device time (0 = never)
 	Limits   mqttcore.Limits // zero = the device's limits
+	Globals  runtime.Globals // plain JSON values the script sees as globals before it runs
 }
 
 // Line is one line a device printed, with its device time.

@@ -33,6 +33,36 @@ declare namespace devicejsTest {
         forMs?: number;
         /** "host" lifts the device's limits (sessions, subscriptions, buffers). */
         limits?: "host";
+        /** Plain JSON values the script sees as globals before it runs (a copy). A function,
+         *  undefined, NaN, Infinity, a cycle, a non-plain object or a name such as `mqtt` is a
+         *  TypeError naming the key. A real device has no such mechanism: docs/testing.md. */
+        globals?: { [name: string]: JSONValue };
+    }
+
+    /** A plain JSON value. */
+    type JSONValue = null | boolean | number | string | JSONValue[] | { [key: string]: JSONValue };
+
+    /** What a toHavePublished predicate receives: a Message with its payload parsed. */
+    interface PublishedMessage extends Message {
+        /** The payload parsed as JSON; undefined when it is not JSON. */
+        json: any;
+    }
+
+    /** A predicate on a publish: must return true or false (anything else fails the test). */
+    type PublishPredicate = (msg: PublishedMessage) => boolean;
+
+    /** A publish to match: topic an MQTT filter (+, #) or a RegExp; payload exact or a RegExp;
+     *  json a partial deep match of the payload parsed as JSON (extra keys ignored at every
+     *  depth, arrays the same length; a payload that is not JSON never matches); fromMs/toMs a
+     *  window of device time. */
+    interface PublishMatch {
+        topic?: string | RegExp;
+        payload?: Pattern;
+        json?: any;
+        qos?: number;
+        retain?: boolean;
+        fromMs?: number;
+        toMs?: number;
     }
 
     /** A message the broker received from a device, or a peer subscription received. */
@@ -98,12 +128,11 @@ declare namespace devicejsTest {
     interface DeviceMatchers {
         toHavePrinted(line: Pattern, count?: Count): void;
         toHavePrintedInOrder(lines: Pattern[]): void;
-        /** topic is an MQTT filter (+, #) or a RegExp; payload exact or a RegExp; fromMs/toMs a window. */
-        toHavePublished(match?: {
-            topic?: string | RegExp; payload?: Pattern; qos?: number; retain?: boolean;
-            fromMs?: number; toMs?: number; count?: number; min?: number; max?: number;
-        }): void;
-        toHavePublishedInOrder(matches: Array<{ topic?: string | RegExp; payload?: Pattern; qos?: number; retain?: boolean }>): void;
+        /** Publishes matching (PublishMatch), counted: at least one unless count/min/max. */
+        toHavePublished(match?: PublishMatch & { count?: number; min?: number; max?: number }): void;
+        /** Publishes for which the predicate returns true, counted (default: at least one). */
+        toHavePublished(predicate: PublishPredicate, count?: Count): void;
+        toHavePublishedInOrder(matches: Array<PublishMatch | PublishPredicate>): void;
         toHaveConnected(count?: Count): void;
         toHaveReconnected(count?: Count): void;
         toHaveClosed(count?: Count): void;
@@ -149,6 +178,11 @@ declare namespace test {
 /** Asserts on a value, or (given a Device) on what the device did. */
 declare function expect(v: devicejsTest.Device): devicejsTest.Matchers;
 declare function expect(v: any): devicejsTest.Matchers;
+
+/** Loads a helper module (CommonJS: module.exports, exports): a path starting with ./ or ../,
+ *  relative to the requiring file, inside the test root (`devicejs test --root`, default the
+ *  current directory). Each module runs once per test file. Device scripts have no require. */
+declare function require(path: string): any;
 
 declare var device: {
     /** Starts a device script (path relative to the test file) in process, on the world's
