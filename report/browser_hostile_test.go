@@ -84,46 +84,40 @@ func TestTestGroupsInChromium(t *testing.T) {
 // value) or nearly so: every page renders, with a bounded number of ticks.
 func TestCraftedNumbersInChromium(t *testing.T) {
 	rt.Chromium(t)
-	series := func(ts ...float64) report.Data {
-		s := fleet.Summary{Version: fleet.SummaryVersion, FleetSize: 1, Instances: 1}
-		for i, x := range ts {
-			s.Series = append(s.Series, fleet.Sample{T: x, Connected: i, Received: uint64(i)})
+	// Each page carries a fleet series and a trace (both drawn), and the address a view, so
+	// that one Chromium run checks three shapes.
+	page := func(series, events []float64) report.Data {
+		d := report.Data{Title: "numbers", Trace: &report.Trace{}}
+		if series != nil {
+			s := fleet.Summary{Version: fleet.SummaryVersion, FleetSize: 1, Instances: 1}
+			for i, x := range series {
+				s.Series = append(s.Series, fleet.Sample{T: x, Connected: i, Received: uint64(i)})
+			}
+			d.Fleet = report.NewFleet(s)
 		}
-		return report.Data{Title: "numbers", Fleet: report.NewFleet(s)}
-	}
-	trace := func(ts ...float64) report.Data {
-		tr := &report.Trace{}
-		for _, x := range ts {
-			tr.Events = append(tr.Events, map[string]any{"t": x, "kind": "publish", "clientId": "d"})
+		for _, x := range events {
+			d.Trace.Events = append(d.Trace.Events, map[string]any{"t": x, "kind": "publish", "clientId": "d"})
 		}
-		return report.Data{Title: "numbers", Trace: tr}
+		return d
 	}
 	tt := []struct {
-		name string
-		data report.Data
-		hash string
+		name           string
+		series, events []float64
+		hash           string
 	}{
-		{"series to 5e-324", series(0, 5e-324), ""},
-		{"series to 1e-320", series(0, 1e-320), ""},
-		{"series of one subnormal", series(5e-324), ""},
-		{"series to 1e308", series(0, 1e308), ""},
-		{"series from -1e308", series(-1e308, 0, 1), ""},
-		{"series to max float", series(0, math.MaxFloat64), ""},
-		{"view at 1e20", trace(0, 1), "#from=1e20&to=100000000000000016384"},
-		{"view at 2^53", trace(0, 1), "#from=9007199254740992&to=9007199254740994"},
-		{"view of everything", trace(0, 1), "#from=-1e308&to=1e308"},
-		{"view of 5e-324", trace(0, 1), "#from=0&to=5e-324"},
-		{"view at 1e300", trace(0, 1), "#from=1e300&to=1.0000000000000001e300"},
-		{"view of NaN", trace(0, 1), "#from=NaN&to=1"},
-		{"view of Infinity", trace(0, 1), "#from=0&to=Infinity"},
-		{"events at ±1e308", trace(-1e308, 0, 1e308), ""},
-		{"events at 5e-324", trace(0, 5e-324), ""},
-		{"events at 1e20", trace(1e20, 1e20+16384), ""},
+		{"series to 5e-324, view at 1e20", []float64{0, 5e-324}, []float64{0, 1}, "#from=1e20&to=100000000000000016384"},
+		{"series to 1e-320, view at 2^53", []float64{0, 1e-320}, []float64{0, 1}, "#from=9007199254740992&to=9007199254740994"},
+		{"series of one subnormal, view of everything", []float64{5e-324}, []float64{0, 1}, "#from=-1e308&to=1e308"},
+		{"series to 1e308, view of 5e-324", []float64{0, 1e308}, []float64{0, 1}, "#from=0&to=5e-324"},
+		{"series from -1e308, view at 1e300", []float64{-1e308, 0, 1}, []float64{0, 1}, "#from=1e300&to=1.0000000000000001e300"},
+		{"series to max float, view of NaN", []float64{0, math.MaxFloat64}, []float64{0, 1}, "#from=NaN&to=1"},
+		{"events at ±1e308, view of Infinity", []float64{0, 1, 2}, []float64{-1e308, 0, 1e308}, "#from=0&to=Infinity"},
+		{"events at 5e-324", nil, []float64{0, 5e-324}, ""},
+		{"events at 1e20", nil, []float64{1e20, 1e20 + 16384}, ""},
 	}
 	for _, tc := range tt {
 		t.Run(tc.name, func(t *testing.T) {
-			page := writePage(t, tc.data)
-			doc := rt.DOM(t, page+tc.hash)
+			doc := rt.DOM(t, writePage(t, page(tc.series, tc.events))+tc.hash)
 			body := rt.All(doc, func(n *html.Node) bool { return n.Data == "body" })[0]
 			if rt.Attr(body, "data-rendered") != "true" {
 				t.Fatal("the page did not finish drawing")
