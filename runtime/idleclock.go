@@ -11,7 +11,9 @@ import (
 // nothing ready (waiting for a job, a timer or a .wait() deadline), and again from the moment
 // anything wakes it: the waker counts it before returning (Post, a clock timer firing,
 // Handle.Release, Interrupt), so a Busy of 0 read after the wakers returned means every loop
-// is idle. The test world (package devtest) uses it to move virtual time only when the
+// is idle. A script spinning at its top level (while (1) { ... }) polls for timers and jobs at
+// every iteration: it is idle at a preemption point that finds nothing pending. Code running
+// inside a callback (a timer, an event handler) is busy for as long as it runs. The test world (package devtest) uses it to move virtual time only when the
 // scripts are idle (docs/testing.md, "Virtual time: the exact rule").
 //
 // Only loops created with an *IdleClock as Options.Clock pay for the counting (a mutex per
@@ -46,6 +48,7 @@ func (c *IdleClock) ReleasePrecount() {
 // *loopWork (a loop without an IdleClock).
 type loopWork struct {
 	busy    *atomic.Int64
+	on      atomic.Bool // mirrors counted, for spinIdle's cheap check
 	mu      sync.Mutex
 	counted bool // this loop is counted in busy
 	ended   bool // the run ended: no more counting
@@ -59,6 +62,7 @@ func newLoopWork(c Clock) *loopWork {
 		return nil
 	}
 	w := &loopWork{busy: ic.Busy, counted: true}
+	w.on.Store(true)
 	if !(ic.pre.Load() && ic.taken.CompareAndSwap(false, true)) {
 		ic.Busy.Add(1)
 	}
@@ -74,6 +78,7 @@ func (w *loopWork) woken() {
 	w.mu.Lock()
 	if !w.counted && !w.ended {
 		w.counted = true
+		w.on.Store(true)
 		w.busy.Add(1)
 	}
 	w.mu.Unlock()
@@ -88,9 +93,20 @@ func (w *loopWork) idle(pending *atomic.Bool) {
 	w.mu.Lock()
 	if w.counted && !pending.Load() {
 		w.counted = false
+		w.on.Store(false)
 		w.busy.Add(-1)
 	}
 	w.mu.Unlock()
+}
+
+// spinIdle is idle for a script spinning at its top level (a preemption point found nothing
+// pending): such a loop polls for timers and jobs at every iteration, as a blocked loop waits
+// for them, so it is idle until something is made pending for it. One atomic load when it is
+// already uncounted. Loop only.
+func (w *loopWork) spinIdle(pending *atomic.Bool) {
+	if w != nil && w.on.Load() {
+		w.idle(pending)
+	}
 }
 
 // end uncounts the loop for good (the run is over). Loop only.
@@ -102,6 +118,7 @@ func (w *loopWork) end() {
 	w.ended = true
 	if w.counted {
 		w.counted = false
+		w.on.Store(false)
 		w.busy.Add(-1)
 	}
 	w.mu.Unlock()

@@ -2,6 +2,7 @@ package runtime_test
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"sync"
 	"sync/atomic"
@@ -83,6 +84,7 @@ func TestIdleClockCountsBusyLoops(t *testing.T) {
 		{"timer", `setInterval(function() { print('tick'); }, 1000)`},
 		{"wait at the top level", `setInterval(function() {}, 1000); while (true) { setTimeout(500).wait(); }`},
 		{"spin in a timer", `setInterval(function() { for (var i = 0; i < 20000; i++) {} }, 1000)`},
+		{"spin at the top level", `setInterval(function() {}, 1000); var n = 0; while (true) { n++; }`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var busy atomic.Int64
@@ -101,7 +103,7 @@ func TestIdleClockCountsBusyLoops(t *testing.T) {
 				clk.advance(500 * time.Millisecond)
 				// A timer that fired counted the loop busy before advance returned, unless the
 				// loop already ran it and blocked again.
-				waitBusy(t, &busy, 0, "after a timer")
+				waitBusy(t, &busy, 0, fmt.Sprintf("after timer advance %d", i))
 			}
 			gate := make(chan struct{})
 			l.Post(func(*goja.Runtime) error { <-gate; return nil })

@@ -320,6 +320,9 @@ func (l *Loop) dispatch() (ended bool, err error) {
 		if !l.alive() {
 			return true, nil
 		}
+		if l.work != nil {
+			l.pending.Store(false) // a stale wake (a timer stopped as it fired) must not keep it counted
+		}
 		if l.ready() {
 			continue
 		}

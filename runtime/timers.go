@@ -228,6 +228,15 @@ func (l *Loop) wait(deadline time.Time) {
 			return
 		}
 		stop := l.clock.AfterFunc(deadline.Sub(now), l.wake)
+		if l.work != nil {
+			// As in dispatch: a stale wake must not keep the loop counted busy. A wake after
+			// this store is seen by idle; a job posted before it is seen by ready.
+			l.pending.Store(false)
+			if l.depth == 0 && l.ready() {
+				stop()
+				continue
+			}
+		}
 		l.work.idle(&l.pending)
 		<-l.wakeCh
 		stop()
