@@ -68,10 +68,13 @@ func (w *World) startDevice(script devicejs.Script, o DeviceOptions) (*DeviceUnd
 		w.link.Set(c)
 	}
 	d := &DeviceUnderTest{w: w, Name: script.Name, doneCh: make(chan struct{}), busy: &busyFlag{inflight: &w.inflight, events: &w.events}}
+	// The device's loop counts itself in w.loopsBusy (exactly: busy while it runs JS or has
+	// work pending), from now until its run ends.
+	ic := &runtime.IdleClock{Clock: deviceClock{w.clock, d.busy}, Busy: &w.loopsBusy}
 	cfg := devicejs.Config{
 		Stdout: deviceWriter{d},
 		Dial:   w.link.Dialer(w.dial),
-		Clock:  deviceClock{w.clock, d.busy},
+		Clock:  ic,
 		For:    o.For,
 		Limits: o.Limits,
 		Trace:  d.observe,
@@ -79,6 +82,8 @@ func (w *World) startDevice(script devicejs.Script, o DeviceOptions) (*DeviceUnd
 		// gets the guards and a watchdog, so a leaking device ends at once, not only the test
 		// file's run, which waits in world.after while its devices allocate.
 		MaxMemory: w.opts.MaxMemory,
+		// Set after the bindings' setup, before the script runs (devicejs.Config.Globals).
+		Globals: o.Globals,
 	}
 	if w.embedded != nil {
 		cfg.TLS = devicejs.TLS{CA: w.route.TrustCA, Cert: w.route.ClientCert, Key: w.route.ClientKey}
@@ -102,11 +107,13 @@ func (w *World) startDevice(script devicejs.Script, o DeviceOptions) (*DeviceUnd
 	ctx, cancel := context.WithCancel(w.ctx)
 	d.cancel = cancel
 	d.busy.set() // until the script shows it has run
+	ic.Precount()
 	w.activity.Add(1)
 	// Run on a goroutine of its own (not Device.Start's parked loop): a test has few devices,
 	// and a held goroutine keeps the device's wake-ups simple.
 	go func() {
 		r, err := dev.Run(ctx, script)
+		ic.ReleasePrecount()
 		if err != nil {
 			r = devicejs.Result{Ending: devicejs.ScriptFailed, Err: err}
 		}

@@ -14,14 +14,21 @@ import (
 	"github.com/devicejs/devicejs/internal/link"
 )
 
-// The virtual-time rule (docs/testing.md, "Virtual time"): the world moves device time to the
-// next timer deadline only when the system has been quiet for Quiet of wall time — no timer
-// set, stopped or fired, no line printed, no MQTT action traced, no packet read or sent by
-// the embedded broker — and no operation is in flight (a connection attempt without its
-// CONNACK or failure, a publish or (un)subscribe without its completion) unless bytes are held
-// in the link for a future device time (a link timer is pending) or the test has the link in
-// an outage or a blackhole. An operation in flight that makes no progress for StuckAfter of
-// wall time no longer holds time back either.
+// The virtual-time rule (docs/testing.md, "Virtual time: the exact rule"): the world moves
+// device time to the next timer deadline only when
+//
+//   - every device's script loop is idle, known exactly (runtime.IdleClock: no JS running, no
+//     job, timer wake-up or MQTT event pending for it), whatever the wall time: a handler that
+//     computes for seconds holds device time for that long, up to StuckAfter without any
+//     activity (a script spinning forever), after which time moves on and the test's output
+//     says so;
+//   - and the rest of the world (MQTT sessions, broker, link, peers) has been quiet for Quiet of
+//     wall time — no timer set, stopped or fired, no line printed, no MQTT action traced, no
+//     packet read or sent by the embedded broker — and no operation is in flight (a connection
+//     attempt without its CONNACK or failure, a publish or (un)subscribe without its
+//     completion) unless bytes are held in the link for a future device time (a link timer is
+//     pending) or the test has the link in an outage or a blackhole. An operation in flight
+//     that makes no progress for StuckAfter of wall time no longer holds time back either.
 const (
 	Quiet      = 4 * time.Millisecond
 	StuckAfter = 2 * time.Second
@@ -45,6 +52,9 @@ type World struct {
 	activity atomic.Uint64
 	awaited  atomic.Uint64 // settle waits for activity to reach this (0 = no wait)
 	inflight atomic.Int64
+	// loopsBusy counts the device loops that are running JS or have work pending, exactly
+	// (runtime.IdleClock): device time never moves while it is above 0 (up to StuckAfter).
+	loopsBusy atomic.Int64
 	// events counts devices with an MQTT event posted to the script and no sign since that
 	// the script ran; time waits for them up to AwaitBound of quiet.
 	events atomic.Int64
@@ -221,7 +231,10 @@ func (w *World) settle() {
 			continue
 		}
 		q := time.Since(quietSince)
-		if q < Quiet || ((last < awaited || w.events.Load() > 0) && q < AwaitBound) {
+		if w.loopsBusy.Load() > 0 && q < StuckAfter {
+			continue // a script is running or has work: exact, no wall-time window
+		}
+		if q < Quiet || (last < awaited && q < AwaitBound) {
 			continue
 		}
 		if w.inflight.Load() <= 0 || q >= StuckAfter || w.linkDown() || w.linkTimers.Load() > 0 {
