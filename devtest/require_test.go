@@ -150,13 +150,12 @@ func TestRequire(t *testing.T) {
 // TestRequireRoot: Options.Root bounds require; with Options.FS the root is the file system.
 func TestRequireRoot(t *testing.T) {
 	root, _ := requireTree(t)
-	file := filepath.Join(root, "tests", "q.test.js")
 	src := `test('up', function() { expect(require('../lib/two.js')).toBe(2); });
 test('out of the tests folder', function() { require('../../outside/x.js'); });`
 	if err := os.MkdirAll(filepath.Join(root, "tests", "q"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	file = filepath.Join(root, "tests", "q", "q.test.js")
+	file := filepath.Join(root, "tests", "q", "q.test.js")
 	if err := os.WriteFile(file, []byte(src), 0o644); err != nil {
 		t.Fatal(err)
 	}
