@@ -7,7 +7,9 @@ import (
 	"io"
 	"net"
 	"sync"
+	"sync/atomic"
 	"syscall"
+	"time"
 
 	mqtt "github.com/mochi-mqtt/server/v2"
 	"github.com/mochi-mqtt/server/v2/packets"
@@ -40,7 +42,26 @@ type embeddedBroker struct {
 	users   map[string]string
 	denies  []aclRule
 	started int
+	alive   map[*mqtt.Client]*keepAliveWatch // clients with a keepalive, expired on device time
 }
+
+// keepAliveWatch is the broker's keepalive of one client on the test's device clock (MQTT 3.1.1
+// section 3.1.2.10: disconnect a client silent for 1.5 times its keepalive, as if the network had
+// failed, which sends its will). mochi's own expiry is a wall-time read deadline in whole
+// seconds: it is switched off for every client (OnConnect sets the keepalive mochi sees to 0)
+// and this one runs instead. Fields other than last are guarded by embeddedBroker.mu.
+type keepAliveWatch struct {
+	cl     *mqtt.Client
+	limit  time.Duration // 1.5 x the client's keepalive
+	last   atomic.Int64  // device time (UnixNano) of the latest packet read from the client
+	stop   func() bool
+	gone   chan struct{} // closed when mochi has finished with the client (OnDisconnect)
+	closed bool
+}
+
+// expiryWait bounds (wall time) how long an expiry waits for mochi to finish with the client
+// it disconnected (its will published), so that device time moves on only afterwards.
+const expiryWait = 2 * time.Second
 
 type aclRule struct {
 	filter string
@@ -72,6 +93,13 @@ func (e *embeddedBroker) start() error {
 	}
 	e.b = b
 	e.started++
+	// Peers keep their subscriptions across a restart, as on an external broker (issue 18 D):
+	// they are back before the test's time moves on.
+	for _, p := range e.w.peerSubs() {
+		if err := b.Server().Subscribe(p.filter, p.id, p.inline); err != nil {
+			return err
+		}
+	}
 	return nil
 }
 
@@ -173,10 +201,82 @@ func (h *tapHook) ID() string { return "devtest-tap" }
 
 func (h *tapHook) Provides(b byte) bool {
 	switch b {
-	case mqtt.OnConnectAuthenticate, mqtt.OnPublish, mqtt.OnPacketRead, mqtt.OnPacketSent:
+	case mqtt.OnConnectAuthenticate, mqtt.OnPublish, mqtt.OnPacketRead, mqtt.OnPacketSent,
+		mqtt.OnConnect, mqtt.OnSessionEstablished, mqtt.OnDisconnect:
 		return true
 	}
 	return false
+}
+
+// OnConnect takes the keepalive over from mochi: mochi expires it on wall time (a read deadline),
+// the world on device time (keepAliveWatch). Runs before mochi sets the deadline.
+func (h *tapHook) OnConnect(cl *mqtt.Client, _ packets.Packet) error {
+	cl.State.Keepalive = 0 // mochi: no deadline
+	return nil
+}
+
+// OnSessionEstablished starts the device-time expiry of an accepted client with a keepalive
+// (pk is its CONNECT).
+func (h *tapHook) OnSessionEstablished(cl *mqtt.Client, pk packets.Packet) {
+	k := pk.Connect.Keepalive
+	if k == 0 || cl.Net.Inline {
+		return
+	}
+	e := h.e
+	ka := &keepAliveWatch{cl: cl, limit: time.Duration(k) * 1500 * time.Millisecond, gone: make(chan struct{})}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.alive == nil {
+		e.alive = map[*mqtt.Client]*keepAliveWatch{}
+	}
+	e.alive[cl] = ka
+	ka.last.Store(e.w.clock.Now().UnixNano())
+	ka.stop = e.w.clock.AfterFunc(ka.limit, func() { e.keepAliveDue(ka) })
+}
+
+// OnDisconnect ends a client's expiry; mochi has sent its will (if any) by now.
+func (h *tapHook) OnDisconnect(cl *mqtt.Client, _ error, _ bool) {
+	e := h.e
+	e.mu.Lock()
+	ka := e.alive[cl]
+	delete(e.alive, cl)
+	if ka != nil && !ka.closed {
+		ka.closed = true
+		if ka.stop != nil {
+			ka.stop()
+		}
+		close(ka.gone)
+	}
+	e.mu.Unlock()
+}
+
+// keepAliveDue is a client's expiry timer (on the test's goroutine, as every device-time
+// timer): the client is disconnected when it has sent nothing for 1.5 x its keepalive of
+// device time, else the timer is set again for the rest.
+func (e *embeddedBroker) keepAliveDue(ka *keepAliveWatch) {
+	e.mu.Lock()
+	if ka.closed {
+		e.mu.Unlock()
+		return
+	}
+	now := e.w.clock.Now()
+	if left := time.Unix(0, ka.last.Load()).Add(ka.limit).Sub(now); left > 0 {
+		ka.stop = e.w.clock.AfterFunc(left, func() { e.keepAliveDue(ka) })
+		e.mu.Unlock()
+		return
+	}
+	ka.stop = nil
+	e.mu.Unlock()
+	e.w.activity.Add(1)
+	// As if the network had failed [MQTT-3.1.2-24]: mochi's read fails, it publishes the will
+	// and forgets the client. Wait for that, bounded, before device time moves on.
+	if c := ka.cl.Net.Conn; c != nil {
+		_ = c.Close()
+	}
+	select {
+	case <-ka.gone:
+	case <-time.After(expiryWait):
+	}
 }
 
 func (h *tapHook) OnConnectAuthenticate(cl *mqtt.Client, pk packets.Packet) bool {
@@ -185,6 +285,12 @@ func (h *tapHook) OnConnectAuthenticate(cl *mqtt.Client, pk packets.Packet) bool
 
 func (h *tapHook) OnPacketRead(cl *mqtt.Client, pk packets.Packet) (packets.Packet, error) {
 	h.e.w.activity.Add(1)
+	h.e.mu.Lock()
+	ka := h.e.alive[cl]
+	h.e.mu.Unlock()
+	if ka != nil {
+		ka.last.Store(h.e.w.clock.Now().UnixNano())
+	}
 	return pk, nil
 }
 

@@ -29,8 +29,15 @@ type Message struct {
 // peerSub is a world.subscribe(filter): the messages a peer subscribed to filter received.
 type peerSub struct {
 	filter string
-	mu     sync.Mutex
-	msgs   []Message
+	// On the embedded broker: the inline subscription's identifier and handler, subscribed
+	// again on every broker start (embeddedBroker.start).
+	id     int
+	inline mqtt.InlineSubFn
+	// On an external broker: a value each time the peer's client has subscribed (it
+	// reconnects and subscribes again after a broker restart).
+	ready chan struct{}
+	mu    sync.Mutex
+	msgs  []Message
 }
 
 func (s *peerSub) add(m Message) {
@@ -58,34 +65,67 @@ func (w *World) subscribe(filter string) (*peerSub, error) {
 			return nil, errors.New("broker is stopped")
 		}
 		w.mu.Lock()
-		id := len(w.peers) + 1
+		s.id = len(w.peers) + 1
 		w.mu.Unlock()
-		err := b.Server().Subscribe(filter, id, func(_ *mqtt.Client, _ packets.Subscription, pk packets.Packet) {
+		s.inline = func(_ *mqtt.Client, _ packets.Subscription, pk packets.Packet) {
 			w.activity.Add(1)
 			s.add(Message{Topic: pk.TopicName, Payload: append([]byte(nil), pk.Payload...), QoS: pk.FixedHeader.Qos,
 				Retain: pk.FixedHeader.Retain, AtMs: w.NowMs()})
-		})
-		if err != nil {
+		}
+		if err := b.Server().Subscribe(filter, s.id, s.inline); err != nil {
 			return nil, err
 		}
 	} else {
-		cl, err := w.ext.connect()
-		if err != nil {
-			return nil, err
-		}
-		tok := cl.Subscribe(filter, 2, func(_ paho.Client, m paho.Message) {
+		// Like the recording peer, the client reconnects by itself and subscribes again on every
+		// connection, so a broker restart keeps the subscription (waitReady waits for it).
+		s.ready = make(chan struct{}, 1)
+		handler := func(_ paho.Client, m paho.Message) {
 			w.activity.Add(1)
 			s.add(Message{Topic: m.Topic(), Payload: append([]byte(nil), m.Payload()...), QoS: m.Qos(),
 				Retain: m.Retained(), AtMs: w.NowMs()})
+		}
+		errs := make(chan error, 1)
+		_, err := w.ext.dial(func(o *paho.ClientOptions) {
+			o.SetAutoReconnect(true).SetMaxReconnectInterval(100 * time.Millisecond)
+			o.SetOnConnectHandler(func(c paho.Client) {
+				go func() {
+					tok := c.Subscribe(filter, 2, handler)
+					if !tok.WaitTimeout(peerWait) || tok.Error() != nil {
+						select {
+						case errs <- fmt.Errorf("peer subscribe %s: %v", filter, tok.Error()):
+						default:
+						}
+						return
+					}
+					select {
+					case s.ready <- struct{}{}:
+					default:
+					}
+				}()
+			})
 		})
-		if !tok.WaitTimeout(peerWait) || tok.Error() != nil {
-			return nil, fmt.Errorf("peer subscribe %s: %v", filter, tok.Error())
+		if err != nil {
+			return nil, err
+		}
+		select {
+		case <-s.ready:
+		case err := <-errs:
+			return nil, err
+		case <-time.After(peerWait + peerWait/2):
+			return nil, fmt.Errorf("peer subscribe %s: timeout", filter)
 		}
 	}
 	w.mu.Lock()
 	w.peers = append(w.peers, s)
 	w.mu.Unlock()
 	return s, nil
+}
+
+// peerSubs returns the peer subscriptions made so far. Any goroutine.
+func (w *World) peerSubs() []*peerSub {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return append([]*peerSub(nil), w.peers...)
 }
 
 // maxPublishSize is the largest remaining length of an MQTT 3.1.1 packet (268,435,455 bytes,
@@ -198,6 +238,17 @@ func (p *externalPeer) waitReady() error {
 	if !p.probe(deadline) {
 		return fmt.Errorf("peer: the subscription to # on %s does not deliver within %v", p.opts.Broker, peerWait)
 	}
+	// The test's own peers (world.subscribe) are subscribed again too before time moves on.
+	for _, s := range p.w.peerSubs() {
+		if s.ready == nil {
+			continue
+		}
+		select {
+		case <-s.ready:
+		case <-deadline:
+			return fmt.Errorf("peer: world.subscribe(%q) not subscribed again on %s within %v", s.filter, p.opts.Broker, peerWait)
+		}
+	}
 	return nil
 }
 
@@ -256,9 +307,6 @@ func (w *World) syncExternal() bool {
 
 // probePrefix starts the topics of the peer's own probes, which are not recorded.
 const probePrefix = "devtest-probe/"
-
-// connect opens a peer client for world.subscribe.
-func (p *externalPeer) connect() (paho.Client, error) { return p.dial(nil) }
 
 // dial opens a peer client on the external broker (MQTT 3.1.1, clean session).
 func (p *externalPeer) dial(configure func(*paho.ClientOptions)) (paho.Client, error) {

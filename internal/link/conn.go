@@ -9,8 +9,10 @@ import (
 	"time"
 )
 
-// Linger is how long, in wall time, a closed connection keeps delivering the bytes written
+// Linger is how long, in device time, a closed connection keeps delivering the bytes written
 // before Close (a FIN follows the data in TCP) before the network connection is closed anyway.
+// While the link is blackholed the network connection is not closed at all: the FIN would be
+// lost, so the peer finds out by its keepalive, or when the blackhole ends.
 const Linger = 5 * time.Second
 
 // ErrReset is what Read and Write return on a connection the link has cut (Link.Cut). It
@@ -33,7 +35,10 @@ type conn struct {
 	mu       sync.Mutex
 	closed   bool
 	finished bool
-	linger   *time.Timer
+	linger   func() bool // stops the Linger timer (device time)
+	// finishDue: the connection is to finish (closed, and its bytes delivered or its Linger
+	// spent) but the link is blackholed: it finishes when the blackhole ends.
+	finishDue bool
 }
 
 var _ net.Conn = (*conn)(nil)
@@ -90,7 +95,7 @@ func (c *conn) Close() error {
 	}
 	c.closed = true
 	if !c.finished {
-		c.linger = time.AfterFunc(Linger, c.finish)
+		c.linger = c.link.clock.AfterFunc(Linger, c.finishUnlessBlackholed)
 	}
 	c.mu.Unlock()
 	c.down.kill(errClosed)
@@ -107,6 +112,30 @@ func (c *conn) reset() {
 	c.up.kill(ErrReset)
 	c.down.kill(ErrReset)
 	c.finish()
+}
+
+// finishUnlessBlackholed finishes a closed connection, or, while the link is blackholed,
+// leaves that to the end of the blackhole (Link.notify): a half-open link carries no FIN.
+func (c *conn) finishUnlessBlackholed() {
+	if c.link.blackhole.Load() {
+		c.mu.Lock()
+		c.finishDue = true
+		c.mu.Unlock()
+		if c.link.blackhole.Load() { // else the blackhole ended meanwhile: notify may have missed it
+			return
+		}
+	}
+	c.finish()
+}
+
+// finishIfDue finishes a connection whose finish waited for the end of a blackhole.
+func (c *conn) finishIfDue() {
+	c.mu.Lock()
+	due := c.finishDue && !c.finished
+	c.mu.Unlock()
+	if due {
+		c.finish()
+	}
 }
 
 // fail ends the connection after the network side failed a write: the device sees err.
@@ -127,10 +156,12 @@ func (c *conn) finish() {
 		return
 	}
 	c.finished = true
-	if c.linger != nil {
-		c.linger.Stop()
-	}
+	stop := c.linger
+	c.linger = nil
 	c.mu.Unlock()
+	if stop != nil {
+		stop()
+	}
 	_ = c.under.Close()
 	c.up.kill(errClosed)
 	c.down.kill(errClosed)

@@ -219,8 +219,12 @@ func (l *Link) notify() {
 	close(l.changed)
 	l.changed = make(chan struct{})
 	l.mu.Unlock()
+	black := l.blackhole.Load()
 	for _, c := range l.live() {
 		c.wake()
+		if !black {
+			c.finishIfDue()
+		}
 	}
 }
 

@@ -232,7 +232,7 @@ func (p *pipe) closeWrite() {
 	p.cond.Broadcast()
 	p.mu.Unlock()
 	if idle {
-		p.c.finish()
+		p.c.finishUnlessBlackholed()
 	}
 }
 
@@ -266,7 +266,7 @@ func (p *pipe) run() {
 			closed := p.wclosed
 			p.mu.Unlock()
 			if closed {
-				p.c.finish()
+				p.c.finishUnlessBlackholed()
 			}
 			return
 		}
