@@ -24,6 +24,36 @@ setInterval(function () {
   if (client.canPublish()) client.publish(topic, 'p', {qos: 1}, function (err) {});
 }, 10);`
 
+// watchRSS samples the resident set of process pid every 20 ms until it is gone, and returns
+// a function that waits for that and gives the peak. (getrusage's maxrss of a child counts
+// the parent's memory at fork, which is this test process's.)
+func watchRSS(pid int) (peak func() uint64) {
+	var max atomic.Uint64
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/statm")
+			if err != nil {
+				return
+			}
+			f := strings.Fields(string(b))
+			if len(f) < 2 {
+				return
+			}
+			pages, _ := strconv.ParseUint(f[1], 10, 64)
+			if pages == 0 { // a zombie: it has exited
+				return
+			}
+			if rss := pages * uint64(os.Getpagesize()); rss > max.Load() {
+				max.Store(rss)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}()
+	return func() uint64 { <-done; return max.Load() }
+}
+
 // paceRun is one run of paceScript: its exit code, peak resident memory and completed publishes.
 type paceRun struct {
 	code      int
@@ -52,29 +82,7 @@ func runPace(t *testing.T, flood bool, extra ...string) paceRun {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	var peak atomic.Uint64
-	sampled := make(chan struct{})
-	go func() { // the child's resident set every 20 ms
-		defer close(sampled)
-		for {
-			b, err := os.ReadFile("/proc/" + strconv.Itoa(cmd.Process.Pid) + "/statm")
-			if err != nil {
-				return
-			}
-			f := strings.Fields(string(b))
-			if len(f) < 2 {
-				return
-			}
-			pages, _ := strconv.ParseUint(f[1], 10, 64)
-			if rss := pages * uint64(os.Getpagesize()); rss > peak.Load() {
-				peak.Store(rss)
-			}
-			if ctx.Err() != nil {
-				return
-			}
-			time.Sleep(20 * time.Millisecond)
-		}
-	}()
+	peakRSS := watchRSS(cmd.Process.Pid)
 	var stderr strings.Builder
 	sc := bufio.NewScanner(errOut)
 	addr := ""
@@ -145,8 +153,7 @@ func runPace(t *testing.T, flood bool, extra ...string) paceRun {
 		hogs.Wait()
 	}
 	err = cmd.Wait()
-	cancel()
-	<-sampled
+	r.peakRSS = peakRSS()
 	mu.Lock()
 	for _, c := range conns {
 		c.Close()
@@ -160,7 +167,6 @@ func runPace(t *testing.T, flood bool, extra ...string) paceRun {
 	} else if err != nil {
 		t.Fatal(err)
 	}
-	r.peakRSS = peak.Load()
 	r.published = countKind(tracePath, "publish_done")
 	return r
 }

@@ -6,7 +6,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 )
@@ -43,10 +42,14 @@ func TestTestReportLongNames(t *testing.T) {
 			cmd := exec.CommandContext(ctx, binary, "test", "--report", out, filepath.Join(dir, "long.test.js"))
 			var stderr strings.Builder
 			cmd.Stderr = &stderr
-			if err := cmd.Run(); err != nil {
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			peak := watchRSS(cmd.Process.Pid)
+			if err := cmd.Wait(); err != nil {
 				t.Fatalf("%v: %s", err, stderr.String())
 			}
-			rss := cmd.ProcessState.SysUsage().(*syscall.Rusage).Maxrss << 10
+			rss := peak()
 			st, err := os.Stat(out)
 			if err != nil {
 				t.Fatal(err)
