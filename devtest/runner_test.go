@@ -27,6 +27,8 @@ func TestExampleFiles(t *testing.T) {
 	}{
 		{"testdata/sensor.test.js", 4},
 		{"testdata/link.test.js", 3},
+		{"testdata/globals/globals.test.js", 4}, // device.start's globals (issue 18 E)
+		{"testdata/helpers/helpers.test.js", 2}, // require, globals and payload matchers together
 	} {
 		t.Run(tc.file, func(t *testing.T) {
 			r := runFile(t, tc.file, devtest.Options{})
