@@ -107,6 +107,16 @@ type Config struct {
 	// takes precedence. 0 means none; New refuses a negative value or one above MaxBudget.
 	MemoryGuards int64
 
+	// Globals are per-device values the script sees as plain global variables before it runs
+	// (credentials, topics, periods: what varies from one device to the next), the same
+	// mechanism as `--define KEY=VALUE` on run and fleet and device.start(file, {globals}) in
+	// tests. Each value must be plain JSON (a json.RawMessage keeps its key order); New refuses
+	// a function, channel, cycle, NaN or ±Inf, a name that is not an identifier or is a
+	// device or ECMAScript global (mqtt, print, JSON, ...), with a *ConfigError whose Err is a
+	// *runtime.GlobalsError naming the key. A real device has no such mechanism: see
+	// docs/api.md, "Per-device values", for one script that serves both.
+	Globals runtime.Globals
+
 	// Limits are the device's resource bounds; the zero value means mqttcore.DeviceLimits()
 	// (1 session, 5 subscriptions, 65536-byte buffers). mqttcore.HostLimits() lifts them.
 	Limits mqttcore.Limits
@@ -159,6 +169,9 @@ func New(cfg Config) (*Device, error) {
 	}
 	if err := checkBudget("MemoryGuards", cfg.MemoryGuards); err != nil {
 		return nil, err
+	}
+	if err := cfg.Globals.Validate(); err != nil {
+		return nil, configErrorf("Globals", err, "%v", err)
 	}
 	d := &Device{cfg: cfg, dial: cfg.Dial, obs: &observer{onEvent: cfg.OnEvent, trace: cfg.Trace}}
 	d.tls = mqttcore.TLSSettings{CA: cfg.TLS.CA, Cert: cfg.TLS.Cert, Key: cfg.TLS.Key}
@@ -320,6 +333,15 @@ func (d *Device) prepare(ctx context.Context, script Script) (*runState, error) 
 	}
 	bc := bindings.Config{SSL: tls, Logger: h.log, ClientID: clientID}
 	r.setup = bindings.New(r.loop, hc, bc).Setup
+	if len(d.cfg.Globals) > 0 {
+		bind, globals := r.setup, d.cfg.Globals.Setup()
+		r.setup = func(l *runtime.Loop) error {
+			if err := bind(l); err != nil {
+				return err
+			}
+			return globals(l)
+		}
+	}
 	return r, nil
 }
 

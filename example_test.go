@@ -12,6 +12,7 @@ import (
 	"github.com/devicejs/devicejs"
 	"github.com/devicejs/devicejs/broker"
 	"github.com/devicejs/devicejs/mqttcore"
+	"github.com/devicejs/devicejs/runtime"
 )
 
 // Example is the program of docs/embedding.md (TestEmbeddingDocSnippet keeps them identical).
@@ -188,7 +189,7 @@ c.on('connect', function() {
 			log.Fatal(err)
 		}
 		_, err = devicejs.Run(context.Background(), devicejs.Script{Source: src},
-			devicejs.Config{Stdout: os.Stdout, Embedded: b, Limits: lim, TimeScale: 100})
+			devicejs.Config{Stdout: os.Stdout, Embedded: b, Limits: lim})
 		b.Close()
 		if err != nil {
 			log.Fatal(err)
@@ -277,4 +278,28 @@ func ExampleHookError() {
 	// Output:
 	// script failed true Stdout disk full
 	// Config.Stdout panicked: disk full
+}
+
+// Per-device values: the script sees each of Config.Globals as a plain global before it runs,
+// so one script serves many devices (and a real device, through its fallback values).
+func ExampleConfig_globals() {
+	src := `
+var DEVICE_ID = typeof DEVICE_ID !== 'undefined' ? DEVICE_ID : 'sensor01';
+print(DEVICE_ID, PERIOD_MS, TOPICS.join(' '));`
+	for _, id := range []string{"sensor02", "sensor03"} {
+		_, err := devicejs.Run(context.Background(), devicejs.Script{Source: src}, devicejs.Config{
+			Stdout: os.Stdout,
+			Globals: runtime.Globals{
+				"DEVICE_ID": id,
+				"PERIOD_MS": 10000,
+				"TOPICS":    []string{"dev/" + id + "/temp", "dev/" + id + "/cmd"},
+			},
+		})
+		if err != nil {
+			log.Fatal(err)
+		}
+	}
+	// Output:
+	// sensor02 10000 dev/sensor02/temp dev/sensor02/cmd
+	// sensor03 10000 dev/sensor03/temp dev/sensor03/cmd
 }
