@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -178,7 +179,7 @@ func fleetRun(parent context.Context, opts *FleetOptions) error {
 	lo, hi := opts.Shard.Range(opts.N)
 	fc := fleet.Config{
 		N: opts.N, Shard: opts.Shard, Script: script, Device: dev,
-		ClientID: opts.ClientID, Ramp: opts.Ramp, Stdout: out,
+		ClientID: opts.ClientID, Defines: opts.Defines, Ramp: opts.Ramp, Stdout: out,
 		MaxMemory: opts.MaxMemory.bytes(hi - lo), EndReason: endReason,
 	}
 	if notices != nil {
@@ -254,17 +255,37 @@ type summaryOut struct {
 // creating it yet.
 func newSummaryOut(opts *FleetOptions) (*summaryOut, error) {
 	if p := opts.SummaryJSON; p != "" {
-		if st, err := os.Stat(p); err == nil && st.IsDir() {
+		st, err := os.Stat(p)
+		switch {
+		case err == nil && st.IsDir():
 			return nil, usageError(fmt.Errorf("--summary-json: %s is a directory", p))
+		case err == nil && !st.Mode().IsRegular(): // /dev/stdout, a FIFO: written as it is
+			f, err := os.OpenFile(p, os.O_WRONLY|syscall.O_NONBLOCK, 0)
+			if err != nil {
+				return nil, usageError(fmt.Errorf("--summary-json: %w", err))
+			}
+			f.Close()
+		default:
+			if p, err = resolved(p); err != nil {
+				return nil, usageError(fmt.Errorf("--summary-json: %w", err))
+			}
+			f, err := os.CreateTemp(filepath.Dir(p), ".summary-*.json")
+			if err != nil {
+				return nil, usageError(fmt.Errorf("--summary-json: %w", err))
+			}
+			f.Close()
+			os.Remove(f.Name())
 		}
-		f, err := os.CreateTemp(filepath.Dir(p), ".summary-*.json")
-		if err != nil {
-			return nil, usageError(fmt.Errorf("--summary-json: %w", err))
-		}
-		f.Close()
-		os.Remove(f.Name())
 	}
 	return &summaryOut{opts: opts}, nil
+}
+
+// resolved follows path's symlinks when it exists (a link is written through, not replaced).
+func resolved(path string) (string, error) {
+	if _, err := os.Lstat(path); err != nil {
+		return path, nil
+	}
+	return filepath.EvalSymlinks(path)
 }
 
 // write writes sum unless a summary was written already. Safe from any goroutine.
@@ -288,8 +309,24 @@ func (o *summaryOut) write(sum fleet.Summary) error {
 }
 
 // writeFileWhole writes path through a temporary file in its folder, renamed when complete,
-// so that the file is either absent, as it was, or whole.
+// so that the file is either absent, as it was, or whole. A path that is not a regular file
+// (/dev/stdout, a FIFO) is written directly; a symlink is written through.
 func writeFileWhole(path string, write func(io.Writer) error) error {
+	if st, err := os.Stat(path); err == nil && !st.Mode().IsRegular() {
+		f, err := os.OpenFile(path, os.O_WRONLY, 0)
+		if err != nil {
+			return err
+		}
+		if err := write(f); err != nil {
+			f.Close()
+			return err
+		}
+		return f.Close()
+	}
+	path, err := resolved(path)
+	if err != nil {
+		return err
+	}
 	tmp, err := os.CreateTemp(filepath.Dir(path), ".devicejs-*.tmp")
 	if err != nil {
 		return err

@@ -129,3 +129,41 @@ func TestFleetSecondSignal(t *testing.T) {
 		})
 	}
 }
+
+// TestFleetSummaryJSONTargets: --summary-json, now written to a temporary file and renamed,
+// still writes through what is not a regular file (/dev/stdout) and through a symlink (the link
+// stays), and refuses a directory or a missing folder before the run (exit 2).
+func TestFleetSummaryJSONTargets(t *testing.T) {
+	dir := t.TempDir()
+	target := filepath.Join(dir, "target.json")
+	link := filepath.Join(dir, "link.json")
+	os.WriteFile(target, []byte("old"), 0o644)
+	os.Symlink(target, link)
+	run := func(path string) result {
+		return runBinary(t, "fleet", "-n", "1", "--broker", "embedded", "--for", "1s", "--quiet", "--summary-json", path, sample5)
+	}
+	if r := run("/dev/stdout"); r.code != 0 || !strings.Contains(r.stdout, `"fleet_size": 1`) {
+		t.Errorf("/dev/stdout: exit %d, stdout %q", r.code, r.stdout)
+	}
+	if r := run(link); r.code != 0 {
+		t.Errorf("symlink: exit %d: %s", r.code, r.stderr)
+	}
+	if st, err := os.Lstat(link); err != nil || st.Mode()&os.ModeSymlink == 0 {
+		t.Errorf("the symlink was replaced: %v %v", st, err)
+	}
+	if f, err := os.Open(target); err != nil {
+		t.Error(err)
+	} else if _, err := fleet.ReadSummary(f); err != nil {
+		t.Errorf("the link's target: %v", err)
+	} else {
+		f.Close()
+	}
+	for _, bad := range []string{dir, filepath.Join(dir, "no", "such", "s.json")} {
+		if r := run(bad); r.code != 2 {
+			t.Errorf("%s: exit %d, want 2: %s", bad, r.code, r.stderr)
+		}
+	}
+	if ents, _ := os.ReadDir(dir); len(ents) != 2 {
+		t.Errorf("files left: %v", ents)
+	}
+}
