@@ -35,11 +35,18 @@ type Config struct {
 	// instance, concurrently across instances. An Embedded broker is reached through one
 	// in-memory route shared by all instances (one CA, no socket per instance).
 	Device devicejs.Config
-	// ClientID is the per-instance clientId template: "{i}" is replaced by the instance index.
+	// ClientID is the per-instance clientId template: "{i}" is replaced by the instance index
+	// and "{n}" by N (any other "{...}" is refused by New).
 	// "" keeps the script's clientId with the index appended when the script sets one, and
 	// gives a device default ("mqttjs_" and 8 random digits) when it does not, distinct among
 	// the fleet's instances (not across shards).
 	ClientID string
+	// Defines are per-instance globals, "KEY=VALUE" as given to `--define`: in each VALUE,
+	// "{i}" is replaced by the instance index, "{n}" by N and "{id}" by the instance's ClientID
+	// template (which must then be set); the result is read as by runtime.ParseGlobal (JSON
+	// when it is a JSON text, else a string) and added to Device.Globals. New refuses a
+	// malformed definition, a name given twice and a field that refers to nothing.
+	Defines []string
 	// Ramp spreads the starts evenly over this wall time (instance k of the shard starts at
 	// k·Ramp/count); 0 starts them all at once.
 	Ramp time.Duration
@@ -124,6 +131,12 @@ func New(cfg Config) (*Fleet, error) {
 	if cfg.MaxMemory < 0 {
 		return nil, errors.New("fleet: MaxMemory must not be negative")
 	}
+	if _, err := expandTemplate(cfg.ClientID, 0, cfg.N, ""); err != nil {
+		return nil, fmt.Errorf("fleet: ClientID: %w", err)
+	}
+	if _, err := GlobalsFor(cfg.Defines, cfg.ClientID, cfg.Device.Globals, 0, cfg.N); err != nil {
+		return nil, fmt.Errorf("fleet: %w", err)
+	}
 	lo, hi := cfg.Shard.Range(cfg.N)
 	return &Fleet{cfg: cfg, lo: lo, hi: hi, errByCode: map[string]uint64{},
 		results: make([]devicejs.Result, hi-lo), over: make([]bool, hi-lo), ids: make([]string, hi-lo),
@@ -157,7 +170,8 @@ func (f *Fleet) Progress() Progress {
 	}
 }
 
-// ClientIDFor returns the clientId hook of instance i for a template (see Config.ClientID).
+// ClientIDFor returns the clientId hook of instance i for a template (see Config.ClientID;
+// "{n}" is left as it is, and so is a template New would refuse).
 func ClientIDFor(template string, i int) func(scriptID string) string {
 	idx := strconv.Itoa(i)
 	if template != "" {
@@ -301,6 +315,13 @@ func (f *Fleet) startOne(ctx context.Context, cfg devicejs.Config, out *lockedWr
 		cfg.Stdout = pw
 	}
 	byTemplate := ClientIDFor(f.cfg.ClientID, i)
+	if f.cfg.ClientID != "" {
+		id, _ := expandTemplate(f.cfg.ClientID, i, f.cfg.N, "") // checked by New
+		byTemplate = func(string) string { return id }
+	}
+	if len(f.cfg.Defines) > 0 {
+		cfg.Globals, _ = GlobalsFor(f.cfg.Defines, f.cfg.ClientID, f.cfg.Device.Globals, i, f.cfg.N) // checked by New
+	}
 	cfg.ClientID = func(scriptID string) string {
 		id := byTemplate(scriptID)
 		if id == "" {

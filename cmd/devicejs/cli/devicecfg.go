@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 
 	"github.com/spf13/pflag"
 
@@ -22,6 +23,8 @@ func addDeviceFlags(f *pflag.FlagSet, opts *RunOptions) {
 	f.StringVar(&opts.SSLCAFile, "ssl-ca", "", "PEM file used instead of the script's mqtt.set('ssl.ca')")
 	f.StringVar(&opts.SSLCert, "ssl-cert", "", "PEM file used instead of the script's mqtt.set('ssl.cert')")
 	f.StringVar(&opts.SSLKey, "ssl-key", "", "PEM file used instead of the script's mqtt.set('ssl.key')")
+	f.StringArrayVar(&opts.Defines, "define", nil, "a global the script sees before it runs, KEY=VALUE: VALUE is JSON when it is a JSON text "+
+		`(3, true, {"a":1}, "quoted"), else a string; in a fleet {i}, {n} and {id} are the instance's index, N and --client-id (repeatable)`)
 	addLinkFlag(f, opts)
 }
 
@@ -35,6 +38,20 @@ func validateDeviceFlags(opts *RunOptions) error {
 	}
 	if _, _, err := parseLinkFlag(opts); err != nil {
 		return err
+	}
+	seen := map[string]bool{}
+	for _, def := range opts.Defines {
+		k, _, ok := strings.Cut(def, "=")
+		if !ok {
+			return usageError(fmt.Errorf("--define %q: want KEY=VALUE", def))
+		}
+		if _, _, err := runtime.ParseGlobal(k + "="); err != nil {
+			return usageError(fmt.Errorf("--define %q: %w", def, err))
+		}
+		if seen[k] {
+			return usageError(fmt.Errorf("--define %q: %s is defined twice", def, k))
+		}
+		seen[k] = true
 	}
 	return nil
 }

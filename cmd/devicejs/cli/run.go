@@ -13,6 +13,7 @@ import (
 
 	"github.com/devicejs/devicejs"
 	"github.com/devicejs/devicejs/broker"
+	"github.com/devicejs/devicejs/fleet"
 	"github.com/devicejs/devicejs/mqttcore"
 	"github.com/devicejs/devicejs/runtime"
 )
@@ -33,6 +34,7 @@ type RunOptions struct {
 	TraceJSON  string      // --trace-json: MQTT actions as JSON lines to this file
 	MaxMemory  byteSize    // --max-memory (run only): heap budget in bytes; 0 = none
 	Reporting  ReportFlags // --report, --ui: the HTML report of the run (report_live.go)
+	Defines    []string    // --define KEY=VALUE: per-device globals (runtime.ParseGlobal, fleet.GlobalsFor)
 }
 
 // Causes with which a run is stopped from outside the script.
@@ -106,6 +108,10 @@ func runRun(parent context.Context, opts *RunOptions) error {
 		return err
 	}
 	defer route.Close()
+	// A run is instance 0 of a fleet of 1: the same --define values mean the same with fleet.
+	if cfg.Globals, err = fleet.GlobalsFor(opts.Defines, "", nil, 0, 1); err != nil {
+		return usageError(err)
+	}
 	clock := cfg.Clock
 	rep, err := startRunReport(opts)
 	if err != nil {
