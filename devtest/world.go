@@ -214,6 +214,17 @@ func (w *World) publishedBy(clientID string) []Published {
 	return out
 }
 
+// fire advances the clock to t. When timers fired, the next settle waits (up to AwaitBound)
+// for a sign of their work beyond the firing itself, unless a timer's function already showed
+// one while it ran (a timer set, a byte written): a device's script timers are counted exactly
+// (runtime.IdleClock), its MQTT session's (reconnect, connectTimeout, keepalive) are not.
+func (w *World) fire(t time.Time) {
+	before := w.activity.Load()
+	if n := w.clock.AdvanceTo(t); n > 0 {
+		w.awaited.Store(before + uint64(n) + 1)
+	}
+}
+
 // expectActivity makes the next settle wait (up to StuckAfter) for some activity after now:
 // a device just started or a timer just fired has work to do that may not show at once.
 func (w *World) expectActivity() { w.awaited.Store(w.activity.Load() + 1) }
@@ -280,13 +291,10 @@ func (w *World) advance(d time.Duration, pred func() (bool, error)) error {
 				}
 				return nil
 			}
-			if w.clock.AdvanceTo(target) > 0 {
-				w.expectActivity()
-			}
+			w.fire(target)
 			continue
 		}
-		w.clock.AdvanceTo(next)
-		w.expectActivity()
+		w.fire(next)
 	}
 	return context.Cause(w.ctx)
 }
