@@ -66,8 +66,12 @@ func TestFleetMemoryBudget(t *testing.T) {
 			if ctx.Err() != nil {
 				t.Fatal("the budget did not stop the fleet; the test's timeout did")
 			}
-			if !errors.Is(fl.StopCause(), fleet.ErrMemoryBudget) {
-				t.Errorf("StopCause %v, want ErrMemoryBudget", fl.StopCause())
+			// The typed array constructor's guard (runtime's allocation guards, against the fleet
+			// budget) may end each instance itself, before the fleet's watchdog sees the heap over
+			// the budget: then there is no StopCause, and every instance still ends with
+			// ReasonMemory (below).
+			if c := fl.StopCause(); !errors.Is(c, fleet.ErrMemoryBudget) && (c != nil || sh.name != "typed arrays") {
+				t.Errorf("StopCause %v, want ErrMemoryBudget", c)
 			}
 			if len(sum.Ended) != 3 {
 				t.Fatalf("ended %+v, want all 3", sum.Ended)

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"unsafe"
 	"weak"
 
@@ -140,17 +141,19 @@ func guardConstruct(r *goja.Runtime, o *goja.Object, what string, est func(args 
 // once.
 var guardedCtors ctorCodes
 
+// ctorCodes is shared by every runtime of the process (loops run on many goroutines): code is
+// set once and read atomically.
 type ctorCodes struct {
-	once sync.Once
-	code uintptr
+	code atomic.Uintptr
 }
 
 func (c *ctorCodes) add(f gojaConstruct) {
-	c.once.Do(func() { c.code = reflect.ValueOf(f).Pointer() })
+	c.code.CompareAndSwap(0, reflect.ValueOf(f).Pointer())
 }
 
 func (c *ctorCodes) has(f gojaConstruct) bool {
-	return c.code != 0 && reflect.ValueOf(f).Pointer() == c.code
+	code := c.code.Load()
+	return code != 0 && reflect.ValueOf(f).Pointer() == code
 }
 
 // guardTypedArrayCtor checks the typed array constructor o (name, size bytes per element)

@@ -197,22 +197,23 @@ var leakBodies = []struct{ name, body string }{
 }
 
 // TestFleetLeakingDeviceEnded: one device among many that outgrows its memory is ended with
-// reason "memory budget" (with --workers, the instances of its worker only; in one process,
-// all); the process tree's peak RSS stays under twice --max-memory; the others run to --for;
-// the summary names the ended ones with their clientIds; exit 1.
+// reason "memory budget": alone, when its allocations go through a guarded built-in (the typed
+// array constructor's guard stops the allocating instance before it allocates, in a worker or
+// in one process), else the instances of its worker; the process tree's peak RSS stays under
+// twice --max-memory; the others run to --for; the summary names the ended ones with their
+// clientIds; exit 1.
 func TestFleetLeakingDeviceEnded(t *testing.T) {
 	mq := testbroker.Mosquitto(t)
 	tt := []struct {
-		name       string
-		n          int
-		workers    int
-		budget     int64
-		body       string
-		wholeFleet bool // in one process every instance ends
+		name    string
+		n       int
+		workers int
+		budget  int64
+		body    string
 	}{
-		{"20 devices in 5 workers, " + leakBodies[0].name, 20, 5, 256 << 20, leakBodies[0].body, false},
-		{"6 devices in 6 workers, " + leakBodies[1].name, 6, 6, 256 << 20, leakBodies[1].body, false},
-		{"5 devices in one process, " + leakBodies[0].name, 5, 0, 128 << 20, leakBodies[0].body, true},
+		{"20 devices in 5 workers, " + leakBodies[0].name, 20, 5, 256 << 20, leakBodies[0].body},
+		{"6 devices in 6 workers, " + leakBodies[1].name, 6, 6, 256 << 20, leakBodies[1].body},
+		{"5 devices in one process, " + leakBodies[0].name, 5, 0, 128 << 20, leakBodies[0].body},
 	}
 	for _, tc := range tt {
 		t.Run(tc.name, func(t *testing.T) {
@@ -230,22 +231,7 @@ func TestFleetLeakingDeviceEnded(t *testing.T) {
 			if len(leakers) != 1 {
 				t.Fatalf("leaking instances %v, want one\nstdout: %s", leakers, r.stdout)
 			}
-			var want []int
-			switch {
-			case tc.wholeFleet:
-				for i := range tc.n {
-					want = append(want, i)
-				}
-			default:
-				for w := range tc.workers {
-					lo, hi := fleet.Shard{Index: w, Count: tc.workers}.Range(tc.n)
-					if leakers[0] >= lo && leakers[0] < hi {
-						for i := lo; i < hi; i++ {
-							want = append(want, i)
-						}
-					}
-				}
-			}
+			want := leakers // the guard ends the allocating instance alone
 			by := endedIndices(t, r.summary)
 			if fmt.Sprint(by[fleet.ReasonMemory]) != fmt.Sprint(want) || len(r.summary.Ended) != len(want) {
 				t.Errorf("ended %+v, want %v at the memory budget and nothing else", r.summary.Ended, want)
@@ -253,7 +239,7 @@ func TestFleetLeakingDeviceEnded(t *testing.T) {
 			if r.code != 1 || !strings.Contains(r.stderr, "memory budget") {
 				t.Errorf("exit %d, want 1 with the memory budget named\nstderr: %s", r.code, r.stderr)
 			}
-			if !tc.wholeFleet && r.summary.Endings["for elapsed"] != tc.n-len(want) {
+			if r.summary.Endings["for elapsed"] != tc.n-len(want) {
 				t.Errorf("endings %v: the %d others should have run --for", r.summary.Endings, tc.n-len(want))
 			}
 			if r.peakTree > uint64(2*tc.budget) {
