@@ -25,9 +25,9 @@ import (
 
 // Errors returned by a Broker.
 var (
-	// ErrNotStarted is returned by the dial methods before Start.
+	// ErrNotStarted is returned by the dial methods and Publish before Start.
 	ErrNotStarted = errors.New("broker: not started")
-	// ErrClosed is returned by Start and the dial methods after Close.
+	// ErrClosed is returned by Start, the dial methods, Publish and Subscribe after Close.
 	ErrClosed = errors.New("broker: closed")
 	// ErrNoTLS is returned by DialMemoryTLS when the broker has no TLS configuration.
 	ErrNoTLS = errors.New("broker: no TLS configured")
@@ -105,6 +105,13 @@ type Broker struct {
 	tlsl    *netListener
 	mem     *memListener
 	memTLS  *memListener
+
+	log       *slog.Logger // Config.Logger or a discarding one
+	subsMu    sync.Mutex   // guards subs, nextSubID, delivery
+	subs      map[*inlineSub]struct{}
+	nextSubID int
+	delivery  DeliveryStats
+	subsWG    sync.WaitGroup // Subscribe goroutines
 }
 
 // New validates c and returns a broker that is not yet listening.
@@ -136,7 +143,7 @@ func New(c Config) (*Broker, error) {
 	if err := srv.AddHook(guard, nil); err != nil {
 		return nil, fmt.Errorf("broker: session guard hook: %w", err)
 	}
-	b := &Broker{srv: srv, guard: guard, tlsConf: tc, cfg: c}
+	b := &Broker{srv: srv, guard: guard, tlsConf: tc, cfg: c, log: log}
 	b.mem = newMemListener("memory")
 	if tc != nil {
 		b.memTLS = newMemListener("memory-tls")
@@ -255,8 +262,9 @@ func (b *Broker) TLSAddr() string {
 	return b.tlsl.Address()
 }
 
-// Close disconnects every client, closes the listeners and waits (bounded)
-// for the connection goroutines. It is idempotent and returns nil.
+// Close ends the Subscribe callbacks (waiting for calls in progress),
+// disconnects every client, closes the listeners and waits (bounded) for the
+// connection goroutines. It is idempotent and returns nil.
 func (b *Broker) Close() error {
 	b.mu.Lock()
 	if b.closed {
@@ -266,6 +274,7 @@ func (b *Broker) Close() error {
 	b.closed = true
 	started := b.started
 	b.mu.Unlock()
+	b.closeSubs()
 	_ = b.mem.Close()
 	if b.memTLS != nil {
 		_ = b.memTLS.Close()
@@ -276,21 +285,12 @@ func (b *Broker) Close() error {
 	return nil
 }
 
-// Server returns the underlying mochi server, e.g. for its inline client
-// (Publish, Subscribe) or its Info counters. Do not call its Serve or Close.
+// Server returns the underlying mochi server, e.g. for its Info counters or
+// hooks; Publish, Subscribe and Clients cover the usual needs without mochi's
+// types. Do not call its Serve or Close.
 func (b *Broker) Server() *mqtt.Server { return b.srv }
 
-func (b *Broker) dialState() error {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if b.closed {
-		return ErrClosed
-	}
-	if !b.started {
-		return ErrNotStarted
-	}
-	return nil
-}
+func (b *Broker) dialState() error { return b.state() }
 
 // DialMemory returns a new in-memory connection to the broker speaking plain
 // MQTT. It uses no file descriptor. The connection is buffered (a Write
