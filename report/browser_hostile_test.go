@@ -13,10 +13,10 @@ import (
 )
 
 // TestTestGroupsInChromium: the records of `devicejs test --report` point to their test by
-// index, and the page names each test once: its lanes carry the name (a 256 KiB one, a hostile
-// one that stays text), a filter matches the name, and an index out of range or not a number
-// puts a record in no test; a record of an earlier version, with the name in it, still gets
-// its test's lanes.
+// index, and the page names each test once, in its own section: a 256 KiB name and a hostile
+// one stay text, a filter matching a test's name keeps its records, and records whose index is
+// out of range, not a whole number or not a number (or that carry an earlier version's name
+// instead) are in a last section of their own.
 func TestTestGroupsInChromium(t *testing.T) {
 	rt.Chromium(t)
 	long := "t.test.js: " + strings.Repeat("n", 256<<10)
@@ -34,7 +34,7 @@ func TestTestGroupsInChromium(t *testing.T) {
 		{"t": 3, "kind": "connack", "clientId": "dev-1", "broker": "mqtt://b:1883", "test": "old.test.js: legacy", "testStatus": "fail"},
 	}
 	tr := &report.Trace{Events: events, Tests: []report.TestGroup{
-		{Name: long, Status: "pass"}, {Name: "t.test.js: " + hostileTopic, Status: "fail"},
+		{Name: long, Status: "pass"}, {Name: "t.test.js: " + hostileTopic, Status: "fail", Message: hostileTopic},
 	}}
 	page := writePage(t, report.Data{Title: "tests", Trace: tr})
 	doc := rt.DOM(t, page)
@@ -42,39 +42,20 @@ func TestTestGroupsInChromium(t *testing.T) {
 	if rt.Attr(body, "data-rendered") != "true" || rt.Attr(body, "data-pwned") != "" {
 		t.Fatalf("rendered %q, pwned %q", rt.Attr(body, "data-rendered"), rt.Attr(body, "data-pwned"))
 	}
-	var lanes []string
-	for _, l := range rt.All(doc, rt.HasClass("lane")) {
-		lanes = append(lanes, rt.Attr(l, "data-lane"))
+	secs := testSections(doc)
+	if len(secs) != 3 || secs[0].key != "t1" || secs[1].key != "t0" || secs[2].key != "none" {
+		t.Fatalf("sections %v, want t1 (failed), t0, none", secs)
 	}
-	want := []string{
-		"device " + long + " [pass] · dev-1",
-		"device t.test.js: " + hostileTopic + " [fail] · dev-1",
-		"device dev-1",
-		"broker " + long + " [pass] · mqtt://b:1883",
-		"broker t.test.js: " + hostileTopic + " [fail] · mqtt://b:1883",
-		"broker old.test.js: legacy [fail] · mqtt://b:1883",
+	if secs[0].name != "t.test.js: "+hostileTopic || secs[0].message != hostileTopic || secs[1].name != long {
+		t.Errorf("names or message not kept as text: %.80q, %.80q", secs[0].name, secs[0].message)
 	}
-	if strings.Join(lanes, "\n") != strings.Join(want, "\n") {
-		short := func(s []string) string {
-			var o []string
-			for _, x := range s {
-				if len(x) > 80 {
-					x = x[:40] + "…" + x[len(x)-40:]
-				}
-				o = append(o, x)
-			}
-			return strings.Join(o, " | ")
+	for i, want := range []int{2, 2, 5} {
+		if secs[i].marks != want || strings.Join(secs[i].lanes, ",") != "device dev-1,broker mqtt://b:1883" {
+			t.Errorf("section %s: %d marks (want %d), lanes %q", secs[i].key, secs[i].marks, want, secs[i].lanes)
 		}
-		t.Errorf("lanes\n%s\nwant\n%s", short(lanes), short(want))
 	}
-	if n := len(rt.All(doc, rt.HasClass("ev"))); n != len(events) {
-		t.Errorf("%d marks, want %d", n, len(events))
-	}
-	if c := cellOf(t, doc, "reconnection-count"); c != "0" {
-		t.Errorf("reconnections %s, want 0 (each test's connack is its first)", c)
-	}
-	filtered := kindCounts(t, rt.DOM(t, page+"#filter=nnnnnnnn"))
-	if filtered["connect_attempt"] != 1 || filtered["connack"] != 1 || filtered["publish"] != 0 {
+	filtered := testSections(rt.DOM(t, page+"#filter=nnnnnnnn"))
+	if len(filtered) != 3 || filtered[0].marks != 0 || filtered[1].marks != 2 || filtered[2].marks != 0 {
 		t.Errorf("filtered by the long name: %v", filtered)
 	}
 }

@@ -17,17 +17,31 @@ const maxTraceLine = 1 << 20
 type Trace struct {
 	Events  []map[string]any `json:"events"`
 	Skipped int              `json:"skipped"`
-	// Tests are the tests of `devicejs test --report`, each named once: an event of test k
-	// carries "testIndex": k, and the page gives each test its own lanes. (Events of earlier
-	// versions carry the name itself, "test" and "testStatus"; the page reads both.)
+	// Tests are the tests of `devicejs test --report`, every test of every file in file order,
+	// each named once: an event of test k carries "testIndex": k. A page with Tests or
+	// TestFiles draws one section per test, on its own time axis, failed tests first. (Events
+	// of earlier versions carry the name itself, "test" and "testStatus"; a page without Tests
+	// draws them on one timeline, each test with its own lanes.)
 	Tests []TestGroup `json:"tests,omitempty"`
+	// TestFiles are the files of `devicejs test --report`, in the order they ran.
+	TestFiles []TestFile `json:"testFiles,omitempty"`
 }
 
-// TestGroup is one test of a `devicejs test --report`: its name ("file.test.js: name") and
-// its status (pass, fail, skip).
+// TestGroup is one test of a `devicejs test --report`: its name ("file.test.js: name"), its
+// status (pass, fail, skip), the failure message or skip reason, and the device time it
+// covered in milliseconds (its time axis runs from 0 to there, or to its last record).
 type TestGroup struct {
-	Name   string `json:"name"`
-	Status string `json:"status"`
+	Name     string `json:"name"`
+	Status   string `json:"status"`
+	Message  string `json:"message,omitempty"`
+	DeviceMs int64  `json:"deviceMs,omitempty"`
+}
+
+// TestFile is one file of a `devicejs test --report`: its path as given, and the error that
+// failed it outside any test (a syntax error, say), if any.
+type TestFile struct {
+	Name  string `json:"name"`
+	Error string `json:"error,omitempty"`
 }
 
 // ReadTrace reads --trace-json lines. It tolerates what earlier and later versions of the

@@ -5,7 +5,7 @@
   'use strict';
   var SVGNS = 'http://www.w3.org/2000/svg';
   var data = JSON.parse(document.getElementById('report-data').textContent);
-  var state = { view: null, filter: '', selected: null };
+  var state = { filter: '', single: { view: null, cur: null, selected: null }, tests: {} };
 
   // Which lane a kind belongs on: what the device does, what the broker answers, what other
   // clients (peers) send through the broker.
@@ -77,13 +77,16 @@
   }
 
   // prepare gives each event its device second (t, or time relative to the first one), its kind
-  // (the packet type of a packet event when kind is missing), its test group and its lane: lane
-  // is a short key, state.laneNames[lane] the name shown (made once per lane).
-  function prepare(events, tests) {
-    var groups = groupsOf(tests), named = {}, laneNames = state.laneNames = {};
+  // (the packet type of a packet event when kind is missing), its test (test: its index in
+  // tests, or -1) and its lane: lane is a short key, laneNames[lane] the name shown (made once
+  // per lane). perTest: each test is drawn in a section of its own, so lanes carry no test
+  // name; otherwise (a trace of an earlier version, with "test" in each record) each test
+  // gets lanes of its own on the one timeline.
+  function prepare(events, tests, perTest) {
+    var groups = groupsOf(tests), named = {}, laneNames = {};
     var first = null;
     events.forEach(function (e) { var ms = Date.parse(e.time); if (!isNaN(ms) && (first === null || ms < first)) first = ms; });
-    return events.map(function (e, i) {
+    var all = events.map(function (e, i) {
       var t = num(e.t);
       if (t === null) { var ms = Date.parse(e.time); t = isNaN(ms) || first === null ? 0 : (ms - first) / 1000; }
       var kind = str(e.kind || e.packet || e.type || 'unknown');
@@ -91,24 +94,25 @@
       var label = kind === 'packet' ? ['packet', str(e.dir || e.direction), str(e.packet)].join(' ').replace(/ +/g, ' ').trim() : kind;
       var client = str(e.clientId || e.client_id || e.client) || '(no client)';
       var broker = str(e.broker) || '(broker)';
-      // devicejs test --report: each test gets its own lanes (testIndex into the trace's tests;
-      // earlier versions put the name in every event)
-      var g = null;
-      if (typeof e.testIndex === 'number') g = groups[e.testIndex] || null;
-      else if (e.test) {
+      // devicejs test --report: testIndex points into the trace's tests (earlier versions put
+      // the name in every event)
+      var g = null, test = -1;
+      if (typeof e.testIndex === 'number' && groups[e.testIndex]) { g = groups[e.testIndex]; test = e.testIndex; }
+      else if (!perTest && e.test) {
         var id = str(e.test) + '\u0000' + str(e.testStatus);
         g = named[id] || (named[id] = group('n' + Object.keys(named).length, str(e.test), str(e.testStatus)));
       }
-      var gk = g ? g.key + '\u0000' : '', gp = g ? g.prefix : '';
+      var gk = g && !perTest ? g.key + '\u0000' : '', gp = g && !perTest ? g.prefix : '';
       var dir = str(e.dir || e.direction).toLowerCase();
-      var role, who, whoName;
+      var role, who;
       if (dir) role = IN_DIRS[dir] ? 'broker' : 'device';
       else role = BROKER_KINDS[kind] ? 'broker' : PEER_KINDS[kind] ? 'peers via' : 'device';
       who = role === 'device' ? client : broker;
       var lane = role + ' ' + gk + who;
       if (!(lane in laneNames)) laneNames[lane] = role + ' ' + gp + who;
-      return { i: i, t: t, kind: kind, label: label, client: client, ckey: gk + client, group: g, topic: str(e.topic), lane: lane, raw: e };
+      return { i: i, t: t, kind: kind, label: label, client: client, ckey: gk + client, group: g, test: test, topic: str(e.topic), lane: lane, raw: e };
     });
+    return { all: all, laneNames: laneNames };
   }
 
   function matches(ev, f) {
@@ -139,29 +143,27 @@
     return out;
   }
 
-  function drawTrace() {
-    var tr = data.trace;
-    var section = document.getElementById('trace-section');
-    if (!tr) { section.hidden = true; return; }
-    section.hidden = false;
-    var all = prepare(tr.events || [], tr.tests);
-    var evs = all.filter(function (ev) { return matches(ev, state.filter); });
+  // drawLanes draws evs (the filtered part of all) as swim lanes into svg, on a time axis from
+  // 0 (or the earliest t) to tEnd seconds or the last event, whichever is later, or st.view
+  // once the user zoomed or panned; pad (a test's section) starts the axis a little before 0
+  // so that a mark at 0 is drawn whole. st keeps the view (view, cur) and the selected event.
+  // It returns the lanes drawn and the reconnections.
+  function drawLanes(svg, laneNames, all, evs, st, tEnd, clipId, pad) {
     var lanes = [], laneIdx = {};
     function addLane(name) { if (!(name in laneIdx)) { laneIdx[name] = lanes.length; lanes.push(name); } }
     // devices first, then brokers, then peers, each in order of appearance
     ['device ', 'broker ', 'peers '].forEach(function (p) { evs.forEach(function (ev) { if (ev.lane.indexOf(p) === 0) addLane(ev.lane); }); });
 
-    var tMin = 0, tMax = 1;
+    var tMin = 0, tMax = tEnd > 0 && isFinite(tEnd) ? tEnd : 1;
     all.forEach(function (ev) {
       tMin = Math.min(tMin, ev.t);
       var end = ev.t + (ev.kind === 'reconnect_wait' ? (num(ev.raw.waitMs) || 0) / 1000 : 0);
       tMax = Math.max(tMax, end);
     });
     // Until the user zooms or pans, the view is the whole trace (a live trace keeps growing).
-    state.cur = state.view || [tMin, tMax + (tMax - tMin) * 0.02];
-    var v0 = state.cur[0], v1 = state.cur[1];
+    st.cur = st.view || [tMin - (pad ? (tMax - tMin) * 0.01 : 0), tMax + (tMax - tMin) * 0.02];
+    var v0 = st.cur[0], v1 = st.cur[1];
 
-    var svg = document.getElementById('timeline');
     clear(svg);
     var W = Math.max(600, (svg.parentNode.clientWidth || 1000) - 4), left = 300, right = 20, top = 28, laneH = 44;
     var H = top + lanes.length * laneH + 10;
@@ -179,17 +181,18 @@
       text(axis, x(s), top - 10, (+s.toFixed(6)) + ' s', 'tick');
     });
     lanes.forEach(function (key, k) {
-      var name = state.laneNames[key];
+      var name = laneNames[key];
       var what = name.slice(0, name.indexOf(' ')), rest = name.slice(what.length + 1); // keep the lane's role and the end of its name
       var g = el('g', { 'class': 'lane lane-' + what, 'data-lane': name }, svg);
       el('rect', { x: 0, y: top + k * laneH, width: W, height: laneH, 'class': k % 2 ? 'lane-bg odd' : 'lane-bg' }, g);
       text(g, 6, top + k * laneH + laneH / 2 + 4, what + ' ' + (rest.length > 36 ? '…' + rest.slice(-35) : rest), 'lane-label').appendChild(titleOf(name));
     });
-    var clip = el('clipPath', { id: 'plot-clip' }, el('defs', {}, svg));
+    var clip = el('clipPath', { id: clipId }, el('defs', {}, svg));
     el('rect', { x: left, y: 0, width: plotW, height: H }, clip);
-    var plot = el('g', { 'clip-path': 'url(#plot-clip)' }, svg);
+    var plot = el('g', { 'clip-path': 'url(#' + clipId + ')' }, svg);
 
-    reconnections(evs).forEach(function (ev, n) {
+    var recs = reconnections(evs);
+    recs.forEach(function (ev, n) {
       var g = el('g', { 'class': 'reconnection', 'data-client': ev.client }, plot);
       el('line', { x1: x(ev.t), x2: x(ev.t), y1: top, y2: H - 10 }, g);
       text(g, x(ev.t) + 3, H - 12, 'reconnected #' + (n + 1), 'reconnection-label');
@@ -199,7 +202,7 @@
       el('line', { x1: x(p[0].t), y1: y(p[0].lane), x2: x(p[1].t), y2: y(p[1].lane), 'class': 'link' }, plot);
     });
     evs.forEach(function (ev) {
-      var cls = 'ev ev-' + ev.kind.replace(/[^A-Za-z0-9_-]/g, '_') + (state.selected === ev.i ? ' selected' : '');
+      var cls = 'ev ev-' + ev.kind.replace(/[^A-Za-z0-9_-]/g, '_') + (st.selected === ev.i ? ' selected' : '');
       var code = num(ev.raw.code);
       if ((code !== null && code !== 0) || ev.kind === 'error' || ev.kind === 'connect_failed' || ev.kind === 'protocol_error' ||
         (ev.kind === 'packet' && ev.raw.error)) cls += ' failed';
@@ -216,61 +219,174 @@
       node.setAttribute('data-kind', ev.label);
       node.appendChild(titleOf(ev.label + ' +' + ev.t.toFixed(3) + 's\n' + JSON.stringify(ev.raw, null, 1)));
     });
+    return { lanes: lanes, reconnections: recs.length };
+  }
+
+  // isTestRun: the trace of `devicejs test --report` (its tests and files listed once).
+  function isTestRun(tr) {
+    return (Array.isArray(tr.tests) && tr.tests.length > 0) || (Array.isArray(tr.testFiles) && tr.testFiles.length > 0);
+  }
+
+  function drawTrace() {
+    var tr = data.trace;
+    var section = document.getElementById('trace-section'), tests = document.getElementById('tests-section');
+    if (!tr) { section.hidden = true; tests.hidden = true; return; }
+    if (isTestRun(tr)) { section.hidden = true; tests.hidden = false; drawTests(tr); return; }
+    tests.hidden = true;
+    section.hidden = false;
+    var p = prepare(tr.events || [], tr.tests, false);
+    var evs = p.all.filter(function (ev) { return matches(ev, state.filter); });
+    var st = state.single;
+    var drawn = drawLanes(document.getElementById('timeline'), p.laneNames, p.all, evs, st, 0, 'plot-clip');
 
     // counts by kind over the filtered events, then the reconnections
+    var table = document.getElementById('trace-counts');
+    kindTable(table, evs);
+    row(table, ['reconnections', String(drawn.reconnections)], { id: 'reconnection-count' });
+    row(table, ['lanes', String(drawn.lanes.length)], { id: 'lane-count' });
+    if (tr.skipped) row(table, ['unreadable lines', String(tr.skipped)], { id: 'skipped-count' });
+    st.prepared = p.all;
+  }
+
+  // kindTable fills table with the number of events of each kind in evs.
+  function kindTable(table, evs) {
     var counts = {}, order = [];
     evs.forEach(function (ev) { if (!(ev.label in counts)) { counts[ev.label] = 0; order.push(ev.label); } counts[ev.label]++; });
-    var table = document.getElementById('trace-counts');
     clear(table);
     row(table, ['kind', 'events']);
     order.forEach(function (k) { row(table, [k, String(counts[k])], { 'data-kind': k }); });
-    row(table, ['reconnections', String(reconnections(evs).length)], { id: 'reconnection-count' });
-    row(table, ['lanes', String(lanes.length)], { id: 'lane-count' });
-    if (tr.skipped) row(table, ['unreadable lines', String(tr.skipped)], { id: 'skipped-count' });
-    state.prepared = all;
+  }
+
+  function html(name, cls, parent, s) {
+    var e = document.createElement(name);
+    if (cls) e.className = cls;
+    if (s !== undefined) e.textContent = s;
+    if (parent) parent.appendChild(e);
+    return e;
+  }
+
+  // drawTests draws a `devicejs test --report`: a summary (passed, failed, skipped, the files
+  // and their errors), then one section per test, failed tests first, then the others in file
+  // order, each with its status, its failure message, and only its own lanes on its own time
+  // axis (its device time, from 0). Records that point to no test get a last section.
+  function drawTests(tr) {
+    var tests = Array.isArray(tr.tests) ? tr.tests : [], files = Array.isArray(tr.testFiles) ? tr.testFiles : [];
+    var p = prepare(tr.events || [], tests, true);
+    var per = tests.map(function () { return []; }), stray = [];
+    p.all.forEach(function (ev) { (ev.test >= 0 ? per[ev.test] : stray).push(ev); });
+
+    var n = { pass: 0, fail: 0, skip: 0 }, other = 0;
+    tests.forEach(function (g) { var s = str(g && g.status); if (Object.prototype.hasOwnProperty.call(n, s)) n[s]++; else other++; });
+    var broken = files.filter(function (f) { return f && f.error; });
+    var sum = document.getElementById('test-summary');
+    clear(sum);
+    sum.className = n.fail || broken.length ? 'failed' : 'passed';
+    var line = html('p', 'test-counts', sum, (n.fail || broken.length ? 'FAIL: ' : 'PASS: ') + n.pass + ' passed, ' + n.fail + ' failed, ' + n.skip + ' skipped' +
+      (other ? ', ' + other + ' other' : '') + (broken.length ? ', ' + broken.length + (broken.length === 1 ? ' file' : ' files') + ' with errors' : '') +
+      ' in ' + files.length + (files.length === 1 ? ' file' : ' files'));
+    line.id = 'test-counts';
+    line.setAttribute('data-passed', n.pass); line.setAttribute('data-failed', n.fail); line.setAttribute('data-skipped', n.skip);
+    line.setAttribute('data-file-errors', broken.length);
+    var ul = html('ul', 'test-files', sum);
+    files.forEach(function (f) {
+      var li = html('li', f && f.error ? 'test-file file-error' : 'test-file', ul, str(f && f.name));
+      if (f && f.error) html('pre', 'message', li, str(f.error));
+    });
+
+    var order = [];
+    tests.forEach(function (g, k) { if (str(g && g.status) === 'fail') order.push(k); });
+    tests.forEach(function (g, k) { if (str(g && g.status) !== 'fail') order.push(k); });
+    var box = document.getElementById('tests');
+    clear(box);
+    order.forEach(function (k) { drawTest(box, 't' + k, tests[k] || {}, per[k], p); });
+    if (stray.length) drawTest(box, 'none', { name: '(records of no test)' }, stray, p);
+  }
+
+  // drawTest draws one test's section (key: "t" and its index, or "none").
+  function drawTest(box, key, g, list, p) {
+    var status = str(g.status), sec = html('section', 'test test-' + status.replace(/[^a-z]/g, '_'), box);
+    sec.setAttribute('data-test', key);
+    sec.setAttribute('data-status', status);
+    var h = html('h3', 'test-head', sec);
+    if (status) html('span', 'status', h, status === 'pass' ? 'PASS' : status === 'fail' ? 'FAIL' : status === 'skip' ? 'SKIP' : status);
+    html('span', 'test-name', h, str(g.name));
+    var deviceMs = num(g.deviceMs), info = html('p', 'test-info', sec);
+    if (g.message) {
+      html('div', 'message-label', sec, status === 'skip' ? 'skipped:' : status === 'fail' ? 'failure:' : 'message:');
+      html('pre', 'message', sec, str(g.message));
+    }
+    var st = state.tests[key] || (state.tests[key] = { view: null, cur: null, selected: null });
+    st.prepared = p.all;
+    if (!list.length) { info.textContent = (deviceMs !== null ? fmt(deviceMs / 1000, 3) + ' s device time · ' : '') + 'no device traffic recorded'; return; }
+    var controls = html('div', 'controls', sec);
+    var wrap = html('div', 'timeline-wrap', sec);
+    var svg = el('svg', { 'class': 'timeline', 'data-test': key }, wrap);
+    var details = html('pre', 'details', sec);
+    details.hidden = true;
+    var c = { svg: svg, st: st, details: details };
+    c.redraw = function () {
+      var evs = list.filter(function (ev) { return matches(ev, state.filter); });
+      var d = drawLanes(svg, p.laneNames, list, evs, st, deviceMs !== null ? deviceMs / 1000 : 0, 'plot-clip-' + key, true);
+      info.textContent = (deviceMs !== null ? fmt(deviceMs / 1000, 3) + ' s device time · ' : '') + evs.length + ' of ' + list.length + ' events · ' +
+        d.lanes.length + (d.lanes.length === 1 ? ' lane' : ' lanes') + ' · ' + d.reconnections + ' reconnections';
+      sec.setAttribute('data-lanes', d.lanes.length);
+    };
+    [['+', 0.5], ['−', 2]].forEach(function (b) { html('button', '', controls, b[0]).onclick = function () { zoomView(c, b[1]); }; });
+    html('button', '', controls, 'reset').onclick = function () { st.view = null; c.redraw(); };
+    html('span', 'hint', controls, 'wheel: zoom · drag: pan · click an event: its fields');
+    wire(c);
+    c.redraw();
   }
 
   function titleOf(s) { var t = document.createElementNS(SVGNS, 'title'); t.textContent = s; return t; }
 
+  // Zoom, pan and selection of a timeline c: {svg, st (its view and selection), redraw,
+  // details (where a clicked event's fields go)}. One drag at a time, for any timeline.
+  var drag = null;
+  function zoomView(c, factor, at) {
+    var st = c.st;
+    if (!st.cur) return;
+    var v0 = st.cur[0], v1 = st.cur[1], m = at === undefined ? (v0 + v1) / 2 : at;
+    var span = Math.max(1e-6, (v1 - v0) * factor);
+    st.view = [m - (m - v0) * span / (v1 - v0), m + (v1 - m) * span / (v1 - v0)];
+    c.redraw();
+  }
+  function tAt(c, clientX) {
+    var r = c.svg.getBoundingClientRect(), m = c.svg.__x;
+    return c.st.cur[0] + (clientX - r.left - m.left) / m.plotW * (c.st.cur[1] - c.st.cur[0]);
+  }
+  function wire(c) {
+    c.svg.addEventListener('wheel', function (e) { e.preventDefault(); zoomView(c, e.deltaY < 0 ? 0.8 : 1.25, tAt(c, e.clientX)); }, { passive: false });
+    c.svg.addEventListener('mousedown', function (e) { if (c.st.cur) drag = { c: c, x: e.clientX, view: c.st.cur.slice(), moved: false }; });
+  }
   function wireTimeline() {
-    var svg = document.getElementById('timeline');
-    function zoom(factor, at) {
-      if (!state.cur) return;
-      var v0 = state.cur[0], v1 = state.cur[1], c = at === undefined ? (v0 + v1) / 2 : at;
-      var span = Math.max(1e-6, (v1 - v0) * factor);
-      state.view = [c - (c - v0) * span / (v1 - v0), c + (v1 - c) * span / (v1 - v0)];
-      drawTrace();
-    }
-    function tAt(clientX) {
-      var r = svg.getBoundingClientRect(), m = svg.__x;
-      return state.cur[0] + (clientX - r.left - m.left) / m.plotW * (state.cur[1] - state.cur[0]);
-    }
-    svg.addEventListener('wheel', function (e) { e.preventDefault(); zoom(e.deltaY < 0 ? 0.8 : 1.25, tAt(e.clientX)); }, { passive: false });
-    var drag = null;
-    svg.addEventListener('mousedown', function (e) { if (state.cur) drag = { x: e.clientX, view: state.cur.slice(), moved: false }; });
     window.addEventListener('mousemove', function (e) {
       if (!drag) return;
       var dx = e.clientX - drag.x;
       if (Math.abs(dx) < 3 && !drag.moved) return;
       drag.moved = true;
-      var dt = dx / svg.__x.plotW * (drag.view[1] - drag.view[0]);
-      state.view = [drag.view[0] - dt, drag.view[1] - dt];
-      drawTrace();
+      var dt = dx / drag.c.svg.__x.plotW * (drag.view[1] - drag.view[0]);
+      drag.c.st.view = [drag.view[0] - dt, drag.view[1] - dt];
+      drag.c.redraw();
     });
     window.addEventListener('mouseup', function (e) {
       var d = drag; drag = null;
-      if (d && d.moved) return;
+      if (!d || d.moved) return;
       var i = e.target && e.target.getAttribute && e.target.getAttribute('data-i');
-      if (i === null || i === undefined || !state.prepared) return;
-      state.selected = Number(i);
-      var ev = state.prepared[state.selected];
-      document.getElementById('details').textContent = JSON.stringify(ev.raw, null, 2);
-      drawTrace();
+      if (i === null || i === undefined || !d.c.st.prepared || !d.c.st.prepared[Number(i)]) return;
+      d.c.st.selected = Number(i);
+      d.c.details.hidden = false;
+      d.c.details.textContent = JSON.stringify(d.c.st.prepared[d.c.st.selected].raw, null, 2);
+      d.c.redraw();
     });
-    document.getElementById('zoom-in').onclick = function () { zoom(0.5); };
-    document.getElementById('zoom-out').onclick = function () { zoom(2); };
-    document.getElementById('zoom-reset').onclick = function () { state.view = null; drawTrace(); };
-    document.getElementById('filter').addEventListener('input', function (e) { state.filter = e.target.value.trim().toLowerCase(); drawTrace(); });
+    var single = { svg: document.getElementById('timeline'), st: state.single, details: document.getElementById('details'), redraw: drawTrace };
+    wire(single);
+    document.getElementById('zoom-in').onclick = function () { zoomView(single, 0.5); };
+    document.getElementById('zoom-out').onclick = function () { zoomView(single, 2); };
+    document.getElementById('zoom-reset').onclick = function () { state.single.view = null; drawTrace(); };
+    ['filter', 'test-filter'].forEach(function (id) {
+      document.getElementById(id).addEventListener('input', function (e) { state.filter = e.target.value.trim().toLowerCase(); drawTrace(); });
+    });
   }
 
   // ---- fleet ----------------------------------------------------------------------------
@@ -379,10 +495,10 @@
     var h = new URLSearchParams(location.hash.replace(/^#/, ''));
     if (h.get('filter')) {
       state.filter = h.get('filter').trim().toLowerCase();
-      document.getElementById('filter').value = h.get('filter');
+      document.getElementById('filter').value = document.getElementById('test-filter').value = h.get('filter');
     }
     var from = num(h.get('from')), to = num(h.get('to'));
-    if (h.get('from') && h.get('to') && from !== null && to !== null && to > from) state.view = [from, to];
+    if (h.get('from') && h.get('to') && from !== null && to !== null && to > from) state.single.view = [from, to];
   })();
   wireTimeline();
   render();
