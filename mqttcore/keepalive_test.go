@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/devicejs/devicejs/mqttcore"
+	"github.com/devicejs/devicejs/runtime"
 )
 
 // manualClock is device time that moves only when the test advances it; due timers fire on the
@@ -284,4 +285,27 @@ func TestKeepaliveOnDeviceClock(t *testing.T) {
 			endAndWait(t, s)
 		})
 	}
+}
+
+// TestKeepaliveFollowsScaledClock: under `run --time-scale` (runtime.NewScaledClock) the
+// keepalive runs scaled like every other device timer: keepalive 30 s and a broker that never
+// answers PINGREQ give close after 40 s of device time, 0.4 s of wall time at scale 100 (it was
+// 40 s of wall time when paho ran it).
+func TestKeepaliveFollowsScaledClock(t *testing.T) {
+	const scale = 100
+	f := startFake(t, acceptWith(0, nil))
+	h := mqttcore.NewHost(mqttcore.HostConfig{Clock: runtime.NewScaledClock(scale)})
+	o := mqttcore.DefaultOptions()
+	o.KeepAlive = 30 * time.Second
+	r := newRecorder()
+	s := connected(t, h, f.url(), o, r)
+	start := time.Now()
+	r.expect(t, "close")
+	el := time.Since(start)
+	// Never early (timers do not fire early); the upper bound is generous for a loaded machine
+	// and still a quarter of the wall-time keepalive's 40 s.
+	if low := 40 * time.Second / scale; el < low/2 || el > 10*time.Second {
+		t.Errorf("close after %v of wall time, want about %v", el, low)
+	}
+	endAndWait(t, s)
 }
