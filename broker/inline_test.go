@@ -50,10 +50,13 @@ func TestPublishReachesClient(t *testing.T) {
 			t.Errorf("qos %d: got %q %q qos %d", qos, m.Topic(), m.Payload(), m.Qos())
 		}
 	}
-	// retained: a later subscriber gets it
+	// retained: a later subscriber gets it. (A fresh client: a second SUBSCRIBE from a client
+	// that just took a QoS 2 message is sometimes lost between paho and mochi, whoever
+	// published, so the test does not mix the two.)
 	if err := b.Publish("dev1/state", []byte("kept"), 1, true); err != nil {
 		t.Fatal(err)
 	}
+	c = memClient(t, b, "dev2")
 	if tok := c.Subscribe("dev1/state", 1, func(_ paho.Client, m paho.Message) { got <- m }); !tok.WaitTimeout(wait) || tok.Error() != nil {
 		t.Fatalf("subscribe: %v", tok.Error())
 	}
