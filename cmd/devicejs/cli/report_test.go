@@ -141,9 +141,15 @@ type pageData struct {
 		Events  []map[string]any `json:"events"`
 		Skipped int              `json:"skipped"`
 		Tests   []struct {
-			Name   string `json:"name"`
-			Status string `json:"status"`
+			Name     string `json:"name"`
+			Status   string `json:"status"`
+			Message  string `json:"message"`
+			DeviceMs int64  `json:"deviceMs"`
 		} `json:"tests"`
+		TestFiles []struct {
+			Name  string `json:"name"`
+			Error string `json:"error"`
+		} `json:"testFiles"`
 	} `json:"trace"`
 	Fleet *struct {
 		Summary   fleet.Summary `json:"summary"`
@@ -401,5 +407,9 @@ func TestTestCommandReport(t *testing.T) {
 	if len(tests) == 0 || len(tests) > passed {
 		t.Errorf("records of %d tests, %d passed:\n%s", len(tests), passed, r.stdout)
 	}
-	// The page's lanes per test are drawn in Chromium by report.TestTraceReportInChromium.
+	// Every test is listed, with records or not, and the file once.
+	if len(d.Trace.Tests) != passed || len(d.Trace.TestFiles) != 1 || !strings.HasSuffix(d.Trace.TestFiles[0].Name, "sensor.test.js") {
+		t.Errorf("%d tests listed, %d passed; files %+v", len(d.Trace.Tests), passed, d.Trace.TestFiles)
+	}
+	// The page's sections per test are drawn in Chromium by TestTestReportSectionsInChromium.
 }

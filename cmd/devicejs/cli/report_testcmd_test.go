@@ -8,6 +8,10 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"golang.org/x/net/html"
+
+	rt "github.com/devicejs/devicejs/report/reporttest"
 )
 
 // chattyDevice publishes every 100 ms: about 800 trace records in 20 s of device time.
@@ -117,5 +121,94 @@ func TestReportUnencodableData(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestTestReportSectionsInChromium: `devicejs test --report` of a file with three tests, the
+// second failing with a message that tries to close the data element and run a script, the
+// third named like an HTML element that would run one: the page, opened in Chromium, shows a
+// summary (2 passed, 1 failed, the file) and three sections, the failed test first, each
+// with its name and message as text, its own time axis from 0 to its device time, and only
+// the lanes of its own device; the one timeline of all tests (finding 8) is gone.
+func TestTestReportSectionsInChromium(t *testing.T) {
+	rt.Chromium(t)
+	dir := t.TempDir()
+	device := func(id string) string {
+		return `var client = mqtt.connect('mqtt://foo.bar:1883', {clientId: '` + id + `'});
+setInterval(function () { if (client.canPublish()) client.publish('` + id + `/x', 'p', {qos: 1}, function (err) {}); }, 1000);`
+	}
+	for _, id := range []string{"dev-a", "dev-b", "dev-c"} {
+		os.WriteFile(filepath.Join(dir, id+".js"), []byte(device(id)), 0o644)
+	}
+	const message = `</script><img src=x onerror=alert(1)>`
+	const hostileName = `</script><img src=x onerror=document.body.setAttribute("data-pwned","1")>`
+	src := "test('first passes', function () { device.start('dev-a.js'); world.after(4000); });\n" +
+		"test('second fails', function () { device.start('dev-b.js'); world.after(3000); throw new Error('" + message + "'); });\n" +
+		"test('" + hostileName + "', function () { device.start('dev-c.js'); world.after(6000); });\n"
+	file := filepath.Join(dir, "three.test.js")
+	os.WriteFile(file, []byte(src), 0o644)
+	out := filepath.Join(dir, "report.html")
+	r := runBinary(t, "test", "--report", out, file)
+	if r.code != 1 || !strings.Contains(r.stdout, "2 passed, 1 failed") {
+		t.Fatalf("exit %d, want 1: %s%s", r.code, r.stdout, r.stderr)
+	}
+	d := embeddedData(t, out)
+	records := map[float64]int{}
+	for _, e := range d.Trace.Events {
+		k, _ := e["testIndex"].(float64)
+		records[k]++
+	}
+	doc := rt.Open(t, out, filepath.Join(rt.ArtifactDir(t), "test-sections.png"), 1400, 1200)
+	body := rt.All(doc, func(n *html.Node) bool { return n.Data == "body" })[0]
+	if rt.Attr(body, "data-rendered") != "true" || rt.Attr(body, "data-pwned") != "" {
+		t.Fatalf("rendered %q, pwned %q", rt.Attr(body, "data-rendered"), rt.Attr(body, "data-pwned"))
+	}
+	if c := rt.ByID(doc, "test-counts"); c == nil || rt.Text(c) != "FAIL: 2 passed, 1 failed, 0 skipped in 1 file" {
+		t.Errorf("summary %v", c)
+	}
+	if f := rt.All(doc, rt.HasClass("test-file")); len(f) != 1 || rt.Text(f[0]) != file {
+		t.Errorf("files %d", len(f))
+	}
+	if n := len(rt.All(rt.ByID(doc, "timeline"), rt.HasClass("ev"))); n != 0 {
+		t.Errorf("the one timeline of all tests holds %d marks", n)
+	}
+	want := []struct {
+		index                float64
+		status, name, client string
+		message, lastTick    string
+	}{
+		{1, "fail", "three.test.js: second fails", "dev-b", "Error: " + message, "3 s"},
+		{0, "pass", "three.test.js: first passes", "dev-a", "", "4 s"},
+		{2, "pass", "three.test.js: " + hostileName, "dev-c", "", "6 s"},
+	}
+	secs := rt.All(doc, func(n *html.Node) bool { return n.Data == "section" && rt.Attr(n, "data-test") != "" })
+	if len(secs) != len(want) {
+		t.Fatalf("%d sections, want %d", len(secs), len(want))
+	}
+	for i, w := range want {
+		sec := secs[i]
+		name, msg := rt.All(sec, rt.HasClass("test-name")), rt.All(sec, rt.HasClass("message"))
+		if rt.Attr(sec, "data-status") != w.status || len(name) != 1 || rt.Text(name[0]) != w.name {
+			t.Errorf("section %d: %s %v, want %s %q", i, rt.Attr(sec, "data-status"), name, w.status, w.name)
+		}
+		if (w.message == "") != (len(msg) == 0) || (w.message != "" && !strings.HasPrefix(rt.Text(msg[0]), w.message)) {
+			t.Errorf("section %d: message %d elements, want %q", i, len(msg), w.message)
+		}
+		var ticks, lanes []string
+		for _, k := range rt.All(sec, rt.HasClass("tick")) {
+			ticks = append(ticks, rt.Text(k))
+		}
+		for _, l := range rt.All(sec, rt.HasClass("lane")) {
+			lanes = append(lanes, rt.Attr(l, "data-lane"))
+		}
+		if len(ticks) < 2 || ticks[0] != "0 s" || ticks[len(ticks)-1] != w.lastTick {
+			t.Errorf("section %d: axis %q, want 0 s to %s", i, ticks, w.lastTick)
+		}
+		if strings.Join(lanes, ",") != "device "+w.client+",broker mqtt://foo.bar:1883" {
+			t.Errorf("section %d: lanes %q, want its device %s and the broker", i, lanes, w.client)
+		}
+		if n := len(rt.All(sec, rt.HasClass("ev"))); n != records[w.index] || n < 4 {
+			t.Errorf("section %d: %d marks, %d records", i, n, records[w.index])
+		}
 	}
 }
