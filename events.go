@@ -32,6 +32,12 @@ type Event struct {
 	Topic    string        // EventPublishDone, EventMessage, EventDiscarded
 	Bytes    int           // payload length: EventMessage, EventDiscarded
 	Code     mqttcore.Code // EventPublishDone (0 on success), EventError (1)
+	// QoS and Latency (EventPublishDone): the publish's QoS and the wall time from its PUBLISH
+	// being handed to the session to its completion (written for QoS 0, PUBACK, PUBCOMP, or
+	// failure). A session has at most one publish in flight, so each completion is paired with
+	// the latest issue of its run; Latency is 0 if none was seen.
+	QoS     byte
+	Latency time.Duration
 	// Errno is errnoConnect of the attempt that failed last (EventError): 1 to 5 a CONNACK
 	// refusal, 6 connection failed (refused, unreachable, connectTimeout), 7 TLS.
 	Errno mqttcore.Errno
@@ -85,6 +91,11 @@ type observer struct {
 	hooks *hooks     // the run's recovery of the host's callbacks; set before the run starts
 
 	published, received, discarded, reconnects, dropped atomic.Uint64
+
+	// Guarded by mu: the wall time and QoS of the publish in flight (Event.Latency); a device
+	// holds one session at a time and a session one publish in flight.
+	pubAt  time.Time
+	pubQoS byte
 }
 
 // observe is the mqttcore.HostConfig.Trace of a run.
@@ -108,6 +119,9 @@ func (o *observer) observe(e mqttcore.TraceEvent) {
 	}
 	o.mu.Lock()
 	defer o.mu.Unlock()
+	if e.Kind == mqttcore.TracePublish && o.onEvent != nil {
+		o.pubAt, o.pubQoS = time.Now(), e.QoS
+	}
 	if o.trace != nil && o.hooks.ok(hTrace) {
 		o.callTrace(e)
 	}
@@ -117,7 +131,11 @@ func (o *observer) observe(e mqttcore.TraceEvent) {
 		case EventMessage, EventDiscarded:
 			ev.Topic, ev.Bytes = e.Topic, e.Bytes
 		case EventPublishDone:
-			ev.Topic, ev.Code = e.Topic, e.Code
+			ev.Topic, ev.Code, ev.QoS = e.Topic, e.Code, o.pubQoS
+			if !o.pubAt.IsZero() {
+				ev.Latency = time.Since(o.pubAt)
+				o.pubAt = time.Time{}
+			}
 		case EventError:
 			ev.Code, ev.Errno, ev.Err = e.Code, e.Errno, e.Cause
 		}

@@ -90,6 +90,8 @@ type Fleet struct {
 	started, connected, reconnecting, done atomic.Int64
 	errors, received, published            atomic.Uint64
 
+	load loadState // publish latency and accounting, storms (load.go)
+
 	measuring sync.WaitGroup // the memory reading started when all had connected
 	ran       atomic.Bool
 
@@ -364,6 +366,13 @@ type instance struct {
 	everUp       bool
 	up           bool
 	reconnecting bool
+
+	// Load figures (load.go), guarded by mu.
+	sessEnded  bool   // the session ended (EventEnd): completions now are in flight at the end
+	lost       bool   // the connection was lost and has not come back
+	failsUp    uint64 // publishes failed since the last connect, not yet given to a storm
+	retryTopic string // topic of the last publish failed in a storm; "" if none
+	retryStorm int    // that storm's index
 }
 
 func (in *instance) event(e devicejs.Event) {
@@ -374,6 +383,13 @@ func (in *instance) event(e devicejs.Event) {
 		in.mu.Lock()
 		first := !in.everUp
 		in.everUp = true
+		in.sessEnded, in.failsUp = false, 0
+		if in.lost {
+			in.lost = false
+			f.mu.Lock()
+			f.load.backLocked(now.Sub(in.fleetStart))
+			f.mu.Unlock()
+		}
 		if !in.up {
 			in.up = true
 			f.connected.Add(1)
@@ -386,7 +402,13 @@ func (in *instance) event(e devicejs.Event) {
 		if first {
 			f.connectedFirst(now.Sub(in.start), now.Sub(in.fleetStart))
 		}
-	case devicejs.EventClose, devicejs.EventEnd:
+	case devicejs.EventClose:
+		in.lostConn()
+		in.down(false)
+	case devicejs.EventEnd:
+		in.mu.Lock()
+		in.sessEnded = true
+		in.mu.Unlock()
 		in.down(false)
 	case devicejs.EventReconnect:
 		in.down(true)
@@ -396,15 +418,63 @@ func (in *instance) event(e devicejs.Event) {
 	case devicejs.EventMessage:
 		f.received.Add(1)
 	case devicejs.EventPublishDone:
-		if e.Code == 0 {
-			f.published.Add(1)
-		} else {
-			f.countError("publish:" + strconv.Itoa(int(e.Code)))
-		}
+		in.publishDone(e)
 	}
 	if in.user != nil {
 		in.user(e)
 	}
+}
+
+// publishDone puts a completed publish in exactly one of published, errors and in flight at
+// the end, and records its latency or its part in a storm.
+func (in *instance) publishDone(e devicejs.Event) {
+	f := in.f
+	f.load.attempts.Add(1)
+	in.mu.Lock()
+	ended := in.sessEnded
+	retry, storm := in.retryTopic, in.retryStorm
+	if retry != "" {
+		in.retryTopic = ""
+	}
+	if e.Code != 0 && !ended {
+		in.failsUp++
+		in.retryTopic, in.retryStorm = e.Topic, -1 // a storm's index once the loss follows
+	}
+	in.mu.Unlock()
+	if retry != "" && retry == e.Topic && storm >= 0 {
+		f.mu.Lock()
+		f.load.retriedLocked(storm)
+		f.mu.Unlock()
+	}
+	switch {
+	case e.Code == 0:
+		f.published.Add(1)
+		f.load.latency(e.QoS, e.Latency)
+	case ended:
+		f.load.inFlightEnd.Add(1)
+	default:
+		f.load.pubErrors.Add(1)
+		f.countError("publish:" + strconv.Itoa(int(e.Code)))
+	}
+}
+
+// lostConn records the loss of the open connection (EventClose; a session's end is EventEnd):
+// it joins the open storm or starts one, with the publishes the loss failed.
+func (in *instance) lostConn() {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	if !in.up || in.sessEnded || in.lost {
+		return
+	}
+	in.lost = true
+	f := in.f
+	f.mu.Lock()
+	i := f.load.lostLocked(time.Since(in.fleetStart), in.failsUp)
+	f.mu.Unlock()
+	if in.failsUp > 0 && in.retryTopic != "" {
+		in.retryStorm = i
+	}
+	in.failsUp = 0
 }
 
 // down records a lost connection; reconnecting says whether a new attempt is starting.
@@ -489,6 +559,7 @@ func (f *Fleet) summaryOf(started int, elapsed time.Duration, stuck string) Summ
 		RSSBytes:            f.rss,
 		Goroutines:          f.goroutines,
 	}
+	s.Load = f.load.figuresLocked()
 	if s.RSSBytes == 0 {
 		s.RSSBytes, s.Goroutines = ReadRSS(), goruntime.NumGoroutine()
 	}

@@ -76,6 +76,24 @@ type Summary struct {
 	// Slowest are the instances with the longest connect latencies, slowest first (at most
 	// SlowestKept; recorded with Series).
 	Slowest []DeviceLatency `json:"slowest,omitempty"`
+
+	// Settings are the run's settings (devicejs version, broker, link, ramp, --for, time scale,
+	// shard, script hash), set by `devicejs fleet`; absent in summaries written before they were
+	// recorded.
+	Settings *Settings `json:"settings,omitempty"`
+}
+
+// Settings are what a fleet run was asked to do, so that a summary (and the report made from
+// it) says which run it describes. Durations are Go duration text ("30s", "0s").
+type Settings struct {
+	Version      string  `json:"version"`       // devicejs version ("dev" for a local build)
+	Broker       string  `json:"broker"`        // --broker: "embedded", HOST:PORT, or "" = the script's own
+	Link         string  `json:"link"`          // --link as given; "" = none
+	Ramp         string  `json:"ramp"`          // --ramp
+	For          string  `json:"for"`           // --for (device time); "0s" = until the scripts finish
+	TimeScale    float64 `json:"time_scale"`    // --time-scale
+	Shard        string  `json:"shard"`         // "i/n" of this process's slice; "" in a merged summary
+	ScriptSHA256 string  `json:"script_sha256"` // hex SHA-256 of the script's source
 }
 
 // SlowestKept is the number of instances Summary.Slowest keeps.
@@ -266,6 +284,11 @@ func Merge(parts ...Summary) (Summary, error) {
 		m.PeakRSSBytes += p.PeakRSSBytes
 		m.Series = mergeSeries(m.Series, p.Series)
 		m.Slowest = mergeSlowest(m.Slowest, p.Slowest)
+		if m.Settings == nil && p.Settings != nil { // the shards' settings differ only in Shard
+			st := *p.Settings
+			st.Shard = ""
+			m.Settings = &st
+		}
 	}
 	if !allConnected {
 		m.AllConnectedSeconds = 0

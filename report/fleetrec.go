@@ -29,6 +29,7 @@ type FleetRecorder struct {
 	latency map[string]float64   // first connect latency in ms, by clientId
 	hist    fleet.Histogram
 	errors  map[string]uint64
+	lastNew time.Time // the latest first CONNACK of an instance: all had connected then, once len(latency) is n
 }
 
 // NewFleetRecorder returns a recorder whose Trace hook may be installed before the fleet exists;
@@ -108,6 +109,7 @@ func (r *FleetRecorder) Trace(e mqttcore.TraceEvent) {
 				d := now.Sub(at)
 				r.latency[e.ClientID] = float64(d) / float64(time.Millisecond)
 				r.hist.Add(d)
+				r.lastNew = now
 			}
 		}
 		r.mu.Unlock()
@@ -155,6 +157,10 @@ func (r *FleetRecorder) Snapshot(fleetSize, n int) fleet.Summary {
 	s.ConnectLatencyMS = fleet.Percentiles{
 		P50: ms(s.ConnectLatency.Quantile(0.5)), P90: ms(s.ConnectLatency.Quantile(0.9)),
 		P99: ms(s.ConnectLatency.Quantile(0.99)), Max: s.ConnectLatency.MaxMicros / 1000,
+	}
+	if n > 0 && len(r.latency) >= n {
+		// All had connected once (the live page's "all after"; it stayed 0 before).
+		s.AllConnectedSeconds = max(r.lastNew.Sub(r.start).Seconds(), 1e-6)
 	}
 	if s.ElapsedSeconds > 0 {
 		s.PublishesPerSec = float64(s.Published) / s.ElapsedSeconds

@@ -46,15 +46,20 @@ const (
 // what it names, so listening beyond this machine ("0.0.0.0:8080") must be asked for by
 // name. remote reports whether the address is not a loopback one (callers warn about it).
 func ResolveUIAddr(v string) (addr string, remote bool, err error) {
+	return ResolveListenAddr("--ui", v)
+}
+
+// ResolveListenAddr is ResolveUIAddr for any flag (--ui, --metrics), named in its errors.
+func ResolveListenAddr(flag, v string) (addr string, remote bool, err error) {
 	if _, perr := strconv.ParseUint(v, 10, 16); perr == nil {
 		v = ":" + v
 	}
 	host, port, err := net.SplitHostPort(v)
 	if err != nil {
-		return "", false, fmt.Errorf("--ui %q: want PORT, :PORT or HOST:PORT", v)
+		return "", false, fmt.Errorf("%s %q: want PORT, :PORT or HOST:PORT", flag, v)
 	}
 	if n, perr := strconv.ParseUint(port, 10, 16); perr != nil || (n == 0 && port != "0") {
-		return "", false, fmt.Errorf("--ui %q: bad port", v)
+		return "", false, fmt.Errorf("%s %q: bad port", flag, v)
 	}
 	if host == "" {
 		return net.JoinHostPort("127.0.0.1", port), false, nil
@@ -162,9 +167,16 @@ func ownHosts(a net.Addr) map[string]bool {
 }
 
 // checkHost answers 421 to a request whose Host is not one of the server's own names.
-func (l *Live) checkHost(next http.Handler) http.Handler {
+func (l *Live) checkHost(next http.Handler) http.Handler { return hostGuard(l.hosts, next) }
+
+// HostGuard wraps the handler of a server listening on a: a request whose Host is not one of
+// the server's own names (its address; localhost, 127.0.0.1 and [::1] with its port) gets 421,
+// unless a is beyond loopback. `devicejs fleet --metrics` uses the rule of --ui.
+func HostGuard(a net.Addr, next http.Handler) http.Handler { return hostGuard(ownHosts(a), next) }
+
+func hostGuard(hosts map[string]bool, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if l.hosts != nil && !l.hosts[strings.ToLower(r.Host)] {
+		if hosts != nil && !hosts[strings.ToLower(r.Host)] {
 			w.Header().Set("Connection", "close")
 			http.Error(w, "this server answers only to its own address", http.StatusMisdirectedRequest)
 			return

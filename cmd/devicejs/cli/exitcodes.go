@@ -16,6 +16,9 @@ const (
 	ExitUsage ExitCode = 2
 	// ExitTimeout: --timeout (wall time) elapsed before the script finished.
 	ExitTimeout ExitCode = 3
+	// ExitThreshold: `devicejs fleet` (or `fleet merge`) ran, but a --threshold was crossed
+	// (and nothing else failed: the codes above take precedence).
+	ExitThreshold ExitCode = 4
 	// ExitInterrupted: stopped by SIGINT (Ctrl-C).
 	ExitInterrupted ExitCode = 130
 	// ExitTerminated: stopped by SIGTERM.

@@ -44,6 +44,11 @@ type FleetOptions struct {
 	// instances' clientIds and endings there (fleet.Notice lines) and no text summary.
 	NoticeFD int
 	flags    *pflag.FlagSet // the parsed flags, re-emitted for the workers
+	// ProgressInterval (--progress-interval) is how often a key=value progress line is written
+	// when stderr is not a terminal; 0 = never (fleetprogress.go).
+	ProgressInterval time.Duration
+	Metrics          string // --metrics: serve the figures in the Prometheus text format here (metrics.go)
+	metricsAddr      string // Metrics resolved
 }
 
 // NewCmdFleet builds `devicejs fleet` and its `merge` subcommand. runF replaces the run in tests
@@ -118,6 +123,9 @@ second signal exits at once with its own code, after writing the summary and end
 			if err := validateWorkers(opts, shard != ""); err != nil {
 				return err
 			}
+			if err := validateFleetLive(opts); err != nil {
+				return err
+			}
 			opts.flags = cmd.Flags()
 			if runF != nil {
 				return runF(opts)
@@ -141,6 +149,7 @@ second signal exits at once with its own code, after writing the summary and end
 	addDeviceFlags(f, &opts.RunOptions)
 	addReportFlags(f, &opts.Reporting)
 	addReportSeriesFlag(f, &opts.Reporting)
+	addFleetLiveFlags(f, opts)
 	cmd.AddCommand(NewCmdFleetMerge(ios, nil))
 	return cmd
 }
@@ -189,7 +198,8 @@ func fleetRun(parent context.Context, opts *FleetOptions) error {
 	if err != nil {
 		return usageError(err)
 	}
-	rep.start(fl)
+	settings := fleetSettings(opts, script.Source)
+	rep.start(fl, settings)
 	if opts.Broker != "embedded" {
 		warnFDs(opts.IO, hi-lo, fdLimit())
 	}
@@ -197,6 +207,7 @@ func fleetRun(parent context.Context, opts *FleetOptions) error {
 	if err != nil {
 		return err
 	}
+	sumOut.settings = settings
 
 	ctx, release := boundRun(parent, opts.Timeout)
 	defer release()
@@ -216,19 +227,20 @@ func fleetRun(parent context.Context, opts *FleetOptions) error {
 		sumOut.write(fl.Partial(time.Since(start), endReason(context.Cause(ctx))))
 	})()
 
-	showProgress := isTerminal(opts.IO.ErrOut)
-	if opts.Progress != nil {
-		showProgress = *opts.Progress
+	if opts.metricsAddr != "" {
+		m, err := startFleetMetrics(opts.IO, opts.metricsAddr, fl, hi-lo, start, settings)
+		if err != nil {
+			return err
+		}
+		defer m.Close()
 	}
-	stopProgress := func() {}
-	if showProgress {
-		stopProgress = startProgress(opts.IO.ErrOut, fl)
-	}
+	stopProgress := startFleetProgress(opts, fl, start)
 	sum, err := fl.Run(ctx)
 	stopProgress()
 	if err != nil {
 		return withExitCode(ExitScriptError, err)
 	}
+	sum.Settings = settings
 	rep.fill(&sum)
 	defer rep.finish(sum)
 	if err := sumOut.write(sum); err != nil {
@@ -246,9 +258,10 @@ func fleetRun(parent context.Context, opts *FleetOptions) error {
 // whichever comes first of the run's end, the exit of a stuck run and a second signal, and the
 // JSON file whole: a temporary file renamed, never a truncated one.
 type summaryOut struct {
-	opts *FleetOptions
-	mu   sync.Mutex
-	done bool
+	opts     *FleetOptions
+	settings *fleet.Settings // the run's settings, added to a summary that has none
+	mu       sync.Mutex
+	done     bool
 }
 
 // newSummaryOut checks that --summary-json can be written (a usage error if not) without
@@ -296,6 +309,9 @@ func (o *summaryOut) write(sum fleet.Summary) error {
 		return nil
 	}
 	o.done = true
+	if sum.Settings == nil {
+		sum.Settings = o.settings
+	}
 	if o.opts.NoticeFD == 0 {
 		sum.WriteText(o.opts.IO.ErrOut)
 	}

@@ -18,6 +18,10 @@ type FleetMergeOptions struct {
 	// AllowPartial (--allow-partial) merges a set of shards with some missing; without it such a
 	// set is refused (exit 2) and nothing is written.
 	AllowPartial bool
+	// Thresholds (--threshold) are evaluated on the merged summary: a crossed one exits
+	// ExitThreshold (fleetthreshold.go).
+	Thresholds []string
+	thresholds []fleet.Threshold
 }
 
 // NewCmdFleetMerge builds `devicejs fleet merge`. runF replaces the merge in tests.
@@ -34,7 +38,9 @@ from the merged histograms. The merged summary is written to stderr, and as JSON
 
 The files must cover every shard of the fleet ("i/n" for each i from 0 to n-1): a set with one
 missing is refused with exit status 2 and a message naming the missing shards, and nothing is
-written, unless --allow-partial is given (the summary then says which shards it lacks).`,
+written, unless --allow-partial is given (the summary then says which shards it lacks).
+
+--threshold (as for 'devicejs fleet') is evaluated on the merged summary: a crossed one exits 4.`,
 		Example: `  $ devicejs fleet merge --summary-json fleet.json shard-0.json shard-1.json shard-2.json`,
 		Args: func(_ *cobra.Command, args []string) error {
 			if len(args) == 0 {
@@ -44,6 +50,11 @@ written, unless --allow-partial is given (the summary then says which shards it 
 		},
 		RunE: func(_ *cobra.Command, args []string) error {
 			opts.Files = args
+			ts, err := parseThresholds(opts.Thresholds)
+			if err != nil {
+				return err
+			}
+			opts.thresholds = ts
 			if runF != nil {
 				return runF(opts)
 			}
@@ -52,6 +63,7 @@ written, unless --allow-partial is given (the summary then says which shards it 
 	}
 	cmd.Flags().StringVar(&opts.SummaryJSON, "summary-json", "", "write the merged summary as JSON to this file")
 	cmd.Flags().BoolVar(&opts.AllowPartial, "allow-partial", false, "merge even when some shards' summaries are missing")
+	addThresholdFlag(cmd.Flags(), &opts.Thresholds)
 	return cmd
 }
 
@@ -81,6 +93,7 @@ func fleetMergeRun(opts *FleetMergeOptions) error {
 		return usageError(fmt.Errorf("fleet merge: %d of %d shards missing: %s (--allow-partial merges them anyway)",
 			len(missing), len(missing)+len(m.Shards), strings.Join(missing, ", ")))
 	}
+	m.Thresholds = fleet.EvaluateThresholds(opts.thresholds, m)
 	m.WriteText(opts.IO.ErrOut)
 	if len(missing) > 0 {
 		fmt.Fprintf(opts.IO.ErrOut, "partial: shards %s missing (--allow-partial)\n", strings.Join(missing, ", "))
@@ -98,5 +111,5 @@ func fleetMergeRun(opts *FleetMergeOptions) error {
 			return withExitCode(ExitScriptError, err)
 		}
 	}
-	return nil
+	return thresholdExit(opts.thresholds, m, nil)
 }

@@ -168,7 +168,8 @@ func quietWorker(opts *FleetOptions, err error) error {
 
 // workerOnlyFlags are the flags the supervisor sets itself for each worker, not copied from
 // its own command line.
-var workerOnlyFlags = []string{"workers", "shard", "summary-json", "max-memory", "report", "ui", workerNoticeFlag}
+var workerOnlyFlags = []string{"workers", "shard", "summary-json", "max-memory", "report", "ui", workerNoticeFlag,
+	thresholdFlag} // the supervisor evaluates the thresholds on the merged summary
 
 // workerArgs returns the command line of worker w of a `devicejs fleet --workers` run: the
 // flags given to the supervisor, then its shard, its share of the memory budget, where to
@@ -253,5 +254,5 @@ func fleetSupervise(parent context.Context, opts *FleetOptions) error {
 	if code := ExitCode(forced.Load()); code != 0 {
 		return withExitCode(code, context.Cause(ctx))
 	}
-	return fleetExit(sum, context.Cause(ctx))
+	return thresholdExit(opts.thresholds, sum, fleetExit(sum, context.Cause(ctx)))
 }

@@ -159,8 +159,9 @@ func (rr *runReport) finish() {
 // events and the fleet's progress.
 type fleetReport struct {
 	*reporting
-	rec *report.FleetRecorder
-	fl  atomic.Pointer[fleet.Fleet] // set by start, read by the live view
+	rec      *report.FleetRecorder
+	fl       atomic.Pointer[fleet.Fleet]    // set by start, read by the live view
+	settings atomic.Pointer[fleet.Settings] // set by start, shown by the live view
 }
 
 // startFleetReport returns the fleet's reporting and the Trace hook to install (nil when there
@@ -182,7 +183,9 @@ func startFleetReport(opts *FleetOptions) (*fleetReport, func(mqttcore.TraceEven
 			lo, hi := fl.Indices()
 			n = hi - lo
 		}
-		return report.Data{Title: title, Fleet: report.NewFleet(fr.rec.Snapshot(opts.N, n))}
+		s := fr.rec.Snapshot(opts.N, n)
+		s.Settings = fr.settings.Load()
+		return report.Data{Title: title, Fleet: report.NewFleet(s)}
 	})
 	if err != nil {
 		return nil, nil, err
@@ -191,11 +194,12 @@ func startFleetReport(opts *FleetOptions) (*fleetReport, func(mqttcore.TraceEven
 	return fr, fr.rec.Trace, nil
 }
 
-// start begins sampling fl's progress once a second.
-func (fr *fleetReport) start(fl *fleet.Fleet) {
+// start begins sampling fl's progress once a second; the live view shows settings.
+func (fr *fleetReport) start(fl *fleet.Fleet, settings *fleet.Settings) {
 	if fr.rec == nil {
 		return
 	}
+	fr.settings.Store(settings)
 	fr.fl.Store(fl)
 	fr.rec.Start(fl.Progress, time.Second)
 }
