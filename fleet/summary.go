@@ -77,6 +77,10 @@ type Summary struct {
 	// SlowestKept; recorded with Series).
 	Slowest []DeviceLatency `json:"slowest,omitempty"`
 
+	// Load are the load-test figures (publish latency and accounting, storms, thresholds;
+	// load.go), at the top level of the JSON.
+	Load
+
 	// Settings are the run's settings (devicejs version, broker, link, ramp, --for, time scale,
 	// shard, script hash), set by `devicejs fleet`; absent in summaries written before they were
 	// recorded.
@@ -224,6 +228,7 @@ func (s *Summary) finish() {
 	if s.Ended == nil {
 		s.Ended = []Ended{} // "ended": [] in the JSON, never null
 	}
+	s.finishLoad()
 	if s.ElapsedSeconds > 0 {
 		s.PublishesPerSec = float64(s.Published) / s.ElapsedSeconds
 		s.MessagesPerSecond = float64(s.Received) / s.ElapsedSeconds
@@ -284,6 +289,7 @@ func Merge(parts ...Summary) (Summary, error) {
 		m.PeakRSSBytes += p.PeakRSSBytes
 		m.Series = mergeSeries(m.Series, p.Series)
 		m.Slowest = mergeSlowest(m.Slowest, p.Slowest)
+		m.mergeLoad(p)
 		if m.Settings == nil && p.Settings != nil { // the shards' settings differ only in Shard
 			st := *p.Settings
 			st.Shard = ""
@@ -346,6 +352,7 @@ func (s Summary) WriteText(w io.Writer) error {
 		}
 		b.WriteByte('\n')
 	}
+	s.writeLoadText(&b)
 	if s.RSSBytes > 0 && s.Instances > 0 {
 		fmt.Fprintf(&b, "  memory:     %.1f MiB resident, %.1f KiB per instance, %d goroutines",
 			float64(s.RSSBytes)/(1<<20), float64(s.RSSBytes)/1024/float64(s.Instances), s.Goroutines)

@@ -44,6 +44,10 @@ type FleetOptions struct {
 	// instances' clientIds and endings there (fleet.Notice lines) and no text summary.
 	NoticeFD int
 	flags    *pflag.FlagSet // the parsed flags, re-emitted for the workers
+	// Thresholds are the --threshold criteria as given; thresholds once parsed
+	// (fleetthreshold.go). A crossed one exits ExitThreshold.
+	Thresholds []string
+	thresholds []fleet.Threshold
 	// ProgressInterval (--progress-interval) is how often a key=value progress line is written
 	// when stderr is not a terminal; 0 = never (fleetprogress.go).
 	ProgressInterval time.Duration
@@ -74,6 +78,10 @@ global indices, so one fleet can span machines (a Kubernetes Indexed Job: --shar
 i from JOB_COMPLETION_INDEX); 'devicejs fleet merge' combines the shards' JSON summaries.
 --for is device time counted from each instance's own start. See docs/fleet.md.
 
+--threshold 'publish_p99<500ms' (repeatable; also errors_rate<0.1%, connect_p99<2s, ...) makes
+the run a pass/fail test: the summary says which held, and a crossed one exits 4. Publishes
+still in flight when --for ends are counted as in_flight_at_end, never as errors.
+
 --max-memory bounds the heap of the whole fleet (instances are ended when it is outgrown);
 --workers N runs the instances in N worker processes, each with its share of the budget, so
 that a leaking device ends only its worker's instances; the summary lists every ended instance
@@ -82,7 +90,7 @@ when an instance is stuck in a long built-in call (2 s later it exits anyway).
 
 Exit codes: 0 every instance finished or ran --for, 1 some instance ended with a script error
 (the count and the first error are printed), at the memory budget or in a crashed worker,
-2 usage error, 3 --timeout elapsed, 130 interrupted (SIGINT), 143 terminated (SIGTERM). A
+2 usage error, 3 --timeout elapsed, 4 a --threshold was crossed (and nothing else failed), 130 interrupted (SIGINT), 143 terminated (SIGTERM). A
 second signal exits at once with its own code, after writing the summary and ending the workers.`,
 		Example: `  # 1,000 devices of sample 5 against the embedded broker for 10 minutes, started over 30 s
   $ devicejs fleet -n 1000 --ramp 30s --broker embedded --for 10m --quiet sample5.js
@@ -123,6 +131,11 @@ second signal exits at once with its own code, after writing the summary and end
 			if err := validateWorkers(opts, shard != ""); err != nil {
 				return err
 			}
+			ts, err := parseThresholds(opts.Thresholds)
+			if err != nil {
+				return err
+			}
+			opts.thresholds = ts
 			if err := validateFleetLive(opts); err != nil {
 				return err
 			}
@@ -149,6 +162,7 @@ second signal exits at once with its own code, after writing the summary and end
 	addDeviceFlags(f, &opts.RunOptions)
 	addReportFlags(f, &opts.Reporting)
 	addReportSeriesFlag(f, &opts.Reporting)
+	addThresholdFlag(f, &opts.Thresholds)
 	addFleetLiveFlags(f, opts)
 	cmd.AddCommand(NewCmdFleetMerge(ios, nil))
 	return cmd
@@ -250,7 +264,7 @@ func fleetRun(parent context.Context, opts *FleetOptions) error {
 	if c := context.Cause(ctx); c != nil && cause == nil {
 		cause = c
 	}
-	return quietWorker(opts, fleetExit(sum, cause))
+	return quietWorker(opts, thresholdExit(opts.thresholds, sum, fleetExit(sum, cause)))
 }
 
 // summaryOut is where a fleet's summary goes: text to stderr (not for a worker of --workers,
@@ -309,6 +323,7 @@ func (o *summaryOut) write(sum fleet.Summary) error {
 		return nil
 	}
 	o.done = true
+	sum.Thresholds = fleet.EvaluateThresholds(o.opts.thresholds, sum)
 	if sum.Settings == nil {
 		sum.Settings = o.settings
 	}
