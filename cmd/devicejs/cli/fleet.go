@@ -90,8 +90,9 @@ when an instance is stuck in a long built-in call (2 s later it exits anyway).
 
 Exit codes: 0 every instance finished or ran --for, 1 some instance ended with a script error
 (the count and the first error are printed), at the memory budget or in a crashed worker,
-2 usage error, 3 --timeout elapsed, 4 a --threshold was crossed (and nothing else failed), 130 interrupted (SIGINT), 143 terminated (SIGTERM). A
-second signal exits at once with its own code, after writing the summary and ending the workers.`,
+2 usage error, 3 --timeout elapsed, 4 a --threshold was crossed (and nothing else failed),
+130 interrupted (SIGINT), 143 terminated (SIGTERM). A second signal exits at once with its own
+code, after writing the summary and ending the workers.`,
 		Example: `  # 1,000 devices of sample 5 against the embedded broker for 10 minutes, started over 30 s
   $ devicejs fleet -n 1000 --ramp 30s --broker embedded --for 10m --quiet sample5.js
 
