@@ -45,6 +45,28 @@ type Event struct {
 	// through the wrapping), a *mqttcore.ConnectTimeoutError, a TLS error or paho's CONNACK
 	// refusal.
 	Err error
+	// Payload is a copy of the message's payload (EventMessage, EventPublishDone), cut to its
+	// first MaxEventPayload bytes; Truncated reports the cut. Bytes is the full length (for
+	// EventPublishDone too). The copy is the hook's own and is made only when OnEvent is set.
+	// An isolated run's events carry no payload.
+	Payload   []byte
+	Truncated bool
+}
+
+// MaxEventPayload bounds Event.Payload: 64 KiB, a device's default receive buffer
+// (recvBuffSize).
+const MaxEventPayload = 64 << 10
+
+// eventPayload returns a copy of p cut to MaxEventPayload bytes, and whether it was cut.
+func eventPayload(p []byte) ([]byte, bool) {
+	if p == nil {
+		return nil, false
+	}
+	cut := len(p) > MaxEventPayload
+	if cut {
+		p = p[:MaxEventPayload]
+	}
+	return append([]byte{}, p...), cut
 }
 
 // Stats are a run's counters, summed over all its sessions.
@@ -139,6 +161,10 @@ func (o *observer) observe(e mqttcore.TraceEvent) {
 		case EventError:
 			ev.Code, ev.Errno, ev.Err = e.Code, e.Errno, e.Cause
 		}
+		if k == EventMessage || k == EventPublishDone {
+			ev.Payload, ev.Truncated = eventPayload(e.Payload)
+			ev.Bytes = len(e.Payload)
+		}
 		o.callOnEvent(ev)
 	}
 }
@@ -146,6 +172,7 @@ func (o *observer) observe(e mqttcore.TraceEvent) {
 // callTrace calls the Trace hook, recovering a panic (HookError).
 func (o *observer) callTrace(e mqttcore.TraceEvent) {
 	defer func() { o.hooks.recovered(hTrace, recover()) }()
+	e.Payload = nil // borrowed from the session: Config.Trace never sees payloads
 	o.trace(e)
 }
 

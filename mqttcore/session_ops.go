@@ -384,7 +384,7 @@ func (s *Session) onPublishLocked(c *connection, topic string, payload []byte) {
 		return
 	}
 	s.stats.Received++
-	s.trace(TraceEvent{Kind: TraceMessage, Topic: topic, Bytes: len(payload), Binary: binary})
+	s.trace(TraceEvent{Kind: TraceMessage, Topic: topic, Bytes: len(payload), Binary: binary, Payload: payload})
 	if ev != nil {
 		s.post(func() {
 			s.inbound.release(cost)
@@ -440,5 +440,5 @@ func (o *op) traceDone(code Code) TraceEvent {
 	case opSubscribe:
 		k = TraceSuback
 	}
-	return TraceEvent{Kind: k, Topic: o.topic, Code: code}
+	return TraceEvent{Kind: k, Topic: o.topic, Code: code, Payload: o.payload}
 }

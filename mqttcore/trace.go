@@ -55,6 +55,10 @@ type TraceEvent struct {
 	// errors.Is finds it), a *ConnectTimeoutError, a TLS error... It is never written to a
 	// trace (Err is its text).
 	Cause error
+	// Payload is the message's payload (TraceMessage, TracePublishDone), borrowed: the session
+	// does not copy it for the trace, so a hook must neither modify it nor keep it after
+	// returning (copy it to keep it). It is never written to a trace.
+	Payload []byte
 
 	// Packet fields (TracePacket; Packet and PacketID also for TraceProtocolError). Topic,
 	// QoS, Retain, Bytes and ReturnCode above carry the packet's own values.
