@@ -433,6 +433,15 @@
     text(svg, left, H - 2, yLabel, 'axis-label');
   }
 
+  // settingsRows adds the run's settings (summary "settings", fleet.md) to the figures table.
+  function settingsRows(fig, st) {
+    if (!st || typeof st !== 'object') return;
+    var by = [['devicejs', st.version], ['broker', st.broker || 'as each script says'], ['link', st.link || 'none'],
+      ['ramp', st.ramp], ['for (device time)', st['for']], ['time scale', st.time_scale], ['shard', st.shard],
+      ['script sha256', st.script_sha256]];
+    by.forEach(function (r) { if (r[1] !== undefined && r[1] !== null && r[1] !== '') row(fig, [r[0], str(r[1])], { 'class': 'setting' }); });
+  }
+
   function drawFleet() {
     var f = data.fleet, section = document.getElementById('fleet-section');
     if (!f) { section.hidden = true; return; }
@@ -446,6 +455,7 @@
       ['reconnects', String(s.reconnects || 0)], ['script errors', String(s.script_errors || 0) + (s.first_script_error ? ': ' + s.first_script_error : '')]
     ].forEach(function (r) { row(fig, r); });
     if (s.rss_bytes && s.instances) row(fig, ['memory', (s.rss_bytes / 1048576).toFixed(1) + ' MiB, ' + (s.rss_bytes / 1024 / s.instances).toFixed(1) + ' KiB per instance']);
+    settingsRows(fig, s.settings);
 
     drawHistogram(f.histogram || []);
     var series = s.series || [];
