@@ -11,6 +11,7 @@ import (
 	"github.com/dop251/goja"
 
 	"github.com/devicejs/devicejs/mqttcore"
+	"github.com/devicejs/devicejs/runtime"
 )
 
 // outcome is what a matcher found: whether it holds, what was expected and what happened.
@@ -489,7 +490,7 @@ func (f *fileRun) parseJSON(b []byte) (goja.Value, error) {
 		}
 		return nil, fmt.Errorf("not JSON (%v)", err)
 	}
-	if jsonDepth(b) > maxPayloadJSONDepth {
+	if runtime.JSONDepth(string(b)) > maxPayloadJSONDepth {
 		return nil, fmt.Errorf("JSON nested deeper than %d levels", maxPayloadJSONDepth)
 	}
 	v, err := f.jsonParse(goja.Undefined(), f.loop.VM().ToValue(string(b)))
@@ -497,28 +498,6 @@ func (f *fileRun) parseJSON(b []byte) (goja.Value, error) {
 		return nil, fmt.Errorf("not JSON (%v)", err)
 	}
 	return v, nil
-}
-
-// jsonDepth is the deepest nesting of [ and { in valid JSON text.
-func jsonDepth(s []byte) int {
-	depth, deepest := 0, 0
-	in := false
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case in && c == '\\':
-			i++
-		case c == '"':
-			in = !in
-		case in:
-		case c == '[' || c == '{':
-			depth++
-			deepest = max(deepest, depth)
-		case c == ']' || c == '}':
-			depth--
-		}
-	}
-	return deepest
 }
 
 // messageJS is the message a predicate receives: {topic, payload, qos, retain, atMs,

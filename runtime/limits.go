@@ -110,7 +110,7 @@ func (l *Loop) rangeError(format string, args ...any) {
 // first anyway.
 func (l *Loop) jsonParse(orig goja.Callable, call goja.FunctionCall) goja.Value {
 	text := call.Argument(0).ToString()
-	if d := jsonDepth(text.String()); d > MaxJSONDepth {
+	if d := JSONDepth(text.String()); d > MaxJSONDepth {
 		l.rangeError("JSON.parse: nesting deeper than %d levels", MaxJSONDepth)
 	}
 	if l.guardBudget > 0 && l.overBudget("JSON.parse", jsonParseCost(text.String())) {
@@ -120,9 +120,10 @@ func (l *Loop) jsonParse(orig goja.Callable, call goja.FunctionCall) goja.Value 
 	return must(orig(call.This, args...))
 }
 
-// jsonDepth is the deepest bracket nesting of JSON text outside strings.
-// Invalid text can only be over-counted, and is rejected by JSON.parse anyway.
-func jsonDepth(s string) int {
+// JSONDepth is the deepest bracket nesting of JSON text outside strings, in one pass without
+// recursion (a check before a recursive decoder sees the text). Invalid text can only be
+// over-counted, and is rejected by the decoder anyway.
+func JSONDepth(s string) int {
 	depth, deepest := 0, 0
 	in := false
 	for i := 0; i < len(s); i++ {

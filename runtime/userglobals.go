@@ -112,7 +112,7 @@ func (g Globals) encode() (map[string][]byte, error) {
 			}
 			return nil, &GlobalsError{Key: k, Err: err}
 		}
-		if jsonDepth(string(b)) > maxGlobalsDepth {
+		if JSONDepth(string(b)) > maxGlobalsDepth {
 			return nil, &GlobalsError{Key: k, Err: fmt.Errorf("nested deeper than %d levels", maxGlobalsDepth)}
 		}
 		if total += len(b); total > MaxGlobalsBytes {
