@@ -112,6 +112,7 @@ type Broker struct {
 	nextSubID int
 	delivery  DeliveryStats
 	subsWG    sync.WaitGroup // Subscribe goroutines
+	retainMu  sync.Mutex     // serializes retained Publish and Subscribe (a mochi data race between them)
 }
 
 // New validates c and returns a broker that is not yet listening.

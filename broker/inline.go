@@ -138,6 +138,10 @@ func (b *Broker) Publish(topic string, payload []byte, qos byte, retain bool) er
 	if err := b.state(); err != nil {
 		return err
 	}
+	if retain { // mochi reads a topic's retained path unlocked while Subscribe scans for retained messages
+		b.retainMu.Lock()
+		defer b.retainMu.Unlock()
+	}
 	if err := b.srv.Publish(topic, bytes.Clone(payload), retain, qos); err != nil {
 		return fmt.Errorf("broker: publish: %w", err)
 	}
@@ -219,7 +223,10 @@ func (b *Broker) Subscribe(filter string, fn func(Message)) (unsubscribe func(),
 	b.subsWG.Add(1)
 	b.mu.Unlock()
 	go s.run()
-	if err := b.srv.Subscribe(filter, s.id, s.handle); err != nil {
+	b.retainMu.Lock()
+	err = b.srv.Subscribe(filter, s.id, s.handle)
+	b.retainMu.Unlock()
+	if err != nil {
 		s.stop()
 		return nil, fmt.Errorf("broker: subscribe: %w", err)
 	}

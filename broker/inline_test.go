@@ -264,3 +264,47 @@ func TestSubscribeQueueBounded(t *testing.T) {
 	}
 	recv(t, done)
 }
+
+// Publish, Subscribe and unsubscribe racing Close: only nil or the state errors, no panic, no
+// goroutine left (TestMain's goleak).
+func TestInlineConcurrentClose(t *testing.T) {
+	for range 5 {
+		b, err := broker.New(broker.Config{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := b.Start(); err != nil {
+			t.Fatal(err)
+		}
+		var wg sync.WaitGroup
+		errs := make(chan error, 1000)
+		for g := range 4 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for i := range 100 {
+					if g%2 == 0 {
+						errs <- b.Publish("race/x", []byte("p"), byte(i%3), i%10 == 0)
+						continue
+					}
+					unsub, err := b.Subscribe("race/#", func(broker.Message) {})
+					errs <- err
+					if err == nil && i%2 == 0 {
+						unsub()
+					}
+				}
+			}()
+		}
+		time.Sleep(time.Millisecond)
+		if err := b.Close(); err != nil {
+			t.Fatal(err)
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			if err != nil && !errors.Is(err, broker.ErrClosed) {
+				t.Fatalf("unexpected error %v", err)
+			}
+		}
+	}
+}
