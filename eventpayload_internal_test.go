@@ -2,6 +2,7 @@ package devicejs
 
 import (
 	"bytes"
+	"fmt"
 	"testing"
 
 	"github.com/devicejs/devicejs/mqttcore"
@@ -66,5 +67,28 @@ func TestEventPayloadBoundedCopy(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// BenchmarkObserveMessage: the observer's cost per received message, by hook and payload size.
+func BenchmarkObserveMessage(b *testing.B) {
+	for _, size := range []int{16, 100_000} {
+		p := make([]byte, size)
+		msg := mqttcore.TraceEvent{Kind: mqttcore.TraceMessage, Topic: "t", Bytes: size, Payload: p}
+		for _, h := range []struct {
+			name string
+			obs  *observer
+		}{
+			{"none", &observer{hooks: &hooks{}}},
+			{"Trace", &observer{hooks: &hooks{}, trace: func(mqttcore.TraceEvent) {}}},
+			{"OnEvent", &observer{hooks: &hooks{}, onEvent: func(Event) {}}},
+		} {
+			b.Run(fmt.Sprintf("%s/%dB", h.name, size), func(b *testing.B) {
+				b.ReportAllocs()
+				for b.Loop() {
+					h.obs.observe(msg)
+				}
+			})
+		}
 	}
 }
