@@ -69,9 +69,11 @@ runtime, mqtt object and session, as a fleet of devices: to load-test a broker o
 Each instance's clientId comes from --client-id, a template in which {i} is the instance index
 (0 .. N-1); without it, a script that sets a clientId gets the index appended to it and one
 that does not gets a device default id (random, distinct within the process). print() lines are prefixed with the index
-("[17] CONNECTED") unless --quiet. On a terminal a progress line is kept on stderr; at the end
-a summary (connect latency percentiles, publish and message rates, errors by code, reconnects)
-is written to stderr, and as JSON to --summary-json.
+("[17] CONNECTED") unless --quiet. On a terminal a progress line is kept on stderr; elsewhere
+(CI, nohup, kubectl logs) a key=value progress line is written every --progress-interval, and
+--metrics ADDR serves the same figures in the Prometheus text format. At the end a summary
+(connect latency percentiles, publish and message rates, errors by code, reconnects) is
+written to stderr, and as JSON, with the run's settings, to --summary-json.
 
 --shard i/n runs only the i-th (0-based) of n equal slices of the N instances, with their
 global indices, so one fleet can span machines (a Kubernetes Indexed Job: --shard auto/n takes
