@@ -308,3 +308,48 @@ func TestInlineConcurrentClose(t *testing.T) {
 		}
 	}
 }
+
+// A client floods a Go subscriber whose callback is stuck: the subscription's queue stays
+// within MaxQueuedBytes (the rest is dropped and counted), and Close returns once the callback
+// does, with no goroutine left.
+func TestSubscribeFloodFromClient(t *testing.T) {
+	b, err := broker.New(broker.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Start(); err != nil {
+		t.Fatal(err)
+	}
+	release := make(chan struct{})
+	if _, err := b.Subscribe("flood/#", func(broker.Message) { <-release }); err != nil {
+		t.Fatal(err)
+	}
+	end := make(chan broker.Message, 1)
+	if _, err := b.Subscribe("end", func(m broker.Message) { end <- m }); err != nil {
+		t.Fatal(err)
+	}
+	c := memClient(t, b, "flooder")
+	const n, size = 120, 256 << 10 // 30 MiB against a 16 MiB queue
+	payload := bytes.Repeat([]byte{'f'}, size)
+	for i := range n {
+		if tok := c.Publish("flood/x", 0, false, payload); !tok.WaitTimeout(wait) {
+			t.Fatalf("publish %d timed out", i)
+		}
+	}
+	// The same client's packets are routed in order: once "end" is seen, every flood message was.
+	if tok := c.Publish("end", 1, false, "."); !tok.WaitTimeout(wait) || tok.Error() != nil {
+		t.Fatalf("end: %v", tok.Error())
+	}
+	recv(t, end)
+	s := b.DeliveryStats()
+	queued := n - int(s.Dropped) - (int(s.Delivered) - 1) // minus the end message
+	if maxQueued := broker.MaxQueuedBytes/(size+len("flood/x")) + 1; queued > maxQueued+1 || s.Dropped == 0 {
+		t.Errorf("stats %+v: %d messages queued, want at most %d (+1 in the callback)", s, queued, maxQueued)
+	}
+	close(release)
+	start := time.Now()
+	if err := b.Close(); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("stats %+v, Close %v", s, time.Since(start))
+}
