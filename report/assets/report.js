@@ -299,16 +299,15 @@
     tests.forEach(function (g, k) { if (str(g && g.status) !== 'fail') order.push(k); });
     var box = document.getElementById('tests');
     clear(box);
-    // the width of a section's timeline (the section's padding and borders, about 40 px, off
-    // the list's), read once: reading it from each section's layout made 2,000 sections take
-    // 38 s to draw
-    var width = Math.max(600, (box.clientWidth || 1000) - 40);
-    order.forEach(function (k) { drawTest(box, 't' + k, tests[k] || {}, per[k], p, width); });
-    if (stray.length) drawTest(box, 'none', { name: '(records of no test)' }, stray, p, width);
+    // the width of the sections' timelines, read once from the first one's layout: reading it
+    // from each section's made 2,000 sections take 38 s to draw
+    var layout = { width: 0 };
+    order.forEach(function (k) { drawTest(box, 't' + k, tests[k] || {}, per[k], p, layout); });
+    if (stray.length) drawTest(box, 'none', { name: '(records of no test)' }, stray, p, layout);
   }
 
   // drawTest draws one test's section (key: "t" and its index, or "none").
-  function drawTest(box, key, g, list, p, width) {
+  function drawTest(box, key, g, list, p, layout) {
     var status = str(g.status), sec = html('section', 'test test-' + status.replace(/[^a-z]/g, '_'), box);
     sec.setAttribute('data-test', key);
     sec.setAttribute('data-status', status);
@@ -326,12 +325,13 @@
     var controls = html('div', 'controls', sec);
     var wrap = html('div', 'timeline-wrap', sec);
     var svg = el('svg', { 'class': 'timeline', 'data-test': key }, wrap);
+    if (!layout.width) layout.width = wrap.clientWidth || 1000;
     var details = html('pre', 'details', sec);
     details.hidden = true;
     var c = { svg: svg, st: st, details: details };
     c.redraw = function () {
       var evs = list.filter(function (ev) { return matches(ev, state.filter); });
-      var d = drawLanes(svg, p.laneNames, list, evs, st, deviceMs !== null ? deviceMs / 1000 : 0, 'plot-clip-' + key, true, width);
+      var d = drawLanes(svg, p.laneNames, list, evs, st, deviceMs !== null ? deviceMs / 1000 : 0, 'plot-clip-' + key, true, layout.width);
       info.textContent = (deviceMs !== null ? fmt(deviceMs / 1000, 3) + ' s device time · ' : '') + evs.length + ' of ' + list.length + ' events · ' +
         d.lanes.length + (d.lanes.length === 1 ? ' lane' : ' lanes') + ' · ' + d.reconnections + ' reconnections';
       sec.setAttribute('data-lanes', d.lanes.length);

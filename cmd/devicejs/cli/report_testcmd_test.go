@@ -147,8 +147,10 @@ setInterval(function () { if (client.canPublish()) client.publish('` + id + `/x'
 		"test('" + hostileName + "', function () { device.start('dev-c.js'); world.after(6000); });\n"
 	file := filepath.Join(dir, "three.test.js")
 	os.WriteFile(file, []byte(src), 0o644)
+	broken := filepath.Join(dir, "z-broken.test.js") // fails outside any test: a syntax error
+	os.WriteFile(broken, []byte("test('x', function () { var s = '</script><b>'; + ; });\n"), 0o644)
 	out := filepath.Join(dir, "report.html")
-	r := runBinary(t, "test", "--report", out, file)
+	r := runBinary(t, "test", "--report", out, file, broken)
 	if r.code != 1 || !strings.Contains(r.stdout, "2 passed, 1 failed") {
 		t.Fatalf("exit %d, want 1: %s%s", r.code, r.stdout, r.stderr)
 	}
@@ -163,11 +165,14 @@ setInterval(function () { if (client.canPublish()) client.publish('` + id + `/x'
 	if rt.Attr(body, "data-rendered") != "true" || rt.Attr(body, "data-pwned") != "" {
 		t.Fatalf("rendered %q, pwned %q", rt.Attr(body, "data-rendered"), rt.Attr(body, "data-pwned"))
 	}
-	if c := rt.ByID(doc, "test-counts"); c == nil || rt.Text(c) != "FAIL: 2 passed, 1 failed, 0 skipped in 1 file" {
+	if c := rt.ByID(doc, "test-counts"); c == nil || rt.Text(c) != "FAIL: 2 passed, 1 failed, 0 skipped, 1 file with errors in 2 files" {
 		t.Errorf("summary %v", c)
 	}
-	if f := rt.All(doc, rt.HasClass("test-file")); len(f) != 1 || rt.Text(f[0]) != file {
-		t.Errorf("files %d", len(f))
+	files := rt.All(doc, rt.HasClass("test-file"))
+	if len(files) != 2 || rt.Text(files[0]) != file || !strings.HasPrefix(rt.Text(files[1]), broken) ||
+		!rt.HasClass("file-error")(files[1]) || len(d.Trace.TestFiles) != 2 || d.Trace.TestFiles[1].Error == "" ||
+		rt.Text(files[1]) != broken+d.Trace.TestFiles[1].Error {
+		t.Errorf("files %d: %+v", len(files), d.Trace.TestFiles)
 	}
 	if n := len(rt.All(rt.ByID(doc, "timeline"), rt.HasClass("ev"))); n != 0 {
 		t.Errorf("the one timeline of all tests holds %d marks", n)
