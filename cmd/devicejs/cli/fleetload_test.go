@@ -132,6 +132,26 @@ func TestFleetThresholds(t *testing.T) {
 	}
 }
 
+// TestFleetThresholdsWorkers: under --workers the supervisor evaluates the thresholds on the
+// merged summary (the workers are not given them) and exits 4.
+func TestFleetThresholdsWorkers(t *testing.T) {
+	js := script(t, "pub.js", pubScript(20))
+	sj := filepath.Join(t.TempDir(), "s.json")
+	r := runBinary(t, "fleet", "-n", "4", "--workers", "2", "--broker", "embedded", "--for", "1s", "--summary-json", sj,
+		"--threshold", "publish_p99<30s", "--threshold", "errors>0", js)
+	if r.code != 4 || !strings.Contains(r.stderr, "1 of 2 thresholds crossed: errors>0: 0, CROSSED") {
+		t.Fatalf("exit %d, want 4; stderr:\n%s", r.code, r.stderr)
+	}
+	s := readSummaryFile(t, sj)
+	if len(s.Thresholds) != 2 || !s.Thresholds[0].Held || s.Thresholds[1].Held || len(s.Shards) != 2 {
+		t.Errorf("thresholds %+v shards %v", s.Thresholds, s.Shards)
+	}
+	checkAccounting(t, s, r.stdout)
+	if s.PublishLatency["qos1"].Count != s.Published || s.Published == 0 {
+		t.Errorf("merged latency count %d, published %d", s.PublishLatency["qos1"].Count, s.Published)
+	}
+}
+
 func TestFleetThresholdMalformed(t *testing.T) {
 	js := script(t, "pub.js", pubScript(20))
 	for _, bad := range []string{"", "publish_p99", "publish_p99<<500ms", "publish_p99<500xs", "errors_rate<0.1ms",
