@@ -125,6 +125,10 @@ type Config struct {
 	// and in order, synchronously from the session's goroutine: it must not block and must not
 	// wait for the run.
 	OnEvent func(Event)
+	// EventPayloads makes OnEvent's message and publish_done events carry a copy of the payload
+	// (Event.Payload, at most MaxEventPayload bytes, Truncated when cut). Off by default: it is
+	// one allocation per message, which a fleet of thousands of devices does not want.
+	EventPayloads bool
 	// Trace, if non-nil, is called for each session action (mqttcore.TraceKind) and each MQTT
 	// control packet sent or received (mqttcore.TracePacket; docs/trace.md) under the same
 	// rules as OnEvent. Trace events never carry passwords or keys.
@@ -173,7 +177,7 @@ func New(cfg Config) (*Device, error) {
 	if err := cfg.Globals.Validate(); err != nil {
 		return nil, configErrorf("Globals", err, "%v", err)
 	}
-	d := &Device{cfg: cfg, dial: cfg.Dial, obs: &observer{onEvent: cfg.OnEvent, trace: cfg.Trace}}
+	d := &Device{cfg: cfg, dial: cfg.Dial, obs: &observer{onEvent: cfg.OnEvent, trace: cfg.Trace, payloads: cfg.EventPayloads}}
 	d.tls = mqttcore.TLSSettings{CA: cfg.TLS.CA, Cert: cfg.TLS.Cert, Key: cfg.TLS.Key}
 	switch {
 	case cfg.Clock != nil:

@@ -21,7 +21,8 @@ func TestEventPayloadCost(t *testing.T) {
 	}{
 		{"no hooks", &observer{hooks: &hooks{}}, 0},
 		{"Trace only", &observer{hooks: &hooks{}, trace: func(e mqttcore.TraceEvent) { traced += len(e.Payload) }}, 0},
-		{"OnEvent", &observer{hooks: &hooks{}, onEvent: func(Event) {}}, 1},
+		{"OnEvent", &observer{hooks: &hooks{}, onEvent: func(Event) {}}, 0},
+		{"OnEvent with EventPayloads", &observer{hooks: &hooks{}, onEvent: func(Event) {}, payloads: true}, 1},
 	}
 	for _, tc := range tt {
 		t.Run(tc.name, func(t *testing.T) {
@@ -82,6 +83,7 @@ func BenchmarkObserveMessage(b *testing.B) {
 			{"none", &observer{hooks: &hooks{}}},
 			{"Trace", &observer{hooks: &hooks{}, trace: func(mqttcore.TraceEvent) {}}},
 			{"OnEvent", &observer{hooks: &hooks{}, onEvent: func(Event) {}}},
+			{"OnEvent with EventPayloads", &observer{hooks: &hooks{}, onEvent: func(Event) {}, payloads: true}},
 		} {
 			b.Run(fmt.Sprintf("%s/%dB", h.name, size), func(b *testing.B) {
 				b.ReportAllocs()

@@ -47,8 +47,8 @@ type Event struct {
 	Err error
 	// Payload is a copy of the message's payload (EventMessage, EventPublishDone), cut to its
 	// first MaxEventPayload bytes; Truncated reports the cut. Bytes is the full length (for
-	// EventPublishDone too). The copy is the hook's own and is made only when OnEvent is set.
-	// An isolated run's events carry no payload.
+	// EventPublishDone too). The copy is the hook's own and is made only when OnEvent is set
+	// and Config.EventPayloads asks for it. An isolated run's events carry no payload.
 	Payload   []byte
 	Truncated bool
 }
@@ -106,8 +106,9 @@ func eventKind(k mqttcore.TraceKind) (EventKind, bool) {
 
 // observer turns a run's trace into counters, events and the host's own trace hook.
 type observer struct {
-	onEvent func(Event)
-	trace   func(mqttcore.TraceEvent)
+	onEvent  func(Event)
+	trace    func(mqttcore.TraceEvent)
+	payloads bool // Config.EventPayloads: copy payloads into OnEvent's events
 
 	mu    sync.Mutex // serializes onEvent and trace across sessions
 	hooks *hooks     // the run's recovery of the host's callbacks; set before the run starts
@@ -161,7 +162,7 @@ func (o *observer) observe(e mqttcore.TraceEvent) {
 		case EventError:
 			ev.Code, ev.Errno, ev.Err = e.Code, e.Errno, e.Cause
 		}
-		if k == EventMessage || k == EventPublishDone {
+		if (k == EventMessage || k == EventPublishDone) && o.payloads {
 			ev.Payload, ev.Truncated = eventPayload(e.Payload)
 			ev.Bytes = len(e.Payload)
 		}

@@ -52,6 +52,8 @@ c.on('message', function(topic, message) {
 		Embedded: b,
 		Stdout:   os.Stdout,
 		For:      time.Minute,
+		// Message and publish_done events carry a copy of the payload.
+		EventPayloads: true,
 		OnEvent: func(e devicejs.Event) {
 			if e.Kind == devicejs.EventMessage || e.Kind == devicejs.EventPublishDone {
 				fmt.Printf("event %s %s %q\n", e.Kind, e.Topic, e.Payload)

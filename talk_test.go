@@ -89,6 +89,7 @@ func TestTalkToDeviceFromGo(t *testing.T) {
 			buf := max(len(tc.payload)+64, 512)
 			res, err := devicejs.Run(context.Background(), devicejs.Script{Name: "talk.js", Source: fmt.Sprintf(talkScript, tc.qos, buf)},
 				devicejs.Config{Embedded: b, Stdout: &out, For: 15 * time.Second, Limits: mqttcore.Limits{MaxBuffSize: 1 << 20},
+					EventPayloads: true,
 					OnEvent: func(e devicejs.Event) {
 						if e.Kind == devicejs.EventMessage && len(e.Payload) > 0 {
 							e.Payload[0] = 'X' // the event's own copy: the script still sees the original
