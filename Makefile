@@ -44,6 +44,7 @@ fuzz:
 	done
 
 # bench: the performance comparison of issue 5 (devicejs vs MQTT.js vs raw paho on one mosquitto);
+# fails when devicejs's footprint or startup grows more than 10 % over scripts/bench/baseline.json;
 # long, not part of `make test`. Writes the table into docs/performance.md.
 BENCH_ROUNDS ?= 5
 bench:

@@ -6,7 +6,11 @@
 // that machine drift cancels. It then writes the medians and ratios as a markdown table into
 // docs/performance.md, between the bench markers, with the date, machine and versions.
 //
-//	go run ./scripts/bench [-rounds 5] [-out docs/performance.md]
+//	go run ./scripts/bench [-rounds 5] [-out docs/performance.md] [-update-baseline]
+//
+// devicejs's footprint (KB per idle device) and startup figures are compared with
+// scripts/bench/baseline.json: more than 10 % over it and the command exits 1 after writing
+// its table (baseline.go).
 //
 // Run it from the repository root.
 package main
@@ -29,14 +33,15 @@ func main() {
 	startups := flag.Int("startups", 5, "startup runs per system and round (the round's value is their median)")
 	out := flag.String("out", "docs/performance.md", "markdown file whose bench section is replaced")
 	only := flag.String("workloads", "", "comma-separated subset of workloads (default all)")
+	update := flag.Bool("update-baseline", false, "write this run's devicejs footprint and startup figures to "+baselineFile+" instead of checking them")
 	flag.Parse()
-	if err := run(*rounds, *startups, *out, *only); err != nil {
+	if err := run(*rounds, *startups, *out, *only, *update); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
 }
 
-func run(rounds, startups int, out, only string) error {
+func run(rounds, startups int, out, only string, updateBaseline bool) error {
 	if rounds < 1 || startups < 1 {
 		return errors.New("-rounds and -startups must be at least 1")
 	}
@@ -90,7 +95,23 @@ func run(rounds, startups int, out, only string) error {
 	info := collectInfo(broker)
 	table := render(info, rounds, startups, workloads, systems, res)
 	fmt.Println(table)
-	return writeSection(out, table)
+	if err := writeSection(out, table); err != nil {
+		return err
+	}
+	got := devicejsFigures(res)
+	if updateBaseline {
+		logf("writing %s", baselineFile)
+		return writeBaseline(baselineFile, got, fmt.Sprintf("devicejs medians of %d rounds, %s, %s, %s", rounds, info.date, info.machine, info.devicejs))
+	}
+	b, err := readBaseline(baselineFile)
+	if err != nil {
+		return fmt.Errorf("baseline: %w (write one with -update-baseline)", err)
+	}
+	lines, err := checkBaseline(b, got)
+	for _, l := range lines {
+		fmt.Println(l)
+	}
+	return err
 }
 
 // mosquitto is the broker every system talks to.
