@@ -14,6 +14,7 @@ import (
 	"github.com/devicejs/devicejs/bindings"
 	"github.com/devicejs/devicejs/broker"
 	"github.com/devicejs/devicejs/internal/embedroute"
+	"github.com/devicejs/devicejs/internal/link"
 	"github.com/devicejs/devicejs/internal/srcfile"
 	"github.com/devicejs/devicejs/mqttcore"
 	"github.com/devicejs/devicejs/runtime"
@@ -107,6 +108,16 @@ type Config struct {
 	// takes precedence. 0 means none; New refuses a negative value or one above MaxBudget.
 	MemoryGuards int64
 
+	// Link emulates the device's network link between it and its broker, on device time:
+	// the grammar of `--link` ("3g", "latency=200ms,jitter=50ms,loss=1%,bandwidth=256kbit",
+	// "lte,loss=5%"; docs/link.md). Every connection of the run goes through it, over whichever
+	// route (Broker, Dial, Embedded, the script's own address). "" means none. New refuses a
+	// malformed one (*ConfigError for Link).
+	Link string
+	// LinkSeed seeds the link's jitter and loss: the same seed gives the same delays on every
+	// run (`devicejs run --link` uses 1).
+	LinkSeed int64
+
 	// Globals are per-device values the script sees as plain global variables before it runs
 	// (credentials, topics, periods: what varies from one device to the next), the same
 	// mechanism as `--define KEY=VALUE` on run and fleet and device.start(file, {globals}) in
@@ -141,6 +152,7 @@ type Device struct {
 	cfg   Config
 	clock runtime.Clock
 	dial  Dialer
+	link  *link.Conditions // Config.Link parsed; nil = none
 	tls   mqttcore.TLSSettings
 	obs   *observer
 	ran   atomic.Bool
@@ -177,7 +189,15 @@ func New(cfg Config) (*Device, error) {
 	if err := cfg.Globals.Validate(); err != nil {
 		return nil, configErrorf("Globals", err, "%v", err)
 	}
-	d := &Device{cfg: cfg, dial: cfg.Dial, obs: &observer{onEvent: cfg.OnEvent, trace: cfg.Trace, payloads: cfg.EventPayloads}}
+	var lc *link.Conditions
+	if cfg.Link != "" {
+		c, err := link.Parse(cfg.Link)
+		if err != nil {
+			return nil, configErrorf("Link", err, "%v", err)
+		}
+		lc = &c
+	}
+	d := &Device{cfg: cfg, dial: cfg.Dial, link: lc, obs: &observer{onEvent: cfg.OnEvent, trace: cfg.Trace, payloads: cfg.EventPayloads}}
 	d.tls = mqttcore.TLSSettings{CA: cfg.TLS.CA, Cert: cfg.TLS.Cert, Key: cfg.TLS.Key}
 	switch {
 	case cfg.Clock != nil:
@@ -331,6 +351,9 @@ func (d *Device) prepare(ctx context.Context, script Script) (*runState, error) 
 	hc := mqttcore.HostConfig{Limits: d.cfg.Limits, Trace: d.obs.observe}
 	if d.cfg.Trace != nil {
 		hc.PacketTrace = d.obs.observe // packets are parsed only for a trace (docs/trace.md)
+	}
+	if d.link != nil { // every connection of the run through one emulated link on device time
+		dial = Dialer(link.New(*d.link, clk, d.cfg.LinkSeed).Dialer(dial))
 	}
 	if dial != nil {
 		hc.Dial = dial
