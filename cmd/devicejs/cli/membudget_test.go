@@ -33,11 +33,26 @@ type peakRun struct {
 // rssKill (polled every 2 ms), and reports its peak RSS from getrusage after Wait.
 func runPeak(t *testing.T, args ...string) peakRun {
 	t.Helper()
+	return runPeakTo(t, io.Discard, args...)
+}
+
+// runPeakOut is runPeak with stdout kept in the result.
+func runPeakOut(t *testing.T, args ...string) peakRun {
+	t.Helper()
+	var out bytes.Buffer
+	r := runPeakTo(t, &out, args...)
+	r.stdout = out.String()
+	return r
+}
+
+// runPeakTo is runPeak with stdout written to stdout.
+func runPeakTo(t *testing.T, stdout io.Writer, args ...string) peakRun {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, binary, args...)
 	var errOut bytes.Buffer
-	cmd.Stdout, cmd.Stderr = io.Discard, &errOut
+	cmd.Stdout, cmd.Stderr = stdout, &errOut
 	start := time.Now()
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

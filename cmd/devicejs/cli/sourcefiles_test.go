@@ -202,59 +202,6 @@ test('absolute', function() { var d = device.start(` + jsString(dev) + `); world
 	}
 }
 
-// peakOut is runPeak with stdout kept.
-type peakOut struct {
-	result
-	peak   int64
-	killed bool
-}
-
-// runPeakOut runs devicejs with args, killing it past rssKill resident, and reports its peak
-// RSS (getrusage) and both outputs.
-func runPeakOut(t *testing.T, args ...string) peakOut {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, binary, args...)
-	var out, errOut bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errOut
-	start := time.Now()
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	var r peakOut
-	tick := time.NewTicker(2 * time.Millisecond)
-	defer tick.Stop()
-	var err error
-wait:
-	for {
-		select {
-		case err = <-done:
-			break wait
-		case <-tick.C:
-			if !r.killed && residentOf(cmd.Process.Pid) > rssKill {
-				r.killed = true
-				_ = cmd.Process.Kill()
-			}
-		}
-	}
-	r.wall, r.stdout, r.stderr = time.Since(start), out.String(), errOut.String()
-	var ee *exec.ExitError
-	switch {
-	case err == nil:
-	case errors.As(err, &ee):
-		r.code = ee.ExitCode()
-	default:
-		t.Fatalf("running devicejs %v: %v", args, err)
-	}
-	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
-		r.peak = ru.Maxrss << 10
-	}
-	return r
-}
-
 // TestTestFileMemoryBudget (issue 17 finding 5): allocations in a test file, and in a device
 // it starts, end the file at --max-memory 64MiB with the budget error (exit 1) before the
 // process holds more than twice the budget plus the baseline of a passing test run; the
