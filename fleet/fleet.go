@@ -316,9 +316,9 @@ func (f *Fleet) startOne(ctx context.Context, cfg devicejs.Config, out *lockedWr
 		pw = newPrefixWriter(out, i)
 		cfg.Stdout = pw
 	}
-	byTemplate := ClientIDFor(f.cfg.ClientID, i)
+	byTemplate := ClientIDFor("", i) // the script's id + index
 	if f.cfg.ClientID != "" {
-		id, _ := expandTemplate(f.cfg.ClientID, i, f.cfg.N, "") // checked by New
+		id, _ := expandTemplate(f.cfg.ClientID, i, f.cfg.N, "") // checked by New; {n} too
 		byTemplate = func(string) string { return id }
 	}
 	if len(f.cfg.Defines) > 0 {
