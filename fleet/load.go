@@ -191,17 +191,11 @@ func (s *Summary) finishLoad() {
 	s.PublishLatency[latencyAll] = all
 	s.PublishLatencyMS = map[string]Percentiles{}
 	for k, h := range s.PublishLatency {
-		s.PublishLatencyMS[k] = percentilesOf(h)
+		s.PublishLatencyMS[k] = h.Percentiles()
 	}
 	if s.Storms == nil {
 		s.Storms = []Storm{}
 	}
-}
-
-// percentilesOf reads p50, p90, p99 and max of h in milliseconds.
-func percentilesOf(h Histogram) Percentiles {
-	ms := func(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
-	return Percentiles{P50: ms(h.Quantile(0.50)), P90: ms(h.Quantile(0.90)), P99: ms(h.Quantile(0.99)), Max: h.MaxMicros / 1000}
 }
 
 // mergeLoad adds o's load figures to s. Storms are merged index by index, as Series are: the

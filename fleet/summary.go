@@ -217,14 +217,21 @@ func (h Histogram) Quantile(q float64) time.Duration {
 	return time.Duration(h.MaxMicros * float64(time.Microsecond))
 }
 
+// Percentiles reads p50, p90, p99 and max of h in milliseconds. Each percentile is capped at
+// the reported maximum after the conversion, so p50 <= p90 <= p99 <= max holds exactly (the
+// bucket bound and MaxMicros / 1000 could differ in the last bit of a float64).
+func (h Histogram) Percentiles() Percentiles {
+	ms := func(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+	mx := h.MaxMicros / 1000
+	return Percentiles{
+		P50: min(ms(h.Quantile(0.50)), mx), P90: min(ms(h.Quantile(0.90)), mx),
+		P99: min(ms(h.Quantile(0.99)), mx), Max: mx,
+	}
+}
+
 // percentiles fills ConnectLatencyMS and the rates from the other fields.
 func (s *Summary) finish() {
-	ms := func(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
-	h := &s.ConnectLatency
-	s.ConnectLatencyMS = Percentiles{
-		P50: ms(h.Quantile(0.50)), P90: ms(h.Quantile(0.90)), P99: ms(h.Quantile(0.99)),
-		Max: h.MaxMicros / 1000,
-	}
+	s.ConnectLatencyMS = s.ConnectLatency.Percentiles()
 	if s.Ended == nil {
 		s.Ended = []Ended{} // "ended": [] in the JSON, never null
 	}
