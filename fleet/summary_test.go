@@ -139,6 +139,7 @@ func TestReadRSS(t *testing.T) {
 		t.Skipf("VmRSS unavailable or tiny (%d); not Linux?", rss)
 	}
 }
+
 // TestPercentilesOrdered: p50 <= p90 <= p99 <= max holds exactly for every single duration and
 // for mixed ones (CI saw p99 0.468602 above max 0.46860199999999996 before the cap).
 func TestPercentilesOrdered(t *testing.T) {
