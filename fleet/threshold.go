@@ -305,7 +305,7 @@ func (t Threshold) figure(s Summary) (float64, bool) {
 	if t.q >= 1 {
 		return h.MaxMicros / 1000, true
 	}
-	return float64(h.Quantile(t.q)) / float64(time.Millisecond), true
+	return min(float64(h.Quantile(t.q))/float64(time.Millisecond), h.MaxMicros/1000), true
 }
 
 // EvaluateThresholds evaluates ts against s, in order.

@@ -154,10 +154,7 @@ func (r *FleetRecorder) Snapshot(fleetSize, n int) fleet.Summary {
 		last := r.series[k-1]
 		s.Published, s.Received = last.Published, last.Received
 	}
-	s.ConnectLatencyMS = fleet.Percentiles{
-		P50: ms(s.ConnectLatency.Quantile(0.5)), P90: ms(s.ConnectLatency.Quantile(0.9)),
-		P99: ms(s.ConnectLatency.Quantile(0.99)), Max: s.ConnectLatency.MaxMicros / 1000,
-	}
+	s.ConnectLatencyMS = s.ConnectLatency.Percentiles()
 	if n > 0 && len(r.latency) >= n {
 		// All had connected once (the live page's "all after"; it stayed 0 before).
 		s.AllConnectedSeconds = max(r.lastNew.Sub(r.start).Seconds(), 1e-6)
