@@ -14,7 +14,8 @@ import (
 // FleetRecorder records what a fleet report shows beyond the fleet's summary: a time series of
 // the fleet's progress (sampled every interval) and, from the instances' trace events, each
 // instance's connect latency (wall time from its first connection attempt to its first
-// CONNACK) and errors by code. Safe for concurrent use; Trace must be cheap, as the sessions
+// CONNACK) and errors by code, counted as the fleet's summary counts them (a publish that
+// fails because its session ended is in flight at the end, not an error). Safe for concurrent use; Trace must be cheap, as the sessions
 // call it on every action.
 type FleetRecorder struct {
 	progress func() fleet.Progress
@@ -29,7 +30,13 @@ type FleetRecorder struct {
 	latency map[string]float64   // first connect latency in ms, by clientId
 	hist    fleet.Histogram
 	errors  map[string]uint64
-	lastNew time.Time // the latest first CONNACK of an instance: all had connected then, once len(latency) is n
+	// ended holds the clientIds whose session has ended (TraceEnd) and not connected since: a
+	// publish completed with an error then was in flight at the end, not an error (as the
+	// fleet's summary counts it).
+	ended       map[string]bool
+	pubErrors   uint64 // publishes completed with an error while their session was live
+	inFlightEnd uint64 // publishes completed with an error after their session ended
+	lastNew     time.Time // the latest first CONNACK of an instance: all had connected then, once len(latency) is n
 }
 
 // NewFleetRecorder returns a recorder whose Trace hook may be installed before the fleet exists;
@@ -37,7 +44,7 @@ type FleetRecorder struct {
 func NewFleetRecorder() *FleetRecorder {
 	return &FleetRecorder{
 		start: time.Now(), stop: make(chan struct{}), stopped: make(chan struct{}),
-		attempt: map[string]time.Time{}, latency: map[string]float64{}, errors: map[string]uint64{},
+		attempt: map[string]time.Time{}, latency: map[string]float64{}, errors: map[string]uint64{}, ended: map[string]bool{},
 	}
 }
 
@@ -104,6 +111,7 @@ func (r *FleetRecorder) Trace(e mqttcore.TraceEvent) {
 	case mqttcore.TraceConnack:
 		now := time.Now()
 		r.mu.Lock()
+		delete(r.ended, e.ClientID) // a new session of the same clientId
 		if at, ok := r.attempt[e.ClientID]; ok {
 			if _, done := r.latency[e.ClientID]; !done {
 				d := now.Sub(at)
@@ -115,8 +123,19 @@ func (r *FleetRecorder) Trace(e mqttcore.TraceEvent) {
 		r.mu.Unlock()
 	case mqttcore.TracePublishDone:
 		if e.Code != 0 {
-			r.countError("publish:" + strconv.Itoa(int(e.Code)))
+			r.mu.Lock()
+			if r.ended[e.ClientID] {
+				r.inFlightEnd++
+			} else {
+				r.pubErrors++
+				r.errors["publish:"+strconv.Itoa(int(e.Code))]++
+			}
+			r.mu.Unlock()
 		}
+	case mqttcore.TraceEnd:
+		r.mu.Lock()
+		r.ended[e.ClientID] = true
+		r.mu.Unlock()
 	case mqttcore.TraceError:
 		r.countError("error:" + strconv.Itoa(int(e.Code)))
 	}
@@ -150,6 +169,7 @@ func (r *FleetRecorder) Snapshot(fleetSize, n int) fleet.Summary {
 	for k, v := range r.errors {
 		s.Errors[k] = v
 	}
+	s.PublishErrors, s.InFlightAtEnd = r.pubErrors, r.inFlightEnd
 	if k := len(r.series); k > 0 {
 		last := r.series[k-1]
 		s.Published, s.Received = last.Published, last.Received

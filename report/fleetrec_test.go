@@ -54,3 +54,47 @@ func TestFleetRecorder(t *testing.T) {
 		t.Errorf("snapshot figures %+v", snap)
 	}
 }
+
+// TestFleetRecorderEndOfRun: a publish completed with an error after its session ended (the
+// run's end: --for, a signal, client.end()) is in flight at the end, not an error, as the
+// fleet's summary counts it; a reconnection of the same clientId makes its errors errors again.
+func TestFleetRecorderEndOfRun(t *testing.T) {
+	pub := func(id string, code mqttcore.Code) mqttcore.TraceEvent {
+		return mqttcore.TraceEvent{Kind: mqttcore.TracePublishDone, ClientID: id, Code: code}
+	}
+	end := func(id string) mqttcore.TraceEvent { return mqttcore.TraceEvent{Kind: mqttcore.TraceEnd, ClientID: id} }
+	connack := func(id string) mqttcore.TraceEvent { return mqttcore.TraceEvent{Kind: mqttcore.TraceConnack, ClientID: id} }
+	for _, tc := range []struct {
+		name        string
+		events      []mqttcore.TraceEvent
+		errors      map[string]uint64
+		inFlightEnd uint64
+	}{
+		{"failed while live", []mqttcore.TraceEvent{connack("a"), pub("a", 11)}, map[string]uint64{"publish:11": 1}, 0},
+		{"completed by the end", []mqttcore.TraceEvent{connack("a"), pub("a", 0), end("a"), pub("a", 11), pub("a", 11)}, map[string]uint64{}, 2},
+		{"one ended, one live", []mqttcore.TraceEvent{connack("a"), connack("b"), end("a"), pub("a", 11), pub("b", 11)}, map[string]uint64{"publish:11": 1}, 1},
+		{"ended then a new session", []mqttcore.TraceEvent{connack("a"), end("a"), pub("a", 11), connack("a"), pub("a", 12)}, map[string]uint64{"publish:12": 1}, 1},
+		{"successes are neither", []mqttcore.TraceEvent{end("a"), pub("a", 0)}, map[string]uint64{}, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := report.NewFleetRecorder()
+			for _, e := range tc.events {
+				r.Trace(e)
+			}
+			s := r.Snapshot(2, 2)
+			if len(s.Errors) != len(tc.errors) {
+				t.Errorf("errors %v, want %v", s.Errors, tc.errors)
+			}
+			var want uint64
+			for k, v := range tc.errors {
+				want += v
+				if s.Errors[k] != v {
+					t.Errorf("errors %v, want %v", s.Errors, tc.errors)
+				}
+			}
+			if s.InFlightAtEnd != tc.inFlightEnd || s.PublishErrors != want {
+				t.Errorf("in flight at the end %d, publish errors %d; want %d, %d", s.InFlightAtEnd, s.PublishErrors, tc.inFlightEnd, want)
+			}
+		})
+	}
+}
