@@ -34,8 +34,8 @@ type FleetRecorder struct {
 	// publish completed with an error then was in flight at the end, not an error (as the
 	// fleet's summary counts it).
 	ended       map[string]bool
-	pubErrors   uint64 // publishes completed with an error while their session was live
-	inFlightEnd uint64 // publishes completed with an error after their session ended
+	pubErrors   uint64    // publishes completed with an error while their session was live
+	inFlightEnd uint64    // publishes completed with an error after their session ended
 	lastNew     time.Time // the latest first CONNACK of an instance: all had connected then, once len(latency) is n
 }
 

@@ -63,7 +63,9 @@ func TestFleetRecorderEndOfRun(t *testing.T) {
 		return mqttcore.TraceEvent{Kind: mqttcore.TracePublishDone, ClientID: id, Code: code}
 	}
 	end := func(id string) mqttcore.TraceEvent { return mqttcore.TraceEvent{Kind: mqttcore.TraceEnd, ClientID: id} }
-	connack := func(id string) mqttcore.TraceEvent { return mqttcore.TraceEvent{Kind: mqttcore.TraceConnack, ClientID: id} }
+	connack := func(id string) mqttcore.TraceEvent {
+		return mqttcore.TraceEvent{Kind: mqttcore.TraceConnack, ClientID: id}
+	}
 	for _, tc := range []struct {
 		name        string
 		events      []mqttcore.TraceEvent
