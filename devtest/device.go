@@ -70,7 +70,7 @@ func (w *World) startDevice(script devicejs.Script, o DeviceOptions) (*DeviceUnd
 	d := &DeviceUnderTest{w: w, Name: script.Name, doneCh: make(chan struct{}), busy: &busyFlag{inflight: &w.inflight, events: &w.events}}
 	// The device's loop counts itself in w.loopsBusy (exactly: busy while it runs JS or has
 	// work pending), from now until its run ends.
-	ic := &runtime.IdleClock{Clock: deviceClock{w.clock, d.busy}, Busy: &w.loopsBusy}
+	ic := &runtime.IdleClock{Clock: deviceClock{w.clock, d.busy}, Busy: &w.loopsBusy, Wakes: &w.loopWakes}
 	cfg := devicejs.Config{
 		Stdout: deviceWriter{d},
 		Dial:   w.link.Dialer(w.dial),

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	goruntime "runtime"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -55,6 +56,13 @@ type World struct {
 	// loopsBusy counts the device loops that are running JS or have work pending, exactly
 	// (runtime.IdleClock): device time never moves while it is above 0 (up to StuckAfter).
 	loopsBusy atomic.Int64
+	loopWakes atomic.Uint64 // runtime.IdleClock.Wakes of the device loops
+	// scan, when non-nil, knows from a snapshot of the goroutines whether the embedded world's
+	// goroutines are idle (quiescence.go); nil with an external broker or when goroutine labels
+	// cannot be seen, where the wall-time quiet window applies.
+	scan *worldScan
+	// unlabel restores the labels the test's goroutine had before the world (close).
+	unlabel func()
 	// events counts devices with an MQTT event posted to the script and no sign since that
 	// the script ran; time waits for them up to AwaitBound of quiet.
 	events atomic.Int64
@@ -85,19 +93,26 @@ type World struct {
 
 // newWorld builds a world on the embedded broker, or on Options.Broker.
 func newWorld(ctx context.Context, opts Options, seed int64) (*World, error) {
-	w := &World{opts: opts}
+	w := &World{opts: opts, unlabel: func() {}}
 	w.ctx, w.cancel = context.WithCancel(ctx)
+	if opts.Broker == "" && enableTracebackLabels() {
+		// Before anything of the world starts: its goroutines inherit the label.
+		id, restore := labelWorld(ctx)
+		w.scan, w.unlabel = newWorldScan(id), restore
+	}
 	w.clock = NewVirtualClock(epoch, &w.activity)
 	w.link = link.New(link.Conditions{}, countingClock{w.clock, &w.linkTimers}, seed)
 	if opts.Broker == "" {
 		e, err := newEmbeddedBroker(w)
 		if err != nil {
+			w.unlabel()
 			return nil, err
 		}
 		w.embedded = e
 		w.route, err = embedroute.New(e.backend)
 		if err != nil {
 			e.close()
+			w.unlabel()
 			return nil, err
 		}
 		return w, nil
@@ -137,6 +152,7 @@ func (w *World) close() {
 	if w.embedded != nil {
 		w.embedded.close()
 	}
+	w.unlabel()
 }
 
 // NowMs is device time since the test started, in milliseconds. Safe from any goroutine.
@@ -231,6 +247,10 @@ func (w *World) expectActivity() { w.awaited.Store(w.activity.Load() + 1) }
 
 // settle waits (wall time, bounded) until the world is quiet by the virtual-time rule.
 func (w *World) settle() {
+	if w.scan != nil {
+		w.settleKnown()
+		return
+	}
 	start := time.Now()
 	awaited := w.awaited.Swap(0)
 	last := w.activity.Load()
@@ -254,6 +274,38 @@ func (w *World) settle() {
 				continue // deliveries the barrier let through are activity like any other
 			}
 			return
+		}
+	}
+}
+
+// settleKnown is settle in the embedded world: it returns as soon as the world is idle, known
+// from the parts themselves, with no wall-time window: every device loop idle (exact,
+// runtime.IdleClock) and every other goroutine of the world blocked (quiescence.go), with no
+// loop woken and no activity between the two readings. Two bounds remain for a part that never
+// becomes idle: StuckAfter of wall time without any activity, and settleCap in all.
+func (w *World) settleKnown() {
+	w.awaited.Store(0)
+	start := time.Now()
+	last, progress := w.activity.Load(), start
+	for spin := 0; w.ctx.Err() == nil; spin++ {
+		if w.loopsBusy.Load() == 0 {
+			a, wakes := w.activity.Load(), w.loopWakes.Load()
+			if w.scan.idle() && w.loopsBusy.Load() == 0 && w.loopWakes.Load() == wakes && w.activity.Load() == a {
+				return
+			}
+		}
+		now := time.Now()
+		if a := w.activity.Load(); a != last {
+			last, progress = a, now
+		}
+		if now.Sub(progress) >= StuckAfter || now.Sub(start) >= settleCap {
+			return
+		}
+		// Give the world's goroutines the CPU: a few yields, then short sleeps.
+		if spin < 4 {
+			goruntime.Gosched()
+		} else {
+			time.Sleep(min(time.Duration(spin)*20*time.Microsecond, time.Millisecond))
 		}
 	}
 }

@@ -21,6 +21,10 @@ import (
 type IdleClock struct {
 	Clock
 	Busy *atomic.Int64
+	// Wakes, if non-nil, counts every time a loop of this clock goes from idle to busy: an
+	// owner that read Busy as 0, then Wakes, then Busy as 0 again with Wakes unchanged knows
+	// that no loop ran in between.
+	Wakes *atomic.Uint64
 
 	pre   atomic.Bool // Precount was called
 	taken atomic.Bool // the precounted busy unit was taken over by a loop or released
@@ -48,6 +52,7 @@ func (c *IdleClock) ReleasePrecount() {
 // *loopWork (a loop without an IdleClock).
 type loopWork struct {
 	busy    *atomic.Int64
+	wakes   *atomic.Uint64 // IdleClock.Wakes; may be nil
 	on      atomic.Bool // mirrors counted, for spinIdle's cheap check
 	mu      sync.Mutex
 	counted bool // this loop is counted in busy
@@ -61,7 +66,7 @@ func newLoopWork(c Clock) *loopWork {
 	if !ok || ic.Busy == nil {
 		return nil
 	}
-	w := &loopWork{busy: ic.Busy, counted: true}
+	w := &loopWork{busy: ic.Busy, wakes: ic.Wakes, counted: true}
 	w.on.Store(true)
 	if !(ic.pre.Load() && ic.taken.CompareAndSwap(false, true)) {
 		ic.Busy.Add(1)
@@ -80,6 +85,9 @@ func (w *loopWork) woken() {
 		w.counted = true
 		w.on.Store(true)
 		w.busy.Add(1)
+		if w.wakes != nil {
+			w.wakes.Add(1)
+		}
 	}
 	w.mu.Unlock()
 }
