@@ -53,7 +53,7 @@ func (c *IdleClock) ReleasePrecount() {
 type loopWork struct {
 	busy    *atomic.Int64
 	wakes   *atomic.Uint64 // IdleClock.Wakes; may be nil
-	on      atomic.Bool // mirrors counted, for spinIdle's cheap check
+	on      atomic.Bool    // mirrors counted, for spinIdle's cheap check
 	mu      sync.Mutex
 	counted bool // this loop is counted in busy
 	ended   bool // the run ended: no more counting
