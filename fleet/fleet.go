@@ -72,9 +72,12 @@ type Config struct {
 
 // Progress is a live snapshot of a running fleet. All counts are of this process's instances.
 type Progress struct {
-	Started      int    // instances started
-	Connected    int    // instances with an open connection now
-	Reconnecting int    // instances between a lost connection and the next CONNACK
+	Started   int // instances started
+	Connected int // instances with an open connection now
+	// Reconnecting counts instances between a lost connection and the next CONNACK: waiting
+	// out reconnectPeriod or attempting (a script that turned automatic reconnection off
+	// counts from the loss until it reconnects or ends).
+	Reconnecting int
 	Errors       uint64 // failed publishes and connections given up
 	Received     uint64 // messages delivered so far
 	Published    uint64 // publishes completed with code 0 so far
@@ -373,6 +376,51 @@ type instance struct {
 	failsUp    uint64 // publishes failed since the last connect, not yet given to a storm
 	retryTopic string // topic of the last publish failed in a storm; "" if none
 	retryStorm int    // that storm's index
+
+	// The reconnect wait after a loss (awaitAttempt), guarded by mu.
+	attempted bool        // a reconnection attempt started since the last loss
+	waitTimer *time.Timer // ends the wait's count when no attempt follows; nil if none
+}
+
+// maxReconnectPeriod is the largest reconnectPeriod a script can set (the firmware's range is
+// 0 to 10000 ms): an instance that lost its connection and made no attempt within it, in
+// device time, is not reconnecting.
+const maxReconnectPeriod = 10 * time.Second
+
+// waitBound is maxReconnectPeriod in wall time, with a margin for a loaded machine.
+func (f *Fleet) waitBound() time.Duration {
+	d := maxReconnectPeriod
+	if ts := f.cfg.Device.TimeScale; ts > 1 && f.cfg.Device.Clock == nil {
+		d = time.Duration(float64(d) / ts)
+	}
+	return d + time.Second
+}
+
+// awaitAttempt starts the bound of the reconnect wait that follows a loss: without an attempt
+// (EventReconnect) or a connection by then, the instance no longer counts as reconnecting. One
+// timer per lost connection, none while connected.
+func (in *instance) awaitAttempt() {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	in.attempted = false
+	if in.waitTimer != nil {
+		in.waitTimer.Stop()
+	}
+	in.waitTimer = time.AfterFunc(in.f.waitBound(), func() {
+		in.mu.Lock()
+		defer in.mu.Unlock()
+		if !in.attempted && !in.up && in.reconnecting {
+			in.downLocked(false)
+		}
+	})
+}
+
+// stopWait stops the reconnect wait's bound; mu held.
+func (in *instance) stopWaitLocked() {
+	if in.waitTimer != nil {
+		in.waitTimer.Stop()
+		in.waitTimer = nil
+	}
 }
 
 func (in *instance) event(e devicejs.Event) {
@@ -398,19 +446,33 @@ func (in *instance) event(e devicejs.Event) {
 			in.reconnecting = false
 			f.reconnecting.Add(-1)
 		}
+		in.stopWaitLocked()
 		in.mu.Unlock()
 		if first {
 			f.connectedFirst(now.Sub(in.start), now.Sub(in.fleetStart))
 		}
 	case devicejs.EventClose:
+		// A lost connection is followed by a reconnect wait (reconnectPeriod) and an attempt:
+		// the instance counts as reconnecting from the loss, not only from the attempt.
+		// A script that turned automatic reconnection off (reconnectCount 0, the firmware's
+		// default) makes no attempt: waitBound later the instance leaves the column.
 		in.lostConn()
-		in.down(false)
+		in.mu.Lock()
+		ended := in.sessEnded
+		in.mu.Unlock()
+		in.down(!ended)
+		if !ended {
+			in.awaitAttempt()
+		}
 	case devicejs.EventEnd:
 		in.mu.Lock()
 		in.sessEnded = true
 		in.mu.Unlock()
 		in.down(false)
 	case devicejs.EventReconnect:
+		in.mu.Lock()
+		in.attempted = true
+		in.mu.Unlock()
 		in.down(true)
 	case devicejs.EventError:
 		in.down(false)
@@ -481,6 +543,11 @@ func (in *instance) lostConn() {
 func (in *instance) down(reconnecting bool) {
 	in.mu.Lock()
 	defer in.mu.Unlock()
+	in.downLocked(reconnecting)
+}
+
+// downLocked is down with in.mu held.
+func (in *instance) downLocked(reconnecting bool) {
 	if in.up {
 		in.up = false
 		in.f.connected.Add(-1)
@@ -496,7 +563,12 @@ func (in *instance) down(reconnecting bool) {
 }
 
 // ended clears the instance's live state when its run returns.
-func (in *instance) ended() { in.down(false) }
+func (in *instance) ended() {
+	in.mu.Lock()
+	in.stopWaitLocked()
+	in.mu.Unlock()
+	in.down(false)
+}
 
 func (f *Fleet) countError(key string) {
 	f.errors.Add(1)

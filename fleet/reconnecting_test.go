@@ -1,0 +1,85 @@
+package fleet_test
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/devicejs/devicejs"
+	"github.com/devicejs/devicejs/fleet"
+	"github.com/devicejs/devicejs/internal/testbroker"
+)
+
+// waitProgress polls f's Progress until ok holds, failing after a generous bound.
+func waitProgress(t *testing.T, f *fleet.Fleet, what string, ok func(fleet.Progress) bool) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		p := f.Progress()
+		if ok(p) {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: progress %+v after 30 s", what, p)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// TestReconnectingColumn: an instance whose connection was lost counts as reconnecting from the
+// loss, through its reconnect wait (reconnectPeriod) and its refused attempts, until it is
+// connected again or its run ends: never in neither column (issue 21 finding 9).
+func TestReconnectingColumn(t *testing.T) {
+	const n = 5
+	for _, tc := range []struct {
+		name    string
+		opts    string // mqtt.connect options
+		scale   float64
+		restart bool // the broker comes back: all reconnect; else the run is ended while waiting
+		off     bool // no automatic reconnection: the instances leave the column within the wait's bound
+	}{
+		{"in a long reconnect wait", "reconnectPeriod: 10000, reconnectCount: 1855", 1, false, false},
+		{"refused attempts, then back", "reconnectPeriod: 100, reconnectCount: 1855", 1, true, false},
+		{"short wait, then back", "reconnectPeriod: 300, reconnectCount: 1855", 1, true, false},
+		{"reconnection off (the default)", "reconnectPeriod: 100", 20, false, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tb := testbroker.Mochi(t)
+			src := fmt.Sprintf(`var c = mqtt.connect('mqtt://%s', {clientId: 'r', %s});`, tb.Addr(), tc.opts)
+			f, err := fleet.New(fleet.Config{N: n, Script: devicejs.Script{Name: "r.js", Source: src},
+				Device: devicejs.Config{For: time.Hour, TimeScale: tc.scale}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 50*time.Second)
+			defer cancel()
+			done := make(chan fleet.Summary, 1)
+			go func() { s, _ := f.Run(ctx); done <- s }()
+			waitProgress(t, f, "all connected", func(p fleet.Progress) bool { return p.Connected == n })
+			tb.Stop()
+			waitProgress(t, f, "all reconnecting", func(p fleet.Progress) bool { return p.Reconnecting == n && p.Connected == 0 })
+			switch {
+			case tc.off:
+				// 10 s of device time at 20x, plus 1 s: not reconnecting after 1.5 s.
+				waitProgress(t, f, "none reconnecting", func(p fleet.Progress) bool { return p.Reconnecting == 0 && p.Connected == 0 })
+			case tc.restart:
+				tb.Restart()
+				waitProgress(t, f, "all back", func(p fleet.Progress) bool { return p.Connected == n && p.Reconnecting == 0 })
+			default:
+				time.Sleep(200 * time.Millisecond) // still waiting: still counted
+				if p := f.Progress(); p.Reconnecting != n || p.Connected != 0 {
+					t.Errorf("in the wait: %+v", p)
+				}
+			}
+			cancel()
+			s := <-done
+			if p := f.Progress(); p.Reconnecting != 0 || p.Connected != 0 || p.Done != n {
+				t.Errorf("after the run: %+v", p)
+			}
+			if s.ConnectionsLost != n {
+				t.Errorf("connections_lost %d, want %d", s.ConnectionsLost, n)
+			}
+		})
+	}
+}
