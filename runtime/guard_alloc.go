@@ -33,6 +33,7 @@ var allocGuardsOn bool
 
 func init() {
 	allocGuardsOn = gojaLayoutOK() && patchTemplates()
+	lazyGuardsOn = allocGuardsOn && patchSandboxTemplates() // guard_lazy.go
 }
 
 // elemSizes are the typed array constructors and their bytes per element.

@@ -88,6 +88,20 @@ func templateProps(o *goja.Object) *map[unistring.String]gojaFactory {
 	return (*map[unistring.String]gojaFactory)(unsafe.Pointer(props.UnsafeAddr()))
 }
 
+// templateNames is the property-name list (in creation order) of the template behind o, or
+// nil; see templateProps.
+func templateNames(o *goja.Object) *[]unistring.String {
+	tmpl := field(implOf(o), "tmpl", reflect.Pointer)
+	if !tmpl.IsValid() || tmpl.IsNil() || tmpl.Elem().Kind() != reflect.Struct {
+		return nil
+	}
+	names := tmpl.Elem().FieldByName("propNames")
+	if !names.IsValid() || names.Kind() != reflect.Slice || names.Type().Elem() != typeKey {
+		return nil
+	}
+	return (*[]unistring.String)(unsafe.Pointer(names.UnsafeAddr()))
+}
+
 // nativeSlots are the Go function and constructor fields of o if o is a plain goja native
 // function (nativeFuncObject), else nils.
 func nativeSlots(o *goja.Object) (f *gojaNative, construct *gojaConstruct) {

@@ -117,8 +117,11 @@ func New(opts Options) *Loop {
 	l.vm.SetTimeSource(l.clock.Now)
 	l.vm.SetPromiseRejectionTracker(l.trackRejection)
 	l.timers.init()
+	lazy := l.registerLazyGuards() // the sandbox guards on first use (guard_lazy.go)
 	l.installGlobals()
-	l.installGuards()
+	if !lazy {
+		l.installGuards()
+	}
 	return l
 }
 
