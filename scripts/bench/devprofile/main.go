@@ -16,7 +16,6 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"io"
 	"os"
 	goruntime "runtime"
 	"runtime/debug"
@@ -49,7 +48,7 @@ func main() {
 // reading is one measurement of the process.
 type reading struct {
 	heapAlloc, heapInuse, stackInuse, other, rss uint64
-	goroutines                                  int
+	goroutines                                   int
 }
 
 func read() reading {
@@ -154,10 +153,7 @@ func run(n int, path, addr, memprofile string) error {
 	}
 	cancel()
 	select {
-	case err := <-done:
-		if err != nil && err != context.Canceled {
-			fmt.Fprintln(io.Discard, err)
-		}
+	case <-done:
 	case <-time.After(30 * time.Second):
 	}
 	return nil
@@ -188,13 +184,12 @@ func goroutineGroups() []group {
 		}
 		top := funcName(lines[1])
 		created := ""
-		for i, l := range lines {
+		for _, l := range lines {
 			if strings.HasPrefix(l, "created by ") {
 				created = strings.TrimPrefix(l, "created by ")
 				if j := strings.Index(created, " in goroutine"); j >= 0 {
 					created = created[:j]
 				}
-				_ = i
 			}
 		}
 		counts[top+" (created by "+created+")"]++
