@@ -65,6 +65,11 @@ type Config struct {
 	// EndReason maps the cause of the context given to Run to an Ended reason (ReasonTimeout,
 	// ReasonTerminated, ...); nil or "" gives ReasonCanceled.
 	EndReason func(cause error) string
+	// E2EFilter, an MQTT topic filter, turns on the end-to-end latency probe (e2e.go): the
+	// publishes of the instances on matching topics are remembered and their delivery to any
+	// instance of this process is timed (Summary.E2E). It sets Device.EventPayloads (one copy
+	// of each payload per event). "" (the default) costs nothing.
+	E2EFilter string
 	// Notices, if non-nil, receives a Notice line (JSON) when an instance is given its clientId
 	// and when it ends: a supervisor reads them to name the instances of a worker that dies.
 	Notices io.Writer
@@ -94,6 +99,7 @@ type Fleet struct {
 	errors, received, published            atomic.Uint64
 
 	load loadState // publish latency and accounting, storms (load.go)
+	e2e  *e2eState // end-to-end probe (e2e.go); nil without Config.E2EFilter
 
 	measuring sync.WaitGroup // the memory reading started when all had connected
 	ran       atomic.Bool
@@ -142,8 +148,15 @@ func New(cfg Config) (*Fleet, error) {
 	if _, err := GlobalsFor(cfg.Defines, cfg.ClientID, cfg.Device.Globals, 0, cfg.N); err != nil {
 		return nil, fmt.Errorf("fleet: %w", err)
 	}
+	var e2e *e2eState
+	if cfg.E2EFilter != "" {
+		if err := ValidateE2EFilter(cfg.E2EFilter); err != nil {
+			return nil, fmt.Errorf("fleet: E2EFilter: %w", err)
+		}
+		e2e = newE2E(cfg.E2EFilter)
+	}
 	lo, hi := cfg.Shard.Range(cfg.N)
-	return &Fleet{cfg: cfg, lo: lo, hi: hi, errByCode: map[string]uint64{},
+	return &Fleet{cfg: cfg, lo: lo, hi: hi, errByCode: map[string]uint64{}, e2e: e2e,
 		results: make([]devicejs.Result, hi-lo), over: make([]bool, hi-lo), ids: make([]string, hi-lo),
 		notices: newNoticer(cfg.Notices), stopped: make(chan struct{})}, nil
 }
@@ -200,6 +213,9 @@ func (f *Fleet) Run(ctx context.Context) (Summary, error) {
 		return Summary{}, errors.New("fleet: Run called twice")
 	}
 	base := f.cfg.Device
+	if f.e2e != nil {
+		base.EventPayloads = true // matched by topic and payload
+	}
 	if f.cfg.MaxMemory > 0 && base.MemoryGuards == 0 {
 		// The guards end only the instance whose one built-in call would pass the budget, before
 		// it allocates: the watchdog below could see such a call only after it had allocated.
@@ -479,6 +495,9 @@ func (in *instance) event(e devicejs.Event) {
 		f.countError("error:" + strconv.Itoa(int(e.Code)))
 	case devicejs.EventMessage:
 		f.received.Add(1)
+		if f.e2e != nil {
+			f.e2e.received(e.Topic, e.Payload, time.Now())
+		}
 	case devicejs.EventPublishDone:
 		in.publishDone(e)
 	}
@@ -512,6 +531,9 @@ func (in *instance) publishDone(e devicejs.Event) {
 	case e.Code == 0:
 		f.published.Add(1)
 		f.load.latency(e.QoS, e.Latency)
+		if f.e2e != nil {
+			f.e2e.published(e.Topic, e.Payload, time.Now(), e.Latency)
+		}
 	case ended:
 		f.load.inFlightEnd.Add(1)
 	default:
@@ -632,6 +654,9 @@ func (f *Fleet) summaryOf(started int, elapsed time.Duration, stuck string) Summ
 		Goroutines:          f.goroutines,
 	}
 	s.Load = f.load.figuresLocked()
+	if f.e2e != nil {
+		f.e2e.figures(&s.Load)
+	}
 	if s.RSSBytes == 0 {
 		s.RSSBytes, s.Goroutines = ReadRSS(), goruntime.NumGoroutine()
 	}

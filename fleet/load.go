@@ -34,6 +34,9 @@ type Load struct {
 	// Storms are the fleet's outages, in order: each from the first connection lost while none
 	// was down to the moment every instance that lost its connection had reconnected.
 	Storms []Storm `json:"storms"`
+	// E2E are the end-to-end latency figures of a run with Config.E2EFilter (`--e2e-probe`);
+	// absent otherwise.
+	E2E *E2E `json:"e2e,omitempty"`
 	// Thresholds are the --threshold results, in the order given; absent without any.
 	Thresholds []ThresholdResult `json:"thresholds,omitempty"`
 }
@@ -196,6 +199,9 @@ func (s *Summary) finishLoad() {
 	if s.Storms == nil {
 		s.Storms = []Storm{}
 	}
+	if s.E2E != nil {
+		s.E2E.LatencyMS = s.E2E.Latency.Percentiles()
+	}
 }
 
 // mergeLoad adds o's load figures to s. Storms are merged index by index, as Series are: the
@@ -207,6 +213,7 @@ func (s *Summary) mergeLoad(o Summary) {
 	s.PublishErrors += o.PublishErrors
 	s.InFlightAtEnd += o.InFlightAtEnd
 	s.ConnectionsLost += o.ConnectionsLost
+	s.mergeE2E(o.E2E)
 	for k, h := range o.PublishLatency {
 		if k == latencyAll {
 			continue // rebuilt from the per-QoS histograms by finishLoad
@@ -250,6 +257,11 @@ func (s Summary) writeLoadText(b *bytes.Buffer) {
 		}
 		p := s.PublishLatencyMS[k]
 		fmt.Fprintf(b, "  publish latency ms %s: p50 %.1f  p90 %.1f  p99 %.1f  max %.1f  (%d)\n", k, p.P50, p.P90, p.P99, p.Max, h.Count)
+	}
+	if e := s.E2E; e != nil {
+		p := e.LatencyMS
+		fmt.Fprintf(b, "  end-to-end latency ms (%s): p50 %.1f  p90 %.1f  p99 %.1f  max %.1f  (%d received of %d sent; %d unmatched)\n",
+			e.Filter, p.P50, p.P90, p.P99, p.Max, e.Latency.Count, e.Sent, e.Unmatched)
 	}
 	if s.ConnectionsLost > 0 {
 		fmt.Fprintf(b, "  connections lost: %d, in %d storm(s)\n", s.ConnectionsLost, len(s.Storms))

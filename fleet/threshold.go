@@ -20,7 +20,7 @@ type Threshold struct {
 	Value  float64 // in the metric's unit: ms for durations, a fraction for rates, a count
 	kind   metricKind
 	q      float64 // the quantile of a pNN metric (0 < q <= 1); 1 for max
-	hist   string  // "connect", or the PublishLatency key of a publish metric
+	hist   string  // "connect", "e2e", or the PublishLatency key of a publish metric
 }
 
 // ThresholdResult is a Threshold evaluated against a summary.
@@ -115,6 +115,8 @@ func (t *Threshold) parseMetric() error {
 	switch {
 	case name == "connect":
 		t.hist = "connect"
+	case name == "e2e":
+		t.hist = "e2e"
 	case name == "publish":
 		t.hist = latencyAll
 	case strings.HasPrefix(name, "publish_qos") && len(name) == len("publish_qos0") && name[11] >= '0' && name[11] <= '2':
@@ -148,7 +150,7 @@ func cutLast(s, sep string) (before, after string, ok bool) {
 }
 
 func unknownMetric(m string) error {
-	return fmt.Errorf("unknown metric %q (want connect_pNN, publish_pNN, publish_qosN_pNN, their _max, "+
+	return fmt.Errorf("unknown metric %q (want connect_pNN, publish_pNN, publish_qosN_pNN, e2e_pNN, their _max, "+
 		"errors_rate, publish_errors_rate, errors, publish_errors, in_flight_at_end, connections_lost, recovery_max)", m)
 }
 
@@ -291,7 +293,13 @@ func (t Threshold) figure(s Summary) (float64, bool) {
 		return worst * 1000, true
 	}
 	h := s.ConnectLatency
-	if t.hist != "connect" {
+	switch {
+	case t.hist == "e2e":
+		h = Histogram{}
+		if s.E2E != nil {
+			h = s.E2E.Latency
+		}
+	case t.hist != "connect":
 		h = s.PublishLatency[t.hist]
 		if t.hist == latencyAll && h.Count == 0 { // a summary without "all": rebuild it
 			for _, k := range qosKeys {
