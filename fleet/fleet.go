@@ -188,6 +188,20 @@ func (f *Fleet) Progress() Progress {
 	}
 }
 
+// LoadSnapshot returns the load figures so far (publish latency and accounting, storms,
+// end-to-end figures), with their percentiles: for a live view and the series' per-interval
+// latency (Histogram.Since). Safe from any goroutine; it allocates the histograms' maps.
+func (f *Fleet) LoadSnapshot() Load {
+	f.mu.Lock()
+	s := Summary{Load: f.load.figuresLocked()}
+	f.mu.Unlock()
+	if f.e2e != nil {
+		f.e2e.figures(&s.Load)
+	}
+	s.finishLoad()
+	return s.Load
+}
+
 // ClientIDFor returns the clientId hook of instance i for a template (see Config.ClientID;
 // "{n}" is left as it is, and so is a template New would refuse).
 func ClientIDFor(template string, i int) func(scriptID string) string {

@@ -90,14 +90,15 @@ type Summary struct {
 // Settings are what a fleet run was asked to do, so that a summary (and the report made from
 // it) says which run it describes. Durations are Go duration text ("30s", "0s").
 type Settings struct {
-	Version      string  `json:"version"`       // devicejs version ("dev" for a local build)
-	Broker       string  `json:"broker"`        // --broker: "embedded", HOST:PORT, or "" = the script's own
-	Link         string  `json:"link"`          // --link as given; "" = none
-	Ramp         string  `json:"ramp"`          // --ramp
-	For          string  `json:"for"`           // --for (device time); "0s" = until the scripts finish
-	TimeScale    float64 `json:"time_scale"`    // --time-scale
-	Shard        string  `json:"shard"`         // "i/n" of this process's slice; "" in a merged summary
-	ScriptSHA256 string  `json:"script_sha256"` // hex SHA-256 of the script's source
+	Version      string  `json:"version"`             // devicejs version ("dev" for a local build)
+	Broker       string  `json:"broker"`              // --broker: "embedded", HOST:PORT, or "" = the script's own
+	Link         string  `json:"link"`                // --link as given; "" = none
+	Ramp         string  `json:"ramp"`                // --ramp
+	For          string  `json:"for"`                 // --for (device time); "0s" = until the scripts finish
+	TimeScale    float64 `json:"time_scale"`          // --time-scale
+	Shard        string  `json:"shard"`               // "i/n" of this process's slice; "" in a merged summary
+	ScriptSHA256 string  `json:"script_sha256"`       // hex SHA-256 of the script's source
+	E2EProbe     string  `json:"e2e_probe,omitempty"` // --e2e-probe's topic filter; "" = none
 }
 
 // SlowestKept is the number of instances Summary.Slowest keeps.
@@ -113,6 +114,13 @@ type Sample struct {
 	Errors       uint64  `json:"errors"`
 	Received     uint64  `json:"received"`
 	Published    uint64  `json:"published"`
+	// The latency percentiles (ms) of the publishes completed with code 0 since the previous
+	// sample, and of the end-to-end receipts (with an e2e probe); absent for an interval with
+	// none. Merged summaries keep the largest of the shards' (an upper bound).
+	PublishP50MS float64 `json:"publish_p50_ms,omitempty"`
+	PublishP99MS float64 `json:"publish_p99_ms,omitempty"`
+	E2EP50MS     float64 `json:"e2e_p50_ms,omitempty"`
+	E2EP99MS     float64 `json:"e2e_p99_ms,omitempty"`
 }
 
 // DeviceLatency is one instance's connect latency: wall time from its first connection attempt
@@ -136,6 +144,8 @@ func mergeSeries(s, o []Sample) []Sample {
 		y.Errors += x.Errors
 		y.Received += x.Received
 		y.Published += x.Published
+		y.PublishP50MS, y.PublishP99MS = max(y.PublishP50MS, x.PublishP50MS), max(y.PublishP99MS, x.PublishP99MS)
+		y.E2EP50MS, y.E2EP99MS = max(y.E2EP50MS, x.E2EP50MS), max(y.E2EP99MS, x.E2EP99MS)
 	}
 	return s
 }
@@ -177,6 +187,28 @@ func (h *Histogram) Add(d time.Duration) {
 	h.Buckets[b]++
 	h.Count++
 	h.MaxMicros = max(h.MaxMicros, us)
+}
+
+// Since returns the counts of h (a later reading of a histogram that only grows) that were not
+// in earlier: the durations added in between. Its maximum is the upper bound of its highest
+// bucket, capped at h's.
+func (h Histogram) Since(earlier Histogram) Histogram {
+	var d Histogram
+	top := -1
+	for b, n := range h.Buckets {
+		if n > earlier.Buckets[b] {
+			if d.Buckets == nil {
+				d.Buckets = map[int]uint64{}
+			}
+			d.Buckets[b] = n - earlier.Buckets[b]
+			d.Count += d.Buckets[b]
+			top = max(top, b)
+		}
+	}
+	if top >= 0 {
+		d.MaxMicros = min(math.Exp2(float64(top+1)/8), h.MaxMicros)
+	}
+	return d
 }
 
 // merge adds o's counts to h.

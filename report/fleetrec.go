@@ -19,6 +19,7 @@ import (
 // call it on every action.
 type FleetRecorder struct {
 	progress func() fleet.Progress
+	load     func() fleet.Load // SetLoad; nil = no latency in the samples
 	start    time.Time
 	stop     chan struct{}
 	stopped  chan struct{}
@@ -34,9 +35,12 @@ type FleetRecorder struct {
 	// publish completed with an error then was in flight at the end, not an error (as the
 	// fleet's summary counts it).
 	ended       map[string]bool
-	pubErrors   uint64    // publishes completed with an error while their session was live
-	inFlightEnd uint64    // publishes completed with an error after their session ended
-	lastNew     time.Time // the latest first CONNACK of an instance: all had connected then, once len(latency) is n
+	pubErrors   uint64          // publishes completed with an error while their session was live
+	inFlightEnd uint64          // publishes completed with an error after their session ended
+	lastLoad    *fleet.Load     // the latest reading of load (SetLoad)
+	lastPub     fleet.Histogram // its publish latency ("all"), for the next interval's
+	lastE2E     fleet.Histogram // its end-to-end latency
+	lastNew     time.Time       // the latest first CONNACK of an instance: all had connected then, once len(latency) is n
 }
 
 // NewFleetRecorder returns a recorder whose Trace hook may be installed before the fleet exists;
@@ -46,6 +50,15 @@ func NewFleetRecorder() *FleetRecorder {
 		start: time.Now(), stop: make(chan struct{}), stopped: make(chan struct{}),
 		attempt: map[string]time.Time{}, latency: map[string]float64{}, errors: map[string]uint64{}, ended: map[string]bool{},
 	}
+}
+
+// SetLoad makes every sample read load (a fleet's LoadSnapshot method) too: the percentiles
+// of the publish (and end-to-end) latencies of the interval since the previous sample, and the
+// live view's load figures. Call it before Start.
+func (r *FleetRecorder) SetLoad(load func() fleet.Load) {
+	r.mu.Lock()
+	r.load = load
+	r.mu.Unlock()
 }
 
 // Start samples progress (a fleet's Progress method) now and then every interval, until Stop.
@@ -72,14 +85,34 @@ func (r *FleetRecorder) Start(progress func() fleet.Progress, interval time.Dura
 
 func (r *FleetRecorder) sample() {
 	r.mu.Lock()
-	progress, start := r.progress, r.start
+	progress, start, load := r.progress, r.start, r.load
 	r.mu.Unlock()
 	p := progress()
 	s := fleet.Sample{T: time.Since(start).Seconds(), Started: p.Started, Connected: p.Connected,
 		Reconnecting: p.Reconnecting, Errors: p.Errors, Received: p.Received, Published: p.Published}
+	var ld fleet.Load
+	if load != nil {
+		ld = load()
+	}
 	r.mu.Lock()
+	defer r.mu.Unlock()
+	if load != nil {
+		pub := ld.PublishLatency["all"]
+		if d := pub.Since(r.lastPub); d.Count > 0 {
+			pc := d.Percentiles()
+			s.PublishP50MS, s.PublishP99MS = pc.P50, pc.P99
+		}
+		var e2e fleet.Histogram
+		if ld.E2E != nil {
+			e2e = ld.E2E.Latency
+		}
+		if d := e2e.Since(r.lastE2E); d.Count > 0 {
+			pc := d.Percentiles()
+			s.E2EP50MS, s.E2EP99MS = pc.P50, pc.P99
+		}
+		r.lastPub, r.lastE2E, r.lastLoad = pub, e2e, &ld
+	}
 	r.series = append(r.series, s)
-	r.mu.Unlock()
 }
 
 // Stop takes a last sample and stops sampling. Later calls, and a call without Start, do
@@ -170,6 +203,9 @@ func (r *FleetRecorder) Snapshot(fleetSize, n int) fleet.Summary {
 		s.Errors[k] = v
 	}
 	s.PublishErrors, s.InFlightAtEnd = r.pubErrors, r.inFlightEnd
+	if r.lastLoad != nil { // the fleet's own figures, as of the latest sample
+		s.Load = *r.lastLoad
+	}
 	if k := len(r.series); k > 0 {
 		last := r.series[k-1]
 		s.Published, s.Received = last.Published, last.Received

@@ -100,3 +100,61 @@ func TestFleetRecorderEndOfRun(t *testing.T) {
 		})
 	}
 }
+
+// TestFleetRecorderLatencySeries: with SetLoad, each sample carries the publish and end-to-end
+// latency percentiles of its interval only (absent for an interval with none), and the live
+// snapshot the fleet's load figures.
+func TestFleetRecorderLatencySeries(t *testing.T) {
+	hist := func(ds ...time.Duration) fleet.Histogram {
+		var h fleet.Histogram
+		for _, d := range ds {
+			h.Add(d)
+		}
+		return h
+	}
+	ms := time.Millisecond
+	readings := []fleet.Load{
+		{}, // the first sample: nothing yet
+		{PublishLatency: map[string]fleet.Histogram{"all": hist(10*ms, 10*ms, 10*ms)}},
+		{PublishLatency: map[string]fleet.Histogram{"all": hist(10*ms, 10*ms, 10*ms, 500*ms, 500*ms)},
+			E2E: &fleet.E2E{Latency: hist(40 * ms)}},
+		{PublishLatency: map[string]fleet.Histogram{"all": hist(10*ms, 10*ms, 10*ms, 500*ms, 500*ms)},
+			E2E: &fleet.E2E{Latency: hist(40 * ms)}, InFlightAtEnd: 3}, // an interval without completions
+	}
+	k := 0
+	r := report.NewFleetRecorder()
+	r.SetLoad(func() fleet.Load { ld := readings[min(k, len(readings)-1)]; k++; return ld })
+	r.Start(func() fleet.Progress { return fleet.Progress{} }, 20*time.Millisecond)
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		var s fleet.Summary
+		r.Fill(&s)
+		if len(s.Series) >= 4 || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	r.Stop()
+	var s fleet.Summary
+	r.Fill(&s)
+	if len(s.Series) < 4 {
+		t.Fatalf("%d samples", len(s.Series))
+	}
+	near := func(got, want float64) bool { return got >= want*0.9 && got <= want*1.1 }
+	x := s.Series
+	if x[0].PublishP50MS != 0 || x[0].E2EP99MS != 0 {
+		t.Errorf("sample 0 %+v", x[0])
+	}
+	if !near(x[1].PublishP50MS, 10) || !near(x[1].PublishP99MS, 10) || x[1].E2EP50MS != 0 {
+		t.Errorf("sample 1 %+v, want p50 = p99 = 10 ms, no e2e", x[1])
+	}
+	if !near(x[2].PublishP50MS, 500) || !near(x[2].PublishP99MS, 500) || !near(x[2].E2EP99MS, 40) {
+		t.Errorf("sample 2 %+v, want the interval's 500 ms only, e2e 40 ms", x[2])
+	}
+	if x[3].PublishP50MS != 0 || x[3].E2EP50MS != 0 {
+		t.Errorf("sample 3 %+v: no completions in the interval", x[3])
+	}
+	if snap := r.Snapshot(1, 1); snap.InFlightAtEnd != 3 || snap.E2E == nil {
+		t.Errorf("snapshot load %+v", snap.Load)
+	}
+}

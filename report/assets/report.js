@@ -416,26 +416,52 @@
     text(svg, left, H - 6, 'connect latency (logarithmic buckets), instances per bucket', 'axis-label');
   }
 
-  function lineChart(id, lines, yLabel) {
+  // lineChart draws lines over time. A line with right: true is scaled on an axis of its own
+  // (drawn on the right, labelled rightLabel), so a small count (errors/s) next to a large one
+  // (publishes/s) neither flattens it nor is flattened. Each line has a legend entry, and each
+  // of its codes ([name, count]) one more below it.
+  function lineChart(id, lines, yLabel, rightLabel) {
     var svg = document.getElementById(id);
     clear(svg);
-    var W = 760, H = 200, left = 60, bottom = 30, top = 10, right = 10;
+    var rows = 0;
+    lines.forEach(function (l) { rows += 1 + (l.codes ? l.codes.length : 0); });
+    var hasRight = lines.some(function (l) { return l.right; });
+    var W = 760, plotH = 160, left = 60, bottom = 30, top = 10, right = hasRight ? 60 : 10;
+    var legendTop = top + plotH + bottom, H = legendTop + rows * 15 + 6;
     svg.setAttribute('width', W); svg.setAttribute('height', H); svg.setAttribute('viewBox', '0 0 ' + W + ' ' + H);
-    var xMax = 0, yMax = 0;
-    lines.forEach(function (l) { l.points.forEach(function (p) { xMax = Math.max(xMax, p[0]); yMax = Math.max(yMax, p[1]); }); });
-    if (xMax === 0) { text(svg, left, H / 2, 'no samples (the series is recorded with --report or --ui)', 'empty'); return; }
-    yMax = yMax || 1;
-    function x(v) { return left + v / xMax * (W - left - right); }
-    function y(v) { return top + (1 - v / yMax) * (H - top - bottom); }
-    ticks(0, xMax, 8).forEach(function (s) { text(svg, x(s), H - bottom + 14, (+s.toFixed(3)) + ' s', 'tick'); });
-    text(svg, 4, y(yMax) + 8, fmt(yMax, yMax < 10 ? 1 : 0), 'tick');
-    text(svg, 4, y(0), '0', 'tick');
-    lines.forEach(function (l, k) {
-      var pl = el('polyline', { points: l.points.map(function (p) { return x(p[0]).toFixed(1) + ',' + y(p[1]).toFixed(1); }).join(' '), 'class': 'series ' + l.cls, 'data-points': l.points.length }, svg);
-      pl.appendChild(titleOf(l.name));
-      text(svg, W - 200, top + 14 + k * 14, '— ' + l.name, 'legend ' + l.cls);
+    var xMax = 0, yMaxL = 0, yMaxR = 0;
+    lines.forEach(function (l) {
+      l.points.forEach(function (p) {
+        xMax = Math.max(xMax, p[0]);
+        if (l.right) yMaxR = Math.max(yMaxR, p[1]); else yMaxL = Math.max(yMaxL, p[1]);
+      });
     });
-    text(svg, left, H - 2, yLabel, 'axis-label');
+    if (xMax === 0) { svg.setAttribute('height', top + plotH + bottom); text(svg, left, (top + plotH) / 2, 'no samples (the series is recorded with --report or --ui)', 'empty'); return; }
+    yMaxL = yMaxL || 1; yMaxR = yMaxR || 1;
+    function x(v) { return left + v / xMax * (W - left - right); }
+    function y(v, yMax) { return top + (1 - v / yMax) * plotH; }
+    ticks(0, xMax, 8).forEach(function (s) { text(svg, x(s), top + plotH + 14, (+s.toFixed(3)) + ' s', 'tick'); });
+    text(svg, 4, top + 8, fmt(yMaxL, yMaxL < 10 ? 1 : 0), 'tick axis-left');
+    text(svg, 4, top + plotH, '0', 'tick');
+    if (hasRight) {
+      text(svg, W - right + 4, top + 8, fmt(yMaxR, yMaxR < 10 ? 1 : 0), 'tick axis-right');
+      text(svg, W - right + 4, top + plotH, '0', 'tick');
+      text(svg, W - right + 4, top + 24, rightLabel || '', 'axis-label axis-right-label');
+    }
+    var row = 0;
+    lines.forEach(function (l) {
+      var yMax = l.right ? yMaxR : yMaxL;
+      var pl = el('polyline', { points: l.points.map(function (p) { return x(p[0]).toFixed(1) + ',' + y(p[1], yMax).toFixed(1); }).join(' '),
+        'class': 'series ' + l.cls, 'data-points': l.points.length, 'data-axis': l.right ? 'right' : 'left' }, svg);
+      pl.appendChild(titleOf(l.name));
+      var t = text(svg, left, legendTop + 12 + row++ * 15, '— ' + l.name + (hasRight ? (l.right ? ' (right axis)' : ' (left axis)') : ''), 'legend ' + l.cls);
+      if (t) t.setAttribute('data-legend', l.name);
+      (l.codes || []).forEach(function (c) {
+        var e = text(svg, left + 24, legendTop + 12 + row++ * 15, '· ' + c[0] + ': ' + c[1] + ' in all', 'legend error-code ' + l.cls);
+        if (e) e.setAttribute('data-error-code', c[0]);
+      });
+    });
+    text(svg, left, top + plotH + 28, yLabel, 'axis-label');
   }
 
   // settingsRows adds the run's settings (summary "settings", fleet.md) to the figures table.
@@ -443,8 +469,21 @@
     if (!st || typeof st !== 'object') return;
     var by = [['devicejs', st.version], ['broker', st.broker || 'as each script says'], ['link', st.link || 'none'],
       ['ramp', st.ramp], ['for (device time)', st['for']], ['time scale', st.time_scale], ['shard', st.shard],
-      ['script sha256', st.script_sha256]];
+      ['script sha256', st.script_sha256], ['e2e probe', st.e2e_probe]];
     by.forEach(function (r) { if (r[1] !== undefined && r[1] !== null && r[1] !== '') row(fig, [r[0], str(r[1])], { 'class': 'setting' }); });
+  }
+
+  // drawThresholds lists the --threshold results (summary "thresholds"): which held.
+  function drawThresholds(list) {
+    var tb = document.getElementById('fleet-thresholds');
+    clear(tb);
+    row(tb, ['threshold', 'value', 'result']);
+    if (!list.length) { row(tb, ['none given', '–', '–'], { 'class': 'none' }); return; }
+    list.forEach(function (r) {
+      var v = r.no_data ? 'no data' : (r.unit === 'ratio' ? fmt(100 * num(r.value), 3) + ' %' : str(r.value) + (r.unit === 'count' ? '' : ' ' + str(r.unit)));
+      row(tb, [str(r.threshold), v, r.held ? 'held' : 'crossed'],
+        { 'class': 'threshold ' + (r.held ? 'held' : 'crossed'), 'data-threshold': str(r.threshold) });
+    });
   }
 
   function drawFleet() {
@@ -459,11 +498,31 @@
       ['published', (s.published || 0) + ' (' + fmt(s.publishes_per_second) + '/s)'], ['received', (s.received || 0) + ' (' + fmt(s.messages_per_second) + '/s)'],
       ['reconnects', String(s.reconnects || 0)], ['script errors', String(s.script_errors || 0) + (s.first_script_error ? ': ' + s.first_script_error : '')]
     ].forEach(function (r) { row(fig, r); });
+    var series = Array.isArray(s.series) ? s.series : [];
+    var last = series.length ? series[series.length - 1] : null;
+    if (last && data.live) row(fig, ['now', last.connected + ' connected · ' + last.reconnecting + ' reconnecting (lost, waiting or attempting)'], { 'class': 'now' });
+    if (s.publish_attempts) row(fig, ['publishes', s.publish_attempts + ' accepted = ' + (s.publish_attempts - (s.publish_errors || 0) - (s.in_flight_at_end || 0)) +
+      ' completed + ' + (s.publish_errors || 0) + ' failed + ' + (s.in_flight_at_end || 0) + ' in flight at the end']);
+    var pl = s.publish_latency_ms || {};
+    ['qos0', 'qos1', 'qos2', 'all'].forEach(function (k) {
+      var q = pl[k], h = (s.publish_latency_histograms || {})[k];
+      if (q && h && h.count) row(fig, ['publish latency ms ' + k, 'p50 ' + fmt(q.p50) + ' · p90 ' + fmt(q.p90) + ' · p99 ' + fmt(q.p99) + ' · max ' + fmt(q.max) + ' (' + h.count + ')'], { 'class': 'latency' });
+    });
+    var e2e = s.e2e;
+    if (e2e && typeof e2e === 'object') {
+      var e = e2e.latency_ms || {}, eh = e2e.latency_histogram || {};
+      row(fig, ['end-to-end latency ms (' + str(e2e.filter) + ')', (eh.count ? 'p50 ' + fmt(e.p50) + ' · p90 ' + fmt(e.p90) + ' · p99 ' + fmt(e.p99) + ' · max ' + fmt(e.max) + ' · ' : '') +
+        (eh.count || 0) + ' received of ' + (e2e.sent || 0) + ' sent, ' + (e2e.unmatched || 0) + ' unmatched'], { 'class': 'latency e2e' });
+    }
+    (s.storms || []).forEach(function (st, k) {
+      row(fig, ['storm ' + (k + 1), 'at ' + fmt(st.start_seconds, 1) + ' s: ' + st.connections_lost + ' lost, ' +
+        (st.recovered ? 'all back after ' + fmt(st.recovery_seconds, 2) + ' s' : st.still_down + ' still down at the end') +
+        '; publishes failed ' + st.publishes_failed + ', retried ' + st.publishes_retried], { 'class': 'storm' });
+    });
     if (s.rss_bytes && s.instances) row(fig, ['memory', (s.rss_bytes / 1048576).toFixed(1) + ' MiB, ' + (s.rss_bytes / 1024 / s.instances).toFixed(1) + ' KiB per instance']);
     settingsRows(fig, s.settings);
 
     drawHistogram(f.histogram || []);
-    var series = s.series || [];
     lineChart('connected-chart', [
       { name: 'connected', cls: 'connected', points: series.map(function (x) { return [x.t, x.connected]; }) },
       { name: 'started', cls: 'started', points: series.map(function (x) { return [x.t, x.started]; }) },
@@ -477,11 +536,29 @@
       }
       return out;
     }
+    var codes = Object.keys(s.errors || {}).sort().map(function (k) { return [k, s.errors[k]]; });
     lineChart('rate-chart', [
       { name: 'messages received/s', cls: 'received', points: rate('received') },
       { name: 'publishes completed/s', cls: 'published', points: rate('published') },
-      { name: 'errors/s', cls: 'errors', points: rate('errors') }
-    ], 'per second');
+      { name: 'errors/s, all codes', cls: 'errors', points: rate('errors'), right: true, codes: codes }
+    ], 'messages per second', 'errors/s');
+    // Latency over time: the percentiles of each interval's completions (summary series).
+    function lat(key) {
+      var out = [];
+      series.forEach(function (x) { var v = num(x[key]); if (v !== null && key in x) out.push([x.t, v]); });
+      return out;
+    }
+    var latLines = [
+      { name: 'publish p50 ms', cls: 'lat-p50', points: lat('publish_p50_ms') },
+      { name: 'publish p99 ms', cls: 'lat-p99', points: lat('publish_p99_ms') }
+    ];
+    var e2e50 = lat('e2e_p50_ms'), e2e99 = lat('e2e_p99_ms');
+    if (e2e50.length || e2e99.length) {
+      latLines.push({ name: 'end-to-end p50 ms', cls: 'e2e-p50', points: e2e50 });
+      latLines.push({ name: 'end-to-end p99 ms', cls: 'e2e-p99', points: e2e99 });
+    }
+    lineChart('latency-chart', latLines, 'ms, per interval');
+    drawThresholds(s.thresholds || []);
 
     var errs = document.getElementById('fleet-errors');
     clear(errs);

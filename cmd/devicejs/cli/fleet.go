@@ -52,6 +52,9 @@ type FleetOptions struct {
 	// when stderr is not a terminal; 0 = never (fleetprogress.go).
 	ProgressInterval time.Duration
 	Metrics          string // --metrics: serve the figures in the Prometheus text format here (metrics.go)
+	// E2EProbe (--e2e-probe) is an MQTT topic filter: the end-to-end latency of the instances'
+	// publishes on matching topics to their receipt by an instance (fleet.Config.E2EFilter).
+	E2EProbe string
 	metricsAddr      string // Metrics resolved
 }
 
@@ -83,6 +86,11 @@ i from JOB_COMPLETION_INDEX); 'devicejs fleet merge' combines the shards' JSON s
 --threshold 'publish_p99<500ms' (repeatable; also errors_rate<0.1%, connect_p99<2s, ...) makes
 the run a pass/fail test: the summary says which held, and a crossed one exits 4. Publishes
 still in flight when --for ends are counted as in_flight_at_end, never as errors.
+
+--e2e-probe FILTER times every publish of the instances on a topic matching FILTER to its
+receipt by an instance (a command answered on a reply topic, devices that talk to each other,
+or one instance subscribed as the probe): p50/p90/p99/max in the summary, e2e_p99<500ms as a
+threshold.
 
 --max-memory bounds the heap of the whole fleet (instances are ended when it is outgrown);
 --workers N runs the instances in N worker processes, each with its share of the budget, so
@@ -142,6 +150,11 @@ code, after writing the summary and ending the workers.`,
 			if err := validateFleetLive(opts); err != nil {
 				return err
 			}
+			if cmd.Flags().Changed("e2e-probe") {
+				if err := fleet.ValidateE2EFilter(opts.E2EProbe); err != nil {
+					return usageError(fmt.Errorf("--e2e-probe: %w", err))
+				}
+			}
 			opts.flags = cmd.Flags()
 			if runF != nil {
 				return runF(opts)
@@ -167,6 +180,8 @@ code, after writing the summary and ending the workers.`,
 	addReportSeriesFlag(f, &opts.Reporting)
 	addThresholdFlag(f, &opts.Thresholds)
 	addFleetLiveFlags(f, opts)
+	f.StringVar(&opts.E2EProbe, "e2e-probe", "", "time the end-to-end latency of the instances' publishes on topics matching this MQTT filter "+
+		"to their receipt by an instance of this process (payloads should be distinct), e.g. 'meters/#'")
 	cmd.AddCommand(NewCmdFleetMerge(ios, nil))
 	return cmd
 }
@@ -206,7 +221,7 @@ func fleetRun(parent context.Context, opts *FleetOptions) error {
 	fc := fleet.Config{
 		N: opts.N, Shard: opts.Shard, Script: script, Device: dev,
 		ClientID: opts.ClientID, Defines: opts.Defines, Ramp: opts.Ramp, Stdout: out,
-		MaxMemory: opts.MaxMemory.bytes(hi - lo), EndReason: endReason,
+		MaxMemory: opts.MaxMemory.bytes(hi - lo), EndReason: endReason, E2EFilter: opts.E2EProbe,
 	}
 	if notices != nil {
 		fc.Notices = notices

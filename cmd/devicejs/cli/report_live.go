@@ -201,6 +201,7 @@ func (fr *fleetReport) start(fl *fleet.Fleet, settings *fleet.Settings) {
 	}
 	fr.settings.Store(settings)
 	fr.fl.Store(fl)
+	fr.rec.SetLoad(fl.LoadSnapshot)
 	fr.rec.Start(fl.Progress, time.Second)
 }
 
