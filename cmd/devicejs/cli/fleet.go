@@ -54,8 +54,8 @@ type FleetOptions struct {
 	Metrics          string // --metrics: serve the figures in the Prometheus text format here (metrics.go)
 	// E2EProbe (--e2e-probe) is an MQTT topic filter: the end-to-end latency of the instances'
 	// publishes on matching topics to their receipt by an instance (fleet.Config.E2EFilter).
-	E2EProbe string
-	metricsAddr      string // Metrics resolved
+	E2EProbe    string
+	metricsAddr string // Metrics resolved
 }
 
 // NewCmdFleet builds `devicejs fleet` and its `merge` subcommand. runF replaces the run in tests
