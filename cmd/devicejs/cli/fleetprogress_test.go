@@ -241,7 +241,9 @@ func TestFleetMetrics(t *testing.T) {
 	names := []string{"devicejs_fleet_instances", "devicejs_fleet_instances_started_total", "devicejs_fleet_instances_connected",
 		"devicejs_fleet_instances_reconnecting", "devicejs_fleet_instances_done_total", "devicejs_fleet_errors_total",
 		"devicejs_fleet_messages_received_total", "devicejs_fleet_publishes_total", "devicejs_fleet_elapsed_seconds",
-		"devicejs_fleet_info", "process_resident_memory_bytes", "go_goroutines"}
+		"devicejs_fleet_info", "process_resident_memory_bytes", "go_goroutines",
+		"devicejs_fleet_publish_attempts_total", "devicejs_fleet_publish_errors_total", "devicejs_fleet_publishes_in_flight_at_end_total",
+		"devicejs_fleet_connections_lost_total", "devicejs_fleet_publish_latency_seconds"}
 	var fams map[string]*dto.MetricFamily
 	for deadline := time.Now().Add(60 * time.Second); ; {
 		fams = scrape(t, c, url)
@@ -266,6 +268,15 @@ func TestFleetMetrics(t *testing.T) {
 	}
 	if f := fams["devicejs_fleet_publishes_total"]; f.GetType() != dto.MetricType_COUNTER {
 		t.Errorf("publishes type %v", f.GetType())
+	}
+	if f := fams["devicejs_fleet_publish_latency_seconds"]; f != nil {
+		qs := map[string]float64{}
+		for _, m := range f.Metric {
+			qs[m.Label[0].GetValue()] = m.GetGauge().GetValue()
+		}
+		if len(qs) != 4 || !(qs["0.5"] > 0 && qs["0.5"] <= qs["0.99"] && qs["0.99"] <= qs["1"]) {
+			t.Errorf("publish latency quantiles %v", qs)
+		}
 	}
 	labels := map[string]string{}
 	for _, l := range fams["devicejs_fleet_info"].Metric[0].Label {

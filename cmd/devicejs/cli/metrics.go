@@ -103,12 +103,26 @@ var fleetMetricHelp = []struct{ name, help string }{
 	{"devicejs_fleet_messages_received_total", "Messages delivered to the scripts."},
 	{"devicejs_fleet_publishes_total", "Publishes completed with code 0."},
 	{"devicejs_fleet_elapsed_seconds", "Wall time since the fleet started."},
+	{"devicejs_fleet_publish_attempts_total", "Publishes the sessions accepted: completed + failed + in flight at the end."},
+	{"devicejs_fleet_publish_errors_total", "Publishes completed with a non-zero code while their session was live."},
+	{"devicejs_fleet_publishes_in_flight_at_end_total", "Publishes still awaiting completion when their session ended (not errors)."},
+	{"devicejs_fleet_connections_lost_total", "Open connections lost."},
+}
+
+// fleetLatencyHelp are the latency gauges, one series per quantile ("0.5", "0.9", "0.99", "1"
+// for the maximum), over the run so far; absent until there is a sample.
+var fleetLatencyHelp = []struct{ name, help string }{
+	{"devicejs_fleet_publish_latency_seconds", "Publish-to-acknowledgement latency of the publishes completed with code 0 (all QoS), over the run so far."},
+	{"devicejs_fleet_e2e_latency_seconds", "End-to-end latency of the publishes matching --e2e-probe to their receipt by an instance, over the run so far."},
 }
 
 func newFleetCollector(fl *fleet.Fleet, n int, start time.Time, st *fleet.Settings) *fleetCollector {
 	c := &fleetCollector{fl: fl, n: n, start: start, descs: map[string]*prometheus.Desc{}}
 	for _, m := range fleetMetricHelp {
 		c.descs[m.name] = prometheus.NewDesc(m.name, m.help, nil, nil)
+	}
+	for _, m := range fleetLatencyHelp {
+		c.descs[m.name] = prometheus.NewDesc(m.name, m.help, []string{"quantile"}, nil)
 	}
 	if st != nil {
 		d := prometheus.NewDesc("devicejs_fleet_info", "The run's settings as labels; the value is 1.", nil, prometheus.Labels{
@@ -124,6 +138,9 @@ func (c *fleetCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, m := range fleetMetricHelp {
 		ch <- c.descs[m.name]
 	}
+	for _, m := range fleetLatencyHelp {
+		ch <- c.descs[m.name]
+	}
 	if c.info != nil {
 		ch <- c.info.Desc()
 	}
@@ -131,6 +148,7 @@ func (c *fleetCollector) Describe(ch chan<- *prometheus.Desc) {
 
 func (c *fleetCollector) Collect(ch chan<- prometheus.Metric) {
 	p := c.fl.Progress()
+	ld := c.fl.LoadSnapshot()
 	g, k := prometheus.GaugeValue, prometheus.CounterValue
 	for _, v := range []struct {
 		name string
@@ -146,8 +164,28 @@ func (c *fleetCollector) Collect(ch chan<- prometheus.Metric) {
 		{"devicejs_fleet_messages_received_total", k, float64(p.Received)},
 		{"devicejs_fleet_publishes_total", k, float64(p.Published)},
 		{"devicejs_fleet_elapsed_seconds", g, time.Since(c.start).Seconds()},
+		{"devicejs_fleet_publish_attempts_total", k, float64(ld.PublishAttempts)},
+		{"devicejs_fleet_publish_errors_total", k, float64(ld.PublishErrors)},
+		{"devicejs_fleet_publishes_in_flight_at_end_total", k, float64(ld.InFlightAtEnd)},
+		{"devicejs_fleet_connections_lost_total", k, float64(ld.ConnectionsLost)},
 	} {
 		ch <- prometheus.MustNewConstMetric(c.descs[v.name], v.t, v.v)
+	}
+	quantiles := func(name string, h fleet.Histogram) {
+		if h.Count == 0 {
+			return
+		}
+		pc := h.Percentiles()
+		for _, q := range []struct {
+			label string
+			ms    float64
+		}{{"0.5", pc.P50}, {"0.9", pc.P90}, {"0.99", pc.P99}, {"1", pc.Max}} {
+			ch <- prometheus.MustNewConstMetric(c.descs[name], g, q.ms/1000, q.label)
+		}
+	}
+	quantiles("devicejs_fleet_publish_latency_seconds", ld.PublishLatency["all"])
+	if ld.E2E != nil {
+		quantiles("devicejs_fleet_e2e_latency_seconds", ld.E2E.Latency)
 	}
 	if c.info != nil {
 		ch <- c.info
