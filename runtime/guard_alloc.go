@@ -28,12 +28,25 @@ import (
 //
 // See "Limits" in docs/runtime.md for the list and the estimates.
 
-// allocGuardsOn reports whether the template factories were replaced (gojaLayoutOK).
+// allocGuardsOn reports whether the template factories were replaced (gojaLayoutOK). Set by
+// patchGuardTemplates.
 var allocGuardsOn bool
 
-func init() {
-	allocGuardsOn = gojaLayoutOK() && patchTemplates()
-	lazyGuardsOn = allocGuardsOn && patchSandboxTemplates() // guard_lazy.go
+// guardTemplates patches goja's templates once per process, when the first loop is made
+// (registerLazyGuards, called by New before its VM builds any built-in) rather than at init:
+// the check and the patches build throwaway runtimes and typed arrays (~1.3 ms of start-up
+// CPU), which a process that runs no script (devicejs broker, a fleet supervisor, version)
+// need not pay. Only New makes goja runtimes in devicejs; a plain goja.New runtime made
+// before the first loop keeps goja's unguarded built-ins.
+var guardTemplates sync.Once
+
+// patchGuardTemplates installs the allocation guards' and the lazy sandbox guards' template
+// factories, once. Safe from any goroutine.
+func patchGuardTemplates() {
+	guardTemplates.Do(func() {
+		allocGuardsOn = gojaLayoutOK() && patchTemplates()
+		lazyGuardsOn = allocGuardsOn && patchSandboxTemplates() // guard_lazy.go
+	})
 }
 
 // elemSizes are the typed array constructors and their bytes per element.
@@ -47,7 +60,7 @@ var elemSizes = map[string]float64{
 var arrayMethods = []string{"sort", "toSorted", "toReversed", "with", "toSpliced"}
 
 // patchTemplates replaces the factories of the guarded built-ins in goja's process-wide
-// templates (at init, before any runtime of the process exists besides gojaLayoutOK's).
+// templates (before the first loop's runtime builds any built-in; see guardTemplates).
 func patchTemplates() bool {
 	vm := goja.New()
 	global := templateProps(vm.GlobalObject())
@@ -389,7 +402,10 @@ func cgroupLimit() int64 {
 // AllocGuardsOn reports whether the allocation guards are installed: false only if goja's
 // internals are not where guard_gojalayout.go expects them (a goja upgrade), and then
 // TestAllocGuardsOn fails. Safe from any goroutine.
-func AllocGuardsOn() bool { return allocGuardsOn }
+func AllocGuardsOn() bool {
+	patchGuardTemplates()
+	return allocGuardsOn
+}
 
 // NewArrayBuffer is vm.NewArrayBuffer(data) for buffers the host hands to a script (an MQTT
 // message's binary payload): it makes sure the realm's ArrayBuffer constructor, which the

@@ -24,7 +24,7 @@ import (
 // them pays nothing; one that does gets the same checks, same errors, same name, length and
 // attributes (the JS objects are goja's own).
 //
-// goja's non-standard GoError global is removed from the global object's template at init, so
+// goja's non-standard GoError global is removed from the global object's template once, so
 // no VM of the process has it and none pays for building it to delete it (a delete of a
 // templated property builds it first: GoError, Error and their prototypes, ~4 KB).
 //
@@ -32,8 +32,8 @@ import (
 // guards (guard_memory.go) wrap some of the same methods again. A goja whose internals are not
 // where guard_gojalayout.go expects them leaves lazyGuardsOn false, and every loop eager.
 
-// lazyGuardsOn reports whether the sandbox guards' templates were patched (set at init,
-// after the allocation guards', in guard_alloc.go).
+// lazyGuardsOn reports whether the sandbox guards' templates were patched (set by
+// patchGuardTemplates, guard_alloc.go, after the allocation guards').
 var lazyGuardsOn bool
 
 // A lazyGuard is one guarded method: where goja's template keeps it and the guard.
@@ -56,8 +56,8 @@ var lazyGuards = []lazyGuard{
 }
 
 // patchSandboxTemplates removes GoError from the global template and replaces the factories
-// of the lazily guarded methods (at init, before any runtime of the process exists besides
-// the throwaway ones of the layout check).
+// of the lazily guarded methods (once per process, before the first loop's runtime builds any
+// built-in: patchGuardTemplates).
 func patchSandboxTemplates() bool {
 	vm := goja.New()
 	global := templateProps(vm.GlobalObject())
@@ -156,6 +156,7 @@ var lazyLoops struct {
 // expected one) means installGuards must install them now. Call it before anything builds
 // JSON, String.prototype or Array.prototype methods in l's VM.
 func (l *Loop) registerLazyGuards() bool {
+	patchGuardTemplates() // the first loop of the process patches goja's templates
 	if !lazyGuardsOn || l.guardBudget > 0 {
 		return false
 	}

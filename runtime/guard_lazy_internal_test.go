@@ -17,6 +17,7 @@ import (
 // one of lazyGuards, and the other way round, so a guard added to installGuards cannot be
 // missing from the lazy path of loops without a memory budget.
 func TestLazyGuardsCoverInstallGuards(t *testing.T) {
+	patchGuardTemplates()
 	if !lazyGuardsOn {
 		t.Fatal("lazy sandbox guards off: goja's template layout is not the expected one (guard_gojalayout.go)")
 	}
