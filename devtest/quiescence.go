@@ -5,11 +5,13 @@ import (
 	"context"
 	"os"
 	"runtime"
+	"runtime/metrics"
 	"runtime/pprof"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // How the embedded world knows that it is idle (issue 18 C, docs/testing.md "Virtual time: the
@@ -63,14 +65,45 @@ func enableTracebackLabels() bool {
 type worldScan struct {
 	needle []byte // `"devicejs.world": "<id>"`
 	buf    []byte
+	// gap is the least wall time between two snapshots: twice the last one's cost, so that
+	// snapshots never take more than about a third of the time (a snapshot of 10,000
+	// goroutines costs tens of milliseconds and stops the world).
+	gap     time.Duration
+	samples []metrics.Sample
 }
 
 func newWorldScan(id string) *worldScan {
-	return &worldScan{needle: []byte(`"` + worldLabel + `": "` + id + `"`), buf: make([]byte, 64<<10)}
+	return &worldScan{needle: []byte(`"` + worldLabel + `": "` + id + `"`), buf: make([]byte, 64<<10),
+		gap: minScanGap, samples: []metrics.Sample{
+			{Name: "/sched/goroutines/running:goroutines"}, {Name: "/sched/goroutines/runnable:goroutines"}}}
 }
 
-// loopFrame marks a device loop's goroutine (its idleness is runtime.IdleClock's to tell).
-var loopFrame = []byte("devicejs/runtime.(*Loop).run(")
+// minScanGap and maxScanGap bound worldScan.gap.
+const (
+	minScanGap = 100 * time.Microsecond
+	maxScanGap = 50 * time.Millisecond
+)
+
+// processIdle reports whether the Go scheduler sees nothing running but the caller and nothing
+// runnable in the whole process (runtime/metrics, Go 1.26: a read under the scheduler's lock,
+// no stop-the-world). Then no goroutine of the world can be doing anything either. The counts
+// are a lower bound of the work only in one respect the caller covers: a goroutine woken in
+// the middle of the reading is caught by the activity and loop counters read around it.
+func (s *worldScan) processIdle() bool {
+	metrics.Read(s.samples)
+	for _, m := range s.samples {
+		if m.Value.Kind() != metrics.KindUint64 {
+			return false // an older runtime: the snapshot decides
+		}
+	}
+	return s.samples[0].Value.Uint64() <= 1 && s.samples[1].Value.Uint64() == 0
+}
+
+// skipFrames mark the goroutines a snapshot leaves out: a device loop's (its idleness is
+// runtime.IdleClock's to tell) and a loop's heap watchdog (a wall-time monitor that changes
+// nothing in the world until it stops a run, which the loop's counts then show).
+var skipFrames = [][]byte{[]byte("devicejs/runtime.(*Loop).run("), []byte("devicejs/runtime.(*Loop).watchMemory("),
+	[]byte("devicejs/runtime.(*Loop).watchStop(")}
 
 // busyStates are the goroutine states that mean work is being done or is about to be.
 var busyStates = []string{"running", "runnable", "syscall", "semacquire", "sync.Mutex.Lock",
@@ -79,11 +112,12 @@ var busyStates = []string{"running", "runnable", "syscall", "semacquire", "sync.
 // idle reports whether every goroutine of the world, other than the caller and the device
 // loops, is blocked.
 func (s *worldScan) idle() bool {
+	start := time.Now()
+	defer func() { s.gap = min(max(2*time.Since(start), minScanGap), maxScanGap) }()
 	self := goroutineID()
 	for {
 		n := runtime.Stack(s.buf, true)
 		if n < len(s.buf) {
-			s.buf = s.buf[:cap(s.buf)]
 			return s.idleIn(s.buf[:n], self)
 		}
 		s.buf = make([]byte, 2*len(s.buf))
@@ -108,7 +142,7 @@ func (s *worldScan) idleIn(all []byte, self uint64) bool {
 			continue
 		}
 		id, state, ok := parseGoroutineHead(head)
-		if !ok || id == self || bytes.Contains(block, loopFrame) {
+		if !ok || id == self || containsAny(block, skipFrames) {
 			continue
 		}
 		for _, b := range busyStates {
@@ -151,4 +185,13 @@ func labelWorld(ctx context.Context) (id string, restore func()) {
 	id = strconv.FormatUint(worldSeq.Add(1), 10)
 	pprof.SetGoroutineLabels(pprof.WithLabels(ctx, pprof.Labels(worldLabel, id)))
 	return id, func() { pprof.SetGoroutineLabels(ctx) }
+}
+
+func containsAny(b []byte, subs [][]byte) bool {
+	for _, s := range subs {
+		if bytes.Contains(b, s) {
+			return true
+		}
+	}
+	return false
 }

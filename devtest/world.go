@@ -280,23 +280,34 @@ func (w *World) settle() {
 
 // settleKnown is settle in the embedded world: it returns as soon as the world is idle, known
 // from the parts themselves, with no wall-time window: every device loop idle (exact,
-// runtime.IdleClock) and every other goroutine of the world blocked (quiescence.go), with no
-// loop woken and no activity between the two readings. Two bounds remain for a part that never
-// becomes idle: StuckAfter of wall time without any activity, and settleCap in all.
+// runtime.IdleClock) and every other goroutine of the world blocked, with no loop woken and no
+// activity between the readings. Whether the goroutines are blocked is read first from the Go
+// scheduler's counts (nothing but the caller running or runnable in the whole process: cheap),
+// and, when the process is busy with something else (another test file under -j, a script
+// spinning at its top level), from a snapshot of the world's goroutines (quiescence.go), taken
+// at most once per scanGap so that its cost stays a fraction of the time spent. Two bounds
+// remain for a part that never becomes idle: StuckAfter of wall time without any activity, and
+// settleCap in all.
 func (w *World) settleKnown() {
 	w.awaited.Store(0)
 	start := time.Now()
 	last, progress := w.activity.Load(), start
+	lastScan, stable := start, start // stable: when the activity last changed
 	for spin := 0; w.ctx.Err() == nil; spin++ {
 		if w.loopsBusy.Load() == 0 {
 			a, wakes := w.activity.Load(), w.loopWakes.Load()
-			if w.scan.idle() && w.loopsBusy.Load() == 0 && w.loopWakes.Load() == wakes && w.activity.Load() == a {
+			idle := w.scan.processIdle()
+			if !idle && time.Since(lastScan) >= w.scan.gap && time.Since(stable) >= w.scan.gap {
+				idle = w.scan.idle()
+				lastScan = time.Now()
+			}
+			if idle && w.loopsBusy.Load() == 0 && w.loopWakes.Load() == wakes && w.activity.Load() == a {
 				return
 			}
 		}
 		now := time.Now()
 		if a := w.activity.Load(); a != last {
-			last, progress = a, now
+			last, progress, stable = a, now, now
 		}
 		if now.Sub(progress) >= StuckAfter || now.Sub(start) >= settleCap {
 			return
@@ -305,7 +316,7 @@ func (w *World) settleKnown() {
 		if spin < 4 {
 			goruntime.Gosched()
 		} else {
-			time.Sleep(min(time.Duration(spin)*20*time.Microsecond, time.Millisecond))
+			time.Sleep(min(time.Duration(spin)*10*time.Microsecond, time.Millisecond))
 		}
 	}
 }
