@@ -3,7 +3,7 @@ GO ?= go
 STATICCHECK_VERSION := v0.8.2
 BIN := bin/devicejs
 
-.PHONY: build test test-deps tidy-check vet staticcheck fmt fuzz soak bench interop run-sample gen-docs report-screenshot clean
+.PHONY: build test test-deps tidy-check vet staticcheck fmt fuzz soak fleet-scenario bench interop run-sample gen-docs report-screenshot clean
 
 build:
 	$(GO) build -o $(BIN) ./cmd/devicejs
@@ -54,6 +54,14 @@ bench:
 # restart every 30 device minutes; heap, goroutines and fds must stay flat (docs/reliability.md).
 soak:
 	DEVICEJS_SOAK=1 $(GO) test -count=1 -timeout 30m -run '^TestSoak$$' -v ./internal/reliability
+
+# fleet-scenario: issue 21's load-test scenario at full size: 2,000 smart meters in four shard
+# processes against mosquitto restarted mid-run, progress lines, --metrics scraped, thresholds
+# (one held, one crossed), merge with a shard missing (docs/fleet.md). The default suite runs it
+# with 160 devices; this is about a minute.
+FLEET_SCENARIO_N ?= 2000
+fleet-scenario:
+	DEVICEJS_FLEET_SCENARIO_N=$(FLEET_SCENARIO_N) $(GO) test -count=1 -timeout 10m -run '^TestFleetScenario$$' -v ./cmd/devicejs/cli
 
 # interop: devicejs against RabbitMQ 3.10 with its MQTT plugin (Debian's rabbitmq-server, started
 # privately on free loopback ports): conformance, the six samples, QoS 2 and the broker facts
