@@ -23,9 +23,10 @@ c.on('connect', function () {
 func TestFleetE2EProbe(t *testing.T) {
 	js := script(t, "meter.js", e2eJS)
 	sj := filepath.Join(t.TempDir(), "s.json")
-	r := runBinary(t, "fleet", "-n", "5", "--broker", "embedded", "--for", "2s", "--quiet", "--client-id", "m-{i}",
+	r := runBinary(t, "fleet", "-n", "5", "--broker", "embedded", "--quiet", "--client-id", "m-{i}",
 		"--define", "DEVICE_INDEX={i}", "--define", "DEVICE_ID={id}", "--e2e-probe", "meters/+",
-		"--threshold", "e2e_p99<30s", "--threshold", "e2e_p50<1us", "--summary-json", sj, js)
+		"--threshold", "e2e_p99<30s", "--threshold", "e2e_p50<1us", "--summary-json", sj,
+		"--report", filepath.Join(filepath.Dir(sj), "r.html"), "--for", "3s", js)
 	if r.code != 4 {
 		t.Fatalf("exit %d, want 4 (e2e_p50<1us crossed); stderr:\n%s", r.code, r.stderr)
 	}
@@ -45,6 +46,23 @@ func TestFleetE2EProbe(t *testing.T) {
 	}
 	if !strings.Contains(r.stderr, "end-to-end latency ms (meters/+)") {
 		t.Errorf("text summary:\n%s", r.stderr)
+	}
+	// --report records the latency of each one-second interval in the series.
+	var pubSamples, e2eSamples int
+	for _, x := range s.Series {
+		if x.PublishP50MS > 0 && x.PublishP50MS <= x.PublishP99MS {
+			pubSamples++
+		}
+		if x.E2EP50MS > 0 && x.E2EP50MS <= x.E2EP99MS {
+			e2eSamples++
+		}
+	}
+	if pubSamples < 2 || e2eSamples < 2 {
+		t.Errorf("series %+v: %d samples with publish latency, %d with e2e, want at least 2 each", s.Series, pubSamples, e2eSamples)
+	}
+	d := embeddedData(t, filepath.Join(filepath.Dir(sj), "r.html"))
+	if d.Fleet == nil || d.Fleet.Summary.E2E == nil || len(d.Fleet.Summary.Series) != len(s.Series) {
+		t.Errorf("report data lacks the e2e figures or the series")
 	}
 	t.Logf("e2e: %d received of %d sent, %+v", e.Latency.Count, e.Sent, e.LatencyMS)
 }
