@@ -222,8 +222,6 @@ func (r *FleetRecorder) Snapshot(fleetSize, n int) fleet.Summary {
 	return s
 }
 
-func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
-
 func (r *FleetRecorder) slowestLocked() []fleet.DeviceLatency {
 	all := make([]fleet.DeviceLatency, 0, len(r.latency))
 	for id, l := range r.latency {
