@@ -108,6 +108,17 @@ type Config struct {
 	// takes precedence. 0 means none; New refuses a negative value or one above MaxBudget.
 	MemoryGuards int64
 
+	// DeviceMemory is this device's own heap budget in bytes, for many devices in one process:
+	// when the estimate of the heap its script can reach (its variables, arrays, strings,
+	// objects, maps, closures, typed arrays, timers' functions) exceeds it, this device alone
+	// ends with the budget error (Ending ScriptFailed, runtime.ErrMemoryBudget) and the
+	// others run on. The estimate is measured only after the process heap has grown, and only
+	// for devices that ran since; an idle device costs nothing. It also applies MemoryGuards'
+	// checks with this budget when MemoryGuards and MaxMemory are 0. How it is counted and
+	// where it is an estimate: docs/embedding.md, "Hostile scripts". 0 means none; New refuses
+	// a negative value or one above MaxBudget (*ConfigError).
+	DeviceMemory int64
+
 	// Link emulates the device's network link between it and its broker, on device time:
 	// the grammar of `--link` ("3g", "latency=200ms,jitter=50ms,loss=1%,bandwidth=256kbit",
 	// "lte,loss=5%"; docs/link.md). Every connection of the run goes through it, over whichever
@@ -184,6 +195,9 @@ func New(cfg Config) (*Device, error) {
 		return nil, err
 	}
 	if err := checkBudget("MemoryGuards", cfg.MemoryGuards); err != nil {
+		return nil, err
+	}
+	if err := checkBudget("DeviceMemory", cfg.DeviceMemory); err != nil {
 		return nil, err
 	}
 	if err := cfg.Globals.Validate(); err != nil {
@@ -342,7 +356,7 @@ func (d *Device) prepare(ctx context.Context, script Script) (*runState, error) 
 	r.ctx = runCtx
 	r.cleanup = append(r.cleanup, func() { cancel(nil) })
 	r.loop = runtime.New(runtime.Options{Stdout: stdout, Clock: clk, MaxMemory: d.cfg.MaxMemory,
-		MemoryGuardBudget: d.cfg.MemoryGuards})
+		MemoryGuardBudget: d.cfg.MemoryGuards, DeviceMemory: d.cfg.DeviceMemory})
 	h.loop = r.loop
 	if d.cfg.For > 0 {
 		stop := clk.AfterFunc(d.cfg.For, func() { cancel(errForElapsed) })

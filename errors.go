@@ -10,10 +10,11 @@ import (
 var ErrInvalidConfig = errors.New("devicejs: invalid Config")
 
 // ConfigError is a Config that New refuses: Field is the name of the offending Config field
-// ("Broker", "Dial", "Embedded", "TimeScale", "For", "MaxMemory", "MemoryGuards"; for a conflict
-// of routes, the second route set) and Reason says what is wrong with it. Err is the
-// underlying error, if any (e.g. runtime.CheckTimeScale's). errors.Is(err, ErrInvalidConfig)
-// is true for every *ConfigError.
+// ("Broker", "Dial", "Embedded", "TimeScale", "For", "MaxMemory", "MemoryGuards",
+// "DeviceMemory", "Globals", "Link"; for a conflict of routes, the second route set) and
+// Reason says what is wrong with it. Err is the underlying error, if any (e.g.
+// runtime.CheckTimeScale's, *runtime.GlobalsError). errors.Is(err, ErrInvalidConfig) is true
+// for every *ConfigError.
 type ConfigError struct {
 	Field  string
 	Reason string
@@ -38,7 +39,7 @@ func configErrorf(field string, err error, format string, args ...any) *ConfigEr
 	return &ConfigError{Field: field, Reason: fmt.Sprintf(format, args...), Err: err}
 }
 
-// MaxBudget is the largest MaxMemory or MemoryGuards New accepts, in bytes: 256 TiB, the most
+// MaxBudget is the largest MaxMemory, MemoryGuards or DeviceMemory New accepts, in bytes: 256 TiB, the most
 // heap a Go process can address on today's 64-bit platforms (48-bit addresses). A larger
 // budget could never be reached; it is refused as a mistake (e.g. math.MaxInt64 for "none",
 // which is 0).

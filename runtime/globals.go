@@ -47,6 +47,8 @@ func (l *Loop) nativeFunc(name string, fn func(goja.FunctionCall) goja.Value) *g
 func (l *Loop) jsTick(goja.FunctionCall) goja.Value {
 	if l.pending.Load() && l.depth == 0 && !l.stopped.Load() {
 		l.round(true)
+	} else if l.mem != nil && l.depth > 0 && l.mem.req.Load() {
+		l.measure() // a callback spinning: the posted measurement would wait for it (devmemory.go)
 	} else if l.depth == 0 {
 		l.work.spinIdle(&l.pending) // nil without an IdleClock
 	}

@@ -35,6 +35,11 @@ type Options struct {
 	// loops sharing one process and one watchdog (package fleet); MaxMemory,
 	// when set, takes precedence. 0 means none.
 	MemoryGuardBudget int64
+	// DeviceMemory is this loop's own heap budget in bytes among many loops in one process
+	// (devmemory.go): when the estimate of the heap its VM reaches exceeds it, the run ends
+	// with the budget error and the other loops run on. It also installs the memory guards
+	// against it, unless MaxMemory or MemoryGuardBudget is set. 0 means none.
+	DeviceMemory int64
 }
 
 // Loop owns a goja VM and runs one device script on it: the top level first,
@@ -64,7 +69,8 @@ type Loop struct {
 	work        *loopWork                   // the loop's share of an IdleClock's Busy; nil without one
 	firedUpTo   atomic.Int64                // device time (unix ns) of the latest armed timer that fired
 	maxMemory   int64                       // Options.MaxMemory
-	guardBudget int64                       // the budget of the memory guards: MaxMemory, else Options.MemoryGuardBudget
+	guardBudget int64                       // the budget of the memory guards: MaxMemory, else Options.MemoryGuardBudget, else DeviceMemory
+	mem         *devMem                     // Options.DeviceMemory's state; nil without one
 
 	// Loop goroutine only.
 	ctx        context.Context
@@ -101,6 +107,12 @@ func New(opts Options) *Loop {
 	l.guardBudget = opts.MemoryGuardBudget
 	if opts.MaxMemory > 0 {
 		l.guardBudget = opts.MaxMemory
+	}
+	if opts.DeviceMemory > 0 {
+		l.mem = &devMem{budget: opts.DeviceMemory}
+		if l.guardBudget <= 0 {
+			l.guardBudget = opts.DeviceMemory
+		}
 	}
 	if l.clock == nil {
 		l.clock = NewWallClock()
@@ -207,6 +219,9 @@ func (l *Loop) interruptCause() error {
 // wake tells the loop (or a preemption point) to look for work. Any goroutine.
 func (l *Loop) wake() {
 	l.pending.Store(true)
+	if l.mem != nil {
+		l.mem.active.Store(true) // it will run: the next sweep measures it (devmemory.go)
+	}
 	l.work.woken()
 	if l.parked.CompareAndSwap(true, false) {
 		goResume(l) // a Start run waiting with no goroutine
@@ -266,6 +281,9 @@ func (l *Loop) begin(ctx context.Context, filename string) error {
 		go func() { defer close(watched); l.watchMemory(l.maxMemory, quit) }()
 		l.quitMemory = func() { close(quit); <-watched }
 	}
+	if l.mem != nil {
+		l.registerDeviceMemory()
+	}
 	return nil
 }
 
@@ -281,6 +299,9 @@ func (l *Loop) finish(err error) error {
 	}
 	if l.quitMemory != nil {
 		l.quitMemory()
+	}
+	if l.mem != nil {
+		l.unregisterDeviceMemory()
 	}
 	return err
 }

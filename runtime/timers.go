@@ -180,6 +180,9 @@ func (l *Loop) schedule(call goja.FunctionCall, name string, repeat bool) goja.V
 		args = append(args, call.Arguments[2:]...)
 	}
 	t := l.timers.add(fn, args, l.clock.Now().Add(d), interval)
+	if l.mem != nil {
+		l.mem.keepTimer(t.id, call.Argument(0)) // a root of the heap estimate (devmemory.go)
+	}
 	l.arm()
 	return l.vm.ToValue(t.id)
 }

@@ -1,0 +1,171 @@
+package devicejs_test
+
+import (
+	"context"
+	"errors"
+	"os"
+	goruntime "runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/devicejs/devicejs"
+	"github.com/devicejs/devicejs/broker"
+	"github.com/devicejs/devicejs/runtime"
+)
+
+// healthyDevice does a small garbage-making job every 10 ms until Go publishes fleet/stop
+// (after the leaker has ended), then ends its session and finishes.
+const healthyDevice = `
+var client = mqtt.connect('mqtt://gateway.local:1883');
+var rounds = 0;
+var t = setInterval(function() {
+  var batch = [];
+  for (var i = 0; i < 200; i++) batch.push({i: i, v: 'r' + i});
+  if (JSON.stringify(batch).length > 0) rounds++;
+}, 10);
+client.on('connect', function() {
+  client.subscribe('fleet/stop', {qos: 1}, function() { client.publish('fleet/ready', 'r', {qos: 1}); });
+});
+client.on('message', function() { clearInterval(t); client.end(); });
+`
+
+// leakShapes are scripts that grow their heap without bound, each in another way.
+var leakShapes = []struct{ name, src string }{
+	{"push loop", `var a = []; while (true) a.push({t: Date.now(), v: 'reading'});`},
+	{"string doubling", `var s = 'x'; while (true) s += s;`},
+	{"object properties in a timer", `var o = {}, i = 0;
+setInterval(function() { for (var k = 0; k < 2000; k++) { o['k' + i] = {n: i}; i++; } }, 1);`},
+	{"Map in a closure's timer", `(function() { var m = new Map(), i = 0;
+  setInterval(function() { for (var k = 0; k < 2000; k++) { m.set(i, [i, i + 1]); i++; } }, 1); })();`},
+	{"closures array", `var f = []; for (;;) { let j = {n: f.length}; f.push(function() { return j; }); }`},
+	{"typed arrays in a timer", `var t = []; setInterval(function() { t.push(new Float64Array(16384)); }, 1);`},
+	{"JSON.parse of a growing string", `var keep = [], s = '[0';
+for (var i = 1; ; i++) { s += ',' + i; if (i % 50 === 0) keep.push(JSON.parse(s + ']')); }`},
+	{"let in a callback", `setTimeout(function() { let rows = []; for (;;) rows.push('row ' + rows.length + ' of the log'); }, 5);`},
+}
+
+// TestDeviceMemoryOneLeakerAmongTwenty runs, for each leak shape, 19 healthy devices and one
+// leaking device in one process, each with its own DeviceMemory budget: the leaker alone
+// ends with the budget error, the 19 others finish, and the process's resident set stays
+// bounded.
+func TestDeviceMemoryOneLeakerAmongTwenty(t *testing.T) {
+	const budget = 32 << 20
+	for _, shape := range leakShapes {
+		t.Run(shape.name, func(t *testing.T) {
+			goruntime.GC()
+			rss0 := residentBytes()
+			var peak atomic.Uint64
+			stop := make(chan struct{})
+			sampled := make(chan struct{})
+			go func() {
+				defer close(sampled)
+				for {
+					if r := residentBytes(); r > peak.Load() {
+						peak.Store(r)
+					}
+					select {
+					case <-stop:
+						return
+					case <-time.After(2 * time.Millisecond):
+					}
+				}
+			}()
+			ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+			defer cancel()
+			b := startBroker(t, broker.Config{})
+			ready := make(chan struct{}, 20)
+			unsubscribe, err := b.Subscribe("fleet/ready", func(broker.Message) { ready <- struct{}{} })
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer unsubscribe()
+			leakerDone := make(chan struct{})
+			results := make([]devicejs.Result, 20)
+			var stoppedAfter time.Duration
+			var wg sync.WaitGroup
+			start := time.Now()
+			for i := range results {
+				src := healthyDevice
+				if i == 7 {
+					src = shape.src
+				}
+				d, err := devicejs.New(devicejs.Config{DeviceMemory: budget, Embedded: b})
+				if err != nil {
+					t.Fatal(err)
+				}
+				wg.Add(1)
+				err = d.Start(ctx, devicejs.Script{Name: "d" + strconv.Itoa(i) + ".js", Source: src}, func(r devicejs.Result) {
+					results[i] = r
+					if i == 7 {
+						stoppedAfter = time.Since(start)
+						close(leakerDone)
+					}
+					wg.Done()
+				})
+				if err != nil {
+					t.Fatal(err)
+				}
+			}
+			// The 19 are running (subscribed) while the leaker is stopped; then Go stops them.
+			for range 19 {
+				select {
+				case <-ready:
+				case <-ctx.Done():
+					t.Fatal("the healthy devices did not all subscribe")
+				}
+			}
+			select {
+			case <-leakerDone:
+			case <-ctx.Done():
+				t.Fatal("the leaker was not stopped")
+			}
+			if err := b.Publish("fleet/stop", []byte("stop"), 1, false); err != nil {
+				t.Fatal(err)
+			}
+			wg.Wait()
+			close(stop)
+			<-sampled
+			for i, r := range results {
+				if i == 7 {
+					se := r.ScriptError()
+					if r.Ending != devicejs.ScriptFailed || se == nil || !errors.Is(r.Err, runtime.ErrMemoryBudget) {
+						t.Fatalf("leaker: %v %v, want the budget error", r.Ending, r.Err)
+					}
+					if !strings.Contains(se.Message, "DeviceMemory") && !strings.Contains(se.Message, "would allocate") {
+						t.Errorf("leaker's message: %q", se.Message)
+					}
+					continue
+				}
+				if r.Ending != devicejs.Finished {
+					t.Errorf("healthy device %d: %v %v", i, r.Ending, r.Err)
+				}
+			}
+			grown := int64(peak.Load()) - int64(rss0)
+			t.Logf("leaker stopped after %v; peak RSS %.0f MiB (%.0f MiB over the start); message: %s",
+				stoppedAfter.Round(time.Millisecond), float64(peak.Load())/(1<<20), float64(grown)/(1<<20), results[7].ScriptError().Message)
+			// Generous: the estimate, the moment of the check (a sweep per quarter budget of
+			// growth), garbage not yet collected and the Go runtime's own pages.
+			if grown > 24*budget {
+				t.Errorf("the resident set grew by %.0f MiB for a %d MiB budget", float64(grown)/(1<<20), budget>>20)
+			}
+		})
+	}
+}
+
+// residentBytes is the process's resident set from /proc/self/statm (0 if unknown).
+func residentBytes() uint64 {
+	b, err := os.ReadFile("/proc/self/statm")
+	if err != nil {
+		return 0
+	}
+	f := strings.Fields(string(b))
+	if len(f) < 2 {
+		return 0
+	}
+	n, _ := strconv.ParseUint(f[1], 10, 64)
+	return n * uint64(os.Getpagesize())
+}

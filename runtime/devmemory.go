@@ -1,0 +1,530 @@
+package runtime
+
+import (
+	"reflect"
+	goruntime "runtime"
+	"runtime/metrics"
+	"sync"
+	"sync/atomic"
+	"time"
+	"unsafe"
+
+	"github.com/dop251/goja"
+)
+
+// The per-device memory budget (Options.DeviceMemory): many loops in one process, each
+// stopped alone when its own heap outgrows its own budget.
+//
+// Go has no per-goroutine or per-VM heap figure, so a device's heap is an estimate: the bytes
+// of the Go values its VM can reach (estimateHeap), measured on the loop goroutine. Measuring
+// costs time in proportion to the device's heap, so it is done only when needed: one referee
+// goroutine per process (while at least one such loop runs) reads the process heap every
+// refereeSample, and when the heap objects have grown by refereeStep since its last sweep it
+// asks every loop that ran since its last measurement (a loop woken by a timer, a message, a
+// posted job; an idle loop is never asked) to measure itself. The request is a posted job
+// (a loop between callbacks, or one spinning at the top level, runs it at its next
+// preemption point) and, for a loop spinning inside a callback, the preemption point itself
+// (jsTick). A loop over its budget ends with the budget error (ErrMemoryBudget); the others
+// run on.
+//
+// Backstop: what the estimate cannot see (see estimateHeap) still grows the process heap. When
+// the live heap exceeds the heap the process held when the referee started plus the sum of
+// the running loops' budgets, the loop with the largest estimate is stopped with the budget
+// error (one at a time, refereeBlameGap apart), not every loop.
+
+const (
+	// refereeSample is how often the referee reads the process heap.
+	refereeSample = 5 * time.Millisecond
+	// refereeMinStep is the least heap growth between two sweeps; the step is otherwise a
+	// quarter of the smallest running budget.
+	refereeMinStep = 1 << 20
+	// refereeBlameGap is how long the backstop waits after stopping a loop before it stops
+	// another (the stopped one's heap becomes garbage only once it has ended).
+	refereeBlameGap = time.Second
+	// walkMaxNodes bounds one measurement's walk (a safety net; the budget bounds it first).
+	walkMaxNodes = 1 << 26
+)
+
+// devMem is the per-device memory state of a loop with Options.DeviceMemory.
+type devMem struct {
+	budget   int64
+	active   atomic.Bool   // woken (or started) since its last measurement between callbacks
+	req      atomic.Bool   // a measurement is requested and not yet made
+	estimate atomic.Int64  // the last estimate, in bytes
+	allocAt  atomic.Uint64 // the process's allocation count (allocated) at its last measurement
+	// notBefore (unix ns) spaces measurements: four times the last one's duration after it.
+	notBefore atomic.Int64
+	// Loop only: the JS functions of live timers (the timer queue holds only Go callables,
+	// which the walk cannot see into). Pruned at each measurement.
+	timerFns map[int64]goja.Value
+}
+
+// keepTimer records the JS function of timer id as a root of the estimate. Loop only.
+func (m *devMem) keepTimer(id int64, fn goja.Value) {
+	if m.timerFns == nil {
+		m.timerFns = map[int64]goja.Value{}
+	}
+	m.timerFns[id] = fn
+}
+
+// referee is the process's per-device memory referee.
+var referee struct {
+	sync.Mutex
+	loops   map[*Loop]struct{}
+	sum     int64         // the sum of their budgets
+	minimum int64         // the smallest budget, 0 if none
+	quit    chan struct{} // closes the running referee; nil when none runs
+}
+
+// registerDeviceMemory adds a starting loop with a per-device budget to the referee, starting
+// the referee if it is the first. Any goroutine.
+func (l *Loop) registerDeviceMemory() {
+	l.mem.active.Store(true)
+	referee.Lock()
+	defer referee.Unlock()
+	if referee.loops == nil {
+		referee.loops = map[*Loop]struct{}{}
+	}
+	referee.loops[l] = struct{}{}
+	referee.sum += l.mem.budget
+	if referee.minimum == 0 || l.mem.budget < referee.minimum {
+		referee.minimum = l.mem.budget
+	}
+	if referee.quit == nil {
+		referee.quit = make(chan struct{})
+		go runReferee(referee.quit)
+	}
+}
+
+// unregisterDeviceMemory removes an ended loop; the last one stops the referee. Any goroutine.
+func (l *Loop) unregisterDeviceMemory() {
+	referee.Lock()
+	defer referee.Unlock()
+	if _, ok := referee.loops[l]; !ok {
+		return
+	}
+	delete(referee.loops, l)
+	referee.sum -= l.mem.budget
+	referee.minimum = 0
+	for o := range referee.loops {
+		if referee.minimum == 0 || o.mem.budget < referee.minimum {
+			referee.minimum = o.mem.budget
+		}
+	}
+	if len(referee.loops) == 0 && referee.quit != nil {
+		close(referee.quit)
+		referee.quit = nil
+	}
+}
+
+// runReferee is the referee's goroutine (see the top of this file).
+func runReferee(quit <-chan struct{}) {
+	samples := []metrics.Sample{{Name: "/gc/heap/live:bytes"}, {Name: "/memory/classes/heap/objects:bytes"}}
+	allocSample := []metrics.Sample{{Name: "/gc/heap/allocs:bytes"}}
+	base, objects := heapFigures(samples)
+	base = max(base, objects/2) // no collection yet: about half of the objects are live
+	var blamed time.Time
+	t := time.NewTicker(refereeSample)
+	defer t.Stop()
+	var asked []*Loop
+	next := uint64(0) // the allocation count at which a loop is next due
+	for {
+		select {
+		case <-quit:
+			return
+		case <-t.C:
+		}
+		allocs := allocated(allocSample)
+		now := time.Now().UnixNano()
+		live, _ := heapFigures(samples)
+		referee.Lock()
+		sum, n := referee.sum, len(referee.loops)
+		asked = asked[:0]
+		if allocs >= next {
+			next = ^uint64(0)
+			for l := range referee.loops {
+				at := l.mem.allocAt.Load()
+				if !l.mem.active.Load() { // it has not run since: it has not grown
+					l.mem.allocAt.Store(allocs)
+					at = allocs
+				} else if allocs-at >= l.mem.step() && now >= l.mem.notBefore.Load() {
+					asked = append(asked, l)
+					at = allocs // asked: not due again before it has measured
+				}
+				next = min(next, at+l.mem.step())
+			}
+		}
+		var blame *Loop
+		if live > base+uint64(sum) && time.Since(blamed) >= refereeBlameGap && walking.Load() == 0 {
+			for l := range referee.loops {
+				if blame == nil || l.mem.estimate.Load() > blame.mem.estimate.Load() {
+					blame = l
+				}
+			}
+		}
+		referee.Unlock()
+		for _, l := range asked {
+			l.requestMeasure()
+		}
+		if blame != nil {
+			blamed = time.Now()
+			goruntime.GC() // the live figure may be stale: look again before stopping anyone
+			if live, _ = heapFigures(samples); live > base+uint64(sum) {
+				blame.Interrupt(blame.budgetError("the process heap holds %s, over the %s of the budgets of its %d devices (DeviceMemory) and its own %s; this device's estimated heap, %s, is the largest",
+					mib(live), mib(uint64(sum)), n, mib(base), mib(uint64(blame.mem.estimate.Load()))))
+			}
+		}
+	}
+}
+
+// step is how many bytes the process allocates, at least, before the loop is measured again:
+// half its headroom under its budget (a loop cannot grow by more than the process
+// allocates), and at least refereeMinStep.
+func (m *devMem) step() uint64 {
+	return uint64(max((m.budget-m.estimate.Load())/2, refereeMinStep))
+}
+
+// allocated is the bytes the process has allocated on the heap so far (a monotonic count).
+func allocated(s []metrics.Sample) uint64 {
+	metrics.Read(s)
+	if s[0].Value.Kind() == metrics.KindUint64 {
+		return s[0].Value.Uint64()
+	}
+	return 0
+}
+
+// walking counts the measurements under way: the backstop waits for them, as their own
+// bookkeeping (a set of the addresses seen, up to a third of the heap they measure) is live
+// while they run.
+var walking atomic.Int32
+
+// requestMeasure asks the loop to measure its heap at its next preemption point or between
+// callbacks. Any goroutine.
+func (l *Loop) requestMeasure() {
+	if l.mem.req.CompareAndSwap(false, true) {
+		l.Post(func(*goja.Runtime) error {
+			if l.baseFrames == 0 { // between callbacks, not inside a spinning top level
+				l.mem.active.Store(false)
+			}
+			l.measure()
+			return nil
+		})
+	}
+}
+
+// measure estimates the loop's heap if a measurement is requested, and ends the run with the
+// budget error when the estimate exceeds the budget. Loop only.
+func (l *Loop) measure() {
+	if !l.mem.req.CompareAndSwap(true, false) || l.stopped.Load() {
+		return
+	}
+	walking.Add(1)
+	began := time.Now()
+	est := l.estimateHeap(l.mem.budget + 1)
+	walking.Add(-1)
+	// At most a fifth of the device's time goes to measuring it.
+	l.mem.notBefore.Store(time.Now().Add(4 * time.Since(began)).UnixNano())
+	l.mem.estimate.Store(est)
+	// Due again once the process has allocated step() more (its own garbage included).
+	l.mem.allocAt.Store(allocated([]metrics.Sample{{Name: "/gc/heap/allocs:bytes"}}))
+	if est > l.mem.budget {
+		l.Interrupt(l.budgetError("the device's heap is estimated at more than %s, its budget (DeviceMemory) is %s",
+			mib(uint64(est)), mib(uint64(l.mem.budget))))
+	}
+}
+
+// DeviceMemoryEstimate is the loop's last estimate of its own heap in bytes (0 before the
+// first measurement, and without Options.DeviceMemory). Any goroutine.
+func (l *Loop) DeviceMemoryEstimate() int64 {
+	if l.mem == nil {
+		return 0
+	}
+	return l.mem.estimate.Load()
+}
+
+// EstimateHeap measures the loop's heap now, as the per-device budget does (see
+// estimateHeap), whether or not it has a budget. Loop only.
+func (l *Loop) EstimateHeap() int64 { return l.estimateHeap(1 << 62) }
+
+// estimateHeap is the bytes of the Go values reachable from the loop's VM (its global object
+// and built-ins, its stack and scopes, every JS value they reach) and from its timers' JS
+// functions, stopping once it passes limit. It counts each allocation once (by address),
+// slices by capacity, maps by entry, strings by length (strings under 64 bytes each time
+// they are reached). It does not see values that only host Go code holds: a function given to
+// an mqtt client's on() and what its closure alone reaches, or a queued message. Loop only.
+func (l *Loop) estimateHeap(limit int64) int64 {
+	w := walker{seen: map[uintptr]struct{}{}, limit: limit}
+	w.push(reflect.ValueOf(l.vm))
+	if l.mem != nil {
+		for id, fn := range l.mem.timerFns {
+			if _, live := l.timers.byID[id]; !live {
+				delete(l.mem.timerFns, id)
+				continue
+			}
+			w.push(reflect.ValueOf(&fn).Elem())
+		}
+	}
+	for _, t := range l.timers.byID {
+		w.push(reflect.ValueOf(t.args))
+	}
+	w.run()
+	return w.total
+}
+
+// walker sizes the Go values reachable from its roots with an explicit stack (a linked list
+// of a million objects must not recurse a million Go frames).
+type walker struct {
+	seen  map[uintptr]struct{}
+	stack []reflect.Value
+	total int64
+	limit int64
+	nodes int
+	plans map[reflect.Type]*typePlan // the walk's own cache of plans
+}
+
+func (w *walker) push(v reflect.Value) {
+	if v.IsValid() {
+		w.stack = append(w.stack, v)
+	}
+}
+
+// once reports whether p is seen for the first time.
+func (w *walker) once(p uintptr) bool {
+	if p == 0 {
+		return false
+	}
+	if _, ok := w.seen[p]; ok {
+		return false
+	}
+	w.seen[p] = struct{}{}
+	return true
+}
+
+func (w *walker) run() {
+	for len(w.stack) > 0 && w.total <= w.limit && w.nodes < walkMaxNodes {
+		v := w.stack[len(w.stack)-1]
+		w.stack = w.stack[:len(w.stack)-1]
+		w.nodes++
+		w.visit(v)
+	}
+}
+
+// visit counts what v points to (v's own bytes are counted by what holds it) and queues the
+// values inside it.
+func (w *walker) visit(v reflect.Value) {
+	switch v.Kind() {
+	case reflect.Pointer:
+		p := w.plan(v.Type())
+		if v.IsNil() || !p.elemWalk || !w.once(v.Pointer()) {
+			return
+		}
+		w.total += allocSize(p.elemSize)
+		w.push(v.Elem())
+	case reflect.Interface:
+		if v.IsNil() {
+			return
+		}
+		e := v.Elem()
+		p := w.plan(e.Type())
+		if !p.walk {
+			return
+		}
+		switch e.Kind() {
+		case reflect.Pointer, reflect.Map, reflect.Chan, reflect.Func, reflect.UnsafePointer:
+		default:
+			w.total += allocSize(p.size) // boxed
+		}
+		if p.ptrs {
+			w.push(e)
+		}
+	case reflect.String:
+		if n := v.Len(); n >= 64 {
+			if w.once(uintptr(unsafe.Pointer(unsafe.StringData(v.String())))) {
+				w.total += allocSize(int64(n))
+			}
+		} else {
+			w.total += allocSize(int64(n))
+		}
+	case reflect.Slice:
+		if v.IsNil() || !w.once(v.Pointer()) {
+			return
+		}
+		p := w.plan(v.Type())
+		w.total += allocSize(int64(v.Cap()) * p.elemSize)
+		if p.elemWalk {
+			for i := v.Len() - 1; i >= 0; i-- {
+				w.push(v.Index(i))
+			}
+		}
+	case reflect.Array:
+		if p := w.plan(v.Type()); p.elemWalk {
+			for i := v.Len() - 1; i >= 0; i-- {
+				w.push(v.Index(i))
+			}
+		}
+	case reflect.Map:
+		if v.IsNil() || !w.once(v.Pointer()) {
+			return
+		}
+		p := w.plan(v.Type())
+		w.total += mapSize(v.Len(), p.keySize+p.elemSize)
+		if !p.keyWalk && !p.elemWalk {
+			return
+		}
+		it := v.MapRange()
+		for it.Next() {
+			if p.keyWalk {
+				w.push(it.Key())
+			}
+			if p.elemWalk {
+				w.push(it.Value())
+			}
+		}
+	case reflect.Struct:
+		for _, i := range w.plan(v.Type()).fields {
+			w.push(v.Field(i))
+		}
+	}
+}
+
+// mapSize is the bytes of a Go map (Swiss tables) of n entries of slot bytes each: a header
+// and groups of 8 slots and 8 control bytes, at most 7/8 full (one group up to 8 entries).
+func mapSize(n int, slot int64) int64 {
+	groups := int64(1)
+	if n > 8 {
+		for groups*7 < int64(n) {
+			groups *= 2
+		}
+	}
+	return 48 + allocSize(groups*(8*slot+8))
+}
+
+// allocSize is n rounded up as Go's allocator does: to its size class up to 32 KiB, to pages
+// above.
+func allocSize(n int64) int64 {
+	switch {
+	case n <= 0:
+		return 0
+	case n <= 8:
+		return 8
+	case n <= 32<<10:
+		for _, c := range sizeClasses {
+			if n <= c {
+				return c
+			}
+		}
+	}
+	return (n + 8191) &^ 8191
+}
+
+// sizeClasses are Go's small object size classes (runtime/sizeclasses.go).
+var sizeClasses = [...]int64{8, 16, 24, 32, 48, 64, 80, 96, 112, 128, 144, 160, 176, 192, 208, 224,
+	240, 256, 288, 320, 352, 384, 416, 448, 480, 512, 576, 640, 704, 768, 896, 1024, 1152, 1280,
+	1408, 1536, 1792, 2048, 2304, 2688, 3072, 3200, 3456, 4096, 4864, 5376, 6144, 6528, 6784, 6912,
+	8192, 9472, 9728, 10240, 10880, 12288, 13568, 14336, 16384, 18432, 19072, 20480, 21760, 24576,
+	27264, 28672, 32768}
+
+// skipField are goja fields the walk must not read: written from other goroutines
+// (interruptVal, under a lock the walk does not take) or shared by the process.
+var skipField = map[string]bool{
+	"interruptVal": true, "interruptLock": true, "profTracker": true,
+	"fieldsInfoCache": true, "methodsInfoCache": true, "_collator": true,
+}
+
+// walkPkgs are the packages whose types the walk enters: goja's own. Values of other packages
+// (reflect.Value inside a wrapped Go object, a host's struct, a mutex, a regexp engine) are
+// not entered: the host's memory is not the device's, and other goroutines may write it.
+var walkPkgs = map[string]bool{
+	"github.com/dop251/goja":           true,
+	"github.com/dop251/goja/unistring": true,
+	"github.com/dop251/goja/file":      true,
+}
+
+// typePlan is what the walk needs to know of a type, computed once per process.
+type typePlan struct {
+	ptrs, walk        bool  // its values hold pointers; the walk may enter it
+	size              int64 // its size
+	elemSize, keySize int64 // pointer, slice, array, map: the element's (and key's) size
+	elemWalk, keyWalk bool  // ... and whether to enter them (they hold pointers and are walkable)
+	fields            []int // struct: the fields to enter
+}
+
+// plans caches typePlans for every walker of the process.
+var plans sync.Map // reflect.Type -> *typePlan
+
+// plan is t's typePlan.
+func (w *walker) plan(t reflect.Type) *typePlan {
+	if p, ok := w.plans[t]; ok {
+		return p
+	}
+	var p *typePlan
+	if v, ok := plans.Load(t); ok {
+		p = v.(*typePlan)
+	} else {
+		p = makePlan(t)
+		plans.Store(t, p)
+	}
+	if w.plans == nil {
+		w.plans = map[reflect.Type]*typePlan{}
+	}
+	w.plans[t] = p
+	return p
+}
+
+func makePlan(t reflect.Type) *typePlan {
+	p := &typePlan{ptrs: typePointers(t), walk: typeWalkable(t, map[reflect.Type]bool{}), size: int64(t.Size())}
+	enter := func(e reflect.Type) bool { return typePointers(e) && typeWalkable(e, map[reflect.Type]bool{}) }
+	switch t.Kind() {
+	case reflect.Pointer, reflect.Slice, reflect.Array:
+		p.elemSize, p.elemWalk = int64(t.Elem().Size()), enter(t.Elem())
+	case reflect.Map:
+		p.keySize, p.keyWalk = int64(t.Key().Size()), enter(t.Key())
+		p.elemSize, p.elemWalk = int64(t.Elem().Size()), enter(t.Elem())
+	case reflect.Struct:
+		for i := 0; i < t.NumField(); i++ {
+			if f := t.Field(i); !skipField[f.Name] && enter(f.Type) {
+				p.fields = append(p.fields, i)
+			}
+		}
+	}
+	return p
+}
+
+// typePointers reports whether t's values contain pointers (strings, slices, maps,
+// interfaces, pointers included).
+func typePointers(t reflect.Type) bool {
+	switch t.Kind() {
+	case reflect.Pointer, reflect.Interface, reflect.String, reflect.Slice, reflect.Map:
+		return true
+	case reflect.Array:
+		return t.Len() > 0 && typePointers(t.Elem())
+	case reflect.Struct:
+		for i := 0; i < t.NumField(); i++ {
+			if typePointers(t.Field(i).Type) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// typeWalkable reports whether the walk may enter t: a type of goja's or a built-in one made
+// of such types. Funcs, channels and unsafe pointers are never entered.
+func typeWalkable(t reflect.Type, busy map[reflect.Type]bool) bool {
+	if t.Name() != "" && t.PkgPath() != "" && !walkPkgs[t.PkgPath()] {
+		return false
+	}
+	if busy[t] {
+		return true
+	}
+	busy[t] = true
+	switch t.Kind() {
+	case reflect.Func, reflect.Chan, reflect.UnsafePointer:
+		return false
+	case reflect.Pointer, reflect.Slice, reflect.Array:
+		return typeWalkable(t.Elem(), busy)
+	case reflect.Map:
+		return typeWalkable(t.Key(), busy) && typeWalkable(t.Elem(), busy)
+	}
+	return true // interfaces are checked by their dynamic type; structs field by field
+}
