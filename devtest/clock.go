@@ -5,6 +5,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/devicejs/devicejs/internal/link"
 )
 
 // VirtualClock is device time that moves only when the world advances it: a runtime.Clock and
@@ -113,6 +115,10 @@ type countingClock struct {
 	*VirtualClock
 	pending *atomic.Int64
 }
+
+// DeadlineClock is the same device time, uncounted, for the link's read and write deadlines
+// (link.DeadlineClock): a deadline holds no bytes.
+func (c countingClock) DeadlineClock() link.Clock { return c.VirtualClock }
 
 // AfterFunc is VirtualClock.AfterFunc, counted while pending.
 func (c countingClock) AfterFunc(d time.Duration, f func()) func() bool {

@@ -180,20 +180,21 @@ func (c *conn) LocalAddr() net.Addr { return c.under.LocalAddr() }
 // RemoteAddr is the network connection's remote address.
 func (c *conn) RemoteAddr() net.Addr { return c.under.RemoteAddr() }
 
-// SetDeadline sets the read and write deadlines (wall time).
+// SetDeadline sets the read and write deadlines: t is a wall time, whose remaining duration
+// runs on the link's clock (device time under a device clock).
 func (c *conn) SetDeadline(t time.Time) error {
 	c.down.setDeadline(t)
 	c.up.setDeadline(t)
 	return nil
 }
 
-// SetReadDeadline sets the wall-time deadline of Read.
+// SetReadDeadline sets the deadline of Read (as SetDeadline).
 func (c *conn) SetReadDeadline(t time.Time) error {
 	c.down.setDeadline(t)
 	return nil
 }
 
-// SetWriteDeadline sets the wall-time deadline of Write.
+// SetWriteDeadline sets the deadline of Write (as SetDeadline).
 func (c *conn) SetWriteDeadline(t time.Time) error {
 	c.up.setDeadline(t)
 	return nil

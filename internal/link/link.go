@@ -41,6 +41,13 @@ func (wallClock) Now() time.Time { return time.Now() }
 
 func (wallClock) AfterFunc(d time.Duration, f func()) func() bool { return time.AfterFunc(d, f).Stop }
 
+// DeadlineClock is implemented by a Clock that counts the timers set through it as bytes held
+// in the link: DeadlineClock returns the same device time without the counting, for the read
+// and write deadlines of the link's connections (a deadline holds no bytes).
+type DeadlineClock interface {
+	DeadlineClock() Clock
+}
+
 // MSS is the largest segment, in bytes, the link cuts a stream into (Ethernet TCP MSS).
 const MSS = 1460
 
@@ -51,8 +58,9 @@ const BufferSize = 64 << 10
 // Link applies Conditions, outages, blackholes and cuts to the connections it wraps. Make one
 // with New. Safe from any goroutine.
 type Link struct {
-	clock Clock
-	seed  int64
+	clock     Clock
+	deadlines Clock // the clock of read and write deadlines (DeadlineClock)
+	seed      int64
 
 	cond      atomic.Pointer[Conditions]
 	blackhole atomic.Bool
@@ -74,7 +82,10 @@ func New(c Conditions, clock Clock, seed int64) *Link {
 	if clock == nil {
 		clock = wallClock{}
 	}
-	l := &Link{clock: clock, seed: seed, conns: map[*conn]struct{}{}, changed: make(chan struct{})}
+	l := &Link{clock: clock, deadlines: clock, seed: seed, conns: map[*conn]struct{}{}, changed: make(chan struct{})}
+	if dc, ok := clock.(DeadlineClock); ok {
+		l.deadlines = dc.DeadlineClock()
+	}
 	l.cond.Store(&c)
 	return l
 }

@@ -40,8 +40,8 @@ type pipe struct {
 	wclosed   bool  // Up: the device closed the connection; q is still delivered
 	stopTimer func() bool
 
-	deadline      time.Time // wall time: write deadline (Up) or read deadline (Down)
-	deadlineTimer *time.Timer
+	deadline     time.Time   // device time: write deadline (Up) or read deadline (Down)
+	stopDeadline func() bool // the deadline's timer on the link's clock; nil when none
 }
 
 func newPipe(c *conn, dir Direction) *pipe {
@@ -160,7 +160,7 @@ func (p *pipe) writeErr() error {
 }
 
 func (p *pipe) deadlinePassed() bool {
-	return !p.deadline.IsZero() && !time.Now().Before(p.deadline)
+	return !p.deadline.IsZero() && !p.c.link.deadlines.Now().Before(p.deadline)
 }
 
 // read is the device's Read on a Down pipe.
@@ -190,19 +190,31 @@ func (p *pipe) read(b []byte) (int, error) {
 	}
 }
 
-// setDeadline sets the wall-time deadline of the device's Read (Down) or Write (Up).
+// setDeadline sets the deadline of the device's Read (Down) or Write (Up). t is a wall time, as
+// net.Conn's callers compute it (time.Now().Add(d)): the link keeps what is left of it, d, on
+// its own clock, so under a device clock a deadline passes after d of device time (under the
+// wall clock the two are the same).
 func (p *pipe) setDeadline(t time.Time) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.deadline = t
-	if p.deadlineTimer != nil {
-		p.deadlineTimer.Stop()
-		p.deadlineTimer = nil
-	}
-	if !t.IsZero() && !p.dead {
-		p.deadlineTimer = time.AfterFunc(time.Until(t), p.wake)
+	p.deadline = time.Time{}
+	p.clearDeadlineTimer()
+	if !t.IsZero() {
+		d := time.Until(t)
+		p.deadline = p.c.link.deadlines.Now().Add(d)
+		if !p.dead {
+			p.stopDeadline = p.c.link.deadlines.AfterFunc(d, p.wake)
+		}
 	}
 	p.cond.Broadcast()
+}
+
+// clearDeadlineTimer stops the deadline's timer. Caller holds mu.
+func (p *pipe) clearDeadlineTimer() {
+	if p.stopDeadline != nil {
+		p.stopDeadline()
+		p.stopDeadline = nil
+	}
 }
 
 // kill stops the pipe: held and unread bytes are dropped, Read and Write return err.
@@ -216,10 +228,7 @@ func (p *pipe) kill(err error) {
 	p.c.link.inflight.Add(-int64(p.qBytes))
 	p.q, p.qBytes, p.ready = nil, 0, nil
 	p.disarm()
-	if p.deadlineTimer != nil {
-		p.deadlineTimer.Stop()
-		p.deadlineTimer = nil
-	}
+	p.clearDeadlineTimer()
 	p.cond.Broadcast()
 }
 
