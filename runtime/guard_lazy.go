@@ -9,9 +9,10 @@ import (
 	"github.com/dop251/goja/unistring"
 )
 
-// The sandbox guards of installGuards (limits.go: JSON.parse and JSON.stringify,
-// Array.prototype.join and toLocaleString, String.prototype.repeat, padStart and padEnd),
-// installed when the script first reaches the built-in instead of in every VM.
+// The guards of installGuards (limits.go: JSON.parse and JSON.stringify, Array.prototype.join
+// and toLocaleString, String.prototype.repeat, padStart and padEnd; with a memory budget also
+// guard_memory.go's), installed when the script first reaches the built-in instead of in
+// every VM.
 //
 // installGuards materialises JSON, String.prototype and Array.prototype and replaces seven
 // methods with new native functions: ~17 KB per VM (docs/performance.md, "What an idle
@@ -28,31 +29,63 @@ import (
 // no VM of the process has it and none pays for building it to delete it (a delete of a
 // templated property builds it first: GoError, Error and their prototypes, ~4 KB).
 //
-// Loops with a memory budget (guardBudget > 0) keep the eager installGuards: the memory
-// guards (guard_memory.go) wrap some of the same methods again. A goja whose internals are not
-// where guard_gojalayout.go expects them leaves lazyGuardsOn false, and every loop eager.
+// Loops with a memory budget (guardBudget > 0: devicejs fleet sets one by default) get the
+// memory guards of installMemoryGuards (guard_memory.go) the same way, around the sandbox
+// guards where both guard a method (join), as installGuards wraps them. A goja whose internals
+// are not where guard_gojalayout.go expects them leaves lazyGuardsOn false, and every loop
+// eager (installGuards).
 
 // lazyGuardsOn reports whether the sandbox guards' templates were patched (set by
 // patchGuardTemplates, guard_alloc.go, after the allocation guards').
 var lazyGuardsOn bool
 
-// A lazyGuard is one guarded method: where goja's template keeps it and the guard.
+// guardFunc is a guard of limits.go or guard_memory.go: it gets the original and the call.
+type guardFunc = func(orig goja.Callable, call goja.FunctionCall) goja.Value
+
+// A lazyGuard is one guarded method: the object that has it, whether only loops with a memory
+// budget get it, and the guard.
 type lazyGuard struct {
-	tmpl  string // "global.JSON", "String.prototype", "Array.prototype"
-	name  string
-	guard func(l *Loop, orig goja.Callable, call goja.FunctionCall) goja.Value
+	owner  string // "JSON", "Array" (the constructor), "Array.prototype", "String.prototype"
+	name   string
+	budget bool
+	guard  func(l *Loop) guardFunc
 }
 
-// lazyGuards are installGuards' wrappers (TestLazyGuardsCoverInstallGuards keeps the two lists
-// equal).
+// lazyGuards are the wrappers of installGuards: the sandbox guards, then (loops with a memory
+// budget) installMemoryGuards' (guard_memory.go). A method with two is guarded in this order,
+// the later around the earlier, as installGuards wraps them.
+// TestLazyGuardsCoverInstallGuards keeps this list equal to what installGuards wraps.
 var lazyGuards = []lazyGuard{
-	{"global.JSON", "parse", (*Loop).jsonParse},
-	{"global.JSON", "stringify", (*Loop).jsonStringify},
-	{"Array.prototype", "join", (*Loop).nested},
-	{"Array.prototype", "toLocaleString", (*Loop).nested},
-	{"String.prototype", "repeat", (*Loop).stringRepeat},
-	{"String.prototype", "padStart", (*Loop).stringPad},
-	{"String.prototype", "padEnd", (*Loop).stringPad},
+	{"JSON", "parse", false, func(l *Loop) guardFunc { return l.jsonParse }},
+	{"JSON", "stringify", false, func(l *Loop) guardFunc { return l.jsonStringify }},
+	{"Array.prototype", "join", false, func(l *Loop) guardFunc { return l.nested }},
+	{"Array.prototype", "toLocaleString", false, func(l *Loop) guardFunc { return l.nested }},
+	{"String.prototype", "repeat", false, func(l *Loop) guardFunc { return l.stringRepeat }},
+	{"String.prototype", "padStart", false, func(l *Loop) guardFunc { return l.stringPad }},
+	{"String.prototype", "padEnd", false, func(l *Loop) guardFunc { return l.stringPad }},
+
+	{"Array.prototype", "fill", true, func(l *Loop) guardFunc { return l.arrayFill }},
+	{"Array.prototype", "map", true, func(l *Loop) guardFunc { return l.arrayMap }},
+	{"Array.prototype", "slice", true, func(l *Loop) guardFunc { return l.arraySlice }},
+	{"Array.prototype", "concat", true, func(l *Loop) guardFunc { return l.arrayConcat }},
+	{"Array.prototype", "join", true, func(l *Loop) guardFunc { return l.arrayJoin }},
+	{"Array", "from", true, func(l *Loop) guardFunc { return l.arrayFrom }},
+	{"String.prototype", "split", true, func(l *Loop) guardFunc { return l.stringSplit }},
+	{"String.prototype", "replace", true, func(l *Loop) guardFunc { return l.stringReplace(false) }},
+	{"String.prototype", "replaceAll", true, func(l *Loop) guardFunc { return l.stringReplace(true) }},
+	{"String.prototype", "concat", true, func(l *Loop) guardFunc { return l.stringConcat }},
+}
+
+// guardOwned guards the methods of o (owner), in list order. Loop only.
+func (l *Loop) guardOwned(o *goja.Object, owner string) {
+	for _, g := range lazyGuards {
+		if g.owner != owner || g.budget && l.guardBudget <= 0 {
+			continue
+		}
+		if m, ok := o.Get(g.name).(*goja.Object); ok {
+			l.lazyGuard(m, g.guard(l))
+		}
+	}
 }
 
 // patchSandboxTemplates removes GoError from the global template and replaces the factories
@@ -67,55 +100,46 @@ func patchSandboxTemplates() bool {
 	if global == nil || names == nil || array == nil || str == nil {
 		return false
 	}
+	protos := map[string]*map[unistring.String]gojaFactory{"Array.prototype": array, "String.prototype": str}
 	for _, g := range lazyGuards {
-		m := map[string]*map[unistring.String]gojaFactory{"Array.prototype": array, "String.prototype": str}[g.tmpl]
-		if m != nil && (*m)[unistring.String(g.name)] == nil || g.tmpl == "global.JSON" && (*global)["JSON"] == nil {
+		if m := protos[g.owner]; m != nil && (*m)[unistring.String(g.name)] == nil {
 			return false
 		}
 	}
-	if (*global)["GoError"] == nil {
+	if (*global)["GoError"] == nil || (*global)["JSON"] == nil || (*global)["Array"] == nil || (*array)["constructor"] == nil {
 		return false
 	}
-	// The guarded methods of one object, by template.
-	byTmpl := func(tmpl string) []lazyGuard {
-		var out []lazyGuard
-		for _, g := range lazyGuards {
-			if g.tmpl == tmpl {
-				out = append(out, g)
-			}
-		}
-		return out
-	}
-	// JSON is built whole by its factory (parse, stringify, rawJSON, isRawJSON): guard its
-	// methods once it is made.
-	jsonOrig := (*global)["JSON"]
-	jsonGuards := byTmpl("global.JSON")
-	(*global)["JSON"] = func(r *goja.Runtime) goja.Value {
-		v := jsonOrig(r)
-		if l := lazyLoopOf(r); l != nil {
-			if o := propObject(v); o != nil {
-				for _, g := range jsonGuards {
-					if m, ok := o.Get(g.name).(*goja.Object); ok {
-						l.lazyGuard(m, g.guard)
-					}
+	// after makes m[name] call goja's factory, then then on the object made, in a loop's VM.
+	after := func(m *map[unistring.String]gojaFactory, name string, then func(l *Loop, o *goja.Object)) {
+		orig := (*m)[unistring.String(name)]
+		(*m)[unistring.String(name)] = func(r *goja.Runtime) goja.Value {
+			v := orig(r)
+			if l := lazyLoopOf(r); l != nil {
+				if o := propObject(v); o != nil {
+					then(l, o)
 				}
 			}
+			return v
 		}
-		return v
 	}
+	// JSON and the Array constructor are built whole (their methods are plain properties):
+	// guard those once the object is made. The Array constructor is reached by two routes
+	// (Array, [].constructor): the first guards it.
+	after(global, "JSON", func(l *Loop, o *goja.Object) { l.guardOwned(o, "JSON") })
+	arrayCtor := func(l *Loop, o *goja.Object) {
+		if l.guardBudget > 0 && lazyFirst(l) {
+			l.guardOwned(o, "Array")
+		}
+	}
+	after(global, "Array", arrayCtor)
+	after(array, "constructor", arrayCtor)
 	// String.prototype and Array.prototype are templated: each method is made on first use.
-	for tmpl, m := range map[string]*map[unistring.String]gojaFactory{"Array.prototype": array, "String.prototype": str} {
-		for _, g := range byTmpl(tmpl) {
-			orig, guard := (*m)[unistring.String(g.name)], g.guard
-			(*m)[unistring.String(g.name)] = func(r *goja.Runtime) goja.Value {
-				v := orig(r)
-				if l := lazyLoopOf(r); l != nil {
-					if o := propObject(v); o != nil {
-						l.lazyGuard(o, guard)
-					}
-				}
-				return v
-			}
+	done := map[string]bool{}
+	for _, g := range lazyGuards {
+		if m := protos[g.owner]; m != nil && !done[g.owner+"."+g.name] {
+			done[g.owner+"."+g.name] = true
+			owner, name := g.owner, g.name
+			after(m, name, func(l *Loop, o *goja.Object) { l.guardMethod(o, owner, name) })
 		}
 	}
 	delete(*global, "GoError")
@@ -129,61 +153,97 @@ func patchSandboxTemplates() bool {
 	return true
 }
 
+// guardMethod guards the method o (owner's name), with every guard the list has for it, in
+// order. Loop only.
+func (l *Loop) guardMethod(o *goja.Object, owner, name string) {
+	for _, g := range lazyGuards {
+		if g.owner == owner && g.name == name && (!g.budget || l.guardBudget > 0) {
+			l.lazyGuard(o, g.guard(l))
+		}
+	}
+}
+
+// lazyFirst reports whether l's Array constructor (one per VM) is not guarded yet, and
+// marks it guarded. Loop only.
+func lazyFirst(l *Loop) bool {
+	lazyLoops.Lock()
+	defer lazyLoops.Unlock()
+	e := lazyLoops.m[uintptr(unsafe.Pointer(l.vm))]
+	if e == nil || e.arrayGuarded {
+		return false
+	}
+	e.arrayGuarded = true
+	return true
+}
+
 // lazyGuard swaps the Go function of goja's native function o for one that runs guard with
 // the original. Loop only (goja calls the factories on the loop goroutine).
-func (l *Loop) lazyGuard(o *goja.Object, guard func(l *Loop, orig goja.Callable, call goja.FunctionCall) goja.Value) {
+func (l *Loop) lazyGuard(o *goja.Object, guard guardFunc) {
 	f, _ := nativeSlots(o)
 	if f == nil || *f == nil {
 		return
 	}
-	orig, ok := goja.AssertFunction(o) // calls the Go function o has now: goja's
+	orig, ok := goja.AssertFunction(o) // calls the Go function o has now: goja's, or an earlier guard's
 	if !ok {
 		return
 	}
-	*f = func(call goja.FunctionCall) goja.Value { return guard(l, orig, call) }
+	*f = func(call goja.FunctionCall) goja.Value { return guard(orig, call) }
 }
 
 // lazyLoops maps the runtime of each loop with lazy sandbox guards (by address) to its loop,
 // held weakly, as budgetLoops (guard_alloc.go) does for the allocation guards.
 var lazyLoops struct {
 	sync.Mutex
-	m         map[uintptr]weak.Pointer[Loop]
+	m         map[uintptr]*lazyEntry
 	nextSweep int
 }
 
-// registerLazyGuards makes l's VM get the sandbox guards on first use of each guarded
-// built-in, and reports whether it did; false (a memory budget, or goja's layout not the
-// expected one) means installGuards must install them now. Call it before anything builds
-// JSON, String.prototype or Array.prototype methods in l's VM.
+// A lazyEntry is a registered loop, held weakly, and whether its VM's Array constructor is
+// guarded (a flag, not the object: the entry must keep nothing of the VM alive).
+type lazyEntry struct {
+	wp           weak.Pointer[Loop]
+	arrayGuarded bool
+}
+
+// registerLazyGuards makes l's VM get the sandbox guards (and, with a memory budget, the
+// memory guards) on first use of each guarded built-in, and reports whether it did; false
+// (goja's layout not the expected one) means installGuards must install them now. Call it
+// before anything builds JSON, Array or String.prototype and Array.prototype methods in l's VM.
 func (l *Loop) registerLazyGuards() bool {
 	patchGuardTemplates() // the first loop of the process patches goja's templates
-	if !lazyGuardsOn || l.guardBudget > 0 {
+	if !lazyGuardsOn {
 		return false
 	}
-	wp := weak.Make(l)
+	if l.guardBudget > 0 {
+		l.registerBudget() // as installMemoryGuards: the allocation guards check this budget too
+	}
+	e := &lazyEntry{wp: weak.Make(l)}
 	lazyLoops.Lock()
 	defer lazyLoops.Unlock()
 	if lazyLoops.m == nil {
-		lazyLoops.m = map[uintptr]weak.Pointer[Loop]{}
+		lazyLoops.m = map[uintptr]*lazyEntry{}
 	}
 	if len(lazyLoops.m) >= lazyLoops.nextSweep {
 		for k, v := range lazyLoops.m {
-			if v.Value() == nil {
+			if v.wp.Value() == nil {
 				delete(lazyLoops.m, k)
 			}
 		}
 		lazyLoops.nextSweep = 2*len(lazyLoops.m) + 1024
 	}
-	lazyLoops.m[uintptr(unsafe.Pointer(l.vm))] = wp
+	lazyLoops.m[uintptr(unsafe.Pointer(l.vm))] = e
 	return true
 }
 
 // lazyLoopOf is the loop with lazy sandbox guards that owns r, or nil.
 func lazyLoopOf(r *goja.Runtime) *Loop {
 	lazyLoops.Lock()
-	wp, ok := lazyLoops.m[uintptr(unsafe.Pointer(r))]
+	e := lazyLoops.m[uintptr(unsafe.Pointer(r))]
 	lazyLoops.Unlock()
-	if l := wp.Value(); ok && l != nil && l.vm == r {
+	if e == nil {
+		return nil
+	}
+	if l := e.wp.Value(); l != nil && l.vm == r {
 		return l
 	}
 	return nil

@@ -8,58 +8,75 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"weak"
 
 	"github.com/dop251/goja"
 )
 
-// TestLazyGuardsCoverInstallGuards: every built-in installGuards replaces (found by looking,
-// in a VM where it ran, for native functions whose Go function is installGuards' wrapper) is
-// one of lazyGuards, and the other way round, so a guard added to installGuards cannot be
-// missing from the lazy path of loops without a memory budget.
+// TestLazyGuardsCoverInstallGuards: every built-in installGuards replaces, without and with a
+// memory budget (found by looking, in a VM where it ran, for native functions whose Go
+// function is its wrapper), is guarded by lazyGuards, and nothing else is; the lazily guarded
+// function has the wrapper's length. A guard added to installGuards or installMemoryGuards
+// must be added to lazyGuards (guard_lazy.go), or loops would run without it.
 func TestLazyGuardsCoverInstallGuards(t *testing.T) {
 	patchGuardTemplates()
 	if !lazyGuardsOn {
-		t.Fatal("lazy sandbox guards off: goja's template layout is not the expected one (guard_gojalayout.go)")
+		t.Fatal("lazy guards off: goja's template layout is not the expected one (guard_gojalayout.go)")
 	}
-	l := New(Options{Stdout: io.Discard})
-	l.installGuards() // eager, as for a loop with a memory budget
-	vm := l.vm
-	owners := map[string]*goja.Object{
-		"global":             vm.GlobalObject(),
-		"global.JSON":        vm.Get("JSON").ToObject(vm),
-		"String.prototype":   vm.ToValue("").ToObject(vm).Prototype(),
-		"Array.prototype":    vm.NewArray().Prototype(),
-		"Object.prototype":   vm.NewObject().Prototype(),
-		"Function.prototype": vm.ToValue(func(goja.FunctionCall) goja.Value { return nil }).(*goja.Object).Prototype(),
-		"Math":               vm.Get("Math").ToObject(vm),
-		"Reflect":            vm.Get("Reflect").ToObject(vm),
-		"Number.prototype":   vm.ToValue(1).ToObject(vm).Prototype(),
-	}
-	var wrapped []string
-	for owner, o := range owners {
-		for _, name := range o.GetOwnPropertyNames() {
-			fo, ok := getQuiet(o, name).(*goja.Object)
-			if !ok {
-				continue
-			}
-			f, _ := nativeSlots(fo)
-			if f == nil || *f == nil {
-				continue
-			}
-			fn := goruntime.FuncForPC(reflect.ValueOf(*f).Pointer())
-			if fn != nil && strings.Contains(fn.Name(), "(*Loop).wrap.") {
-				wrapped = append(wrapped, owner+"."+name)
-			}
+	owners := func(vm *goja.Runtime) map[string]*goja.Object {
+		return map[string]*goja.Object{
+			"global":             vm.GlobalObject(),
+			"JSON":               vm.Get("JSON").ToObject(vm),
+			"Array":              vm.Get("Array").ToObject(vm),
+			"String":             vm.Get("String").ToObject(vm),
+			"Object":             vm.Get("Object").ToObject(vm),
+			"String.prototype":   vm.ToValue("").ToObject(vm).Prototype(),
+			"Array.prototype":    vm.NewArray().Prototype(),
+			"Object.prototype":   vm.NewObject().Prototype(),
+			"Function.prototype": vm.ToValue(func(goja.FunctionCall) goja.Value { return nil }).(*goja.Object).Prototype(),
+			"Math":               vm.Get("Math").ToObject(vm),
+			"Reflect":            vm.Get("Reflect").ToObject(vm),
+			"Number.prototype":   vm.ToValue(1).ToObject(vm).Prototype(),
 		}
 	}
-	var lazy []string
-	for _, g := range lazyGuards {
-		lazy = append(lazy, g.tmpl+"."+g.name)
-	}
-	slices.Sort(wrapped)
-	slices.Sort(lazy)
-	if len(wrapped) == 0 || !slices.Equal(wrapped, lazy) {
-		t.Fatalf("installGuards wraps %v, the lazy guards are %v", wrapped, lazy)
+	for _, budget := range []int64{0, 1 << 40} {
+		eager := New(Options{Stdout: io.Discard, MemoryGuardBudget: budget})
+		eager.installGuards() // what a loop without lazy guards gets
+		lazy := New(Options{Stdout: io.Discard, MemoryGuardBudget: budget})
+		lazyOwners := owners(lazy.vm)
+		var wrapped []string
+		for owner, o := range owners(eager.vm) {
+			for _, name := range o.GetOwnPropertyNames() {
+				fo, ok := getQuiet(o, name).(*goja.Object)
+				if !ok {
+					continue
+				}
+				f, _ := nativeSlots(fo)
+				if f == nil || *f == nil {
+					continue
+				}
+				fn := goruntime.FuncForPC(reflect.ValueOf(*f).Pointer())
+				if fn == nil || !strings.Contains(fn.Name(), "(*Loop).wrap.") {
+					continue
+				}
+				wrapped = append(wrapped, owner+"."+name)
+				lf := getQuiet(lazyOwners[owner], name).(*goja.Object)
+				if got, want := lf.Get("length").ToInteger(), fo.Get("length").ToInteger(); got != want {
+					t.Errorf("budget %d: %s.%s has length %d lazily, %d wrapped", budget, owner, name, got, want)
+				}
+			}
+		}
+		var want []string
+		for _, g := range lazyGuards {
+			if k := g.owner + "." + g.name; (!g.budget || budget > 0) && !slices.Contains(want, k) {
+				want = append(want, k)
+			}
+		}
+		slices.Sort(wrapped)
+		slices.Sort(want)
+		if len(wrapped) == 0 || !slices.Equal(wrapped, want) {
+			t.Errorf("budget %d: installGuards wraps %v, the lazy guards are %v", budget, wrapped, want)
+		}
 	}
 }
 
@@ -69,9 +86,13 @@ func TestLazyGuardsCoverInstallGuards(t *testing.T) {
 // internal calls such as Array.prototype.toString), and a loop with a budget still gets the
 // eager wrappers.
 func TestLazyGuardsCostNothingUntilUsed(t *testing.T) {
-	l := New(Options{Stdout: io.Discard})
-	if runtimeGlobal(l.vm, "JSON") != nil || runtimeGlobal(l.vm, "GoError") != nil {
-		t.Fatalf("New built JSON or GoError")
+	for _, budget := range []int64{0, 1 << 40} {
+		l := New(Options{Stdout: io.Discard, MemoryGuardBudget: budget})
+		for _, name := range []string{"JSON", "GoError", "Array", "String", "StringPrototype"} {
+			if runtimeGlobal(l.vm, name) != nil {
+				t.Errorf("budget %d: New built %s", budget, name)
+			}
+		}
 	}
 	const deepJSON = `var deep = new Array(10002).join('[');`
 	tt := []struct{ name, src string }{
@@ -111,4 +132,26 @@ func getQuiet(o *goja.Object, name string) (v goja.Value) {
 		}
 	}()
 	return o.Get(name)
+}
+
+// TestLazyGuardsKeepNoLoopAlive: the registry of lazily guarded loops (and what it records of
+// their VMs) keeps nothing of a finished loop alive, with and without a budget, after the
+// script built every lazily guarded built-in.
+func TestLazyGuardsKeepNoLoopAlive(t *testing.T) {
+	for _, budget := range []int64{0, 1 << 40} {
+		wp := func() weak.Pointer[Loop] {
+			l := New(Options{Stdout: io.Discard, MemoryGuardBudget: budget})
+			if err := l.Run(context.Background(), "t.js", `JSON.parse('[1]'); Array.from([1]); [].constructor.from([2]);
+				[1].join(); ''.repeat(1); ''.split(','); [1].fill(0)`); err != nil {
+				t.Fatal(err)
+			}
+			return weak.Make(l)
+		}()
+		for i := 0; i < 5 && wp.Value() != nil; i++ {
+			goruntime.GC()
+		}
+		if wp.Value() != nil {
+			t.Errorf("budget %d: the finished loop is still reachable", budget)
+		}
+	}
 }
