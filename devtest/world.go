@@ -23,7 +23,9 @@ import (
 //     computes for seconds holds device time for that long, up to StuckAfter without any
 //     activity (a script spinning forever), after which time moves on and the test's output
 //     says so;
-//   - and the rest of the world (MQTT sessions, broker, link, peers) has been quiet for Quiet of
+//   - and the rest of the world (MQTT sessions, broker, link, peers) is idle: in the embedded
+//     world, known from its goroutines (none running or runnable: quiescence.go, settleKnown);
+//     with an external broker, whose goroutines cannot be seen, it has been quiet for Quiet of
 //     wall time — no timer set, stopped or fired, no line printed, no MQTT action traced, no
 //     packet read or sent by the embedded broker — and no operation is in flight (a connection
 //     attempt without its CONNACK or failure, a publish or (un)subscribe without its
