@@ -69,6 +69,18 @@ func TestTestSeedReplay(t *testing.T) {
 	if !strings.Contains(again.stdout, got) {
 		t.Errorf("--run lossy: %q not in\n%s", got, again.stdout)
 	}
+	// With -j 2 beside another file whose devices keep the broker and the CPU busy.
+	busy := filepath.Join(filepath.Dir(file), "busy.test.js")
+	if err := os.WriteFile(busy, []byte(`test('busy', function() {
+  for (var i = 0; i < 5; i++) device.start('dev.js', {globals: {}});
+  world.after(60000);
+});`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	par := runBinary(t, "test", "--seed", "5", "-j", "2", busy, file)
+	if !strings.Contains(par.stdout, got) {
+		t.Errorf("-j 2: %q not in\n%s", got, par.stdout)
+	}
 	var ju struct {
 		Suites []struct {
 			Props []struct {
