@@ -169,3 +169,41 @@ func residentBytes() uint64 {
 	n, _ := strconv.ParseUint(f[1], 10, 64)
 	return n * uint64(os.Getpagesize())
 }
+
+// TestDeviceMemoryStringDoublingOvershoot: string doubling under a 256 MiB DeviceMemory
+// budget ends with the budget error before the process's resident set grows by 768 MiB
+// (MaxMemory's watchdog once let it reach 897 MiB).
+func TestDeviceMemoryStringDoublingOvershoot(t *testing.T) {
+	const budget = 256 << 20
+	goruntime.GC()
+	rss0 := residentBytes()
+	var peak atomic.Uint64
+	stop, sampled := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(sampled)
+		for {
+			if r := residentBytes(); r > peak.Load() {
+				peak.Store(r)
+			}
+			select {
+			case <-stop:
+				return
+			case <-time.After(time.Millisecond):
+			}
+		}
+	}()
+	start := time.Now()
+	res, _ := run(t, `var s = 'x'; while (true) s += s;`, devicejs.Config{DeviceMemory: budget})
+	took := time.Since(start)
+	close(stop)
+	<-sampled
+	if res.Ending != devicejs.ScriptFailed || !errors.Is(res.Err, runtime.ErrMemoryBudget) {
+		t.Fatalf("%v %v, want the budget error", res.Ending, res.Err)
+	}
+	grown := int64(peak.Load()) - int64(rss0)
+	t.Logf("stopped after %v; peak RSS %.0f MiB (%.0f MiB over the start): %v", took.Round(time.Millisecond),
+		float64(peak.Load())/(1<<20), float64(grown)/(1<<20), res.Err)
+	if grown > 3*budget {
+		t.Errorf("the resident set grew by %.0f MiB for a %d MiB budget", float64(grown)/(1<<20), budget>>20)
+	}
+}

@@ -34,7 +34,7 @@ import (
 
 const (
 	// refereeSample is how often the referee reads the process heap.
-	refereeSample = 5 * time.Millisecond
+	refereeSample = 2 * time.Millisecond
 	// refereeMinStep is the least heap growth between two sweeps; the step is otherwise a
 	// quarter of the smallest running budget.
 	refereeMinStep = 1 << 20
