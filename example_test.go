@@ -303,3 +303,36 @@ print(DEVICE_ID, PERIOD_MS, TOPICS.join(' '));`
 	// sensor02 10000 dev/sensor02/temp dev/sensor02/cmd
 	// sensor03 10000 dev/sensor03/temp dev/sensor03/cmd
 }
+
+// Hostile scripts in one process: each device has its own DeviceMemory budget; the one that
+// leaks ends alone with the budget error while the others finish.
+func ExampleConfig_deviceMemory() {
+	scripts := []string{
+		`var a = []; while (true) a.push({t: Date.now()});`, // leaks
+		`setTimeout(function() { print('healthy done'); }, 50);`,
+	}
+	results := make([]devicejs.Result, len(scripts))
+	done := make(chan int)
+	for i, src := range scripts {
+		d, err := devicejs.New(devicejs.Config{Stdout: os.Stdout, DeviceMemory: 16 << 20})
+		if err != nil {
+			log.Fatal(err)
+		}
+		err = d.Start(context.Background(), devicejs.Script{Source: src}, func(r devicejs.Result) {
+			results[i] = r
+			done <- i
+		})
+		if err != nil {
+			log.Fatal(err)
+		}
+	}
+	<-done
+	<-done
+	for _, r := range results {
+		fmt.Println(r.Ending, errors.Is(r.Err, runtime.ErrMemoryBudget))
+	}
+	// Output:
+	// healthy done
+	// script failed true
+	// finished false
+}
