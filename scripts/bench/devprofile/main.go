@@ -35,11 +35,13 @@ func main() {
 	script := flag.String("script", "scripts/bench/device/idlesub.js", "device script")
 	addr := flag.String("broker", "", "HOST:PORT of an external broker; empty: the embedded broker in memory")
 	memprofile := flag.String("memprofile", "", "write a heap profile (MemProfileRate 1) here")
+	maxMemory := flag.Int64("max-memory", 0, "the fleet's heap budget in bytes (fleet.Config.MaxMemory: the memory guards in every device, "+
+		"as devicejs fleet sets by default); 0: none")
 	flag.Parse()
 	if *memprofile != "" {
 		goruntime.MemProfileRate = 1
 	}
-	if err := run(*n, *script, *addr, *memprofile); err != nil {
+	if err := run(*n, *script, *addr, *memprofile, *maxMemory); err != nil {
 		fmt.Fprintln(os.Stderr, "devprofile:", err)
 		os.Exit(1)
 	}
@@ -85,7 +87,7 @@ func (w *lineWriter) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-func run(n int, path, addr, memprofile string) error {
+func run(n int, path, addr, memprofile string, maxMemory int64) error {
 	script, err := devicejs.ScriptFile(path)
 	if err != nil {
 		return err
@@ -108,7 +110,7 @@ func run(n int, path, addr, memprofile string) error {
 	}
 	before := read()
 	out := &lineWriter{}
-	f, err := fleet.New(fleet.Config{N: n, Script: script, Device: dev, ClientID: "prof-{i}", Stdout: out})
+	f, err := fleet.New(fleet.Config{N: n, Script: script, Device: dev, ClientID: "prof-{i}", Stdout: out, MaxMemory: maxMemory})
 	if err != nil {
 		return err
 	}
@@ -139,7 +141,7 @@ func run(n int, path, addr, memprofile string) error {
 	}
 	groups := goroutineGroups()
 	per := func(a, b uint64) float64 { return (float64(a) - float64(b)) / float64(n) }
-	fmt.Printf("devices %d (%s), all connected in %.2fs\n", n, brokerName(addr), all.Seconds())
+	fmt.Printf("devices %d (%s, max memory %d), all connected in %.2fs\n", n, brokerName(addr), maxMemory, all.Seconds())
 	fmt.Printf("per device (bytes): heap live %.0f, heap in use %.0f, stacks %.0f, runtime metadata %.0f, RSS %.0f\n",
 		per(after.heapAlloc, before.heapAlloc), per(after.heapInuse, before.heapInuse),
 		per(after.stackInuse, before.stackInuse), per(after.other, before.other), per(after.rss, before.rss))
