@@ -47,6 +47,10 @@ func TestConfigErrorsTyped(t *testing.T) {
 		{"MaxMemory just over", devicejs.Config{MaxMemory: devicejs.MaxBudget + 1}, "MaxMemory"},
 		{"MemoryGuards -1", devicejs.Config{MemoryGuards: -1}, "MemoryGuards"},
 		{"MemoryGuards MaxInt64", devicejs.Config{MemoryGuards: math.MaxInt64}, "MemoryGuards"},
+		{"DeviceMemory -1", devicejs.Config{DeviceMemory: -1}, "DeviceMemory"},
+		{"DeviceMemory MinInt64", devicejs.Config{DeviceMemory: math.MinInt64}, "DeviceMemory"},
+		{"DeviceMemory MaxInt64", devicejs.Config{DeviceMemory: math.MaxInt64}, "DeviceMemory"},
+		{"DeviceMemory just over", devicejs.Config{DeviceMemory: devicejs.MaxBudget + 1}, "DeviceMemory"},
 	}
 	for _, tc := range tt {
 		t.Run(tc.name, func(t *testing.T) {
@@ -64,7 +68,7 @@ func TestConfigErrorsTyped(t *testing.T) {
 			}
 		})
 	}
-	for _, ok := range []devicejs.Config{{MaxMemory: devicejs.MaxBudget}, {MemoryGuards: devicejs.MaxBudget}, {MaxMemory: 1, MemoryGuards: 1}} {
+	for _, ok := range []devicejs.Config{{MaxMemory: devicejs.MaxBudget}, {MemoryGuards: devicejs.MaxBudget}, {DeviceMemory: devicejs.MaxBudget}, {MaxMemory: 1, MemoryGuards: 1, DeviceMemory: 1}} {
 		if _, err := devicejs.New(ok); err != nil {
 			t.Errorf("New(%+v) = %v", ok, err)
 		}
