@@ -409,7 +409,7 @@ type instance struct {
 
 	// The reconnect wait after a loss (awaitAttempt), guarded by mu.
 	attempted bool        // a reconnection attempt started since the last loss
-	waitTimer *time.Timer // ends the wait's count when no attempt follows; nil if none
+	stopWait  func() bool // stops the wait's bound (awaitAttempt); nil if none
 }
 
 // maxReconnectPeriod is the largest reconnectPeriod a script can set (the firmware's range is
@@ -417,13 +417,18 @@ type instance struct {
 // device time, is not reconnecting.
 const maxReconnectPeriod = 10 * time.Second
 
-// waitBound is maxReconnectPeriod in wall time, with a margin for a loaded machine.
-func (f *Fleet) waitBound() time.Duration {
+// afterWaitBound calls fn once maxReconnectPeriod of device time and a margin have passed: on
+// the devices' clock when the fleet was given one (the CLI's --time-scale), else on wall time
+// scaled by Device.TimeScale, with 1 s of wall time for a loaded machine.
+func (f *Fleet) afterWaitBound(fn func()) (stop func() bool) {
+	if clk := f.cfg.Device.Clock; clk != nil {
+		return clk.AfterFunc(maxReconnectPeriod+maxReconnectPeriod/10, fn)
+	}
 	d := maxReconnectPeriod
-	if ts := f.cfg.Device.TimeScale; ts > 1 && f.cfg.Device.Clock == nil {
+	if ts := f.cfg.Device.TimeScale; ts > 0 {
 		d = time.Duration(float64(d) / ts)
 	}
-	return d + time.Second
+	return time.AfterFunc(d+time.Second, fn).Stop
 }
 
 // awaitAttempt starts the bound of the reconnect wait that follows a loss: without an attempt
@@ -433,10 +438,10 @@ func (in *instance) awaitAttempt() {
 	in.mu.Lock()
 	defer in.mu.Unlock()
 	in.attempted = false
-	if in.waitTimer != nil {
-		in.waitTimer.Stop()
+	if in.stopWait != nil {
+		in.stopWait()
 	}
-	in.waitTimer = time.AfterFunc(in.f.waitBound(), func() {
+	in.stopWait = in.f.afterWaitBound(func() {
 		in.mu.Lock()
 		defer in.mu.Unlock()
 		if !in.attempted && !in.up && in.reconnecting {
@@ -447,9 +452,9 @@ func (in *instance) awaitAttempt() {
 
 // stopWait stops the reconnect wait's bound; mu held.
 func (in *instance) stopWaitLocked() {
-	if in.waitTimer != nil {
-		in.waitTimer.Stop()
-		in.waitTimer = nil
+	if in.stopWait != nil {
+		in.stopWait()
+		in.stopWait = nil
 	}
 }
 

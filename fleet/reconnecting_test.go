@@ -9,6 +9,7 @@ import (
 	"github.com/devicejs/devicejs"
 	"github.com/devicejs/devicejs/fleet"
 	"github.com/devicejs/devicejs/internal/testbroker"
+	"github.com/devicejs/devicejs/runtime"
 )
 
 // waitProgress polls f's Progress until ok holds, failing after a generous bound.
@@ -38,17 +39,22 @@ func TestReconnectingColumn(t *testing.T) {
 		scale   float64
 		restart bool // the broker comes back: all reconnect; else the run is ended while waiting
 		off     bool // no automatic reconnection: the instances leave the column within the wait's bound
+		clock   bool // the devices' time is a Clock of scale `scale` (as the CLI's --time-scale), not Device.TimeScale
 	}{
-		{"in a long reconnect wait", "reconnectPeriod: 10000, reconnectCount: 1855", 1, false, false},
-		{"refused attempts, then back", "reconnectPeriod: 100, reconnectCount: 1855", 1, true, false},
-		{"short wait, then back", "reconnectPeriod: 300, reconnectCount: 1855", 1, true, false},
-		{"reconnection off (the default)", "reconnectPeriod: 100", 20, false, true},
+		{"in a long reconnect wait", "reconnectPeriod: 10000, reconnectCount: 1855", 1, false, false, false},
+		{"refused attempts, then back", "reconnectPeriod: 100, reconnectCount: 1855", 1, true, false, false},
+		{"short wait, then back", "reconnectPeriod: 300, reconnectCount: 1855", 1, true, false, false},
+		{"reconnection off (the default)", "reconnectPeriod: 100", 20, false, true, false},
+		{"reconnection off, on a device clock", "reconnectPeriod: 100", 20, false, true, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			tb := testbroker.Mochi(t)
 			src := fmt.Sprintf(`var c = mqtt.connect('mqtt://%s', {clientId: 'r', %s});`, tb.Addr(), tc.opts)
-			f, err := fleet.New(fleet.Config{N: n, Script: devicejs.Script{Name: "r.js", Source: src},
-				Device: devicejs.Config{For: time.Hour, TimeScale: tc.scale}})
+			dev := devicejs.Config{For: time.Hour, TimeScale: tc.scale}
+			if tc.clock {
+				dev.TimeScale, dev.Clock = 0, runtime.NewScaledClock(tc.scale)
+			}
+			f, err := fleet.New(fleet.Config{N: n, Script: devicejs.Script{Name: "r.js", Source: src}, Device: dev})
 			if err != nil {
 				t.Fatal(err)
 			}
