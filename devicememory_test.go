@@ -45,6 +45,14 @@ setInterval(function() { for (var k = 0; k < 2000; k++) { o['k' + i] = {n: i}; i
 	{"typed arrays in a timer", `var t = []; setInterval(function() { t.push(new Float64Array(16384)); }, 1);`},
 	{"JSON.parse of a growing string", `var keep = [], s = '[0';
 for (var i = 1; ; i++) { s += ',' + i; if (i % 50 === 0) keep.push(JSON.parse(s + ']')); }`},
+	{"cache in a message handler's closure", `(function() {
+  var cache = [], c = mqtt.connect('mqtt://gateway.local:1883');
+  c.on('connect', function() { c.subscribe('self/feed', {qos: 0}, function() { c.publish('self/feed', 'x'); }); });
+  c.on('message', function(topic, m) {
+    for (var k = 0; k < 2000; k++) cache.push({m: String(m), k: k});
+    c.publish('self/feed', 'x');
+  });
+})();`},
 	{"let in a callback", `setTimeout(function() { let rows = []; for (;;) rows.push('row ' + rows.length + ' of the log'); }, 5);`},
 }
 

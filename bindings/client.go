@@ -3,6 +3,7 @@ package bindings
 import (
 	"errors"
 	"sync"
+	"unsafe"
 
 	"github.com/dop251/goja"
 
@@ -80,6 +81,7 @@ func (c *client) on(call goja.FunctionCall) goja.Value {
 		return goja.Undefined()
 	}
 	c.handlers[e] = cb
+	c.m.l.HeapRoot(uintptr(unsafe.Pointer(&c.handlers[e])), cb.obj) // DeviceMemory's estimate sees it
 	return goja.Undefined()
 }
 

@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 	"time"
 	"unsafe"
+	"weak"
 
 	"github.com/dop251/goja"
 )
@@ -57,6 +58,8 @@ type devMem struct {
 	// Loop only: the JS functions of live timers (the timer queue holds only Go callables,
 	// which the walk cannot see into). Pruned at each measurement.
 	timerFns map[int64]goja.Value
+	// Loop only: HeapRoot's values, pruned of collected ones at each measurement.
+	roots map[uintptr]weak.Pointer[goja.Object]
 }
 
 // keepTimer records the JS function of timer id as a root of the estimate. Loop only.
@@ -65,6 +68,20 @@ func (m *devMem) keepTimer(id int64, fn goja.Value) {
 		m.timerFns = map[int64]goja.Value{}
 	}
 	m.timerFns[id] = fn
+}
+
+// HeapRoot records o, a script value that only host Go code holds (an event handler given to
+// a binding), as a root of the DeviceMemory estimate under key, the address of the host's
+// slot for it: a later call with the same key replaces it. Only a weak reference is kept (the
+// estimate never keeps a value alive). Without DeviceMemory it does nothing. Loop only.
+func (l *Loop) HeapRoot(key uintptr, o *goja.Object) {
+	if l == nil || l.mem == nil || o == nil {
+		return
+	}
+	if l.mem.roots == nil {
+		l.mem.roots = map[uintptr]weak.Pointer[goja.Object]{}
+	}
+	l.mem.roots[key] = weak.Make(o)
 }
 
 // referee is the process's per-device memory referee.
@@ -248,10 +265,10 @@ func (l *Loop) EstimateHeap() int64 { return l.estimateHeap(1 << 62) }
 
 // estimateHeap is the bytes of the Go values reachable from the loop's VM (its global object
 // and built-ins, its stack and scopes, every JS value they reach) and from its timers' JS
-// functions, stopping once it passes limit. It counts each allocation once (by address),
+// functions and HeapRoot's values, stopping once it passes limit. It counts each allocation once (by address),
 // slices by capacity, maps by entry, strings by length (strings under 64 bytes each time
-// they are reached). It does not see values that only host Go code holds: a function given to
-// an mqtt client's on() and what its closure alone reaches, or a queued message. Loop only.
+// they are reached). It does not see other values that only host Go code holds: a callback
+// given to a publish or subscribe until it is called, or a queued message. Loop only.
 func (l *Loop) estimateHeap(limit int64) int64 {
 	w := walker{seen: map[uintptr]struct{}{}, limit: limit}
 	w.push(reflect.ValueOf(l.vm))
@@ -262,6 +279,14 @@ func (l *Loop) estimateHeap(limit int64) int64 {
 				continue
 			}
 			w.push(reflect.ValueOf(&fn).Elem())
+		}
+		for key, wp := range l.mem.roots {
+			o := wp.Value()
+			if o == nil {
+				delete(l.mem.roots, key)
+				continue
+			}
+			w.push(reflect.ValueOf(o))
 		}
 	}
 	for _, t := range l.timers.byID {
