@@ -3,7 +3,6 @@ package devtest
 import (
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"net"
 	"sync"
@@ -15,6 +14,7 @@ import (
 	"github.com/mochi-mqtt/server/v2/packets"
 
 	"github.com/devicejs/devicejs/broker"
+	"github.com/devicejs/devicejs/internal/mqttwire"
 )
 
 // ErrNeedsEmbedded is thrown (as a JS Error) by broker controls that only the embedded broker
@@ -152,7 +152,7 @@ func (e *embeddedBroker) acl(user, clientID, topic string, write bool) bool {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	for _, r := range e.denies {
-		if r.write == write && topicMatch(r.filter, topic) {
+		if r.write == write && mqttwire.TopicMatch(r.filter, topic) {
 			return false
 		}
 	}
@@ -304,37 +304,20 @@ func (h *tapHook) OnPublish(cl *mqtt.Client, pk packets.Packet) (packets.Packet,
 	return pk, nil
 }
 
+// maxRefusedConnect bounds the CONNECT a refusing connection reads (a will of the spec's
+// largest payload fits).
+const maxRefusedConnect = 16 << 20
+
 // refusingConn answers the first CONNECT with CONNACK return code rc and closes.
 func refusingConn(rc byte) net.Conn {
 	client, server := net.Pipe()
 	go func() {
 		defer server.Close()
-		if err := readPacket(server); err != nil {
+		if _, _, err := mqttwire.ReadPacket(server, maxRefusedConnect); err != nil {
 			return
 		}
 		_, _ = server.Write([]byte{0x20, 0x02, 0x00, rc})
 		_, _ = io.Copy(io.Discard, server)
 	}()
 	return client
-}
-
-// readPacket reads one MQTT packet (fixed header, remaining length, body).
-func readPacket(r io.Reader) error {
-	var h [1]byte
-	if _, err := io.ReadFull(r, h[:]); err != nil {
-		return err
-	}
-	n, mult := 0, 1
-	for i := 0; i < 4; i++ {
-		if _, err := io.ReadFull(r, h[:]); err != nil {
-			return err
-		}
-		n += int(h[0]&0x7f) * mult
-		if h[0]&0x80 == 0 {
-			_, err := io.CopyN(io.Discard, r, int64(n))
-			return err
-		}
-		mult *= 128
-	}
-	return fmt.Errorf("malformed remaining length")
 }

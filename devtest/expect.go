@@ -10,6 +10,7 @@ import (
 
 	"github.com/dop251/goja"
 
+	"github.com/devicejs/devicejs/internal/mqttwire"
 	"github.com/devicejs/devicejs/mqttcore"
 	"github.com/devicejs/devicejs/runtime"
 )
@@ -376,7 +377,7 @@ func (f *fileRun) publishMatch(v goja.Value, matcher string) *pubSelector {
 			s.tests = append(s.tests, func(p Published) bool { return m(p.Topic) })
 		} else {
 			filter := t.String()
-			s.tests = append(s.tests, func(p Published) bool { return topicMatch(filter, p.Topic) })
+			s.tests = append(s.tests, func(p Published) bool { return mqttwire.TopicMatch(filter, p.Topic) })
 		}
 	}
 	if pl := get("payload"); pl != nil {
@@ -544,23 +545,6 @@ func truncate(s string, n int) string {
 		return s
 	}
 	return s[:n] + "..."
-}
-
-// topicMatch reports whether an MQTT topic filter matches a topic name.
-func topicMatch(filter, topic string) bool {
-	fs, ts := strings.Split(filter, "/"), strings.Split(topic, "/")
-	for i, f := range fs {
-		if f == "#" {
-			return true
-		}
-		if i >= len(ts) {
-			return false
-		}
-		if f != "+" && f != ts[i] {
-			return false
-		}
-	}
-	return len(fs) == len(ts)
 }
 
 func indent(s, prefix string) string {

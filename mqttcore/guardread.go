@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io"
 	"sync"
+
+	"github.com/devicejs/devicejs/internal/mqttwire"
 )
 
 // The incoming side of guardConn. paho reads a packet's fixed header one byte at a time and
@@ -73,27 +75,22 @@ func (g *guardConn) nextPacket() error {
 	}
 	g.ka.received()
 	b := g.buffered()
-	n, mul, i := 0, 1, 1
+	var n, i int
 	for {
-		if i >= len(b) {
-			if err := g.fill(i + 1); err != nil {
-				return err
-			}
-			b = g.buffered()
+		var err error
+		if n, i, err = mqttwire.DecodeLength(b); err != nil {
+			return g.violation(b[0], 0, false, err.Error(), pendingAck{})
 		}
-		c := b[i]
-		i++
-		n += int(c&0x7f) * mul
-		if n > g.max {
-			return fmt.Errorf("%w (%d > %d bytes)", errPacketTooLarge, n, g.max)
-		}
-		if c&0x80 == 0 {
+		if i > 0 {
 			break
 		}
-		if i == 5 {
-			return g.violation(b[0], 0, false, "remaining length longer than 4 bytes", pendingAck{})
+		if err := g.fill(len(b) + 1); err != nil {
+			return err
 		}
-		mul *= 128
+		b = g.buffered()
+	}
+	if n > g.max {
+		return fmt.Errorf("%w (%d > %d bytes)", errPacketTooLarge, n, g.max)
 	}
 	h := b[0]
 	if h>>4 == 3 && g.in != nil && g.connack {

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/devicejs/devicejs/internal/mqttwire"
 )
 
 // Every packet from the broker is checked here, on the guard's reading goroutine, before paho
@@ -24,7 +26,7 @@ const maxSubackLen = readBufSize - 8
 // or "".
 func shapeOf(h byte, n int, connack bool) string {
 	typ, flags := h>>4, h&0x0F
-	name := packetNames[typ]
+	name := mqttwire.TypeName(typ)
 	switch {
 	case !connack && typ != 2:
 		return fmt.Sprintf("%s before CONNACK (the first packet from the broker must be CONNACK)", name)

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	paho "github.com/eclipse/paho.mqtt.golang"
+
+	"github.com/devicejs/devicejs/internal/mqttwire"
 )
 
 // Acknowledgements checked against what was asked. paho completes whichever token carries an
@@ -53,7 +55,7 @@ func (p pendingAck) String() string {
 	if p.typ == reqPublish {
 		return fmt.Sprintf("QoS %d PUBLISH %d", p.qos, p.id)
 	}
-	return fmt.Sprintf("%s %d", packetNames[p.typ], p.id)
+	return fmt.Sprintf("%s %d", mqttwire.TypeName(p.typ), p.id)
 }
 
 // ackWatch holds the written requests awaiting acknowledgement. Safe from any goroutine. An
@@ -135,7 +137,7 @@ func (w *ackWatch) received(typ byte, id uint16, codes []byte) ackVerdict {
 	case p.typ == reqPublish && p.qos == 2 && typ == 7:
 		v.bad = "PUBCOMP before PUBREC for " + p.String()
 	default:
-		v.bad = packetNames[typ] + " for " + p.String()
+		v.bad = mqttwire.TypeName(typ) + " for " + p.String()
 	}
 	w.pending = append(w.pending[:i], w.pending[i+1:]...)
 	if len(w.pending) == 0 {

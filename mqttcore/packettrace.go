@@ -1,6 +1,10 @@
 package mqttcore
 
-import "fmt"
+import (
+	"fmt"
+
+	"github.com/devicejs/devicejs/internal/mqttwire"
+)
 
 // Packet-level trace (docs/trace.md). The connection wrapper (guardConn) sees every byte both
 // ways; when HostConfig.PacketTrace is set it parses the MQTT 3.1.1 framing of what it writes
@@ -14,16 +18,9 @@ const (
 	DirRecv = "recv" // read from the broker
 )
 
-// packetNames are the MQTT 3.1.1 control packet types (fixed header bits 7-4).
-var packetNames = [16]string{
-	"RESERVED", "CONNECT", "CONNACK", "PUBLISH", "PUBACK", "PUBREC", "PUBREL", "PUBCOMP",
-	"SUBSCRIBE", "SUBACK", "UNSUBSCRIBE", "UNSUBACK", "PINGREQ", "PINGRESP", "DISCONNECT",
-	"RESERVED",
-}
-
 // PacketName returns the name of the MQTT control packet whose fixed header's first byte is h,
 // e.g. "PUBLISH"; types 0 and 15 are "RESERVED".
-func PacketName(h byte) string { return packetNames[h>>4] }
+func PacketName(h byte) string { return mqttwire.PacketName(h) }
 
 // packetTracer emits the packet events of one connection. Its methods are safe from any
 // goroutine (the reader and every writer call them).
@@ -80,19 +77,12 @@ func (t *packetTracer) stream(dir string, b []byte) {
 	}
 }
 
-// remainingLength decodes the remaining length of the packet starting at b[0]: it returns the
-// length, the size of the fixed header, and false when b ends first or the encoding is longer
-// than the 4 bytes MQTT allows.
+// remainingLength decodes the remaining length of the packet starting at b[0]
+// (mqttwire.DecodeLength): it returns the length, the size of the fixed header, and false when
+// b ends first or the encoding is longer than the 4 bytes MQTT allows.
 func remainingLength(b []byte) (n, hdr int, ok bool) {
-	mul := 1
-	for i := 1; i < len(b) && i <= 4; i++ {
-		n += int(b[i]&0x7f) * mul
-		if b[i]&0x80 == 0 {
-			return n, i + 1, true
-		}
-		mul *= 128
-	}
-	return 0, 0, false
+	n, hdr, err := mqttwire.DecodeLength(b)
+	return n, hdr, err == nil && hdr > 0
 }
 
 // parsePacket describes one packet (first byte h, body) as a TracePacket event without time

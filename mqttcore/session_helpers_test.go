@@ -16,6 +16,7 @@ import (
 	"github.com/mochi-mqtt/server/v2/packets"
 
 	"github.com/devicejs/devicejs/internal/leakcheck"
+	"github.com/devicejs/devicejs/internal/mqttwire"
 	"github.com/devicejs/devicejs/mqttcore"
 )
 
@@ -332,25 +333,7 @@ func (f *fakeBroker) closeAll() {
 
 // readPacket reads one MQTT packet: its first byte and body.
 func readPacket(r io.Reader) (byte, []byte, error) {
-	var h [1]byte
-	if _, err := io.ReadFull(r, h[:]); err != nil {
-		return 0, nil, err
-	}
-	n, mul := 0, 1
-	for {
-		var b [1]byte
-		if _, err := io.ReadFull(r, b[:]); err != nil {
-			return 0, nil, err
-		}
-		n += int(b[0]&0x7f) * mul
-		mul *= 128
-		if b[0]&0x80 == 0 {
-			break
-		}
-	}
-	body := make([]byte, n)
-	_, err := io.ReadFull(r, body)
-	return h[0], body, err
+	return mqttwire.ReadPacket(r, mqttwire.MaxRemainingLength)
 }
 
 // acceptWith answers CONNECT with CONNACK return code rc, then hands the connection to after

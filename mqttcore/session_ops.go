@@ -2,10 +2,11 @@ package mqttcore
 
 import (
 	"errors"
-	"strings"
 	"sync"
 
 	paho "github.com/eclipse/paho.mqtt.golang"
+
+	"github.com/devicejs/devicejs/internal/mqttwire"
 )
 
 // connection is one open MQTT connection (one paho client). Operations are tied to it: when
@@ -371,7 +372,7 @@ func (s *Session) onPublishLocked(c *connection, topic string, payload []byte) {
 	}
 	binary := false
 	for _, sub := range s.subs {
-		if topicMatches(sub.filter, topic) {
+		if mqttwire.TopicMatch(sub.filter, topic) {
 			binary = sub.binary
 			break
 		}
@@ -390,33 +391,6 @@ func (s *Session) onPublishLocked(c *connection, topic string, payload []byte) {
 			s.inbound.release(cost)
 			ev(topic, payload, binary)
 		})
-	}
-}
-
-// topicMatches reports whether topic name t matches filter f (MQTT 3.1.1 section 4.7),
-// including that wildcards at the first level do not match topics starting with '$'. It runs
-// for every message, so it walks the levels without allocating.
-func topicMatches(f, t string) bool {
-	if strings.HasPrefix(t, "$") && (strings.HasPrefix(f, "+") || strings.HasPrefix(f, "#")) {
-		return false
-	}
-	for {
-		fl, frest, fmore := strings.Cut(f, "/")
-		if fl == "#" {
-			return true
-		}
-		tl, trest, tmore := strings.Cut(t, "/")
-		if fl != "+" && fl != tl {
-			return false
-		}
-		switch {
-		case !fmore:
-			return !tmore
-		case !tmore: // the topic ends: only a following "#" matches ("a/#" matches "a")
-			next, _, _ := strings.Cut(frest, "/")
-			return next == "#"
-		}
-		f, t = frest, trest
 	}
 }
 

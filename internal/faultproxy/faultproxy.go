@@ -19,6 +19,8 @@ import (
 	"net"
 	"sync"
 	"time"
+
+	"github.com/devicejs/devicejs/internal/mqttwire"
 )
 
 // MaxFramed is the largest packet (remaining length) the proxy buffers to apply rules to.
@@ -61,15 +63,7 @@ const (
 )
 
 // TypeName returns the MQTT name of packet type t ("PUBLISH"), or "TYPE<n>".
-func TypeName(t byte) string {
-	names := [...]string{"RESERVED", "CONNECT", "CONNACK", "PUBLISH", "PUBACK", "PUBREC", "PUBREL",
-		"PUBCOMP", "SUBSCRIBE", "SUBACK", "UNSUBSCRIBE", "UNSUBACK", "PINGREQ", "PINGRESP",
-		"DISCONNECT", "RESERVED"}
-	if int(t) < len(names) {
-		return names[t]
-	}
-	return "TYPE?"
-}
+func TypeName(t byte) string { return mqttwire.TypeName(t) }
 
 // Cut says where a rule cuts the link relative to the matching packet.
 type Cut int
@@ -563,19 +557,12 @@ func (f *framer) feed(b []byte) []chunk {
 	return out
 }
 
-// remainingLength decodes the fixed header at the start of b: the remaining length and the
-// header length (0 if b does not hold the whole header yet).
+// remainingLength decodes the fixed header at the start of b (mqttwire.DecodeLength): the
+// remaining length and the header length (0 if b does not hold the whole header yet).
 func remainingLength(b []byte) (rl, hl int, err error) {
-	mul := 1
-	for i := 1; i < len(b); i++ {
-		rl += int(b[i]&0x7f) * mul
-		if b[i]&0x80 == 0 {
-			return rl, i + 1, nil
-		}
-		if i == 4 {
-			return 0, 0, errMalformed
-		}
-		mul *= 128
+	rl, hl, err = mqttwire.DecodeLength(b)
+	if err != nil {
+		err = errMalformed
 	}
-	return 0, 0, nil
+	return rl, hl, err
 }

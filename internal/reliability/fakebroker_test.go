@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/devicejs/devicejs/internal/mqttwire"
 	"github.com/devicejs/devicejs/mqttcore"
 )
 
@@ -54,25 +55,7 @@ func fakeBroker(t *testing.T, script func(c net.Conn)) string {
 
 // readPacket reads one MQTT packet: its first byte and body.
 func readPacket(r io.Reader) (byte, []byte, error) {
-	var h [1]byte
-	if _, err := io.ReadFull(r, h[:]); err != nil {
-		return 0, nil, err
-	}
-	n, mul := 0, 1
-	for i := 0; i < 4; i++ {
-		var b [1]byte
-		if _, err := io.ReadFull(r, b[:]); err != nil {
-			return 0, nil, err
-		}
-		n += int(b[0]&0x7f) * mul
-		if b[0]&0x80 == 0 {
-			break
-		}
-		mul *= 128
-	}
-	body := make([]byte, n)
-	_, err := io.ReadFull(r, body)
-	return h[0], body, err
+	return mqttwire.ReadPacket(r, mqttwire.MaxRemainingLength)
 }
 
 var connackOK = []byte{0x20, 2, 0, 0}

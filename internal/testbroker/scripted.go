@@ -5,6 +5,8 @@ import (
 	"net"
 	"sync"
 	"testing"
+
+	"github.com/devicejs/devicejs/internal/mqttwire"
 )
 
 // Answer maps each MQTT packet a client writes (first byte h, body) to the bytes a scripted
@@ -67,40 +69,12 @@ func Scripted(t testing.TB, answer Answer) string {
 
 // ReadPacket reads one MQTT packet from r: its first byte and its body.
 func ReadPacket(r io.Reader) (byte, []byte, error) {
-	var h [1]byte
-	if _, err := io.ReadFull(r, h[:]); err != nil {
-		return 0, nil, err
-	}
-	n, mul := 0, 1
-	for i := 0; i < 4; i++ {
-		var b [1]byte
-		if _, err := io.ReadFull(r, b[:]); err != nil {
-			return 0, nil, err
-		}
-		n += int(b[0]&0x7f) * mul
-		mul *= 128
-		if b[0]&0x80 == 0 {
-			break
-		}
-	}
-	body := make([]byte, n)
-	_, err := io.ReadFull(r, body)
-	return h[0], body, err
+	return mqttwire.ReadPacket(r, mqttwire.MaxRemainingLength)
 }
 
 // Packet encodes an MQTT packet: header byte h, remaining length, body.
 func Packet(h byte, body ...byte) []byte {
-	pkt := []byte{h}
-	for n := len(body); ; {
-		d := byte(n % 128)
-		n /= 128
-		if n == 0 {
-			pkt = append(pkt, d)
-			break
-		}
-		pkt = append(pkt, d|0x80)
-	}
-	return append(pkt, body...)
+	return append(mqttwire.AppendLength([]byte{h}, len(body)), body...)
 }
 
 // Publish0 encodes a QoS 0 PUBLISH of payload to topic, whose bytes are used as given
