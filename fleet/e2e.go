@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"hash/maphash"
+	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -45,6 +47,26 @@ func ValidateE2EFilter(f string) error {
 		}
 		if strings.Contains(l, "+") && l != "+" {
 			return fmt.Errorf("topic filter %q: '+' must be a whole level", f)
+		}
+	}
+	return nil
+}
+
+// ValidateProbeURL checks the probe subscriber's broker URL (Config.E2ESubscriberURL):
+// mqtt://HOST[:PORT] or mqtts://HOST[:PORT], as a device script would give it.
+func ValidateProbeURL(u string) error {
+	p, err := url.Parse(u)
+	switch {
+	case err != nil:
+		return fmt.Errorf("%q is not a URL", u)
+	case p.Scheme != "mqtt" && p.Scheme != "mqtts":
+		return fmt.Errorf("%q: want mqtt:// or mqtts://", u)
+	case p.Hostname() == "" || (p.Path != "" && p.Path != "/") || p.RawQuery != "" || p.User != nil:
+		return fmt.Errorf("%q: want mqtt[s]://HOST[:PORT] and nothing else", u)
+	}
+	if port := p.Port(); port != "" {
+		if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
+			return fmt.Errorf("%q: port %q is not 1 to 65535", u, port)
 		}
 	}
 	return nil

@@ -114,3 +114,45 @@ func TestE2EThresholdNoData(t *testing.T) {
 		t.Errorf("%+v", r)
 	}
 }
+
+// TestE2EProbeSubscriber: with E2ESubscriberURL the fleet's own subscriber receives the
+// instances' publishes (which no instance subscribes to): each is timed once; the probe is in
+// no instance count; a bad URL, or one without a filter, is refused by New.
+func TestE2EProbeSubscriber(t *testing.T) {
+	const n = 8
+	tb := testbroker.Mochi(t)
+	src := `var c = mqtt.connect('mqtt://broker.example:1883', {clientId: 'p'});
+var k = 0;
+function next() { if (k < 5) c.publish('readings/' + IDX, IDX + '-' + k++, {qos: 1}, function () { next(); }); }
+c.on('connect', function () { setTimeout(next, 500); });`
+	f, err := fleet.New(fleet.Config{N: n, Script: devicejs.Script{Name: "p.js", Source: src},
+		Device: devicejs.Config{Embedded: tb.MochiBroker(), For: 3 * time.Second}, Defines: []string{"IDX={i}"},
+		E2EFilter: "readings/#", E2ESubscriberURL: "mqtt://broker.example:1883"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 45*time.Second)
+	defer cancel()
+	s, err := f.Run(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Instances != n || s.Connected != n || s.Received != 0 || s.Published != n*5 {
+		t.Errorf("instances %d connected %d received %d published %d: the probe is not an instance", s.Instances, s.Connected, s.Received, s.Published)
+	}
+	if e := s.E2E; e == nil || e.Sent != n*5 || e.Latency.Count != n*5 || e.Unmatched != 0 {
+		t.Errorf("e2e %+v, want %d sent and received once each", s.E2E, n*5)
+	}
+
+	for _, tc := range []struct{ filter, url string }{
+		{"", "mqtt://b:1883"}, {"a/#", "http://b:1883"}, {"a/#", "mqtt://"}, {"a/#", "mqtt://b:0"},
+		{"a/#", "mqtt://b:1883/path"}, {"a/#", "mqtt://u:p@b"}, {"a/#", "::"},
+	} {
+		if _, err := fleet.New(fleet.Config{N: 1, Script: devicejs.Script{Source: src}, E2EFilter: tc.filter, E2ESubscriberURL: tc.url}); err == nil {
+			t.Errorf("New accepted E2EFilter %q, E2ESubscriberURL %q", tc.filter, tc.url)
+		}
+	}
+	if err := fleet.ValidateProbeURL("mqtts://broker.example:8883"); err != nil {
+		t.Error(err)
+	}
+}

@@ -6,6 +6,7 @@ package fleet
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -70,6 +71,13 @@ type Config struct {
 	// instance of this process is timed (Summary.E2E). It sets Device.EventPayloads (one copy
 	// of each payload per event). "" (the default) costs nothing.
 	E2EFilter string
+	// E2ESubscriberURL, with E2EFilter, adds the fleet's own probe subscriber: one more device
+	// (not an instance: in no count but the end-to-end figures) that connects to this broker
+	// URL through the fleet's route (Device's Broker, Dial or Embedded, TLS settings and link)
+	// with clientId "devicejs-e2e-probe-<shard index>", subscribes to E2EFilter at QoS 1 and
+	// times every matching message. It runs from before the first instance starts until the
+	// last has ended. "" = none (the receivers are the instances).
+	E2ESubscriberURL string
 	// Notices, if non-nil, receives a Notice line (JSON) when an instance is given its clientId
 	// and when it ends: a supervisor reads them to name the instances of a worker that dies.
 	Notices io.Writer
@@ -154,6 +162,14 @@ func New(cfg Config) (*Fleet, error) {
 			return nil, fmt.Errorf("fleet: E2EFilter: %w", err)
 		}
 		e2e = newE2E(cfg.E2EFilter)
+	}
+	if cfg.E2ESubscriberURL != "" {
+		if cfg.E2EFilter == "" {
+			return nil, errors.New("fleet: E2ESubscriberURL needs E2EFilter")
+		}
+		if err := ValidateProbeURL(cfg.E2ESubscriberURL); err != nil {
+			return nil, fmt.Errorf("fleet: E2ESubscriberURL: %w", err)
+		}
 	}
 	lo, hi := cfg.Shard.Range(cfg.N)
 	return &Fleet{cfg: cfg, lo: lo, hi: hi, errByCode: map[string]uint64{}, e2e: e2e,
@@ -249,6 +265,15 @@ func (f *Fleet) Run(ctx context.Context) (Summary, error) {
 			base.TLS.Cert, base.TLS.Key = r.ClientCert, r.ClientKey
 		}
 	}
+	var stopProbe func()
+	defer func() {
+		if stopProbe != nil {
+			stopProbe()
+		}
+	}()
+	if f.e2e != nil && f.cfg.E2ESubscriberURL != "" {
+		stopProbe = f.startProbe(ctx, base) // over the same route as the instances
+	}
 	var out *lockedWriter
 	if f.cfg.Stdout != nil {
 		out = &lockedWriter{w: f.cfg.Stdout}
@@ -298,6 +323,10 @@ func (f *Fleet) Run(ctx context.Context) (Summary, error) {
 		})
 	}
 	wg.Wait()
+	if stopProbe != nil {
+		stopProbe() // its receipts are in the summary
+		stopProbe = nil
+	}
 	notStopping()
 	elapsed := time.Since(start)
 	return f.summary(int(f.started.Load()), elapsed, ""), nil
@@ -711,4 +740,39 @@ func (f *Fleet) summaryOf(started int, elapsed time.Duration, stuck string) Summ
 	}
 	s.finish()
 	return s
+}
+
+// probeScript is the built-in probe subscriber's script: connect, and (re)subscribe to the
+// filter at QoS 1 on every connection. %s are the URL, clientId and filter as JSON strings.
+const probeScript = `var c = mqtt.connect(%s, {clientId: %s, reconnectCount: 1855, reconnectPeriod: 1000});
+c.on('connect', function () { c.subscribe(%s, {qos: 1}); });`
+
+// startProbe starts the probe subscriber (Config.E2ESubscriberURL) with the instances' device
+// configuration; stop ends it and waits until it has ended.
+func (f *Fleet) startProbe(ctx context.Context, cfg devicejs.Config) (stop func()) {
+	q := func(s string) string { b, _ := json.Marshal(s); return string(b) }
+	id := "devicejs-e2e-probe-" + strconv.Itoa(f.cfg.Shard.Index)
+	src := fmt.Sprintf(probeScript, q(f.cfg.E2ESubscriberURL), q(id), q(f.e2e.filter))
+	cfg.For, cfg.Stdout, cfg.ClientID, cfg.Globals = 0, nil, nil, nil
+	cfg.EventPayloads = true
+	cfg.OnEvent = func(e devicejs.Event) {
+		if e.Kind == devicejs.EventMessage {
+			f.e2e.received(e.Topic, e.Payload, time.Now())
+		}
+	}
+	cfg.Trace = nil // not in the report's figures
+	ctx, cancel := context.WithCancel(ctx)
+	ended := make(chan struct{})
+	d, err := devicejs.New(cfg)
+	if err == nil {
+		err = d.Start(ctx, devicejs.Script{Name: "e2e-probe.js", Source: src}, func(devicejs.Result) { close(ended) })
+	}
+	if err != nil {
+		cancel()
+		return func() {}
+	}
+	return func() {
+		cancel()
+		<-ended
+	}
 }

@@ -99,6 +99,8 @@ type Settings struct {
 	Shard        string  `json:"shard"`               // "i/n" of this process's slice; "" in a merged summary
 	ScriptSHA256 string  `json:"script_sha256"`       // hex SHA-256 of the script's source
 	E2EProbe     string  `json:"e2e_probe,omitempty"` // --e2e-probe's topic filter; "" = none
+	// E2ESubscriber is --e2e-subscriber's URL; "" = none (the instances receive).
+	E2ESubscriber string `json:"e2e_subscriber,omitempty"`
 }
 
 // SlowestKept is the number of instances Summary.Slowest keeps.

@@ -469,7 +469,7 @@
     if (!st || typeof st !== 'object') return;
     var by = [['devicejs', st.version], ['broker', st.broker || 'as each script says'], ['link', st.link || 'none'],
       ['ramp', st.ramp], ['for (device time)', st['for']], ['time scale', st.time_scale], ['shard', st.shard],
-      ['script sha256', st.script_sha256], ['e2e probe', st.e2e_probe]];
+      ['script sha256', st.script_sha256], ['e2e probe', st.e2e_probe], ['e2e subscriber', st.e2e_subscriber]];
     by.forEach(function (r) { if (r[1] !== undefined && r[1] !== null && r[1] !== '') row(fig, [r[0], str(r[1])], { 'class': 'setting' }); });
   }
 

@@ -54,8 +54,11 @@ type FleetOptions struct {
 	Metrics          string // --metrics: serve the figures in the Prometheus text format here (metrics.go)
 	// E2EProbe (--e2e-probe) is an MQTT topic filter: the end-to-end latency of the instances'
 	// publishes on matching topics to their receipt by an instance (fleet.Config.E2EFilter).
-	E2EProbe    string
-	metricsAddr string // Metrics resolved
+	E2EProbe string
+	// E2ESubscriber (--e2e-subscriber URL) adds the fleet's own probe subscriber to E2EProbe's
+	// filter (fleet.Config.E2ESubscriberURL).
+	E2ESubscriber string
+	metricsAddr   string // Metrics resolved
 }
 
 // NewCmdFleet builds `devicejs fleet` and its `merge` subcommand. runF replaces the run in tests
@@ -89,8 +92,8 @@ still in flight when --for ends are counted as in_flight_at_end, never as errors
 
 --e2e-probe FILTER times every publish of the instances on a topic matching FILTER to its
 receipt by an instance (a command answered on a reply topic, devices that talk to each other,
-or one instance subscribed as the probe): p50/p90/p99/max in the summary, e2e_p99<500ms as a
-threshold.
+or one instance subscribed as the probe; --e2e-subscriber URL adds a probe subscriber of the
+fleet's own): p50/p90/p99/max in the summary, e2e_p99<500ms as a threshold.
 
 --max-memory bounds the heap of the whole fleet (instances are ended when it is outgrown);
 --workers N runs the instances in N worker processes, each with its share of the budget, so
@@ -155,6 +158,14 @@ code, after writing the summary and ending the workers.`,
 					return usageError(fmt.Errorf("--e2e-probe: %w", err))
 				}
 			}
+			if cmd.Flags().Changed("e2e-subscriber") {
+				if opts.E2EProbe == "" {
+					return usageError(errors.New("--e2e-subscriber needs --e2e-probe (the topic filter it subscribes to)"))
+				}
+				if err := fleet.ValidateProbeURL(opts.E2ESubscriber); err != nil {
+					return usageError(fmt.Errorf("--e2e-subscriber: %w", err))
+				}
+			}
 			opts.flags = cmd.Flags()
 			if runF != nil {
 				return runF(opts)
@@ -182,6 +193,8 @@ code, after writing the summary and ending the workers.`,
 	addFleetLiveFlags(f, opts)
 	f.StringVar(&opts.E2EProbe, "e2e-probe", "", "time the end-to-end latency of the instances' publishes on topics matching this MQTT filter "+
 		"to their receipt by an instance of this process (payloads should be distinct), e.g. 'meters/#'")
+	f.StringVar(&opts.E2ESubscriber, "e2e-subscriber", "", "with --e2e-probe, add one probe subscriber per process to its filter (QoS 1), "+
+		"connecting to this mqtt[s]://HOST[:PORT] URL through the instances' route (--broker, --ssl-*, --link), e.g. mqtt://broker:1883")
 	cmd.AddCommand(NewCmdFleetMerge(ios, nil))
 	return cmd
 }
@@ -222,6 +235,7 @@ func fleetRun(parent context.Context, opts *FleetOptions) error {
 		N: opts.N, Shard: opts.Shard, Script: script, Device: dev,
 		ClientID: opts.ClientID, Defines: opts.Defines, Ramp: opts.Ramp, Stdout: out,
 		MaxMemory: opts.MaxMemory.bytes(hi - lo), EndReason: endReason, E2EFilter: opts.E2EProbe,
+		E2ESubscriberURL: opts.E2ESubscriber,
 	}
 	if notices != nil {
 		fc.Notices = notices

@@ -82,3 +82,38 @@ func TestFleetE2EProbeMalformed(t *testing.T) {
 		}
 	}
 }
+
+// TestFleetE2ESubscriber: --e2e-subscriber adds the fleet's own probe subscriber, so readings
+// that no instance subscribes to are timed; malformed or without --e2e-probe it is a usage
+// error naming it.
+func TestFleetE2ESubscriber(t *testing.T) {
+	js := script(t, "plain.js", `var c = mqtt.connect('mqtt://localhost:1883', {clientId: 'p'});
+var seq = 0;
+c.on('connect', function () {
+  setTimeout(function () { setInterval(function () { if (c.canPublish()) c.publish('meters/' + ID, String(seq++), {qos: 1}); }, 100); }, 300);
+});`)
+	sj := filepath.Join(t.TempDir(), "s.json")
+	r := runBinary(t, "fleet", "-n", "4", "--broker", "embedded", "--for", "2s", "--quiet", "--define", "ID={i}",
+		"--e2e-probe", "meters/#", "--e2e-subscriber", "mqtt://probe.example:1883", "--summary-json", sj, js)
+	if r.code != 0 {
+		t.Fatalf("exit %d; stderr:\n%s", r.code, r.stderr)
+	}
+	s := readSummaryFile(t, sj)
+	if e := s.E2E; e == nil || e.Sent == 0 || e.Latency.Count == 0 || e.Latency.Count > e.Sent || s.Received != 0 {
+		t.Errorf("e2e %+v, received by instances %d", s.E2E, s.Received)
+	}
+	if s.Settings == nil || s.Settings.E2ESubscriber != "mqtt://probe.example:1883" {
+		t.Errorf("settings %+v", s.Settings)
+	}
+	for _, args := range [][]string{
+		{"--e2e-subscriber", "mqtt://b:1883"},
+		{"--e2e-probe", "m/#", "--e2e-subscriber", "http://b:1883"},
+		{"--e2e-probe", "m/#", "--e2e-subscriber", ""},
+		{"--e2e-probe", "m/#", "--e2e-subscriber", "mqtt://b:99999"},
+	} {
+		r := runBinary(t, append(append([]string{"fleet", "-n", "1", "--broker", "embedded", "--for", "1s", "--define", "ID=1"}, args...), js)...)
+		if r.code != 2 || !strings.Contains(r.stderr, "--e2e-subscriber") {
+			t.Errorf("%q: exit %d, want 2 naming --e2e-subscriber; stderr:\n%s", args, r.code, r.stderr)
+		}
+	}
+}

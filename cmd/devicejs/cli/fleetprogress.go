@@ -48,7 +48,7 @@ func fleetSettings(opts *FleetOptions, source string) *fleet.Settings {
 	return &fleet.Settings{
 		Version: Version, Broker: opts.Broker, Link: opts.Link, Ramp: opts.Ramp.String(), For: opts.For.String(),
 		TimeScale: opts.TimeScale, Shard: opts.Shard.String(), ScriptSHA256: hex.EncodeToString(sum[:]),
-		E2EProbe: opts.E2EProbe,
+		E2EProbe: opts.E2EProbe, E2ESubscriber: opts.E2ESubscriber,
 	}
 }
 
