@@ -19,7 +19,7 @@ import (
 // meterJS is issue 21's smart meter: a JSON reading with a sequence number every 10 s (device
 // time) at QoS 1 on meters/<id>/reading, and a per-device command topic answered on a reply
 // topic. The first instance of each shard (PROBE) subscribes to every reading, as the back end
-// would, for --e2e-probe.
+// would, for --e2e-probe; so does the fleet's own --e2e-subscriber.
 const meterJS = `var c = mqtt.connect('mqtt://meters.example:1883', {clientId: 'meter', reconnectCount: 1855, reconnectPeriod: 1000});
 var seq = 0, subscribed = false;
 c.on('connect', function () {
@@ -76,7 +76,7 @@ func TestFleetScenario(t *testing.T) {
 		args := []string{"fleet", "-n", strconv.Itoa(n), "--shard", fmt.Sprintf("%d/%d", k, shards), "--broker", b.Addr(),
 			"--client-id", "meter-{i}", "--define", "DEVICE_INDEX={i}", "--define", "DEVICE_ID={id}",
 			"--define", "PROBE=" + strconv.Itoa(s.lo), "--time-scale", "10", "--for", "120s", "--ramp", "1s", "--quiet",
-			"--progress-interval", "500ms", "--e2e-probe", "meters/+/reading",
+			"--progress-interval", "500ms", "--e2e-probe", "meters/+/reading", "--e2e-subscriber", "mqtt://meters.example:1883",
 			"--threshold", "publish_p99<20s", "--threshold", "connections_lost<1", "--summary-json", s.summary}
 		if k == 0 {
 			args = append(args, "--metrics", "127.0.0.1:0")
@@ -163,7 +163,7 @@ func TestFleetScenario(t *testing.T) {
 		if len(sum.Thresholds) != 2 || !sum.Thresholds[0].Held || sum.Thresholds[1].Held {
 			t.Errorf("shard %d: thresholds %+v, want the first held, the second crossed", k, sum.Thresholds)
 		}
-		if sum.E2E == nil || sum.E2E.Latency.Count == 0 {
+		if sum.E2E == nil || sum.E2E.Latency.Count < sum.E2E.Sent { // two receivers of each reading: the probe instance and --e2e-subscriber
 			t.Errorf("shard %d: e2e %+v", k, sum.E2E)
 		}
 		lost += sum.ConnectionsLost
@@ -200,6 +200,7 @@ func TestFleetScenario(t *testing.T) {
 	if m.Instances != n || m.ConnectionsLost != uint64(n) || len(m.Storms) == 0 || !m.Storms[0].Recovered || m.E2E == nil {
 		t.Errorf("merged: instances %d, connections lost %d, storms %+v, e2e %+v", m.Instances, m.ConnectionsLost, m.Storms, m.E2E)
 	}
-	t.Logf("merged: published %d, attempts %d, errors %d, in flight at end %d; publish p99 %.1f ms; e2e p99 %.1f ms; storm %+v",
-		m.Published, m.PublishAttempts, m.PublishErrors, m.InFlightAtEnd, m.PublishLatencyMS["all"].P99, m.E2E.LatencyMS.P99, m.Storms[0])
+	t.Logf("merged: published %d, attempts %d, errors %d, in flight at end %d; publish p99 %.1f ms; e2e p99 %.1f ms (%d receipts of %d readings, %d unmatched); storm %+v",
+		m.Published, m.PublishAttempts, m.PublishErrors, m.InFlightAtEnd, m.PublishLatencyMS["all"].P99, m.E2E.LatencyMS.P99,
+		m.E2E.Latency.Count, m.E2E.Sent, m.E2E.Unmatched, m.Storms[0])
 }
