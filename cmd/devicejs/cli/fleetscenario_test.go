@@ -200,7 +200,7 @@ func TestFleetScenario(t *testing.T) {
 	if m.Instances != n || m.ConnectionsLost != uint64(n) || len(m.Storms) == 0 || !m.Storms[0].Recovered || m.E2E == nil {
 		t.Errorf("merged: instances %d, connections lost %d, storms %+v, e2e %+v", m.Instances, m.ConnectionsLost, m.Storms, m.E2E)
 	}
-	t.Logf("merged: published %d, attempts %d, errors %d, in flight at end %d; publish p99 %.1f ms; e2e p99 %.1f ms (%d receipts of %d readings, %d unmatched); storm %+v",
+	t.Logf("merged: published %d, attempts %d, errors %d, in flight at end %d; publish p99 %.1f ms; e2e p99 %.1f ms (%d receipts of %d readings, %d unmatched); dropped by receivers %d; storm %+v",
 		m.Published, m.PublishAttempts, m.PublishErrors, m.InFlightAtEnd, m.PublishLatencyMS["all"].P99, m.E2E.LatencyMS.P99,
-		m.E2E.Latency.Count, m.E2E.Sent, m.E2E.Unmatched, m.Storms[0])
+		m.E2E.Latency.Count, m.E2E.Sent, m.E2E.Unmatched, m.Dropped, m.Storms[0])
 }
