@@ -103,3 +103,15 @@ func firstDiff(a, b string) string {
 	}
 	return fmt.Sprintf("lengths %d and %d lines", len(la), len(lb))
 }
+
+// TestTopLevelLoopHoldsTime: a script whose top level runs a loop of 30,000 iterations (under
+// runtime.SpinIdleAfter) sees neither Date.now() move nor a 10-ms interval fire before the loop
+// ends (the loop counted idle from its first iteration, and the world jumped ahead, before).
+func TestTopLevelLoopHoldsTime(t *testing.T) {
+	for range 5 {
+		r := runFile(t, "testdata/idle/toplevel.test.js", devtest.Options{})
+		if r.Failed() || len(r.Tests) != 1 || r.Tests[0].Status != devtest.Passed {
+			t.Fatalf("%+v %v", r.Tests, r.Err)
+		}
+	}
+}

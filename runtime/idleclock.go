@@ -54,10 +54,24 @@ type loopWork struct {
 	busy    *atomic.Int64
 	wakes   *atomic.Uint64 // IdleClock.Wakes; may be nil
 	on      atomic.Bool    // mirrors counted, for spinIdle's cheap check
+	gen     atomic.Uint64  // incremented each time the loop is counted busy
 	mu      sync.Mutex
 	counted bool // this loop is counted in busy
 	ended   bool // the run ended: no more counting
+
+	// Loop goroutine only: spinIdle's count of idle preemption points since the loop was
+	// last counted busy (generation spinGen).
+	spins   int
+	spinGen uint64
 }
+
+// SpinIdleAfter is how many preemption points in a row a script's top level must pass with
+// nothing pending before its loop counts as idle while it spins (loopWork.spinIdle). A top
+// level that runs a finite loop shorter than that (building a table at start-up, say) is busy
+// throughout, so device time does not move under it; one that spins forever (while (1) {})
+// lets time move on after that many iterations, at each step. A count, not a wall time, so
+// that the same script behaves the same on any machine.
+const SpinIdleAfter = 50_000
 
 // newLoopWork counts a new loop of clock c busy (taking over a precounted unit), or returns
 // nil when c is not an IdleClock.
@@ -68,6 +82,7 @@ func newLoopWork(c Clock) *loopWork {
 	}
 	w := &loopWork{busy: ic.Busy, wakes: ic.Wakes, counted: true}
 	w.on.Store(true)
+	w.gen.Store(1)
 	if !(ic.pre.Load() && ic.taken.CompareAndSwap(false, true)) {
 		ic.Busy.Add(1)
 	}
@@ -83,6 +98,7 @@ func (w *loopWork) woken() {
 	w.mu.Lock()
 	if !w.counted && !w.ended {
 		w.counted = true
+		w.gen.Add(1)
 		w.on.Store(true)
 		w.busy.Add(1)
 		if w.wakes != nil {
@@ -108,11 +124,18 @@ func (w *loopWork) idle(pending *atomic.Bool) {
 }
 
 // spinIdle is idle for a script spinning at its top level (a preemption point found nothing
-// pending): such a loop polls for timers and jobs at every iteration, as a blocked loop waits
-// for them, so it is idle until something is made pending for it. One atomic load when it is
-// already uncounted. Loop only.
+// pending, SpinIdleAfter times in a row since the loop was last counted busy): such a loop
+// polls for timers and jobs at every iteration, as a blocked loop waits for them, so it is
+// idle until something is made pending for it. One atomic load when it is already uncounted.
+// Loop only.
 func (w *loopWork) spinIdle(pending *atomic.Bool) {
-	if w != nil && w.on.Load() {
+	if w == nil || !w.on.Load() {
+		return
+	}
+	if g := w.gen.Load(); g != w.spinGen {
+		w.spinGen, w.spins = g, 0
+	}
+	if w.spins++; w.spins >= SpinIdleAfter {
 		w.idle(pending)
 	}
 }
