@@ -8,11 +8,13 @@ import (
 	"github.com/mochi-mqtt/server/v2/packets"
 )
 
-// authHook allows everyone when users is nil, else only CONNECTs whose
-// username and password match an entry. Every topic is allowed unless acl says otherwise.
+// authHook allows everyone when the user table (table's result if table is set, else users)
+// is nil, else only CONNECTs whose username and password match an entry. Every topic is
+// allowed unless acl says otherwise.
 type authHook struct {
 	mqtt.HookBase
 	users map[string]string
+	table func() map[string]string
 	acl   func(user, clientID, topic string, write bool) bool
 }
 
@@ -23,10 +25,14 @@ func (h *authHook) Provides(b byte) bool {
 }
 
 func (h *authHook) OnConnectAuthenticate(cl *mqtt.Client, pk packets.Packet) bool {
-	if h.users == nil {
+	users := h.users
+	if h.table != nil {
+		users = h.table()
+	}
+	if users == nil {
 		return true
 	}
-	want, ok := h.users[string(pk.Connect.Username)]
+	want, ok := users[string(pk.Connect.Username)]
 	if !ok || !pk.Connect.UsernameFlag {
 		return false
 	}

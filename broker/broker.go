@@ -70,6 +70,10 @@ type Config struct {
 	// non-nil map (even empty) admits only clients sending a listed user
 	// name with its password. All topics are open to admitted clients.
 	Users map[string]string
+	// UserTable, if non-nil, replaces Users with a table read at each CONNECT, so that it can
+	// change while the broker runs: its result is used as Users would be (nil allows
+	// anonymous clients). It must be safe for concurrent use and must not block.
+	UserTable func() map[string]string
 
 	// ACL, if non-nil, decides each publish (write) and subscribe or delivery (read) of an
 	// admitted client: false refuses it (a refused subscribe gets SUBACK 0x80, a refused QoS 1/2
@@ -137,7 +141,7 @@ func New(c Config) (*Broker, error) {
 		caps.MaximumClientWritesPending = int32(c.MaxPendingWrites)
 	}
 	srv := mqtt.New(&mqtt.Options{Logger: log, InlineClient: true, Capabilities: caps})
-	if err := srv.AddHook(&authHook{users: c.Users, acl: c.ACL}, nil); err != nil {
+	if err := srv.AddHook(&authHook{users: c.Users, table: c.UserTable, acl: c.ACL}, nil); err != nil {
 		return nil, fmt.Errorf("broker: auth hook: %w", err)
 	}
 	guard := newSessionGuard(srv)

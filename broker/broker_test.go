@@ -405,3 +405,37 @@ func TestLoadUsersFile(t *testing.T) {
 		t.Fatal("missing file: no error")
 	}
 }
+
+// TestUserTable: Config.UserTable is read at each CONNECT, so the table can change while the
+// broker runs; a nil table admits everyone; Users is ignored when UserTable is set.
+func TestUserTable(t *testing.T) {
+	var mu sync.Mutex
+	var table map[string]string
+	b := start(t, broker.Config{TCPAddr: "127.0.0.1:0", Users: map[string]string{"ignored": "x"},
+		UserTable: func() map[string]string { mu.Lock(); defer mu.Unlock(); return table }})
+	uri := "tcp://" + b.Addr()
+	set := func(m map[string]string) { mu.Lock(); table = m; mu.Unlock() }
+	for i, tc := range []struct {
+		table      map[string]string
+		user, pass string
+		ok         bool
+	}{
+		{nil, "", "", true},
+		{nil, "anyone", "anything", true},
+		{map[string]string{}, "", "", false},
+		{map[string]string{"alice": "pw"}, "alice", "pw", true},
+		{map[string]string{"alice": "pw"}, "alice", "pW", false},
+		{map[string]string{"alice": "pw"}, "ignored", "x", false},
+		{map[string]string{"alice": "pw"}, "", "", false},
+		{map[string]string{"alice": ""}, "alice", "", true},
+	} {
+		set(tc.table)
+		var opts []clientOpt
+		if tc.user != "" {
+			opts = append(opts, withAuth(tc.user, tc.pass))
+		}
+		if _, err := connect(t, fmt.Sprintf("ut-%d", i), uri, opts...); (err == nil) != tc.ok {
+			t.Errorf("%d: table %v, user %q: connect err = %v, want ok=%v", i, tc.table, tc.user, err, tc.ok)
+		}
+	}
+}

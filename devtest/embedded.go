@@ -81,7 +81,7 @@ func (e *embeddedBroker) start() error {
 	if e.b != nil {
 		return nil
 	}
-	b, err := broker.New(broker.Config{Users: map[string]string{}, ACL: e.acl})
+	b, err := broker.New(broker.Config{UserTable: e.userTable, ACL: e.acl})
 	if err != nil {
 		return err
 	}
@@ -137,15 +137,13 @@ func (e *embeddedBroker) backend(ctx context.Context) (net.Conn, error) {
 	return b.DialMemory(ctx)
 }
 
-// authenticate admits everyone when no users are set, else the listed user with its password.
-func (e *embeddedBroker) authenticate(user, pass string, hasUser bool) bool {
+// userTable is the broker's user table (broker.Config.UserTable): nil admits everyone, else
+// the broker admits the listed users with their passwords. setUsers replaces the map, never
+// changes it, so the broker may read the one returned.
+func (e *embeddedBroker) userTable() map[string]string {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	if e.users == nil {
-		return true
-	}
-	want, ok := e.users[user]
-	return ok && hasUser && want == pass
+	return e.users
 }
 
 func (e *embeddedBroker) acl(user, clientID, topic string, write bool) bool {
@@ -191,7 +189,7 @@ func (e *embeddedBroker) publish(topic string, payload []byte, qos byte, retain 
 
 func (e *embeddedBroker) close() { e.stop() }
 
-// tapHook records what clients publish and checks logins against the test's users.
+// tapHook records what clients publish and keeps their keepalive on device time.
 type tapHook struct {
 	mqtt.HookBase
 	e *embeddedBroker
@@ -201,7 +199,7 @@ func (h *tapHook) ID() string { return "devtest-tap" }
 
 func (h *tapHook) Provides(b byte) bool {
 	switch b {
-	case mqtt.OnConnectAuthenticate, mqtt.OnPublish, mqtt.OnPacketRead, mqtt.OnPacketSent,
+	case mqtt.OnPublish, mqtt.OnPacketRead, mqtt.OnPacketSent,
 		mqtt.OnConnect, mqtt.OnSessionEstablished, mqtt.OnDisconnect:
 		return true
 	}
@@ -277,10 +275,6 @@ func (e *embeddedBroker) keepAliveDue(ka *keepAliveWatch) {
 	case <-ka.gone:
 	case <-time.After(expiryWait):
 	}
-}
-
-func (h *tapHook) OnConnectAuthenticate(cl *mqtt.Client, pk packets.Packet) bool {
-	return h.e.authenticate(string(pk.Connect.Username), string(pk.Connect.Password), pk.Connect.UsernameFlag)
 }
 
 func (h *tapHook) OnPacketRead(cl *mqtt.Client, pk packets.Packet) (packets.Packet, error) {
