@@ -130,3 +130,20 @@ func BenchmarkWake(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkNew measures runtime.New (the VM, the device globals and the guards) as every device
+// pays it, without and with a memory budget (devicejs fleet sets one by default); B/op is the
+// per-device heap New allocates (docs/performance.md, "What an idle device is made of").
+func BenchmarkNew(b *testing.B) {
+	for _, tc := range []struct {
+		name   string
+		budget int64
+	}{{"no-budget", 0}, {"budget", 1 << 30}} {
+		b.Run(tc.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				runtime.New(runtime.Options{Stdout: io.Discard, MemoryGuardBudget: tc.budget})
+			}
+		})
+	}
+}
