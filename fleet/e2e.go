@@ -10,6 +10,8 @@ import (
 	"sync"
 	"time"
 	"unicode/utf8"
+
+	"github.com/devicejs/devicejs/internal/mqttwire"
 )
 
 // End-to-end latency (issue 21): with Config.E2EFilter set, the fleet records when each
@@ -72,31 +74,9 @@ func ValidateProbeURL(u string) error {
 	return nil
 }
 
-// topicMatches reports whether topic t matches filter f (MQTT 3.1.1 section 4.7; wildcards at
-// the first level do not match topics starting with '$'), without allocating.
-func topicMatches(f, t string) bool {
-	if strings.HasPrefix(t, "$") && (strings.HasPrefix(f, "+") || strings.HasPrefix(f, "#")) {
-		return false
-	}
-	for {
-		fl, frest, fmore := strings.Cut(f, "/")
-		if fl == "#" {
-			return true
-		}
-		tl, trest, tmore := strings.Cut(t, "/")
-		if fl != "+" && fl != tl {
-			return false
-		}
-		switch {
-		case !fmore:
-			return !tmore
-		case !tmore:
-			next, _, _ := strings.Cut(frest, "/")
-			return next == "#"
-		}
-		f, t = frest, trest
-	}
-}
+// topicMatches reports whether topic t matches filter f (MQTT 3.1.1 section 4.7, with the '$'
+// rule), without allocating.
+func topicMatches(f, t string) bool { return mqttwire.TopicMatch(f, t) }
 
 // e2eRecord is one publish remembered: when it was sent (0 while only receipts are known) and
 // the receipts seen before that.
