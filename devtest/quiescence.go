@@ -100,10 +100,9 @@ func (s *worldScan) processIdle() bool {
 }
 
 // skipFrames mark the goroutines a snapshot leaves out: a device loop's (its idleness is
-// runtime.IdleClock's to tell) and a loop's heap watchdog (a wall-time monitor that changes
-// nothing in the world until it stops a run, which the loop's counts then show).
-var skipFrames = [][]byte{[]byte("devicejs/runtime.(*Loop).run("), []byte("devicejs/runtime.(*Loop).watchMemory("),
-	[]byte("devicejs/runtime.(*Loop).watchStop(")}
+// runtime.IdleClock's to tell) and a stopping run's backstop watch (a wall-time monitor; the
+// process's heap watchdog carries no world's label at all).
+var skipFrames = [][]byte{[]byte("devicejs/runtime.(*Loop).run("), []byte("devicejs/runtime.(*Loop).watchStop(")}
 
 // busyStates are the goroutine states that mean work is being done or is about to be.
 var busyStates = []string{"running", "runnable", "syscall", "semacquire", "sync.Mutex.Lock",

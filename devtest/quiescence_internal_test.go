@@ -51,7 +51,7 @@ func TestIdleIn(t *testing.T) {
 		g(6, "sync.Cond.Wait", "4", "link.read"),
 		g(7, "sleep", "4", "x.sleep"),
 		g(8, "runnable", "4", "github.com/devicejs/devicejs/runtime.(*Loop).run"),
-		g(9, "runnable", "4", "github.com/devicejs/devicejs/runtime.(*Loop).watchMemory"),
+		g(9, "runnable", "4", "github.com/devicejs/devicejs/runtime.(*Loop).watchStop"),
 		g(10, "IO wait", "4", "net.read"),
 		g(11, "select (no cases)", "4", "x.block"),
 		g(12, "running", "40", "main.worldForty"), // label value is exact, not a prefix

@@ -3,7 +3,6 @@ package runtime_test
 import (
 	"context"
 	"errors"
-	goruntime "runtime"
 	"strings"
 	"testing"
 	"time"
@@ -12,12 +11,8 @@ import (
 	"github.com/devicejs/devicejs/runtime"
 )
 
-// watchdogRunning reports whether a memory watchdog goroutine (watchMemory) exists now.
-func watchdogRunning() bool {
-	buf := make([]byte, 1<<20)
-	n := goruntime.Stack(buf, true)
-	return strings.Contains(string(buf[:n]), "runtime.(*Loop).watchMemory")
-}
+// watchdogRunning reports whether a run is registered with the process's heap watchdog now.
+func watchdogRunning() bool { return runtime.WatchedLoops() > 0 }
 
 // TestMemoryGuardBudget: Options.MemoryGuardBudget installs the memory guards (a call that
 // would allocate past the budget ends the run with the budget error before allocating, and the

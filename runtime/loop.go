@@ -26,7 +26,7 @@ type Options struct {
 	MaxCallStackSize int       // JS call depth bound; 0 = DefaultMaxCallStackSize
 	// MaxMemory is the heap budget in bytes: a watchdog ends the run with a
 	// KindLimit *ScriptError (Err ErrMemoryBudget) when the live heap exceeds
-	// it. 0 means no budget. The heap is the process's (see watchMemory).
+	// it. 0 means no budget. The heap is the process's (see heapwatch.go).
 	MaxMemory int64
 	// MemoryGuardBudget installs the memory guards (guard_memory.go) against
 	// this process-wide heap budget in bytes without starting a watchdog: a
@@ -112,6 +112,7 @@ func New(opts Options) *Loop {
 		l.mem = &devMem{budget: opts.DeviceMemory}
 		if l.guardBudget <= 0 {
 			l.guardBudget = opts.DeviceMemory
+			l.mem.guards = true // the guards weigh a call against this device's estimate
 		}
 	}
 	if l.clock == nil {
@@ -277,9 +278,7 @@ func (l *Loop) begin(ctx context.Context, filename string) error {
 		l.wake()
 	})
 	if l.maxMemory > 0 {
-		quit, watched := make(chan struct{}), make(chan struct{})
-		go func() { defer close(watched); l.watchMemory(l.maxMemory, quit) }()
-		l.quitMemory = func() { close(quit); <-watched }
+		l.quitMemory = watchHeap(l, l.maxMemory) // the process's one heap watchdog (heapwatch.go)
 	}
 	if l.mem != nil {
 		l.registerDeviceMemory()

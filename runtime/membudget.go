@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"runtime/debug"
 	"runtime/metrics"
 	"strconv"
 	"strings"
@@ -56,52 +55,8 @@ func (l *Loop) budgetError(format string, args ...any) *ScriptError {
 		Message: "memory budget exceeded: " + fmt.Sprintf(format, args...)}
 }
 
-// watchMemory watches the heap every memorySample until quit is closed and
-// ends the run when the heap exceeds budget bytes: it records the error and
-// interrupts the VM (Interrupt), which JS cannot catch. It reads the bytes of
-// heap objects now (current, but counting garbage) and the live bytes as
-// marked by the last collection. Either a live heap over the budget or
-// objects over twice the budget (growing faster than the collector keeps up:
-// huge typed arrays are allocated without being touched) fail at once.
-// It never collects itself: it sets the Go memory limit to the budget for
-// the duration, so the runtime collects whenever the heap nears the budget
-// (a forced collection blocked the watchdog for seconds on a heap growing
-// inside one built-in). After the interrupt it goes on watching (watchStop)
-// and calls the backstop if the run does not end. The heap is the
-// process's: the budget is meant for one loop per process. Any goroutine
-// (its own).
-func (l *Loop) watchMemory(budget int64, quit <-chan struct{}) {
-	prev := debug.SetMemoryLimit(-1)
-	if budget < prev {
-		debug.SetMemoryLimit(budget)
-		defer debug.SetMemoryLimit(prev)
-	}
-	samples := []metrics.Sample{{Name: "/gc/heap/live:bytes"}, {Name: "/memory/classes/heap/objects:bytes"}}
-	t := time.NewTicker(memorySample)
-	defer t.Stop()
-	for {
-		select {
-		case <-quit:
-			return
-		case <-t.C:
-		}
-		live, objects := heapFigures(samples)
-		if live <= uint64(budget) && objects <= 2*uint64(budget) {
-			continue
-		}
-		if objects > 2*uint64(budget) {
-			live = max(live, objects)
-		}
-		se := l.budgetError("the heap holds %s, the budget is %s", mib(live), mib(uint64(budget)))
-		l.Interrupt(se)
-		// A run already stopping for another reason (a guard's budget error
-		// included) is watched with that error only if it is a budget error.
-		if cause, ok := l.interruptCause().(*ScriptError); ok && errors.Is(cause, ErrMemoryBudget) {
-			l.watchStop(cause, budget, samples, t.C, quit)
-		}
-		return
-	}
-}
+// errorsIsBudget reports whether se is a memory budget error.
+func errorsIsBudget(se *ScriptError) bool { return errors.Is(se, ErrMemoryBudget) }
 
 // watchStop watches a run that was stopped at its budget until quit is
 // closed (the run ended) and calls the backstop, once, if the heap objects
