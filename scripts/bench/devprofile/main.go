@@ -37,7 +37,19 @@ func main() {
 	memprofile := flag.String("memprofile", "", "write a heap profile (MemProfileRate 1) here")
 	maxMemory := flag.Int64("max-memory", 0, "the fleet's heap budget in bytes (fleet.Config.MaxMemory: the memory guards in every device, "+
 		"as devicejs fleet sets by default); 0: none")
+	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the start (until every device is connected) here")
 	flag.Parse()
+	if *cpuprofile != "" {
+		pf, err := os.Create(*cpuprofile)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "devprofile:", err)
+			os.Exit(1)
+		}
+		if err := pprof.StartCPUProfile(pf); err != nil {
+			fmt.Fprintln(os.Stderr, "devprofile:", err)
+			os.Exit(1)
+		}
+	}
 	if *memprofile != "" {
 		goruntime.MemProfileRate = 1
 	}
@@ -127,6 +139,7 @@ func run(n int, path, addr, memprofile string, maxMemory int64) error {
 		return fmt.Errorf("%d of %d connected, %d failed (%v)", out.connected.Load(), n, out.failed.Load(), out.first.Load())
 	}
 	all := time.Since(start)
+	pprof.StopCPUProfile()  // no-op without -cpuprofile
 	time.Sleep(time.Second) // the fleet's own start-up work settles
 	after := read()
 	if memprofile != "" {
