@@ -52,6 +52,8 @@ type devMem struct {
 	active   atomic.Bool   // woken (or started) since its last measurement between callbacks
 	req      atomic.Bool   // a measurement is requested and not yet made
 	estimate atomic.Int64  // the last estimate, in bytes
+	measured atomic.Int32  // how many measurements were made
+	guards   bool          // the memory guards check against this budget (overBudget)
 	allocAt  atomic.Uint64 // the process's allocation count (allocated) at its last measurement
 	// notBefore (unix ns) spaces measurements: four times the last one's duration after it.
 	notBefore atomic.Int64
@@ -242,6 +244,7 @@ func (l *Loop) measure() {
 	// At most a fifth of the device's time goes to measuring it.
 	l.mem.notBefore.Store(time.Now().Add(4 * time.Since(began)).UnixNano())
 	l.mem.estimate.Store(est)
+	l.mem.measured.Add(1)
 	// Due again once the process has allocated step() more (its own garbage included).
 	l.mem.allocAt.Store(allocated([]metrics.Sample{{Name: "/gc/heap/allocs:bytes"}}))
 	if est > l.mem.budget {
@@ -270,7 +273,12 @@ func (l *Loop) EstimateHeap() int64 { return l.estimateHeap(1 << 62) }
 // they are reached). It does not see other values that only host Go code holds: a callback
 // given to a publish or subscribe until it is called, or a queued message. Loop only.
 func (l *Loop) estimateHeap(limit int64) int64 {
-	w := walker{seen: map[uintptr]struct{}{}, limit: limit}
+	// Sized for the last estimate (one address per ~100 bytes): growing the set rehashes it.
+	hint := 1024
+	if l.mem != nil {
+		hint = int(min(l.mem.estimate.Load()/100, 1<<22)) + 1024
+	}
+	w := walker{seen: make(map[uintptr]struct{}, hint), limit: limit}
 	w.push(reflect.ValueOf(l.vm))
 	if l.mem != nil {
 		for id, fn := range l.mem.timerFns {

@@ -84,6 +84,17 @@ func (l *Loop) overBudget(what string, need float64) bool {
 	if l.guardBudget <= 0 || !(need >= guardMinBytes) { // !(>=): NaN is no estimate
 		return false
 	}
+	if l.mem != nil && l.mem.guards {
+		// DeviceMemory: the call is weighed against this device's own estimated heap, not the
+		// process's (shared with the other devices).
+		est := float64(l.mem.estimate.Load())
+		if est+need <= budget {
+			return false
+		}
+		l.Interrupt(l.budgetError("%s would allocate about %s with the device's heap estimated at %s; its budget (DeviceMemory) is %s",
+			what, mib(uint64(min(need, math.MaxInt64))), mib(uint64(est)), mib(uint64(l.guardBudget))))
+		return true
+	}
 	samples := []metrics.Sample{{Name: "/gc/heap/live:bytes"}, {Name: "/memory/classes/heap/objects:bytes"}}
 	_, heap := heapFigures(samples)
 	if need <= budget && float64(heap)+need <= budget {

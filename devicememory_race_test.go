@@ -1,0 +1,6 @@
+//go:build race
+
+package devicejs_test
+
+// raceOn: the race detector makes goja and the heap walk of DeviceMemory several times slower.
+const raceOn = true
