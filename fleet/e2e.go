@@ -99,6 +99,7 @@ type e2eState struct {
 	next      int      // ring index of the next insertion once full
 	sent      uint64   // matching publishes completed with code 0
 	unmatched uint64   // matching messages received whose publish was not (or no longer) known
+	early     uint64   // receipts waiting in records for their publish (unmatched if it never comes)
 }
 
 func newE2E(filter string) *e2eState {
@@ -125,6 +126,7 @@ func (e *e2eState) recordLocked(k uint64) *e2eRecord {
 	} else {
 		if old := e.recs[e.ring[e.next]]; old != nil && old.sent == 0 {
 			e.unmatched += uint64(len(old.early)) // receipts whose publish was never seen
+			e.early -= uint64(len(old.early))
 		}
 		delete(e.recs, e.ring[e.next])
 		e.ring[e.next] = k
@@ -149,6 +151,7 @@ func (e *e2eState) published(topic string, payload []byte, now time.Time, latenc
 	r.sent = sent
 	early := r.early
 	r.early = nil
+	e.early -= uint64(len(early))
 	e.mu.Unlock()
 	for _, at := range early {
 		e.add(time.Duration(max(at-sent, 0)))
@@ -175,6 +178,7 @@ func (e *e2eState) received(topic string, payload []byte, now time.Time) {
 	}
 	if len(r.early) < maxEarly {
 		r.early = append(r.early, at)
+		e.early++
 	} else {
 		e.unmatched++
 	}
@@ -187,13 +191,7 @@ func (e *e2eState) add(d time.Duration) { e.hist.add(d) }
 // unmatched.
 func (e *e2eState) figures(ld *Load) {
 	e.mu.Lock()
-	unmatched := e.unmatched
-	for _, r := range e.recs {
-		if r.sent == 0 {
-			unmatched += uint64(len(r.early))
-		}
-	}
-	sent := e.sent
+	unmatched, sent := e.unmatched+e.early, e.sent
 	e.mu.Unlock()
 	h := e.hist.snapshot()
 	ld.E2E = &E2E{Filter: e.filter, Sent: sent, Unmatched: unmatched, Latency: h}
