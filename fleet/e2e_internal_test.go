@@ -73,3 +73,22 @@ func TestE2EState(t *testing.T) {
 		t.Errorf("after the bound: %+v", ld.E2E)
 	}
 }
+
+// BenchmarkE2E is the probe's cost per matching publish and its one receipt, once the records
+// are full (each publish forgets the oldest).
+func BenchmarkE2E(b *testing.B) {
+	e := newE2E("m/#")
+	payloads := make([][]byte, 1<<17)
+	for i := range payloads {
+		payloads[i] = []byte(`{"seq":` + strconv.Itoa(i) + `,"kwh":12.5}`)
+	}
+	now := time.Now()
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		p := payloads[i%len(payloads)]
+		e.published("m/meter-17/reading", p, now, time.Millisecond)
+		e.received("m/meter-17/reading", p, now)
+		i++
+	}
+}
