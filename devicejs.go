@@ -95,7 +95,8 @@ type Config struct {
 
 	// MaxMemory is the heap budget in bytes (runtime.Options.MaxMemory): the run ends with a
 	// script error (Ending ScriptFailed, runtime.ErrMemoryBudget) when the live heap exceeds
-	// it; 0 means none. The heap measured is the process's, so it suits one device per process.
+	// it; 0 means none. The heap measured is the process's, so it suits one device per process
+	// (for many, see DeviceMemory).
 	// New refuses a negative value or one above MaxBudget (*ConfigError).
 	MaxMemory int64
 
@@ -113,8 +114,9 @@ type Config struct {
 	// objects, maps, closures, typed arrays, timers' functions) exceeds it, this device alone
 	// ends with the budget error (Ending ScriptFailed, runtime.ErrMemoryBudget) and the
 	// others run on. The estimate is measured only after the process heap has grown, and only
-	// for devices that ran since; an idle device costs nothing. It also applies MemoryGuards'
-	// checks with this budget when MemoryGuards and MaxMemory are 0. How it is counted and
+	// for devices that ran since; an idle device costs nothing. When MemoryGuards and MaxMemory
+	// are 0, the calls MemoryGuards checks are weighed against this budget and the device's own
+	// estimate before they allocate. How it is counted and
 	// where it is an estimate: docs/embedding.md, "Hostile scripts". 0 means none; New refuses
 	// a negative value or one above MaxBudget (*ConfigError).
 	DeviceMemory int64

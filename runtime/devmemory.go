@@ -458,9 +458,11 @@ var sizeClasses = [...]int64{8, 16, 24, 32, 48, 64, 80, 96, 112, 128, 144, 160, 
 	27264, 28672, 32768}
 
 // skipField are goja fields the walk must not read: written from other goroutines
-// (interruptVal, under a lock the walk does not take) or shared by the process.
+// (interruptVal, under a lock the walk does not take) or shared by the process (tmpl, the
+// built-ins' templates, which the guards patch: iterating a map another goroutine writes is
+// fatal).
 var skipField = map[string]bool{
-	"interruptVal": true, "interruptLock": true, "profTracker": true,
+	"interruptVal": true, "interruptLock": true, "profTracker": true, "tmpl": true,
 	"fieldsInfoCache": true, "methodsInfoCache": true, "_collator": true,
 }
 
