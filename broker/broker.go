@@ -17,6 +17,7 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
+	"math"
 	"net"
 	"sync"
 
@@ -32,6 +33,9 @@ var (
 	// ErrNoTLS is returned by DialMemoryTLS when the broker has no TLS configuration.
 	ErrNoTLS = errors.New("broker: no TLS configured")
 )
+
+// sysTopicsNever is mochi's $SYS resend interval, in seconds, that never comes (68 years).
+const sysTopicsNever = math.MaxInt32
 
 // Listener ids as seen by mochi (mqtt.Client.Net.Listener).
 const (
@@ -140,7 +144,11 @@ func New(c Config) (*Broker, error) {
 	if c.MaxPendingWrites > 0 {
 		caps.MaximumClientWritesPending = int32(c.MaxPendingWrites)
 	}
-	srv := mqtt.New(&mqtt.Options{Logger: log, InlineClient: true, Capabilities: caps})
+	// mochi republishes its $SYS topics every second from its own goroutine, writing retained
+	// messages without the lock a wildcard subscribe's scan of them takes (a data race that
+	// `go test -race` reports, docs/broker.md): they are published once, at Start.
+	srv := mqtt.New(&mqtt.Options{Logger: log, InlineClient: true, Capabilities: caps,
+		SysTopicResendInterval: sysTopicsNever})
 	if err := srv.AddHook(&authHook{users: c.Users, table: c.UserTable, acl: c.ACL}, nil); err != nil {
 		return nil, fmt.Errorf("broker: auth hook: %w", err)
 	}
