@@ -64,6 +64,19 @@ func TestPersistentSessionSurvivesGuard(t *testing.T) {
 		t.Fatal("subscribe", tok.Error())
 	}
 	c1.Disconnect(50)
+	// "While away": the broker has seen the disconnection (paho's Disconnect returns before
+	// mochi has processed it; a publish in between went to the closing connection).
+	deadline := time.Now().Add(wait)
+	for {
+		cl, ok := b.Server().Clients.Get("keep")
+		if ok && cl.Closed() {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the broker never saw the first connection close")
+		}
+		time.Sleep(time.Millisecond)
+	}
 	pub := mustConnect(t, "keep-pub", "tcp://memory", withDial(b.DialMemory, nil))
 	if tok := pub.Publish("offline", 1, false, "while away"); !tok.WaitTimeout(wait) || tok.Error() != nil {
 		t.Fatal("publish", tok.Error())
