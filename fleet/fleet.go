@@ -479,7 +479,7 @@ func (in *instance) awaitAttempt() {
 	})
 }
 
-// stopWait stops the reconnect wait's bound; mu held.
+// stopWaitLocked stops the reconnect wait's bound; mu held.
 func (in *instance) stopWaitLocked() {
 	if in.stopWait != nil {
 		in.stopWait()
@@ -519,7 +519,7 @@ func (in *instance) event(e devicejs.Event) {
 		// A lost connection is followed by a reconnect wait (reconnectPeriod) and an attempt:
 		// the instance counts as reconnecting from the loss, not only from the attempt.
 		// A script that turned automatic reconnection off (reconnectCount 0, the firmware's
-		// default) makes no attempt: waitBound later the instance leaves the column.
+		// default) makes no attempt: afterWaitBound later the instance leaves the column.
 		in.lostConn()
 		in.mu.Lock()
 		ended := in.sessEnded
