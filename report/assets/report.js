@@ -420,7 +420,7 @@
   // (drawn on the right, labelled rightLabel), so a small count (errors/s) next to a large one
   // (publishes/s) neither flattens it nor is flattened. Each line has a legend entry, and each
   // of its codes ([name, count]) one more below it.
-  function lineChart(id, lines, yLabel, rightLabel) {
+  function lineChart(id, lines, yLabel, rightLabel, emptyText) {
     var svg = document.getElementById(id);
     clear(svg);
     var rows = 0;
@@ -436,7 +436,7 @@
         if (l.right) yMaxR = Math.max(yMaxR, p[1]); else yMaxL = Math.max(yMaxL, p[1]);
       });
     });
-    if (xMax === 0) { svg.setAttribute('height', top + plotH + bottom); text(svg, left, (top + plotH) / 2, 'no samples (the series is recorded with --report or --ui)', 'empty'); return; }
+    if (xMax === 0) { svg.setAttribute('height', top + plotH + bottom); text(svg, left, (top + plotH) / 2, emptyText || 'no samples (the series is recorded with --report or --ui)', 'empty'); return; }
     yMaxL = yMaxL || 1; yMaxR = yMaxR || 1;
     function x(v) { return left + v / xMax * (W - left - right); }
     function y(v, yMax) { return top + (1 - v / yMax) * plotH; }
@@ -557,7 +557,7 @@
       latLines.push({ name: 'end-to-end p50 ms', cls: 'e2e-p50', points: e2e50 });
       latLines.push({ name: 'end-to-end p99 ms', cls: 'e2e-p99', points: e2e99 });
     }
-    lineChart('latency-chart', latLines, 'ms, per interval');
+    lineChart('latency-chart', latLines, 'ms, per interval', '', series.length ? 'no publish completed in any interval' : '');
     drawThresholds(s.thresholds || []);
 
     var errs = document.getElementById('fleet-errors');
