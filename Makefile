@@ -12,8 +12,9 @@ build:
 # detector), vet and staticcheck. Packages run one at a time (-p 1): the broker, conformance and
 # reliability tests start real brokers and device processes, and on a 2-core machine running
 # them side by side starves their timing (about 8 1/2 minutes in all this way, measured 2026-12-04).
+# scripts/gotest.sh prints each package's time at the end, slowest first.
 test: test-deps tidy-check
-	$(GO) test -race -count=1 -p 1 -timeout 20m ./...
+	GO=$(GO) bash scripts/gotest.sh
 	$(GO) vet ./...
 	$(GO) run honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION) ./...
 
