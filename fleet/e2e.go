@@ -74,10 +74,6 @@ func ValidateProbeURL(u string) error {
 	return nil
 }
 
-// topicMatches reports whether topic t matches filter f (MQTT 3.1.1 section 4.7, with the '$'
-// rule), without allocating.
-func topicMatches(f, t string) bool { return mqttwire.TopicMatch(f, t) }
-
 // e2eRecord is one publish remembered: when it was sent (0 while only receipts are known) and
 // the receipts seen before that.
 type e2eRecord struct {
@@ -139,7 +135,7 @@ func (e *e2eState) recordLocked(k uint64) *e2eRecord {
 // published records a matching publish completed with code 0 at now, latency after it was
 // handed to its session; receipts seen before it are counted now.
 func (e *e2eState) published(topic string, payload []byte, now time.Time, latency time.Duration) {
-	if !topicMatches(e.filter, topic) {
+	if !mqttwire.TopicMatch(e.filter, topic) {
 		return
 	}
 	sent := int64(now.Sub(e.base) - latency)
@@ -160,7 +156,7 @@ func (e *e2eState) published(topic string, payload []byte, now time.Time, latenc
 
 // received counts a message delivered to an instance at now.
 func (e *e2eState) received(topic string, payload []byte, now time.Time) {
-	if !topicMatches(e.filter, topic) {
+	if !mqttwire.TopicMatch(e.filter, topic) {
 		return
 	}
 	at := int64(now.Sub(e.base))
