@@ -49,12 +49,16 @@ const (
 // devMem is the per-device memory state of a loop with Options.DeviceMemory.
 type devMem struct {
 	budget   int64
-	active   atomic.Bool   // woken (or started) since its last measurement between callbacks
-	req      atomic.Bool   // a measurement is requested and not yet made
-	estimate atomic.Int64  // the last estimate, in bytes
-	measured atomic.Int32  // how many measurements were made
-	guards   bool          // the memory guards check against this budget (overBudget)
-	allocAt  atomic.Uint64 // the process's allocation count (allocated) at its last measurement
+	active   atomic.Bool  // woken (or started) since its last measurement between callbacks
+	req      atomic.Bool  // a measurement is requested and not yet made
+	estimate atomic.Int64 // the last estimate, in bytes
+	measured atomic.Int32 // how many measurements were made
+	guards   bool         // the memory guards check against this budget (overBudget)
+	// Loop only: tickMemory's time of the last preemption point (since processStart) and
+	// its metrics sample.
+	lastTick    time.Duration
+	allocSample [1]metrics.Sample
+	allocAt     atomic.Uint64 // the process's allocation count (allocated) at its last measurement
 	// notBefore (unix ns) spaces measurements: four times the last one's duration after it.
 	notBefore atomic.Int64
 	// Loop only: the JS functions of live timers (the timer queue holds only Go callables,
@@ -252,6 +256,38 @@ func (l *Loop) measure() {
 			mib(uint64(est)), mib(uint64(l.mem.budget))))
 	}
 }
+
+// tickMemory runs at each preemption point of a loop with DeviceMemory. A step of the script
+// that took more than slowStep since the previous preemption point may have allocated a lot
+// in one go (a string doubled, a large array built by one built-in): the loop then checks
+// the process's allocation count itself and measures at once if it is due, rather than wait
+// for the referee, which could see it only after the next, larger step. Costs a clock read
+// per preemption point (loops without DeviceMemory do not call it). Loop only.
+func (l *Loop) tickMemory() {
+	now := time.Since(processStart)
+	last := l.mem.lastTick
+	l.mem.lastTick = now
+	if last == 0 || now-last < slowStep || l.stopped.Load() {
+		return
+	}
+	if l.mem.allocSample[0].Name == "" {
+		l.mem.allocSample[0].Name = "/gc/heap/allocs:bytes"
+	}
+	// Due as for the referee; sooner than notBefore only when the process has allocated the
+	// device's whole headroom since (it may be over its budget already).
+	grown, step := allocated(l.mem.allocSample[:])-l.mem.allocAt.Load(), l.mem.step()
+	if grown < step || grown < 2*step && time.Now().UnixNano() < l.mem.notBefore.Load() {
+		return
+	}
+	l.mem.req.Store(true)
+	l.measure()
+}
+
+// slowStep is the time between two preemption points after which tickMemory checks.
+const slowStep = 5 * time.Millisecond
+
+// processStart is the origin of tickMemory's monotonic clock.
+var processStart = time.Now()
 
 // DeviceMemoryEstimate is the loop's last estimate of its own heap in bytes (0 before the
 // first measurement, and without Options.DeviceMemory). Any goroutine.

@@ -45,6 +45,9 @@ func (l *Loop) nativeFunc(name string, fn func(goja.FunctionCall) goja.Value) *g
 // It costs one atomic load when nothing is due. At the top level it runs a
 // dispatch round; inside a callback it does nothing (callbacks never nest).
 func (l *Loop) jsTick(goja.FunctionCall) goja.Value {
+	if l.mem != nil {
+		l.tickMemory() // DeviceMemory: after a slow step, check at once (devmemory.go)
+	}
 	if l.pending.Load() && l.depth == 0 && !l.stopped.Load() {
 		l.round(true)
 	} else if l.mem != nil && l.depth > 0 && l.mem.req.Load() {
