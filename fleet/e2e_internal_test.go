@@ -21,21 +21,6 @@ func TestValidateE2EFilter(t *testing.T) {
 	}
 }
 
-func TestTopicMatches(t *testing.T) {
-	for _, tc := range []struct {
-		f, t string
-		want bool
-	}{
-		{"a/#", "a", true}, {"a/#", "a/b/c", true}, {"a/+", "a/b", true}, {"a/+", "a/b/c", false},
-		{"+/b", "a/b", true}, {"#", "$SYS/x", false}, {"+/x", "$SYS/x", false}, {"$SYS/#", "$SYS/x", true},
-		{"a/b", "a/b", true}, {"a/b", "a/c", false}, {"a", "a/b", false},
-	} {
-		if got := topicMatches(tc.f, tc.t); got != tc.want {
-			t.Errorf("topicMatches(%q, %q) = %v, want %v", tc.f, tc.t, got, tc.want)
-		}
-	}
-}
-
 // TestE2EState: a receipt after its publish's completion counts the time from the publish's
 // issue; one before it waits for it; fan-out counts each receipt; topics outside the filter and
 // unknown payloads are not counted (the latter unmatched); the records stay bounded.
