@@ -14,8 +14,8 @@ import (
 	"github.com/devicejs/devicejs/bindings"
 	"github.com/devicejs/devicejs/broker"
 	"github.com/devicejs/devicejs/internal/embedroute"
-	"github.com/devicejs/devicejs/internal/link"
 	"github.com/devicejs/devicejs/internal/srcfile"
+	"github.com/devicejs/devicejs/link"
 	"github.com/devicejs/devicejs/mqttcore"
 	"github.com/devicejs/devicejs/runtime"
 )

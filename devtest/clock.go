@@ -6,7 +6,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/devicejs/devicejs/internal/link"
+	"github.com/devicejs/devicejs/link"
 )
 
 // VirtualClock is device time that moves only when the world advances it: a runtime.Clock and

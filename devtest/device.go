@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/devicejs/devicejs"
-	"github.com/devicejs/devicejs/internal/link"
+	"github.com/devicejs/devicejs/link"
 	"github.com/devicejs/devicejs/mqttcore"
 	"github.com/devicejs/devicejs/runtime"
 )

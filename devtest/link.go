@@ -5,7 +5,7 @@ import (
 
 	"github.com/dop251/goja"
 
-	"github.com/devicejs/devicejs/internal/link"
+	"github.com/devicejs/devicejs/link"
 )
 
 // conditions reads link conditions from JS: a spec string (a profile such as "3g", or

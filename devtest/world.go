@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/devicejs/devicejs/internal/embedroute"
-	"github.com/devicejs/devicejs/internal/link"
+	"github.com/devicejs/devicejs/link"
 )
 
 // The virtual-time rule (docs/testing.md, "Virtual time: the exact rule"): the world moves

@@ -7,7 +7,7 @@ import (
 
 	"github.com/spf13/pflag"
 
-	"github.com/devicejs/devicejs/internal/link"
+	"github.com/devicejs/devicejs/link"
 )
 
 // linkSeed seeds the link's jitter and loss: the same --link gives the same delays every run.

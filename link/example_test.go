@@ -6,7 +6,7 @@ import (
 	"net"
 	"time"
 
-	"github.com/devicejs/devicejs/internal/link"
+	"github.com/devicejs/devicejs/link"
 )
 
 func ExampleParse() {

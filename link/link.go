@@ -10,11 +10,14 @@
 // still applies).
 //
 // Delays run on the Clock given to New, so under a scaled or manual device clock they scale
-// with it. Deadlines set on wrapped connections are wall time, as net.Conn defines them.
+// with it, and so do the deadlines set on wrapped connections: a deadline set as
+// time.Now().Add(d), as net.Conn's callers do, passes after d of the link's device time.
 // Randomness (jitter, loss) is drawn from a generator seeded by the seed given to New and the
 // connection's number and direction, so a seed gives the same delays on every run.
 //
-// All methods are safe from any goroutine. docs/link.md describes the model.
+// All methods are safe from any goroutine. docs/link.md describes the model; the grammar of
+// Parse is the one of `devicejs run --link`. Embedding hosts reach it through
+// devicejs.Config.Link (a spec string) or wrap their own connections with a Link.
 package link
 
 import (
