@@ -109,3 +109,53 @@ func TestDeviceMemoryIdleNotMeasured(t *testing.T) {
 	cancel()
 	wg.Wait()
 }
+
+// TestDeviceMemoryBackstop: a device whose growth the estimate cannot see (values handed to
+// host Go code) is stopped by the backstop once the process heap passes the sum of the
+// budgets: the one with the largest estimate, alone; the other device runs on.
+func TestDeviceMemoryBackstop(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var hidden [][]byte // host memory the walk does not see
+	var mu sync.Mutex
+	setup := func(l *Loop) error {
+		return l.VM().Set("hide", func(n int) {
+			mu.Lock()
+			hidden = append(hidden, make([]byte, n))
+			mu.Unlock()
+		})
+	}
+	quiet := New(Options{DeviceMemory: 16 << 20})
+	quietDone := make(chan error, 1)
+	if err := quiet.Start(ctx, "quiet.js", `setInterval(function() {}, 10);`, func(err error) { quietDone <- err }); err != nil {
+		t.Fatal(err)
+	}
+	leaker := New(Options{DeviceMemory: 16 << 20})
+	errc := make(chan error, 1)
+	src := `var visible = []; for (var i = 0; i < 20000; i++) visible.push({i: i});
+setInterval(function() { hide(1 << 20); }, 1);`
+	if err := leaker.Start(ctx, "hidden.js", src, func(err error) { errc <- err }, setup); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-errc:
+		var se *ScriptError
+		if !errors.As(err, &se) || !errors.Is(err, ErrMemoryBudget) {
+			t.Fatalf("leaker: %v, want the budget error", err)
+		}
+		t.Logf("%v", err)
+	case <-time.After(60 * time.Second):
+		t.Fatal("the leaker was not stopped")
+	}
+	select {
+	case err := <-quietDone:
+		t.Fatalf("the quiet device ended too: %v", err)
+	case <-time.After(100 * time.Millisecond):
+	}
+	cancel()
+	<-quietDone
+	mu.Lock()
+	t.Logf("hidden %d MiB", len(hidden))
+	hidden = nil
+	mu.Unlock()
+}
