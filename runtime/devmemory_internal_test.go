@@ -159,3 +159,22 @@ setInterval(function() { hide(1 << 20); }, 1);`
 	hidden = nil
 	mu.Unlock()
 }
+
+// BenchmarkDeviceMemoryTick: a tight loop of 1,000,000 iterations (a preemption point each)
+// with and without DeviceMemory: the clock read per preemption point is its cost.
+func BenchmarkDeviceMemoryTick(b *testing.B) {
+	for _, budget := range []int64{0, 1 << 30} {
+		name := "off"
+		if budget > 0 {
+			name = "on"
+		}
+		b.Run(name, func(b *testing.B) {
+			for b.Loop() {
+				l := New(Options{DeviceMemory: budget})
+				if err := l.Run(context.Background(), "tick.js", `var n = 0; for (var i = 0; i < 1000000; i++) n += i;`); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
