@@ -106,7 +106,9 @@ type Config struct {
 	// ends this device with the budget error (Ending ScriptFailed, runtime.ErrMemoryBudget)
 	// before it allocates. No watchdog is started: it suits many devices in one process that
 	// share one heap watchdog (package fleet sets it to its MaxMemory). MaxMemory, when set,
-	// takes precedence. 0 means none; New refuses a negative value or one above MaxBudget.
+	// takes precedence. It does not see growth made of small allocations (a push loop, string
+	// doubling): DeviceMemory does. 0 means none; New refuses a negative value or one above
+	// MaxBudget.
 	MemoryGuards int64
 
 	// DeviceMemory is this device's own heap budget in bytes, for many devices in one process:
