@@ -403,10 +403,12 @@ func publishedJS(ps []Published) []any {
 	return out
 }
 
+// traceJS is a trace entry as d.trace() shows it: the keys of the --trace-json record (package
+// trace), error included, plus atMs; err is kept as a deprecated alias of error.
 func traceJS(t TraceEntry) map[string]any {
 	e := t.Event
 	return map[string]any{"atMs": t.AtMs, "kind": string(e.Kind), "topic": e.Topic, "qos": int(e.QoS),
-		"code": int(e.Code), "returnCode": int(e.ReturnCode), "errno": int(e.Errno), "err": e.Err,
+		"code": int(e.Code), "returnCode": int(e.ReturnCode), "errno": int(e.Errno), "error": e.Err, "err": e.Err,
 		"waitMs": e.Wait.Milliseconds(), "clientId": e.ClientID}
 }
 

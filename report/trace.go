@@ -6,10 +6,14 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+
+	"github.com/devicejs/devicejs/trace"
 )
 
-// maxTraceLine bounds one JSON line of a trace (longer lines are counted as skipped).
-const maxTraceLine = 1 << 20
+// maxTraceLine bounds one JSON line of a trace (longer lines are counted as skipped); the same
+// bound as package trace's reader. The report decodes lines into maps, not trace.Record, so that
+// fields a newer devicejs adds are shown too.
+const maxTraceLine = trace.MaxLine
 
 // Trace is the trace of one run as the page draws it: the --trace-json records in file order,
 // each kept whole (every field, known or not, is shown on hover), plus the number of lines that

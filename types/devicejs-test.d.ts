@@ -88,6 +88,9 @@ declare namespace devicejsTest {
         code: number;
         returnCode: number;
         errno: number;
+        /** The error text, as the --trace-json field "error". */
+        error: string;
+        /** @deprecated the same as error (the --trace-json field is "error"). */
         err: string;
         waitMs: number;
         clientId: string;

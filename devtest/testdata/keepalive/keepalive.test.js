@@ -16,7 +16,8 @@ test('keepalive 30 s: close within the keepalive rule, reconnect after the black
   expect(closes.length).toBe(1);
   expect(closes[0].atMs).toBeGreaterThanOrEqual(darkAt + 25000 + 10000);
   expect(closes[0].atMs).toBeLessThanOrEqual(darkAt + 30000 + 10000);
-  expect(closes[0].err).toMatch(/keepalive: no PINGRESP within 10s/);
+  expect(closes[0].error).toMatch(/keepalive: no PINGRESP within 10s/);
+  expect(closes[0].err).toBe(closes[0].error); // the deprecated alias
   // No connection through the blackhole: attempts time out (connectTimeout 30 s).
   expect(kinds(d, 'connack').length).toBe(1);
   var sent = d.published().length;
