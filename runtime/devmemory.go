@@ -18,15 +18,18 @@ import (
 //
 // Go has no per-goroutine or per-VM heap figure, so a device's heap is an estimate: the bytes
 // of the Go values its VM can reach (estimateHeap), measured on the loop goroutine. Measuring
-// costs time in proportion to the device's heap, so it is done only when needed: one referee
-// goroutine per process (while at least one such loop runs) reads the process heap every
-// refereeSample, and when the heap objects have grown by refereeStep since its last sweep it
-// asks every loop that ran since its last measurement (a loop woken by a timer, a message, a
-// posted job; an idle loop is never asked) to measure itself. The request is a posted job
-// (a loop between callbacks, or one spinning at the top level, runs it at its next
-// preemption point) and, for a loop spinning inside a callback, the preemption point itself
-// (jsTick). A loop over its budget ends with the budget error (ErrMemoryBudget); the others
-// run on.
+// costs time in proportion to the device's heap, so it is done only when it can matter: one
+// referee goroutine per process (while at least one such loop runs) reads the process's
+// allocation count every refereeSample and asks a loop to measure itself when it ran since
+// its last measurement (a loop woken by a timer, a message, a posted job; an idle loop is
+// never asked), the process has allocated half its headroom under its budget since (step: a
+// loop cannot grow by more than the process allocates), and four times its last
+// measurement's duration has passed (notBefore). The request is a posted job (a loop between
+// callbacks, or one spinning at the top level, runs it at its next preemption point) and, for
+// a loop spinning inside a callback, the preemption point itself (jsTick). A loop whose last
+// step took more than slowStep checks the allocation count itself at its next preemption
+// point (tickMemory). A loop over its budget ends with the budget error (ErrMemoryBudget);
+// the others run on.
 //
 // Backstop: what the estimate cannot see (see estimateHeap) still grows the process heap. When
 // the live heap exceeds the heap the process held when the referee started plus the sum of
@@ -36,8 +39,8 @@ import (
 const (
 	// refereeSample is how often the referee reads the process heap.
 	refereeSample = 2 * time.Millisecond
-	// refereeMinStep is the least heap growth between two sweeps; the step is otherwise a
-	// quarter of the smallest running budget.
+	// refereeMinStep is the least allocation between two measurements of a loop; the step is
+	// otherwise half the loop's headroom (devMem.step).
 	refereeMinStep = 1 << 20
 	// refereeBlameGap is how long the backstop waits after stopping a loop before it stops
 	// another (the stopped one's heap becomes garbage only once it has ended).
@@ -93,10 +96,9 @@ func (l *Loop) HeapRoot(key uintptr, o *goja.Object) {
 // referee is the process's per-device memory referee.
 var referee struct {
 	sync.Mutex
-	loops   map[*Loop]struct{}
-	sum     int64         // the sum of their budgets
-	minimum int64         // the smallest budget, 0 if none
-	quit    chan struct{} // closes the running referee; nil when none runs
+	loops map[*Loop]struct{}
+	sum   int64         // the sum of their budgets
+	quit  chan struct{} // closes the running referee; nil when none runs
 }
 
 // registerDeviceMemory adds a starting loop with a per-device budget to the referee, starting
@@ -110,9 +112,6 @@ func (l *Loop) registerDeviceMemory() {
 	}
 	referee.loops[l] = struct{}{}
 	referee.sum += l.mem.budget
-	if referee.minimum == 0 || l.mem.budget < referee.minimum {
-		referee.minimum = l.mem.budget
-	}
 	if referee.quit == nil {
 		referee.quit = make(chan struct{})
 		go runReferee(referee.quit)
@@ -128,12 +127,6 @@ func (l *Loop) unregisterDeviceMemory() {
 	}
 	delete(referee.loops, l)
 	referee.sum -= l.mem.budget
-	referee.minimum = 0
-	for o := range referee.loops {
-		if referee.minimum == 0 || o.mem.budget < referee.minimum {
-			referee.minimum = o.mem.budget
-		}
-	}
 	if len(referee.loops) == 0 && referee.quit != nil {
 		close(referee.quit)
 		referee.quit = nil
