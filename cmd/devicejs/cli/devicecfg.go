@@ -56,8 +56,55 @@ func validateDeviceFlags(opts *RunOptions) error {
 	return nil
 }
 
+// runDeviceConfig turns the shared flags into the configuration of `devicejs run` through the
+// embedding API's own routing fields, so that the command takes the path a Go host takes:
+// --broker HOST:PORT is Config.Broker, --broker embedded a started broker in Config.Embedded
+// (TLS terminated in process, its CA trusted and its client certificate offered unless
+// --ssl-* say otherwise), --link Config.Link with the seed linkSeed. closeBroker stops the
+// embedded broker (a no-op without one). Errors are usage errors.
+func runDeviceConfig(opts *RunOptions) (cfg devicejs.Config, closeBroker func(), err error) {
+	overrides, err := readSSLOverrides(opts)
+	if err != nil {
+		return cfg, nil, usageError(err)
+	}
+	if err := checkBrokerFlag(opts.Broker); err != nil {
+		return cfg, nil, usageError(err)
+	}
+	var clock runtime.Clock = runtime.NewWallClock()
+	if opts.TimeScale != 1 {
+		clock = runtime.NewScaledClock(opts.TimeScale)
+	}
+	cfg = devicejs.Config{
+		Stdout: opts.IO.Out,
+		// Diagnostics (a recovered Go panic, sessions not released at the end) go to stderr.
+		Logger:   slog.New(slog.NewTextHandler(opts.IO.ErrOut, &slog.HandlerOptions{Level: slog.LevelWarn})),
+		TLS:      devicejs.TLS{CA: overrides.CA, Cert: overrides.Cert, Key: overrides.Key},
+		Clock:    clock,
+		For:      opts.For,
+		Link:     opts.Link,
+		LinkSeed: linkSeed,
+	}
+	closeBroker = func() {}
+	switch opts.Broker {
+	case "":
+	case "embedded":
+		b, err := broker.New(broker.Config{})
+		if err == nil {
+			err = b.Start()
+		}
+		if err != nil {
+			return cfg, nil, usageError(fmt.Errorf("--broker embedded: %w", err))
+		}
+		cfg.Embedded, closeBroker = b, func() { _ = b.Close() }
+	default:
+		cfg.Broker = opts.Broker
+	}
+	return cfg, closeBroker, nil
+}
+
 // deviceConfig turns the shared flags into a device configuration and the routing behind it
-// (which the caller closes); bc configures the embedded broker of --broker embedded. Errors
+// (which the caller closes) for `devicejs fleet`, whose instances share one embedded route and
+// one link (package fleet); bc configures the embedded broker of --broker embedded. Errors
 // are usage errors.
 func deviceConfig(opts *RunOptions, bc broker.Config) (devicejs.Config, *routing, error) {
 	overrides, err := readSSLOverrides(opts)

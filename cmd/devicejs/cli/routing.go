@@ -26,6 +26,22 @@ func (r *routing) Close() error {
 	return r.close()
 }
 
+// checkBrokerFlag checks --broker: "", "embedded" or HOST:PORT with a host and a port from 1
+// to 65535.
+func checkBrokerFlag(broker string) error {
+	if broker == "" || broker == "embedded" {
+		return nil
+	}
+	host, port, err := net.SplitHostPort(broker)
+	if err != nil {
+		return fmt.Errorf("--broker: want \"embedded\" or HOST:PORT, got %q", broker)
+	}
+	if p, err := strconv.Atoi(port); err != nil || p < 1 || p > 65535 || host == "" {
+		return fmt.Errorf("--broker: bad address %q", broker)
+	}
+	return nil
+}
+
 // newRoutingWith interprets --broker: "" (connect where the script says), "embedded" (an
 // in-process broker configured by bc) or HOST:PORT.
 func newRoutingWith(broker string, bc brokerpkg.Config) (*routing, error) {
@@ -35,14 +51,10 @@ func newRoutingWith(broker string, bc brokerpkg.Config) (*routing, error) {
 	case "embedded":
 		return newEmbeddedRouting(bc)
 	}
-	host, port, err := net.SplitHostPort(broker)
-	if err != nil {
-		return nil, fmt.Errorf("--broker: want \"embedded\" or HOST:PORT, got %q", broker)
+	if err := checkBrokerFlag(broker); err != nil {
+		return nil, err
 	}
-	if p, err := strconv.Atoi(port); err != nil || p < 1 || p > 65535 || host == "" {
-		return nil, fmt.Errorf("--broker: bad address %q", broker)
-	}
-	target := net.JoinHostPort(host, port)
+	target := broker
 	var d net.Dialer
 	return &routing{dial: func(ctx context.Context, network, _ string) (net.Conn, error) {
 		return d.DialContext(ctx, network, target)

@@ -12,7 +12,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/devicejs/devicejs"
-	"github.com/devicejs/devicejs/broker"
 	"github.com/devicejs/devicejs/fleet"
 	"github.com/devicejs/devicejs/mqttcore"
 	"github.com/devicejs/devicejs/runtime"
@@ -103,11 +102,11 @@ func runRun(parent context.Context, opts *RunOptions) error {
 	if err != nil {
 		return usageError(fmt.Errorf("cannot read script: %w", err))
 	}
-	cfg, route, err := deviceConfig(opts, broker.Config{})
+	cfg, closeBroker, err := runDeviceConfig(opts)
 	if err != nil {
 		return err
 	}
-	defer route.Close()
+	defer closeBroker()
 	// A run is instance 0 of a fleet of 1: the same --define values mean the same with fleet.
 	if cfg.Globals, err = fleet.GlobalsFor(opts.Defines, "", nil, 0, 1); err != nil {
 		return usageError(err)
