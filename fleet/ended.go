@@ -23,8 +23,9 @@ const (
 )
 
 // ErrMemoryBudget is the cause with which a fleet whose process heap outgrew Config.MaxMemory
-// ends its instances.
-var ErrMemoryBudget = errors.New("fleet: memory budget exceeded")
+// ends its instances. It wraps runtime.ErrMemoryBudget, the one memory budget error of
+// devicejs: errors.Is matches either.
+var ErrMemoryBudget = fmt.Errorf("fleet: %w", runtime.ErrMemoryBudget)
 
 // Ended is an instance that did not finish on its own or by --for: why and when it ended.
 type Ended struct {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/devicejs/devicejs"
 	"github.com/devicejs/devicejs/fleet"
+	"github.com/devicejs/devicejs/runtime"
 )
 
 // leakShapes grow the heap in different ways, each after printing "leaking".
@@ -156,5 +157,12 @@ func TestFleetNoStopWhenFinished(t *testing.T) {
 	}
 	if _, err := fleet.New(fleet.Config{N: 1, MaxMemory: -1}); err == nil {
 		t.Error("negative MaxMemory accepted")
+	}
+}
+
+// TestErrMemoryBudgetIsTheRuntimes: the fleet's budget error is the runtime's, with its text.
+func TestErrMemoryBudgetIsTheRuntimes(t *testing.T) {
+	if !errors.Is(fleet.ErrMemoryBudget, runtime.ErrMemoryBudget) || fleet.ErrMemoryBudget.Error() != "fleet: memory budget exceeded" {
+		t.Fatalf("%v", fleet.ErrMemoryBudget)
 	}
 }
