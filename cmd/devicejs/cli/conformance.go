@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/devicejs/devicejs"
+	"github.com/devicejs/devicejs/internal/conformance"
 )
 
 // ConformanceOptions are the inputs of `devicejs conformance`.
@@ -65,7 +66,7 @@ Exit codes: 0 every scenario that ran passed, 1 a scenario failed, 2 usage error
 }
 
 func conformanceRun(opts *ConformanceOptions) error {
-	plan := conformancePlan{FS: devicejs.ConformanceFiles, Parallel: opts.Parallel, Broker: "embedded"}
+	plan := conformance.Plan{FS: devicejs.ConformanceFiles, Parallel: opts.Parallel, Broker: "embedded"}
 	if opts.Broker == "embedded" {
 		if opts.TLSBroker != "" || opts.SSLCAFile != "" || opts.SSLCert != "" || opts.SSLKey != "" {
 			return usageError(errors.New("--tls-broker and --ssl-* apply to your own broker, not --broker embedded"))
@@ -93,11 +94,11 @@ func conformanceRun(opts *ConformanceOptions) error {
 		plan.Broker, plan.TLSBroker = opts.Broker, opts.TLSBroker
 		plan.TLS = devicejs.TLS{CA: pem["--ssl-ca"], Cert: pem["--ssl-cert"], Key: pem["--ssl-key"]}
 	}
-	rows, err := plan.run()
+	rows, err := plan.Run()
 	if err != nil {
 		return withExitCode(ExitScriptError, err)
 	}
-	fmt.Fprint(opts.IO.Out, conformanceTable(rows))
+	fmt.Fprint(opts.IO.Out, conformance.Table(rows))
 	for _, r := range rows {
 		if r.Failed {
 			return withExitCode(ExitScriptError, errors.New(""))

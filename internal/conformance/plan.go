@@ -1,4 +1,8 @@
-package cli
+// Package conformance is the engine of `devicejs conformance`: it plans every scenario file of
+// the conformance tree (devicejs.ConformanceFiles) for every documented sample, runs them with
+// package devtest on embedded brokers or the user's, and formats the pass/fail table. The CLI
+// holds only the command's flags and output.
+package conformance
 
 import (
 	"context"
@@ -15,16 +19,16 @@ import (
 	"github.com/devicejs/devicejs/devtest"
 )
 
-// The folders of devicejs.ConformanceFiles.
+// The folders of devicejs.ConformanceFiles: the scenario files and the samples.
 const (
-	conformanceTestsDir   = "testdata/conformance"
-	conformanceSamplesDir = "testdata/samples"
+	TestsDir   = "testdata/conformance"
+	SamplesDir = "testdata/samples"
 )
 
-// conformanceScenarios names the scenario of each conformance file, in the order of the table
+// scenarios names the scenario of each conformance file, in the order of the table
 // (the order of docs/conformance.md). A file not listed here still runs, after these, under
 // its base name with dashes read as spaces.
-var conformanceScenarios = []struct{ file, name string }{
+var scenarios = []struct{ file, name string }{
 	{"broker-up.test.js", "broker up"},
 	{"broker-down.test.js", "broker down"},
 	{"broker-restart.test.js", "broker restart"},
@@ -37,26 +41,25 @@ var conformanceScenarios = []struct{ file, name string }{
 // peer that publishes to the sample. Other samples' peers connect anonymously.
 var samplePeerLogin = map[string][2]string{"sample3.js": {"foo", "foobar"}}
 
-// conformancePlan is one `devicejs conformance` run: every scenario file for every sample.
-type conformancePlan struct {
-	FS        fs.FS
-	Parallel  int
+// Plan is one `devicejs conformance` run: every scenario file for every sample.
+type Plan struct {
+	FS        fs.FS  // the conformance tree: TestsDir and SamplesDir
+	Parallel  int    // scenarios run at once on embedded brokers (1 on the user's broker)
 	Broker    string // "embedded" or the user's HOST:PORT
 	TLSBroker string // the user's TLS HOST:PORT ("" = none)
 	TLS       devicejs.TLS
 }
 
-// conformanceJob is one scenario for one sample: a devtest run of one file with only that
+// job is one scenario for one sample: a devtest run of one file with only that
 // sample's test selected, so that --parallel counts scenarios as it always has.
-type conformanceJob struct {
+type job struct {
 	file string
-	row  conformanceRow
+	row  Row
 }
 
-// run plans the jobs, runs those that are not skipped Parallel at a time (one at a time on the
-// user's broker), and returns the
-// table's rows in scenario, sample order.
-func (p conformancePlan) run() ([]conformanceRow, error) {
+// Run plans the jobs, runs those that are not skipped Parallel at a time (one at a time on the
+// user's broker), and returns the table's rows in scenario, sample order.
+func (p Plan) Run() ([]Row, error) {
 	jobs, err := p.jobs()
 	if err != nil {
 		return nil, err
@@ -70,10 +73,10 @@ func (p conformancePlan) run() ([]conformanceRow, error) {
 	}
 	sem := make(chan struct{}, n)
 	var wg sync.WaitGroup
-	rows := make([][]conformanceRow, len(jobs))
+	rows := make([][]Row, len(jobs))
 	for i, j := range jobs {
 		if j.row.Skipped != "" {
-			rows[i] = []conformanceRow{j.row}
+			rows[i] = []Row{j.row}
 			continue
 		}
 		wg.Add(1)
@@ -85,7 +88,7 @@ func (p conformancePlan) run() ([]conformanceRow, error) {
 		}()
 	}
 	wg.Wait()
-	var out []conformanceRow
+	var out []Row
 	for _, r := range rows {
 		out = append(out, r...)
 	}
@@ -97,12 +100,12 @@ func (p conformancePlan) run() ([]conformanceRow, error) {
 
 // jobs lists every scenario file × sample, in table order, with the TLS samples skipped on a
 // user's broker given no --tls-broker.
-func (p conformancePlan) jobs() ([]conformanceJob, error) {
-	files, err := fs.Glob(p.FS, conformanceTestsDir+"/*.test.js")
+func (p Plan) jobs() ([]job, error) {
+	files, err := fs.Glob(p.FS, TestsDir+"/*.test.js")
 	if err != nil {
 		return nil, err
 	}
-	samples, err := fs.Glob(p.FS, conformanceSamplesDir+"/*.js")
+	samples, err := fs.Glob(p.FS, SamplesDir+"/*.js")
 	if err != nil {
 		return nil, err
 	}
@@ -110,10 +113,10 @@ func (p conformancePlan) jobs() ([]conformanceJob, error) {
 		return nil, fmt.Errorf("the binary carries %d conformance files and %d samples", len(files), len(samples))
 	}
 	sort.SliceStable(files, func(a, b int) bool { return scenarioRank(files[a]) < scenarioRank(files[b]) })
-	var jobs []conformanceJob
+	var jobs []job
 	for _, f := range files {
 		for _, s := range samples {
-			row := conformanceRow{Scenario: scenarioName(f), Sample: path.Base(s), Broker: p.Broker}
+			row := Row{Scenario: scenarioName(f), Sample: path.Base(s), Broker: p.Broker}
 			if p.Broker != "embedded" {
 				src, err := fs.ReadFile(p.FS, s)
 				if err != nil {
@@ -126,7 +129,7 @@ func (p conformancePlan) jobs() ([]conformanceJob, error) {
 					row.Broker = p.TLSBroker
 				}
 			}
-			jobs = append(jobs, conformanceJob{file: f, row: row})
+			jobs = append(jobs, job{file: f, row: row})
 		}
 	}
 	return jobs, nil
@@ -134,7 +137,7 @@ func (p conformancePlan) jobs() ([]conformanceJob, error) {
 
 // runJob runs the job's file with only its sample's test selected. A file with several tests
 // for the sample gives a row per test; a file that fails outside any test gives a failed row.
-func (p conformancePlan) runJob(j conformanceJob) []conformanceRow {
+func (p Plan) runJob(j job) []Row {
 	opts := devtest.Options{FS: p.FS, Run: regexp.MustCompile("^" + regexp.QuoteMeta(j.row.Sample) + ": ")}
 	if p.Broker != "embedded" {
 		opts.Broker, opts.TLSBroker, opts.TLS = p.Broker, p.TLSBroker, p.TLS
@@ -143,7 +146,7 @@ func (p conformancePlan) runJob(j conformanceJob) []conformanceRow {
 		}
 	}
 	res := devtest.RunFile(context.Background(), j.file, opts)
-	var rows []conformanceRow
+	var rows []Row
 	for _, t := range res.Tests {
 		r := j.row
 		if _, name, ok := strings.Cut(t.Name, ": "); ok && name != "" {
@@ -168,18 +171,18 @@ func (p conformancePlan) runJob(j conformanceJob) []conformanceRow {
 
 // scenarioRank is the place of a conformance file in the table.
 func scenarioRank(file string) int {
-	for i, s := range conformanceScenarios {
+	for i, s := range scenarios {
 		if s.file == path.Base(file) {
 			return i
 		}
 	}
-	return len(conformanceScenarios)
+	return len(scenarios)
 }
 
 // scenarioName is the SCENARIO cell of a conformance file whose test did not run.
 func scenarioName(file string) string {
 	base := path.Base(file)
-	for _, s := range conformanceScenarios {
+	for _, s := range scenarios {
 		if s.file == base {
 			return s.name
 		}

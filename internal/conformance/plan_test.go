@@ -1,4 +1,4 @@
-package cli
+package conformance
 
 import (
 	"strings"
@@ -14,11 +14,11 @@ import (
 // pass, fail, need the embedded broker, and do not even parse.
 func planFS(files map[string]string) fstest.MapFS {
 	fsys := fstest.MapFS{
-		conformanceSamplesDir + "/plain.js": {Data: []byte(`print('hi plain');`)},
-		conformanceSamplesDir + "/tls.js":   {Data: []byte(`// would connect to mqtts://foo.bar:8883` + "\nprint('hi tls');")},
+		SamplesDir + "/plain.js": {Data: []byte(`print('hi plain');`)},
+		SamplesDir + "/tls.js":   {Data: []byte(`// would connect to mqtts://foo.bar:8883` + "\nprint('hi tls');")},
 	}
 	for name, src := range files {
-		fsys[conformanceTestsDir+"/"+name] = &fstest.MapFile{Data: []byte(src)}
+		fsys[TestsDir+"/"+name] = &fstest.MapFile{Data: []byte(src)}
 	}
 	return fsys
 }
@@ -45,43 +45,43 @@ func TestConformancePlanRows(t *testing.T) {
 	addr := testbroker.Mochi(t).Addr()
 	for _, tc := range []struct {
 		name string
-		plan conformancePlan
+		plan Plan
 		want []string // "scenario|sample|broker|status"
 	}{
-		{name: "embedded", plan: conformancePlan{FS: fsys, Parallel: 3, Broker: "embedded"}, want: []string{
+		{name: "embedded", plan: Plan{FS: fsys, Parallel: 3, Broker: "embedded"}, want: []string{
 			"broker up|plain.js|embedded|PASS", "broker up|tls.js|embedded|PASS",
 			"broker down|plain.js|embedded|FAIL", "broker down|tls.js|embedded|FAIL",
 			"zz extra|plain.js|embedded|FAIL", "zz extra|tls.js|embedded|FAIL",
 		}},
 		// A user's broker: an in-process mochi on a loopback port. The "TLS" sample only prints,
 		// so its --tls-broker address is shown but never dialled.
-		{name: "user broker with TLS address", plan: conformancePlan{FS: fsys, Parallel: 3, Broker: addr, TLSBroker: "127.0.0.1:2"}, want: []string{
+		{name: "user broker with TLS address", plan: Plan{FS: fsys, Parallel: 3, Broker: addr, TLSBroker: "127.0.0.1:2"}, want: []string{
 			"broker up|plain.js|" + addr + "|PASS", "broker up|tls.js|127.0.0.1:2|PASS",
 			"broker down|plain.js|" + addr + "|SKIP", "broker down|tls.js|127.0.0.1:2|SKIP",
 			"zz extra|plain.js|" + addr + "|FAIL", "zz extra|tls.js|127.0.0.1:2|FAIL",
 		}},
-		{name: "user broker without TLS address", plan: conformancePlan{FS: fsys, Parallel: 3, Broker: addr}, want: []string{
+		{name: "user broker without TLS address", plan: Plan{FS: fsys, Parallel: 3, Broker: addr}, want: []string{
 			"broker up|plain.js|" + addr + "|PASS", "broker up|tls.js|" + addr + "|SKIP",
 			"broker down|plain.js|" + addr + "|SKIP", "broker down|tls.js|" + addr + "|SKIP",
 			"zz extra|plain.js|" + addr + "|FAIL", "zz extra|tls.js|" + addr + "|SKIP",
 		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			rows, err := tc.plan.run()
+			rows, err := tc.plan.Run()
 			if err != nil {
 				t.Fatal(err)
 			}
 			var got []string
 			for _, r := range rows {
-				got = append(got, strings.Join([]string{r.Scenario, r.Sample, r.Broker, r.status()}, "|"))
+				got = append(got, strings.Join([]string{r.Scenario, r.Sample, r.Broker, r.Status()}, "|"))
 				switch {
-				case r.status() == "FAIL" && r.Message == "":
+				case r.Status() == "FAIL" && r.Message == "":
 					t.Errorf("%s %s: failed without a message", r.Scenario, r.Sample)
-				case r.status() == "FAIL" && r.Scenario == "broker down" && !strings.Contains(r.Message, "never printed"):
+				case r.Status() == "FAIL" && r.Scenario == "broker down" && !strings.Contains(r.Message, "never printed"):
 					t.Errorf("%s %s: message %q does not name the expectation", r.Scenario, r.Sample, r.Message)
-				case r.status() == "SKIP" && r.Skipped == "":
+				case r.Status() == "SKIP" && r.Skipped == "":
 					t.Errorf("%s %s: skipped without a reason", r.Scenario, r.Sample)
-				case r.status() == "PASS" && r.Wall <= 0 || r.Wall > time.Minute:
+				case r.Status() == "PASS" && r.Wall <= 0 || r.Wall > time.Minute:
 					t.Errorf("%s %s: wall %v", r.Scenario, r.Sample, r.Wall)
 				}
 			}
@@ -97,10 +97,10 @@ func TestConformancePlanRows(t *testing.T) {
 func TestConformancePlanEmpty(t *testing.T) {
 	for name, fsys := range map[string]fstest.MapFS{
 		"no files":                 {},
-		"no samples":               {conformanceTestsDir + "/a.test.js": {Data: []byte(`test('x', function() {});`)}},
+		"no samples":               {TestsDir + "/a.test.js": {Data: []byte(`test('x', function() {});`)}},
 		"no tests for the samples": planFS(map[string]string{"a.test.js": `test('other: x', function() {});`}),
 	} {
-		if _, err := (conformancePlan{FS: fsys, Parallel: 1, Broker: "embedded"}).run(); err == nil {
+		if _, err := (Plan{FS: fsys, Parallel: 1, Broker: "embedded"}).Run(); err == nil {
 			t.Errorf("%s: no error", name)
 		}
 	}
@@ -109,7 +109,7 @@ func TestConformancePlanEmpty(t *testing.T) {
 // TestConformanceEmbeddedFilesPlanned checks the real embedded tree: 5 scenarios × 6 samples,
 // in the documented order, with the TLS samples recognised from their source.
 func TestConformanceEmbeddedFilesPlanned(t *testing.T) {
-	p := conformancePlan{FS: devicejs.ConformanceFiles, Broker: "127.0.0.1:1883", TLSBroker: "127.0.0.1:8883"}
+	p := Plan{FS: devicejs.ConformanceFiles, Broker: "127.0.0.1:1883", TLSBroker: "127.0.0.1:8883"}
 	jobs, err := p.jobs()
 	if err != nil {
 		t.Fatal(err)
@@ -118,7 +118,7 @@ func TestConformanceEmbeddedFilesPlanned(t *testing.T) {
 		t.Fatalf("%d jobs, want 30", len(jobs))
 	}
 	for i, j := range jobs {
-		if want := conformanceScenarios[i/6].name; j.row.Scenario != want {
+		if want := scenarios[i/6].name; j.row.Scenario != want {
 			t.Errorf("job %d: scenario %q, want %q", i, j.row.Scenario, want)
 		}
 		tls := j.row.Sample == "sample2.js" || j.row.Sample == "sample3.js"

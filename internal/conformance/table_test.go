@@ -1,4 +1,4 @@
-package cli
+package conformance
 
 import (
 	"strings"
@@ -10,7 +10,7 @@ import (
 // broker addresses and names keep every column aligned with its header), TIME "-" for a
 // skipped row, the summary line, one line per distinct skip reason, and failure details.
 func TestConformanceTable(t *testing.T) {
-	rows := []conformanceRow{
+	rows := []Row{
 		{Scenario: "broker up", Sample: "sample1.js", Broker: "embedded", Wall: 1240 * time.Millisecond},
 		{Scenario: "broker up", Sample: "sample3.js", Broker: "rabbitmq.internal.example.com:8883", Wall: time.Second},
 		{Scenario: "restart-with-a-long-name", Sample: "sample5.js", Broker: "[::1]:1883", Failed: true,
@@ -18,7 +18,7 @@ func TestConformanceTable(t *testing.T) {
 		{Scenario: "broker down", Sample: "a-much-longer-sample-name.js", Broker: "x:1", Skipped: "needs control"},
 		{Scenario: "broker down", Sample: "sample2.js", Broker: "x:1", Skipped: "needs control"},
 	}
-	out := conformanceTable(rows)
+	out := Table(rows)
 	lines := strings.Split(out, "\n")
 	if f := strings.Fields(lines[0]); strings.Join(f, " ") != "SCENARIO SAMPLE BROKER RESULT TIME" {
 		t.Fatalf("header %q", lines[0])
@@ -60,15 +60,15 @@ func TestConformanceTable(t *testing.T) {
 // TestConformanceRowStatus checks that a skip wins over a failure flag.
 func TestConformanceRowStatus(t *testing.T) {
 	for _, tc := range []struct {
-		row  conformanceRow
+		row  Row
 		want string
 	}{
-		{conformanceRow{}, "PASS"},
-		{conformanceRow{Failed: true}, "FAIL"},
-		{conformanceRow{Skipped: "why"}, "SKIP"},
-		{conformanceRow{Skipped: "why", Failed: true}, "SKIP"},
+		{Row{}, "PASS"},
+		{Row{Failed: true}, "FAIL"},
+		{Row{Skipped: "why"}, "SKIP"},
+		{Row{Skipped: "why", Failed: true}, "SKIP"},
 	} {
-		if got := tc.row.status(); got != tc.want {
+		if got := tc.row.Status(); got != tc.want {
 			t.Errorf("%+v: %s, want %s", tc.row, got, tc.want)
 		}
 	}

@@ -1,4 +1,4 @@
-package cli
+package conformance
 
 import (
 	"fmt"
@@ -6,9 +6,9 @@ import (
 	"time"
 )
 
-// conformanceRow is one line of the `devicejs conformance` table: one scenario for one sample
+// Row is one line of the `devicejs conformance` table: one scenario for one sample
 // on one broker.
-type conformanceRow struct {
+type Row struct {
 	Scenario string // e.g. "broker restart"
 	Sample   string // e.g. "sample5.js"
 	Broker   string // "embedded", --broker, or --tls-broker for a TLS sample
@@ -18,8 +18,8 @@ type conformanceRow struct {
 	Wall     time.Duration
 }
 
-// status is "PASS", "FAIL" or "SKIP".
-func (r conformanceRow) status() string {
+// Status is "PASS", "FAIL" or "SKIP".
+func (r Row) Status() string {
 	switch {
 	case r.Skipped != "":
 		return "SKIP"
@@ -29,10 +29,10 @@ func (r conformanceRow) status() string {
 	return "PASS"
 }
 
-// conformanceTable formats rows as a table with the columns SCENARIO SAMPLE BROKER RESULT TIME,
+// Table formats rows as a table with the columns SCENARIO SAMPLE BROKER RESULT TIME,
 // each as wide as its widest cell, then the summary line "N passed, N failed, N skipped", one
 // line per distinct skip reason of a scenario, and the details of each failure.
-func conformanceTable(rows []conformanceRow) string {
+func Table(rows []Row) string {
 	var b strings.Builder
 	wScenario, wSample, wBroker := len("SCENARIO"), len("SAMPLE"), len("BROKER")
 	for _, r := range rows {
@@ -46,8 +46,8 @@ func conformanceTable(rows []conformanceRow) string {
 		if r.Skipped == "" {
 			wall = r.Wall.Round(100 * time.Millisecond).String()
 		}
-		fmt.Fprintf(&b, line, r.Scenario, r.Sample, r.Broker, r.status(), wall)
-		counts[r.status()]++
+		fmt.Fprintf(&b, line, r.Scenario, r.Sample, r.Broker, r.Status(), wall)
+		counts[r.Status()]++
 	}
 	fmt.Fprintf(&b, "\n%d passed, %d failed, %d skipped\n", counts["PASS"], counts["FAIL"], counts["SKIP"])
 	reasons := map[string]bool{}
