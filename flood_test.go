@@ -115,13 +115,7 @@ func TestInboundFloodBounded(t *testing.T) {
 // waitFor polls cond every 5 ms for up to 45 s.
 func waitFor(t *testing.T, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(45 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatal("condition not met within 45 s")
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	testbroker.WaitFor(t, 45*time.Second, "the condition", cond)
 }
 
 // heapObjects returns the bytes of heap objects now.

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"go.uber.org/goleak"
+
+	"github.com/devicejs/devicejs/internal/testbroker"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -80,13 +82,7 @@ func (s *sink) bytes() []byte {
 // waitFor polls cond until it holds or wait passes.
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(wait)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(2 * time.Millisecond)
-	}
+	testbroker.WaitFor(t, wait, what, cond)
 }
 
 func newProxy(t *testing.T, target string) *Proxy {

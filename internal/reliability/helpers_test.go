@@ -53,22 +53,11 @@ func newProxy(t testing.TB, target string) *faultproxy.Proxy {
 // waitFor polls cond every 2 ms until it holds, failing the test after d.
 func waitFor(t testing.TB, d time.Duration, what string, cond func() bool) {
 	t.Helper()
-	if !eventually(d, cond) {
-		t.Fatalf("timed out after %v waiting for %s", d, what)
-	}
+	testbroker.WaitFor(t, d, what, cond)
 }
 
-// eventually polls cond every 2 ms until it holds (true) or d has passed (false).
-func eventually(d time.Duration, cond func() bool) bool {
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			return false
-		}
-		time.Sleep(2 * time.Millisecond)
-	}
-	return true
-}
+// eventually is testbroker.Eventually.
+func eventually(d time.Duration, cond func() bool) bool { return testbroker.Eventually(d, cond) }
 
 // device is a mqttcore session under test with its events recorded.
 type device struct {
