@@ -22,6 +22,7 @@ import (
 	"sync"
 
 	mqtt "github.com/mochi-mqtt/server/v2"
+	"github.com/mochi-mqtt/server/v2/packets"
 )
 
 // Errors returned by a Broker.
@@ -33,6 +34,19 @@ var (
 	// ErrNoTLS is returned by DialMemoryTLS when the broker has no TLS configuration.
 	ErrNoTLS = errors.New("broker: no TLS configured")
 )
+
+// disconnectListenerClients is mochi's closeListenerClients without its double read lock of
+// the client table (netListener.Close): it takes the table once (Clients.GetAll) and
+// disconnects the listener's clients that are still open.
+func disconnectListenerClients(srv *mqtt.Server) func(listenerID string) {
+	return func(id string) {
+		for _, cl := range srv.Clients.GetAll() {
+			if cl.Net.Listener == id && !cl.Closed() {
+				_ = srv.DisconnectClient(cl, packets.ErrServerShuttingDown)
+			}
+		}
+	}
+}
 
 // sysTopicsNever is mochi's $SYS resend interval, in seconds, that never comes (68 years).
 const sysTopicsNever = math.MaxInt32
@@ -242,6 +256,7 @@ func (b *Broker) Start() error {
 	}
 	for _, l := range add {
 		l.done = b.guard.connDone
+		l.disconnect = disconnectListenerClients(b.srv)
 		if err := b.srv.AddListener(l); err != nil {
 			return fail(fmt.Errorf("broker: add listener %s: %w", l.id, err))
 		}

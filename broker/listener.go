@@ -25,6 +25,9 @@ type netListener struct {
 	tls   *tls.Config // nil: plain
 	log   *slog.Logger
 	done  func(net.Conn) // called after each connection's goroutine left mochi; may be nil
+	// disconnect disconnects the listener's clients at Close instead of mochi's own
+	// closeListenerClients (which deadlocks, see Close); nil uses mochi's.
+	disconnect func(listenerID string)
 
 	mu        sync.Mutex
 	conns     map[net.Conn]struct{}
@@ -92,7 +95,15 @@ func (l *netListener) Close(closeClients listeners.CloseFn) {
 		l.closed = true
 		l.mu.Unlock()
 		_ = l.ln.Close()
-		closeClients(l.id)
+		if l.disconnect != nil {
+			// mochi 2.7.9's closeListenerClients read-locks its client table twice
+			// (GetByListener calls Len): a client attaching at the same moment waits for the
+			// write lock between the two, and both block forever (seen in CI: Close hung for
+			// 8 minutes). disconnectListenerClients reads the table once.
+			l.disconnect(l.id)
+		} else {
+			closeClients(l.id)
+		}
 		l.mu.Lock()
 		for c := range l.conns {
 			_ = c.Close()
