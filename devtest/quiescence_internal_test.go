@@ -75,13 +75,12 @@ func TestWorldLabelReachesItsGoroutines(t *testing.T) {
 	if !enableTracebackLabels() {
 		t.Fatal("goroutine labels are not visible in tracebacks")
 	}
+	// spinUntil stays runnable (it never blocks) until stop is closed.
 	spinUntil := func(stop <-chan struct{}, started chan<- struct{}) {
 		close(started)
-		for {
-			select {
-			case <-stop:
+		for n := 0; ; n++ {
+			if n%1024 == 0 && isClosed(stop) {
 				return
-			default:
 			}
 		}
 	}
@@ -105,5 +104,15 @@ func TestWorldLabelReachesItsGoroutines(t *testing.T) {
 	}
 	if !s.idle() {
 		t.Fatal("a goroutine started after restore counted for the world")
+	}
+}
+
+// isClosed reports whether ch is closed, without blocking.
+func isClosed(ch <-chan struct{}) bool {
+	select {
+	case <-ch:
+		return true
+	default:
+		return false
 	}
 }
