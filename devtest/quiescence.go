@@ -64,7 +64,7 @@ func enableTracebackLabels() bool {
 // Used by one goroutine at a time (the test's).
 type worldScan struct {
 	needle []byte // `"devicejs.world": "<id>"`
-	buf    []byte
+	buf    []byte // the snapshot's buffer, made at the first snapshot (most worlds never take one)
 	// gap is the least wall time between two snapshots: twice the last one's cost, so that
 	// snapshots never take more than about a third of the time (a snapshot of 10,000
 	// goroutines costs tens of milliseconds and stops the world).
@@ -73,7 +73,7 @@ type worldScan struct {
 }
 
 func newWorldScan(id string) *worldScan {
-	return &worldScan{needle: []byte(`"` + worldLabel + `": "` + id + `"`), buf: make([]byte, 64<<10),
+	return &worldScan{needle: []byte(`"` + worldLabel + `": "` + id + `"`),
 		gap: minScanGap, samples: []metrics.Sample{
 			{Name: "/sched/goroutines/running:goroutines"}, {Name: "/sched/goroutines/runnable:goroutines"}}}
 }
@@ -115,6 +115,9 @@ func (s *worldScan) idle() bool {
 	defer func() { s.gap = min(max(2*time.Since(start), minScanGap), maxScanGap) }()
 	self := goroutineID()
 	for {
+		if s.buf == nil {
+			s.buf = make([]byte, 64<<10)
+		}
 		n := runtime.Stack(s.buf, true)
 		if n < len(s.buf) {
 			return s.idleIn(s.buf[:n], self)

@@ -2,6 +2,7 @@ package runtime
 
 import (
 	"context"
+	"errors"
 	"runtime/debug"
 	"runtime/metrics"
 	"runtime/pprof"
@@ -146,7 +147,7 @@ func (l *Loop) stopAtBudget(w *watchedLoop, live, objects uint64, samples []metr
 	// A run already stopping for another reason (a guard's budget error included) is watched
 	// with that error only if it is a budget error.
 	cause, ok := l.interruptCause().(*ScriptError)
-	if !ok || !errorsIsBudget(cause) {
+	if !ok || !errors.Is(cause, ErrMemoryBudget) {
 		close(w.done)
 		return
 	}

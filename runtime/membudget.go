@@ -55,9 +55,6 @@ func (l *Loop) budgetError(format string, args ...any) *ScriptError {
 		Message: "memory budget exceeded: " + fmt.Sprintf(format, args...)}
 }
 
-// errorsIsBudget reports whether se is a memory budget error.
-func errorsIsBudget(se *ScriptError) bool { return errors.Is(se, ErrMemoryBudget) }
-
 // watchStop watches a run that was stopped at its budget until quit is
 // closed (the run ended) and calls the backstop, once, if the heap objects
 // or the resident set grow by a quarter of the budget first, or backstopGrace

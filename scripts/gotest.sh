@@ -10,7 +10,8 @@ trap 'rm -f "$log"' EXIT
 rc=$?
 echo
 echo "== package times, slowest first"
-awk '($1 == "ok" || $1 == "FAIL") && $3 ~ /^[0-9.]+s$/ { t = $3; sub(/s$/, "", t); printf "%8.1fs  %-4s %s\n", t, $1, $2 }' "$log" |
-	sort -rn | head -25
-awk '($1 == "ok" || $1 == "FAIL") && $3 ~ /^[0-9.]+s$/ { t = $3; sub(/s$/, "", t); s += t; n++ } END { printf "%8.1fs  in %d packages\n", s, n }' "$log"
+awk '($1 == "ok" || $1 == "FAIL") && $3 ~ /^[0-9.]+s$/ {
+	t = $3; sub(/s$/, "", t); s += t; n++
+	printf "%8.1fs  %-4s %s\n", t, $1, $2 | "sort -rn | head -25"
+} END { close("sort -rn | head -25"); printf "%8.1fs  in %d packages\n", s, n }' "$log"
 exit $rc
