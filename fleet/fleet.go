@@ -19,7 +19,6 @@ import (
 	"time"
 
 	"github.com/devicejs/devicejs"
-	"github.com/devicejs/devicejs/internal/embedroute"
 	"github.com/devicejs/devicejs/mqttcore"
 )
 
@@ -34,7 +33,8 @@ type Config struct {
 	// Device is each instance's configuration; leave its Stdout and ClientID unset (Config.Stdout
 	// and Config.ClientID replace them). OnEvent and Trace, when set, are called for every
 	// instance, concurrently across instances. An Embedded broker is reached through one
-	// in-memory route shared by all instances (one CA, no socket per instance).
+	// in-memory route shared by all instances (one CA, no socket per instance), and a Link is
+	// one emulated link shared by all instances' connections (route.go).
 	Device devicejs.Config
 	// ClientID is the per-instance clientId template: "{i}" is replaced by the instance index
 	// and "{n}" by N (any other "{...}" is refused by New).
@@ -251,20 +251,11 @@ func (f *Fleet) Run(ctx context.Context) (Summary, error) {
 		// it allocates: the watchdog below could see such a call only after it had allocated.
 		base.MemoryGuards = f.cfg.MaxMemory
 	}
-	if base.Embedded != nil {
-		r, err := embedroute.New(base.Embedded.DialMemory)
-		if err != nil {
-			return Summary{}, fmt.Errorf("fleet: embedded route: %w", err)
-		}
-		defer r.Close()
-		base.Embedded, base.Dial = nil, r.Dial
-		if base.TLS.CA == "" {
-			base.TLS.CA = r.TrustCA
-		}
-		if base.TLS.Cert == "" && base.TLS.Key == "" {
-			base.TLS.Cert, base.TLS.Key = r.ClientCert, r.ClientKey
-		}
+	base, closeRoute, err := sharedRoute(base)
+	if err != nil {
+		return Summary{}, err
 	}
+	defer closeRoute()
 	var stopProbe func()
 	defer func() {
 		if stopProbe != nil {

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"strings"
 
 	"github.com/spf13/pflag"
@@ -57,12 +58,19 @@ func validateDeviceFlags(opts *RunOptions) error {
 }
 
 // runDeviceConfig turns the shared flags into the configuration of `devicejs run` through the
-// embedding API's own routing fields, so that the command takes the path a Go host takes:
+// embedding API's own routing fields (deviceConfig with the default embedded broker).
+func runDeviceConfig(opts *RunOptions) (cfg devicejs.Config, closeBroker func(), err error) {
+	return deviceConfig(opts, broker.Config{})
+}
+
+// deviceConfig turns the shared flags into a device configuration through the embedding
+// API's own routing fields, so that run and fleet take the path a Go host takes:
 // --broker HOST:PORT is Config.Broker, --broker embedded a started broker in Config.Embedded
 // (TLS terminated in process, its CA trusted and its client certificate offered unless
 // --ssl-* say otherwise), --link Config.Link with the seed linkSeed. closeBroker stops the
-// embedded broker (a no-op without one). Errors are usage errors.
-func runDeviceConfig(opts *RunOptions) (cfg devicejs.Config, closeBroker func(), err error) {
+// embedded broker (a no-op without one). bc configures the embedded broker. package fleet
+// shares the embedded route and the link among its instances. Errors are usage errors.
+func deviceConfig(opts *RunOptions, bc broker.Config) (cfg devicejs.Config, closeBroker func(), err error) {
 	overrides, err := readSSLOverrides(opts)
 	if err != nil {
 		return cfg, nil, usageError(err)
@@ -88,7 +96,7 @@ func runDeviceConfig(opts *RunOptions) (cfg devicejs.Config, closeBroker func(),
 	switch opts.Broker {
 	case "":
 	case "embedded":
-		b, err := broker.New(broker.Config{})
+		b, err := broker.New(bc)
 		if err == nil {
 			err = b.Start()
 		}
@@ -102,41 +110,18 @@ func runDeviceConfig(opts *RunOptions) (cfg devicejs.Config, closeBroker func(),
 	return cfg, closeBroker, nil
 }
 
-// deviceConfig turns the shared flags into a device configuration and the routing behind it
-// (which the caller closes) for `devicejs fleet`, whose instances share one embedded route and
-// one link (package fleet); bc configures the embedded broker of --broker embedded. Errors
-// are usage errors.
-func deviceConfig(opts *RunOptions, bc broker.Config) (devicejs.Config, *routing, error) {
-	overrides, err := readSSLOverrides(opts)
-	if err != nil {
-		return devicejs.Config{}, nil, usageError(err)
+// checkBrokerFlag checks --broker: "", "embedded" or HOST:PORT with a host and a port from 1
+// to 65535 (the rule of devicejs.AddressDialer, checked here to give a usage error before any
+// work).
+func checkBrokerFlag(broker string) error {
+	if broker == "" || broker == "embedded" {
+		return nil
 	}
-	route, err := newRoutingWith(opts.Broker, bc)
-	if err != nil {
-		return devicejs.Config{}, nil, usageError(err)
+	if _, err := devicejs.AddressDialer(broker); err != nil {
+		if _, _, splitErr := net.SplitHostPort(broker); splitErr != nil {
+			return fmt.Errorf("--broker: want \"embedded\" or HOST:PORT, got %q", broker)
+		}
+		return fmt.Errorf("--broker: bad address %q", broker)
 	}
-	if route.trustCA != "" && overrides.CA == "" {
-		overrides.CA = route.trustCA
-	}
-	if route.clientCert != "" && overrides.Cert == "" && overrides.Key == "" {
-		overrides.Cert, overrides.Key = route.clientCert, route.clientKey
-	}
-	var clock runtime.Clock = runtime.NewWallClock()
-	if opts.TimeScale != 1 {
-		clock = runtime.NewScaledClock(opts.TimeScale)
-	}
-	dial, err := withLink(opts, route.dial, clock)
-	if err != nil {
-		route.Close()
-		return devicejs.Config{}, nil, err
-	}
-	return devicejs.Config{
-		Stdout: opts.IO.Out,
-		// Diagnostics (a recovered Go panic, sessions not released at the end) go to stderr.
-		Logger: slog.New(slog.NewTextHandler(opts.IO.ErrOut, &slog.HandlerOptions{Level: slog.LevelWarn})),
-		Dial:   dial,
-		TLS:    devicejs.TLS{CA: overrides.CA, Cert: overrides.Cert, Key: overrides.Key},
-		Clock:  clock,
-		For:    opts.For,
-	}, route, nil
+	return nil
 }

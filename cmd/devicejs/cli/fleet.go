@@ -208,11 +208,11 @@ func fleetRun(parent context.Context, opts *FleetOptions) error {
 	if opts.Workers > 0 {
 		return fleetSupervise(parent, opts)
 	}
-	dev, route, err := deviceConfig(&opts.RunOptions, broker.Config{MaxPendingWrites: fleetBrokerQueue})
+	dev, closeBroker, err := deviceConfig(&opts.RunOptions, broker.Config{MaxPendingWrites: fleetBrokerQueue})
 	if err != nil {
 		return err
 	}
-	defer route.Close()
+	defer closeBroker()
 	dev.Stdout = nil
 	rep, hook, err := startFleetReport(opts)
 	if err != nil {

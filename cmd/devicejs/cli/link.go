@@ -1,9 +1,7 @@
 package cli
 
 import (
-	"context"
 	"fmt"
-	"net"
 
 	"github.com/spf13/pflag"
 
@@ -29,14 +27,4 @@ func parseLinkFlag(opts *RunOptions) (link.Conditions, bool, error) {
 		return link.Conditions{}, false, usageError(fmt.Errorf("--link: %w", err))
 	}
 	return c, true, nil
-}
-
-// withLink wraps dial (nil = the script's own address over TCP) so that every connection goes
-// through a link applying --link on the device clock. It returns dial unchanged without --link.
-func withLink(opts *RunOptions, dial func(ctx context.Context, network, addr string) (net.Conn, error), clock link.Clock) (func(ctx context.Context, network, addr string) (net.Conn, error), error) {
-	c, ok, err := parseLinkFlag(opts)
-	if err != nil || !ok {
-		return dial, err
-	}
-	return link.New(c, clock, linkSeed).Dialer(dial), nil
 }
