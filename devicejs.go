@@ -323,12 +323,7 @@ func (d *Device) prepare(ctx context.Context, script Script) (*runState, error) 
 		}
 		r.cleanup = append(r.cleanup, func() { route.Close() })
 		dial = route.Dial
-		if tls.CA == "" {
-			tls.CA = route.TrustCA
-		}
-		if tls.Cert == "" && tls.Key == "" {
-			tls.Cert, tls.Key = route.ClientCert, route.ClientKey
-		}
+		tls.CA, tls.Cert, tls.Key = route.TLSDefaults(tls.CA, tls.Cert, tls.Key)
 	}
 	if r.name == "" {
 		r.name = "script.js"

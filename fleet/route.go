@@ -25,12 +25,7 @@ func sharedRoute(base devicejs.Config) (shared devicejs.Config, closeRoute func(
 		}
 		closeRoute = func() { r.Close() }
 		base.Embedded, base.Dial = nil, r.Dial
-		if base.TLS.CA == "" {
-			base.TLS.CA = r.TrustCA
-		}
-		if base.TLS.Cert == "" && base.TLS.Key == "" {
-			base.TLS.Cert, base.TLS.Key = r.ClientCert, r.ClientKey
-		}
+		base.TLS.CA, base.TLS.Cert, base.TLS.Key = r.TLSDefaults(base.TLS.CA, base.TLS.Cert, base.TLS.Key)
 	}
 	if base.Link == "" {
 		return base, closeRoute, nil

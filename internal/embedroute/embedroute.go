@@ -235,3 +235,17 @@ func (f *tlsFront) close() {
 	f.mu.Unlock()
 	f.wg.Wait()
 }
+
+// TLSDefaults fills what the device's TLS settings leave empty with the route's: the CA to
+// trust when ca is "", the client certificate and key when both cert and key are "" (a
+// script's or host's own settings always win). The root package, fleet and devtest route an
+// embedded broker this one way.
+func (r *Route) TLSDefaults(ca, cert, key string) (string, string, string) {
+	if ca == "" {
+		ca = r.TrustCA
+	}
+	if cert == "" && key == "" {
+		cert, key = r.ClientCert, r.ClientKey
+	}
+	return ca, cert, key
+}
