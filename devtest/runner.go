@@ -2,6 +2,15 @@
 // (the devicejs root package, in process), a broker (embedded mochi by default, or an external
 // one), peers and the network link, on virtual device time, and asserts what the devices did.
 // It backs `devicejs test` and can be embedded by Go hosts. See docs/testing.md.
+//
+// Why one package of about 5k lines (over the 2.5k the codebase aims for): a test's world is
+// one object whose parts share its private state and its one rule of time: the virtual clock
+// (clock.go), the quiescence detector that decides when device time may jump
+// (quiescence.go), the embedded broker and its login (embedded.go), the devices (device.go),
+// the peers (peer.go), the link (link.go) and the JS API over them (api.go, control.go). The
+// assertions (expect.go, equal.go) read goja values with the test runtime's own rules. Split
+// apart, each part would have to export the world's internals to the others; the files are
+// the boundary instead: one job each, named by it.
 package devtest
 
 import (

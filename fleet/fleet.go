@@ -2,6 +2,11 @@
 // devicejs.Devices (each its own VM, event loop and MQTT session) sharing nothing but the Go
 // scheduler, the output and, optionally, an in-process broker. It backs `devicejs fleet`; see
 // docs/fleet.md.
+//
+// Why one package of about 3k lines (over the 2.5k the codebase aims for): a fleet run, its
+// summary (summary.go, the merge of shards), its thresholds (threshold.go), its end-to-end probe
+// (e2e.go) and its worker processes (supervise.go) share the Summary and Ended types and the
+// per-instance bookkeeping; each file has one of those jobs.
 package fleet
 
 import (
