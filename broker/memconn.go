@@ -26,7 +26,10 @@ func (a memAddr) String() string  { return string(a) }
 var memConnSeq atomic.Uint64
 
 // pipeBuf is one direction of a memory connection: a bounded byte queue.
-// Every state change closes and replaces wake, so waiters re-check.
+// Every state change closes wake (if a waiter made one) and clears it, so
+// waiters re-check. wake is made only by a waiter: an idle connection holds
+// one channel per blocked reader, and a read or write that nobody waits for
+// allocates none (mochi's read loop reads every packet in several calls).
 type pipeBuf struct {
 	mu      sync.Mutex
 	buf     []byte
@@ -35,35 +38,64 @@ type pipeBuf struct {
 	wake    chan struct{}
 }
 
-func newPipeBuf() *pipeBuf { return &pipeBuf{wake: make(chan struct{})} }
-
 // signal wakes all waiters; call with mu held.
 func (p *pipeBuf) signal() {
-	close(p.wake)
-	p.wake = make(chan struct{})
+	if p.wake != nil {
+		close(p.wake)
+		p.wake = nil
+	}
 }
 
-// deadline is a settable deadline whose changes wake waiters.
+// waiter returns the channel the next signal closes; call with mu held.
+func (p *pipeBuf) waiter() <-chan struct{} {
+	if p.wake == nil {
+		p.wake = make(chan struct{})
+	}
+	return p.wake
+}
+
+// deadline is a settable deadline whose changes wake waiters. Like pipeBuf's,
+// its wake channel is made by a waiter and closed and cleared by the next set
+// (mochi sets the read deadline before every packet it reads).
 type deadline struct {
 	mu   sync.Mutex
 	t    time.Time
 	wake chan struct{}
 }
 
-func newDeadline() *deadline { return &deadline{wake: make(chan struct{})} }
-
 func (d *deadline) set(t time.Time) {
 	d.mu.Lock()
 	d.t = t
-	close(d.wake)
-	d.wake = make(chan struct{})
+	if d.wake != nil {
+		close(d.wake)
+		d.wake = nil
+	}
 	d.mu.Unlock()
 }
 
+// time returns the deadline (zero: none).
+func (d *deadline) time() time.Time {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.t
+}
+
+// get returns the deadline and the channel its next change closes.
 func (d *deadline) get() (time.Time, <-chan struct{}) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	if d.wake == nil {
+		d.wake = make(chan struct{})
+	}
 	return d.t, d.wake
+}
+
+// memPair is what the two ends of one memory connection share, allocated
+// at once: both directions and the four deadlines.
+type memPair struct {
+	a, b                   pipeBuf
+	ardl, awdl, brdl, bwdl deadline
+	client, server         memConn
 }
 
 // memConn is one end of a buffered in-memory full-duplex connection.
@@ -79,12 +111,12 @@ type memConn struct {
 // memPipe returns the two ends of a new memory connection.
 func memPipe() (client, server *memConn) {
 	n := memConnSeq.Add(1)
-	a, b := newPipeBuf(), newPipeBuf()
+	p := &memPair{}
 	ca := memAddr("memory-client:" + itoa(n))
 	sa := memAddr("memory-broker:" + itoa(n))
-	client = &memConn{r: a, w: b, rdl: newDeadline(), wdl: newDeadline(), local: ca, remote: sa, closed: make(chan struct{})}
-	server = &memConn{r: b, w: a, rdl: newDeadline(), wdl: newDeadline(), local: sa, remote: ca, closed: make(chan struct{})}
-	return client, server
+	p.client = memConn{r: &p.a, w: &p.b, rdl: &p.ardl, wdl: &p.awdl, local: ca, remote: sa, closed: make(chan struct{})}
+	p.server = memConn{r: &p.b, w: &p.a, rdl: &p.brdl, wdl: &p.bwdl, local: sa, remote: ca, closed: make(chan struct{})}
+	return &p.client, &p.server
 }
 
 func itoa(n uint64) string {
@@ -144,7 +176,7 @@ func (c *memConn) Read(b []byte) (int, error) {
 		if c.isClosed() {
 			return 0, c.opErr("read", net.ErrClosed)
 		}
-		if t, _ := c.rdl.get(); !t.IsZero() && !time.Now().Before(t) {
+		if t := c.rdl.time(); !t.IsZero() && !time.Now().Before(t) {
 			return 0, c.opErr("read", os.ErrDeadlineExceeded)
 		}
 		p := c.r
@@ -167,7 +199,7 @@ func (c *memConn) Read(b []byte) (int, error) {
 			p.mu.Unlock()
 			return 0, nil
 		}
-		wake := p.wake
+		wake := p.waiter()
 		p.mu.Unlock()
 		if err := c.wait(wake, c.rdl); err != nil {
 			return 0, c.opErr("read", err)
@@ -182,7 +214,7 @@ func (c *memConn) Write(b []byte) (int, error) {
 		if c.isClosed() {
 			return written, c.opErr("write", net.ErrClosed)
 		}
-		if t, _ := c.wdl.get(); !t.IsZero() && !time.Now().Before(t) {
+		if t := c.wdl.time(); !t.IsZero() && !time.Now().Before(t) {
 			return written, c.opErr("write", os.ErrDeadlineExceeded)
 		}
 		p := c.w
@@ -201,7 +233,7 @@ func (c *memConn) Write(b []byte) (int, error) {
 			p.mu.Unlock()
 			return written, nil
 		}
-		wake := p.wake
+		wake := p.waiter()
 		p.mu.Unlock()
 		if err := c.wait(wake, c.wdl); err != nil {
 			return written, c.opErr("write", err)
