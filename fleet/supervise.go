@@ -9,8 +9,18 @@ import (
 	"path/filepath"
 	"strconv"
 	"sync"
+	"syscall"
 	"time"
+
+	"github.com/devicejs/devicejs/internal/childproc"
 )
+
+// WorkerNoticeFD is the file descriptor on which a worker started by Supervise writes its
+// Notice lines (the child side of the pipe Supervise opens).
+const WorkerNoticeFD = childproc.FirstExtraFD
+
+// stopSignal is the signal Supervise forwards by default when its context ends.
+var stopSignal os.Signal = syscall.SIGTERM
 
 // SuperviseConfig configures Supervise.
 type SuperviseConfig struct {
@@ -19,8 +29,8 @@ type SuperviseConfig struct {
 	// Workers is the number of worker processes; worker w runs Shard{Index: w, Count: Workers}.
 	Workers int
 	// Command returns worker w's command, not started: a `devicejs fleet --shard w/Workers`
-	// that writes its JSON summary to summaryPath and its Notice lines to file descriptor 3
-	// (Supervise sets ExtraFiles and the process group; leave them unset).
+	// that writes its JSON summary to summaryPath and its Notice lines to file descriptor 3,
+	// WorkerNoticeFD (Supervise sets ExtraFiles and the process group; leave them unset).
 	Command func(w int, summaryPath string) *exec.Cmd
 	// MaxRSS is the resident memory in bytes past which a worker is killed (SIGKILL) and its
 	// instances not yet ended are listed with ReasonMemory; 0 means no bound.
@@ -193,22 +203,15 @@ func superviseLoop(ctx context.Context, cfg SuperviseConfig, workers []*worker, 
 	}
 }
 
-// start starts the worker with a pipe on fd 3 for its notices, read by a goroutine counted in
-// readers.
+// start starts the worker (childproc.Start: its own process group, Pdeathsig) with a pipe on
+// fd 3 (WorkerNoticeFD) for its notices, read by a goroutine counted in readers.
 func (wk *worker) start(cmd *exec.Cmd, readers *sync.WaitGroup) error {
-	pr, pw, err := os.Pipe()
+	wk.cmd = cmd
+	pipes, err := childproc.Start(cmd, 1)
 	if err != nil {
 		return err
 	}
-	cmd.ExtraFiles = []*os.File{pw}
-	ownProcessGroup(cmd)
-	wk.cmd = cmd
-	if err := cmd.Start(); err != nil {
-		pr.Close()
-		pw.Close()
-		return err
-	}
-	pw.Close()
+	pr := pipes[0]
 	wk.notices = pr
 	readers.Add(1)
 	go func() {

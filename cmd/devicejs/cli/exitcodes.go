@@ -1,28 +1,33 @@
 package cli
 
-import "errors"
+import (
+	"errors"
+
+	"github.com/devicejs/devicejs/internal/exitcode"
+)
 
 // ExitCode is the process exit status of devicejs. The values are a public contract: scripts and
-// CI jobs depend on them.
-type ExitCode int
+// CI jobs depend on them. The table is internal/exitcode's (written once, shared with the code
+// that starts devicejs as a child: RunIsolated, the --workers supervisor).
+type ExitCode = exitcode.Code
 
 // The exit codes of devicejs.
 const (
 	// ExitOK: the script finished (nothing left that could fire) or --for elapsed.
-	ExitOK ExitCode = 0
+	ExitOK = exitcode.OK
 	// ExitScriptError: an uncaught exception, a syntax error or an internal error in the script's run.
-	ExitScriptError ExitCode = 1
+	ExitScriptError = exitcode.ScriptError
 	// ExitUsage: a bad flag, a missing or unreadable file, an unknown command.
-	ExitUsage ExitCode = 2
+	ExitUsage = exitcode.Usage
 	// ExitTimeout: --timeout (wall time) elapsed before the script finished.
-	ExitTimeout ExitCode = 3
+	ExitTimeout = exitcode.Timeout
 	// ExitThreshold: `devicejs fleet` (or `fleet merge`) ran, but a --threshold was crossed
 	// (and nothing else failed: the codes above take precedence).
-	ExitThreshold ExitCode = 4
+	ExitThreshold = exitcode.Threshold
 	// ExitInterrupted: stopped by SIGINT (Ctrl-C).
-	ExitInterrupted ExitCode = 130
+	ExitInterrupted = exitcode.Interrupted
 	// ExitTerminated: stopped by SIGTERM.
-	ExitTerminated ExitCode = 143
+	ExitTerminated = exitcode.Terminated
 )
 
 // exitError carries an exit code through cobra's error return.
