@@ -1,9 +1,9 @@
 package bindings
 
 import (
-	"reflect"
-
 	"github.com/dop251/goja"
+
+	"github.com/devicejs/devicejs/internal/gojainternal"
 )
 
 // Go-side recognition of binary messages. A script can replace every built-in it can reach
@@ -22,16 +22,10 @@ const (
 	dataView                      // a DataView
 )
 
-// goja's unexported implementation types, by name; bufferKindOf reads them with reflect
-// because goja exports no test for a DataView. TestBufferKindLayout fails if a goja upgrade
-// renames them (every view would then be refused, never misread).
-const (
-	gojaTypedArrayImpl = "*goja.typedArrayObject"
-	gojaDataViewImpl   = "*goja.dataViewObject"
-)
-
-// bufferKindOf classifies obj by goja's Go-side type, and reports whether the ArrayBuffer
-// behind it (its own, for an ArrayBuffer) is detached.
+// bufferKindOf classifies obj by goja's Go-side type (internal/gojainternal reads it: goja
+// exports no test for a DataView; its TestLayout fails if a goja upgrade renames the types,
+// and every view is then refused, never misread), and reports whether the ArrayBuffer behind
+// it (its own, for an ArrayBuffer) is detached.
 func bufferKindOf(obj *goja.Object) (kind bufferKind, detached bool) {
 	if obj == nil {
 		return notBuffer, false
@@ -40,38 +34,13 @@ func bufferKindOf(obj *goja.Object) (kind bufferKind, detached bool) {
 		ab, ok := obj.Export().(goja.ArrayBuffer)
 		return arrayBuffer, !ok || ab.Detached()
 	}
-	self := reflect.ValueOf(obj).Elem().FieldByName("self")
-	if !self.IsValid() || self.Kind() != reflect.Interface || self.IsNil() {
-		return notBuffer, false
+	switch k, detached := gojainternal.View(obj); k {
+	case gojainternal.TypedArray:
+		return typedArray, detached
+	case gojainternal.DataView:
+		return dataView, detached
 	}
-	impl := self.Elem()
-	switch impl.Type().String() {
-	case gojaTypedArrayImpl:
-		kind = typedArray
-	case gojaDataViewImpl:
-		kind = dataView
-	default:
-		return notBuffer, false
-	}
-	return kind, viewDetached(impl)
-}
-
-// viewDetached reports whether the view impl (a pointer to goja's typed array or DataView
-// struct) views a detached buffer; a layout it does not know counts as detached, so that an
-// unknown shape is refused rather than read.
-func viewDetached(impl reflect.Value) bool {
-	if impl.Kind() != reflect.Pointer || impl.IsNil() {
-		return true
-	}
-	buf := impl.Elem().FieldByName("viewedArrayBuf")
-	if !buf.IsValid() || buf.Kind() != reflect.Pointer || buf.IsNil() {
-		return true
-	}
-	d := buf.Elem().FieldByName("detached")
-	if !d.IsValid() || d.Kind() != reflect.Bool {
-		return true
-	}
-	return d.Bool()
+	return notBuffer, false
 }
 
 // bufferBytes returns a copy of the bytes obj holds (an ArrayBuffer) or views (a typed array

@@ -1,10 +1,10 @@
 package runtime
 
 import (
-	"reflect"
-
 	"github.com/dop251/goja"
 	"github.com/dop251/goja/ast"
+
+	"github.com/devicejs/devicejs/internal/gojainternal"
 )
 
 // enterName is the hidden property that every function reads first (as
@@ -36,51 +36,6 @@ const (
 // check does not cover (see docs/runtime.md, "Call-stack bound").
 const depthMargin = 64
 
-// gojaLayout locates goja's call stack, which goja does not export:
-// (*goja.Runtime).vm.callStack, whose length is the call depth goja bounds;
-// vm.maxCallStackSize, that bound; and vm.tryStack, which grows with every
-// active try block and every call from Go into JS. reflect reads unexported
-// fields (Len, Int) but cannot write them. The indexes are found once;
-// TestGojaLayout fails if a goja upgrade moves the fields, and at run time a
-// missing field turns the check off (goja's own bound then applies alone).
-var gojaLayout = findGojaLayout()
-
-type layout struct {
-	vm, callStack, tryStack, maxCallStackSize []int
-	ok                                        bool
-}
-
-func findGojaLayout() layout {
-	vm, ok := reflect.TypeFor[goja.Runtime]().FieldByName("vm")
-	if !ok || vm.Type.Kind() != reflect.Pointer || vm.Type.Elem().Kind() != reflect.Struct {
-		return layout{}
-	}
-	cs, ok1 := vm.Type.Elem().FieldByName("callStack")
-	ts, ok2 := vm.Type.Elem().FieldByName("tryStack")
-	bound, ok3 := vm.Type.Elem().FieldByName("maxCallStackSize")
-	if !ok1 || !ok2 || !ok3 || cs.Type.Kind() != reflect.Slice || ts.Type.Kind() != reflect.Slice || bound.Type.Kind() != reflect.Int {
-		return layout{}
-	}
-	return layout{vm: vm.Index, callStack: cs.Index, tryStack: ts.Index, maxCallStackSize: bound.Index, ok: true}
-}
-
-// stacks returns vm's call and try stack slices (to read their Len, which
-// is O(1) and stays current: each Value refers to the field, not a copy)
-// and goja's current bound. ok is false if goja's layout is not the
-// expected one.
-func stacks(vm *goja.Runtime) (calls, tries reflect.Value, bound int, ok bool) {
-	if !gojaLayout.ok {
-		return reflect.Value{}, reflect.Value{}, 0, false
-	}
-	v := reflect.ValueOf(vm).Elem().FieldByIndex(gojaLayout.vm)
-	if v.IsNil() {
-		return reflect.Value{}, reflect.Value{}, 0, false
-	}
-	v = v.Elem()
-	return v.FieldByIndex(gojaLayout.callStack), v.FieldByIndex(gojaLayout.tryStack),
-		int(v.FieldByIndex(gojaLayout.maxCallStackSize).Int()), true
-}
-
 // installDepthCheck defines the hidden enterName getter on g. New has set
 // goja's bound to the configured limit (Options.MaxCallStackSize); the
 // getter throws a catchable RangeError beyond that limit, and goja's bound
@@ -94,10 +49,10 @@ func stacks(vm *goja.Runtime) (calls, tries reflect.Value, bound int, ok bool) {
 // code has at most one try frame per call frame unless it nests try blocks.
 func (l *Loop) installDepthCheck(g *goja.Object) {
 	check := func(goja.FunctionCall) goja.Value { return goja.Undefined() }
-	if calls, tries, limit, ok := stacks(l.vm); ok {
+	if stacks, limit, ok := gojainternal.CallStacks(l.vm); ok {
 		l.vm.SetMaxCallStackSize(limit + depthMargin)
 		check = func(goja.FunctionCall) goja.Value {
-			if calls.Len() > limit || tries.Len() > 2*limit {
+			if stacks.Calls() > limit || stacks.Tries() > 2*limit {
 				l.rangeError("Maximum call stack size exceeded")
 			}
 			return goja.Undefined()

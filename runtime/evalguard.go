@@ -1,15 +1,15 @@
 package runtime
 
 import (
-	"reflect"
 	"strconv"
 	"strings"
-	"unsafe"
 
 	"github.com/dop251/goja"
 	"github.com/dop251/goja/ast"
 	"github.com/dop251/goja/file"
 	"github.com/dop251/goja/parser"
+
+	"github.com/devicejs/devicejs/internal/gojainternal"
 )
 
 // The routes the rewrite cannot see (an indirect eval such as (0, eval)(s),
@@ -23,7 +23,7 @@ import (
 //     calls directly: an indirect eval, in the global scope, as before.
 //     goja performs a direct eval when the callee of eval(x) is the object
 //     in its unexported field (*goja.Runtime).global.Eval, so that field is
-//     set to the wrapper (evalLayout): a direct eval stays direct and never
+//     set to the wrapper (gojainternal.EvalSlotOf): a direct eval stays direct and never
 //     runs the wrapper's body (the rewrite checks its source).
 //   - Function, GeneratorFunction and AsyncFunction become native
 //     constructors with the originals' names, lengths and prototype
@@ -34,35 +34,6 @@ import (
 //     of new.target, so subclasses and Reflect.construct work.
 //
 // goja has no async generators, so there is no AsyncGeneratorFunction.
-
-// evalLayout locates (*goja.Runtime).global.Eval, which goja does not
-// export. The index path is found once; TestEvalGuardLayout fails if a goja
-// upgrade moves it, and at run time a missing field leaves eval as it is
-// (only direct calls checked).
-var evalLayout = findEvalLayout()
-
-func findEvalLayout() []int {
-	g, ok := reflect.TypeFor[goja.Runtime]().FieldByName("global")
-	if !ok || g.Type.Kind() != reflect.Struct {
-		return nil
-	}
-	e, ok := g.Type.FieldByName("Eval")
-	if !ok || e.Type != reflect.TypeFor[*goja.Object]() {
-		return nil
-	}
-	return append(append([]int(nil), g.Index...), e.Index...)
-}
-
-// evalSlot returns a settable view of vm's global.Eval field, ok false if
-// the layout is not the expected one. reflect cannot set an unexported
-// field; reflect.NewAt over its address can.
-func evalSlot(vm *goja.Runtime) (slot reflect.Value, ok bool) {
-	if evalLayout == nil {
-		return reflect.Value{}, false
-	}
-	f := reflect.ValueOf(vm).Elem().FieldByIndex(evalLayout)
-	return reflect.NewAt(f.Type(), unsafe.Pointer(f.UnsafeAddr())).Elem(), true
-}
 
 // fnKind is one of the function constructors.
 type fnKind struct {
@@ -102,14 +73,14 @@ func (l *Loop) installEvalGuard(g *goja.Object) (evalFn goja.Value, fnGuarded bo
 	evaluate := func(src goja.Value) goja.Value {
 		return evalGo(goja.FunctionCall{This: goja.Undefined(), Arguments: []goja.Value{src}})
 	}
-	if slot, ok := evalSlot(l.vm); ok && slot.Interface() == orig {
+	if slot, ok := gojainternal.EvalSlotOf(l.vm); ok && slot.Get() == orig {
 		w := l.builtinFunc("eval", 1, func(call goja.FunctionCall) goja.Value {
 			if len(call.Arguments) == 0 {
 				return goja.Undefined()
 			}
 			return evaluate(l.evalSource(call.Arguments[0]))
 		})
-		slot.Set(reflect.ValueOf(w))
+		slot.Set(w)
 		l.define(g, "eval", w, true)
 		evalFn = w
 	}

@@ -2,13 +2,14 @@ package runtime
 
 import (
 	"errors"
-	"reflect"
 	"strings"
 
 	"github.com/dop251/goja"
 	"github.com/dop251/goja/ast"
 	"github.com/dop251/goja/file"
 	"github.com/dop251/goja/parser"
+
+	"github.com/devicejs/devicejs/internal/gojainternal"
 )
 
 // sourceName is the hidden global that checks source code built at run time
@@ -128,14 +129,14 @@ func sourceOf(n ast.Node) (site, wrapped bool) {
 func (l *Loop) installSourceCheck(g *goja.Object, evalFn goja.Value, fnGuarded bool) {
 	var fnCtor goja.Value
 	read := evalFn != nil
-	slot, direct := evalSlot(l.vm)
-	direct = direct && evalFn != nil && slot.Interface() == evalFn
-	unreachable := reflect.ValueOf(l.vm.NewObject())
+	slot, direct := gojainternal.EvalSlotOf(l.vm)
+	direct = direct && evalFn != nil && goja.Value(slot.Get()) == evalFn
+	unreachable := l.vm.NewObject()
 	check := func(call goja.FunctionCall) goja.Value {
 		if direct { // last, after the conversions that may run script code
 			defer func() {
 				if call.Argument(0).SameAs(evalFn) {
-					slot.Set(reflect.ValueOf(evalFn))
+					slot.Set(evalFn.(*goja.Object))
 				} else {
 					slot.Set(unreachable)
 				}

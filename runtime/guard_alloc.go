@@ -8,16 +8,17 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"unsafe"
 	"weak"
 
 	"github.com/dop251/goja"
 	"github.com/dop251/goja/unistring"
+
+	"github.com/devicejs/devicejs/internal/gojainternal"
 )
 
 // The allocation guards: the goja built-ins that make one Go allocation sized by a length
 // the script controls (an array-like's length, a typed array or buffer length), checked
-// before goja allocates, in every VM of the process (see guard_gojalayout.go for how they
+// before goja allocates, in every VM of the process (see guard_lazy.go and internal/gojainternal for how they
 // are installed at no cost per VM). A call that would allocate:
 //   - more than the loop's memory budget (MaxMemory or MemoryGuardBudget) ends the run
 //     with the budget error, uncatchable, as the other memory guards do (overBudget);
@@ -44,7 +45,7 @@ var guardTemplates sync.Once
 // factories, once. Safe from any goroutine.
 func patchGuardTemplates() {
 	guardTemplates.Do(func() {
-		allocGuardsOn = gojaLayoutOK() && patchTemplates()
+		allocGuardsOn = gojainternal.TemplatesOK() && patchTemplates()
 		lazyGuardsOn = allocGuardsOn && patchSandboxTemplates() // guard_lazy.go
 	})
 }
@@ -63,24 +64,24 @@ var arrayMethods = []string{"sort", "toSorted", "toReversed", "with", "toSpliced
 // templates (before the first loop's runtime builds any built-in; see guardTemplates).
 func patchTemplates() bool {
 	vm := goja.New()
-	global := templateProps(vm.GlobalObject())
-	array := templateProps(vm.NewArray().Prototype())
-	function := templateProps(vm.ToValue(func(goja.FunctionCall) goja.Value { return nil }).(*goja.Object).Prototype())
+	global := gojainternal.TemplateProps(vm.GlobalObject())
+	array := gojainternal.TemplateProps(vm.NewArray().Prototype())
+	function := gojainternal.TemplateProps(vm.ToValue(func(goja.FunctionCall) goja.Value { return nil }).(*goja.Object).Prototype())
 	if global == nil || array == nil || function == nil {
 		return false
 	}
 	// patch replaces m[name] with a factory that calls goja's and then after on the object
 	// it made.
-	patch := func(m map[unistring.String]gojaFactory, name string, after func(r *goja.Runtime, o *goja.Object, fresh bool)) bool {
+	patch := func(m map[unistring.String]gojainternal.Factory, name string, after func(r *goja.Runtime, o *goja.Object, fresh bool)) bool {
 		orig := m[unistring.String(name)]
 		if orig == nil {
 			return false
 		}
 		m[unistring.String(name)] = func(r *goja.Runtime) goja.Value {
-			fresh := runtimeGlobal(r, "TypedArray") == nil
+			fresh := gojainternal.RuntimeGlobal(r, "TypedArray") == nil
 			v := orig(r)
-			if o := propObject(v); o != nil {
-				after(r, o, fresh && runtimeGlobal(r, "TypedArray") != nil)
+			if o := gojainternal.PropObject(v); o != nil {
+				after(r, o, fresh && gojainternal.RuntimeGlobal(r, "TypedArray") != nil)
 			}
 			return v
 		}
@@ -119,7 +120,7 @@ func guardMethod(r *goja.Runtime, o *goja.Object, name, what string, est estimat
 
 // guardNative swaps the Go function of the native function o for a checked one.
 func guardNative(r *goja.Runtime, o *goja.Object, what string, est estimator) {
-	f, _ := nativeSlots(o)
+	f, _ := gojainternal.NativeSlots(o)
 	if f == nil || *f == nil {
 		return
 	}
@@ -135,7 +136,7 @@ func guardNative(r *goja.Runtime, o *goja.Object, what string, est estimator) {
 // guardConstruct swaps the constructor of the native constructor o for a checked one,
 // unless it already is one (guarded reports that by its code).
 func guardConstruct(r *goja.Runtime, o *goja.Object, what string, est func(args []goja.Value) (float64, string)) {
-	_, c := nativeSlots(o)
+	_, c := gojainternal.NativeSlots(o)
 	if c == nil || *c == nil || guardedCtors.has(*c) {
 		return
 	}
@@ -161,11 +162,11 @@ type ctorCodes struct {
 	code atomic.Uintptr
 }
 
-func (c *ctorCodes) add(f gojaConstruct) {
+func (c *ctorCodes) add(f gojainternal.Construct) {
 	c.code.CompareAndSwap(0, reflect.ValueOf(f).Pointer())
 }
 
-func (c *ctorCodes) has(f gojaConstruct) bool {
+func (c *ctorCodes) has(f gojainternal.Construct) bool {
 	code := c.code.Load()
 	return code != 0 && reflect.ValueOf(f).Pointer() == code
 }
@@ -182,14 +183,14 @@ func guardTypedArrayCtor(r *goja.Runtime, o *goja.Object, name string, size floa
 		guardMethod(r, ta, "from", "TypedArray.from", func(call goja.FunctionCall) (float64, string) {
 			// The typed array itself is made by the (checked) constructor; an Array source is
 			// first collected into a list of 16-byte slots.
-			if n := arrayLength(call.Argument(0)); n > 0 && !denseArray(call.Argument(0)) {
+			if n := arrayLength(call.Argument(0)); n > 0 && !gojainternal.DenseArray(call.Argument(0)) {
 				return n * slotBytes, "Invalid array length"
 			}
 			return 0, ""
 		})
 	}
 	r.NewArrayBuffer(nil) // builds the ArrayBuffer constructor if goja has not yet
-	if ab := runtimeGlobal(r, "ArrayBuffer"); ab != nil {
+	if ab := gojainternal.RuntimeGlobal(r, "ArrayBuffer"); ab != nil {
 		guardArrayBufferCtor(r, ab)
 	}
 }
@@ -209,11 +210,11 @@ func typedArrayBytes(arg goja.Value, size float64) float64 {
 	if _, isObj := arg.(*goja.Object); !isObj {
 		return primitiveLength(arg) * size
 	}
-	if n := typedArrayLength(arg); n >= 0 {
+	if n := gojainternal.TypedArrayLength(arg); n >= 0 {
 		return n * size
 	}
 	if n := arrayLength(arg); n >= 0 {
-		if denseArray(arg) {
+		if gojainternal.DenseArray(arg) {
 			return n * size
 		}
 		return n * (size + slotBytes)
@@ -251,7 +252,7 @@ func primitiveLength(v goja.Value) float64 {
 func listArg(i int) estimator {
 	return func(call goja.FunctionCall) (float64, string) {
 		a := call.Argument(i)
-		if n := listLength(a); n*slotBytes >= guardMinBytes && !denseArray(a) {
+		if n := listLength(a); n*slotBytes >= guardMinBytes && !gojainternal.DenseArray(a) {
 			return n * slotBytes, "Invalid array length"
 		}
 		return 0, ""
@@ -278,7 +279,7 @@ func arrayCopy(name string) estimator {
 		if name == "toSpliced" {
 			n += float64(max(len(call.Arguments)-2, 0))
 		}
-		if n*slotBytes < guardMinBytes || name == "sort" && denseArray(call.This) {
+		if n*slotBytes < guardMinBytes || name == "sort" && gojainternal.DenseArray(call.This) {
 			return 0, ""
 		}
 		return n * slotBytes, "Invalid array length"
@@ -330,13 +331,13 @@ func (l *Loop) registerBudget() {
 		}
 		budgetLoops.nextSweep = 2*len(budgetLoops.m) + 1024
 	}
-	budgetLoops.m[uintptr(unsafe.Pointer(l.vm))] = wp
+	budgetLoops.m[gojainternal.RuntimeKey(l.vm)] = wp
 }
 
 // loopOf is the loop with a budget that owns r, or nil.
 func loopOf(r *goja.Runtime) *Loop {
 	budgetLoops.Lock()
-	wp, ok := budgetLoops.m[uintptr(unsafe.Pointer(r))]
+	wp, ok := budgetLoops.m[gojainternal.RuntimeKey(r)]
 	budgetLoops.Unlock()
 	if l := wp.Value(); ok && l != nil && l.vm == r {
 		return l
@@ -400,7 +401,7 @@ func cgroupLimit() int64 {
 }
 
 // AllocGuardsOn reports whether the allocation guards are installed: false only if goja's
-// internals are not where guard_gojalayout.go expects them (a goja upgrade), and then
+// internals are not where internal/gojainternal expects them (a goja upgrade), and then
 // TestAllocGuardsOn fails. Safe from any goroutine.
 func AllocGuardsOn() bool {
 	patchGuardTemplates()
@@ -414,7 +415,7 @@ func AllocGuardsOn() bool {
 func NewArrayBuffer(vm *goja.Runtime, data []byte) goja.ArrayBuffer {
 	ab := vm.NewArrayBuffer(data)
 	if allocGuardsOn {
-		if o := runtimeGlobal(vm, "ArrayBuffer"); o != nil {
+		if o := gojainternal.RuntimeGlobal(vm, "ArrayBuffer"); o != nil {
 			guardArrayBufferCtor(vm, o)
 		}
 	}

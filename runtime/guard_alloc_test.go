@@ -61,10 +61,10 @@ var allocShapes = []struct{ name, src, builtin string }{
 }
 
 // TestAllocGuardsOn: the allocation guards are installed (goja's internals are where
-// guard_gojalayout.go expects them).
+// internal/gojainternal expects them).
 func TestAllocGuardsOn(t *testing.T) {
 	if !runtime.AllocGuardsOn() {
-		t.Fatal("the allocation guards are off: goja's layout changed (see guard_gojalayout.go)")
+		t.Fatal("the allocation guards are off: goja's layout changed (see internal/gojainternal)")
 	}
 	if c := runtime.AllocationCap(); c < 1<<30 || c > 1<<50 {
 		t.Errorf("AllocationCap %d", c)

@@ -2,11 +2,12 @@ package runtime
 
 import (
 	"sync"
-	"unsafe"
 	"weak"
 
 	"github.com/dop251/goja"
 	"github.com/dop251/goja/unistring"
+
+	"github.com/devicejs/devicejs/internal/gojainternal"
 )
 
 // The guards of installGuards (limits.go: JSON.parse and JSON.stringify, Array.prototype.join
@@ -17,7 +18,7 @@ import (
 // installGuards materialises JSON, String.prototype and Array.prototype and replaces seven
 // methods with new native functions: ~17 KB per VM (docs/performance.md, "What an idle
 // device is made of"), paid by every device whether its script parses JSON or not. Here the
-// factories of those methods in goja's process-wide templates (guard_gojalayout.go) are
+// factories of those methods in goja's process-wide templates (internal/gojainternal) are
 // replaced once per process, as the allocation guards' are: when a VM of a registered loop
 // builds one of them, the replacement swaps the Go function inside goja's own native function
 // for a closure that runs the same guard (l.jsonParse, l.nested, ...) with the same original
@@ -32,7 +33,7 @@ import (
 // Loops with a memory budget (guardBudget > 0: devicejs fleet sets one by default) get the
 // memory guards of installMemoryGuards (guard_memory.go) the same way, around the sandbox
 // guards where both guard a method (join), as installGuards wraps them. A goja whose internals
-// are not where guard_gojalayout.go expects them leaves lazyGuardsOn false, and every loop
+// are not where internal/gojainternal expects them leaves lazyGuardsOn false, and every loop
 // eager (installGuards).
 
 // lazyGuardsOn reports whether the sandbox guards' templates were patched (set by
@@ -93,14 +94,14 @@ func (l *Loop) guardOwned(o *goja.Object, owner string) {
 // built-in: patchGuardTemplates).
 func patchSandboxTemplates() bool {
 	vm := goja.New()
-	global := templateProps(vm.GlobalObject())
-	names := templateNames(vm.GlobalObject())
-	array := templateProps(vm.NewArray().Prototype())
-	str := templateProps(vm.ToValue("").ToObject(vm).Prototype())
+	global := gojainternal.TemplateProps(vm.GlobalObject())
+	names := gojainternal.TemplateNames(vm.GlobalObject())
+	array := gojainternal.TemplateProps(vm.NewArray().Prototype())
+	str := gojainternal.TemplateProps(vm.ToValue("").ToObject(vm).Prototype())
 	if global == nil || names == nil || array == nil || str == nil {
 		return false
 	}
-	protos := map[string]*map[unistring.String]gojaFactory{"Array.prototype": array, "String.prototype": str}
+	protos := map[string]*map[unistring.String]gojainternal.Factory{"Array.prototype": array, "String.prototype": str}
 	for _, g := range lazyGuards {
 		if m := protos[g.owner]; m != nil && (*m)[unistring.String(g.name)] == nil {
 			return false
@@ -110,12 +111,12 @@ func patchSandboxTemplates() bool {
 		return false
 	}
 	// after makes m[name] call goja's factory, then then on the object made, in a loop's VM.
-	after := func(m *map[unistring.String]gojaFactory, name string, then func(l *Loop, o *goja.Object)) {
+	after := func(m *map[unistring.String]gojainternal.Factory, name string, then func(l *Loop, o *goja.Object)) {
 		orig := (*m)[unistring.String(name)]
 		(*m)[unistring.String(name)] = func(r *goja.Runtime) goja.Value {
 			v := orig(r)
 			if l := lazyLoopOf(r); l != nil {
-				if o := propObject(v); o != nil {
+				if o := gojainternal.PropObject(v); o != nil {
 					then(l, o)
 				}
 			}
@@ -168,7 +169,7 @@ func (l *Loop) guardMethod(o *goja.Object, owner, name string) {
 func lazyFirst(l *Loop) bool {
 	lazyLoops.Lock()
 	defer lazyLoops.Unlock()
-	e := lazyLoops.m[uintptr(unsafe.Pointer(l.vm))]
+	e := lazyLoops.m[gojainternal.RuntimeKey(l.vm)]
 	if e == nil || e.arrayGuarded {
 		return false
 	}
@@ -179,7 +180,7 @@ func lazyFirst(l *Loop) bool {
 // lazyGuard swaps the Go function of goja's native function o for one that runs guard with
 // the original. Loop only (goja calls the factories on the loop goroutine).
 func (l *Loop) lazyGuard(o *goja.Object, guard guardFunc) {
-	f, _ := nativeSlots(o)
+	f, _ := gojainternal.NativeSlots(o)
 	if f == nil || *f == nil {
 		return
 	}
@@ -231,14 +232,14 @@ func (l *Loop) registerLazyGuards() bool {
 		}
 		lazyLoops.nextSweep = 2*len(lazyLoops.m) + 1024
 	}
-	lazyLoops.m[uintptr(unsafe.Pointer(l.vm))] = e
+	lazyLoops.m[gojainternal.RuntimeKey(l.vm)] = e
 	return true
 }
 
 // lazyLoopOf is the loop with lazy sandbox guards that owns r, or nil.
 func lazyLoopOf(r *goja.Runtime) *Loop {
 	lazyLoops.Lock()
-	e := lazyLoops.m[uintptr(unsafe.Pointer(r))]
+	e := lazyLoops.m[gojainternal.RuntimeKey(r)]
 	lazyLoops.Unlock()
 	if e == nil {
 		return nil

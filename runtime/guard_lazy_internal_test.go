@@ -11,6 +11,8 @@ import (
 	"weak"
 
 	"github.com/dop251/goja"
+
+	"github.com/devicejs/devicejs/internal/gojainternal"
 )
 
 // TestLazyGuardsCoverInstallGuards: every built-in installGuards replaces, without and with a
@@ -21,7 +23,7 @@ import (
 func TestLazyGuardsCoverInstallGuards(t *testing.T) {
 	patchGuardTemplates()
 	if !lazyGuardsOn {
-		t.Fatal("lazy guards off: goja's template layout is not the expected one (guard_gojalayout.go)")
+		t.Fatal("lazy guards off: goja's template layout is not the expected one (internal/gojainternal)")
 	}
 	owners := func(vm *goja.Runtime) map[string]*goja.Object {
 		return map[string]*goja.Object{
@@ -51,7 +53,7 @@ func TestLazyGuardsCoverInstallGuards(t *testing.T) {
 				if !ok {
 					continue
 				}
-				f, _ := nativeSlots(fo)
+				f, _ := gojainternal.NativeSlots(fo)
 				if f == nil || *f == nil {
 					continue
 				}
@@ -89,7 +91,7 @@ func TestLazyGuardsCostNothingUntilUsed(t *testing.T) {
 	for _, budget := range []int64{0, 1 << 40} {
 		l := New(Options{Stdout: io.Discard, MemoryGuardBudget: budget})
 		for _, name := range []string{"JSON", "GoError", "Array", "String", "StringPrototype"} {
-			if runtimeGlobal(l.vm, name) != nil {
+			if gojainternal.RuntimeGlobal(l.vm, name) != nil {
 				t.Errorf("budget %d: New built %s", budget, name)
 			}
 		}

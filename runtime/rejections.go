@@ -2,6 +2,8 @@ package runtime
 
 import (
 	"github.com/dop251/goja"
+
+	"github.com/devicejs/devicejs/internal/gojainternal"
 )
 
 // Unhandled promise rejections. goja tells the loop when a promise is rejected
@@ -84,7 +86,7 @@ func (l *Loop) unhandledRejection() error {
 		return stop
 	}
 	frames := rj.frames
-	if es := errorStack(first.Result()); len(es) > 0 {
+	if es := gojainternal.ErrorStack(first.Result()); len(es) > 0 {
 		frames = es // an Error: where it was made, as V8 prints it
 	}
 	saved := l.baseFrames
