@@ -48,6 +48,14 @@ func disconnectListenerClients(srv *mqtt.Server) func(listenerID string) {
 	}
 }
 
+// memReadBufSize is the size of mochi's per-client read buffer (a bufio.Reader it makes at
+// connect, 2 KiB by default) in a broker with only memory connections (no TCPAddr or TLSAddr:
+// the embedded broker of devicejs run and fleet). Reading a memory connection is a copy from
+// its pipe, not a system call, so a larger buffer saves nothing; a fleet pays the buffer once
+// per device (1.5 KiB less each here). Packets longer than the buffer are read as before:
+// bufio hands reads larger than its buffer straight to the connection.
+const memReadBufSize = 512
+
 // sysTopicsNever is mochi's $SYS resend interval, in seconds, that never comes (68 years).
 const sysTopicsNever = math.MaxInt32
 
@@ -161,8 +169,12 @@ func New(c Config) (*Broker, error) {
 	// mochi republishes its $SYS topics every second from its own goroutine, writing retained
 	// messages without the lock a wildcard subscribe's scan of them takes (a data race that
 	// `go test -race` reports, docs/broker.md): they are published once, at Start.
-	srv := mqtt.New(&mqtt.Options{Logger: log, InlineClient: true, Capabilities: caps,
-		SysTopicResendInterval: sysTopicsNever})
+	opts := &mqtt.Options{Logger: log, InlineClient: true, Capabilities: caps,
+		SysTopicResendInterval: sysTopicsNever}
+	if c.TCPAddr == "" && c.TLSAddr == "" {
+		opts.ClientNetReadBufferSize = memReadBufSize
+	}
+	srv := mqtt.New(opts)
 	if err := srv.AddHook(&authHook{users: c.Users, table: c.UserTable, acl: c.ACL}, nil); err != nil {
 		return nil, fmt.Errorf("broker: auth hook: %w", err)
 	}
