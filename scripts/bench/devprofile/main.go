@@ -38,6 +38,8 @@ func main() {
 	maxMemory := flag.Int64("max-memory", 0, "the fleet's heap budget in bytes (fleet.Config.MaxMemory: the memory guards in every device, "+
 		"as devicejs fleet sets by default); 0: none")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the start (until every device is connected) here")
+	flag.DurationVar(&hold, "hold", 0, "keep the devices connected this long after the report (e.g. to read their stacks: "+
+		"GOTRACEBACK=crash and SIGQUIT print each frame's sp)")
 	flag.Parse()
 	if *cpuprofile != "" {
 		pf, err := os.Create(*cpuprofile)
@@ -58,6 +60,9 @@ func main() {
 		os.Exit(1)
 	}
 }
+
+// hold is how long the devices stay connected after the report (-hold).
+var hold time.Duration
 
 // reading is one measurement of the process.
 type reading struct {
@@ -166,6 +171,7 @@ func run(n int, path, addr, memprofile string, maxMemory int64) error {
 			fmt.Printf("  %.2f per device: %s\n", float64(g.count)/float64(n), g.key)
 		}
 	}
+	time.Sleep(hold)
 	cancel()
 	select {
 	case <-done:
