@@ -32,41 +32,54 @@ func newClient(m *module) *client {
 	return &client{m: m, releasedCh: make(chan struct{})}
 }
 
-// methods returns the spec's {Client} methods, in the spec's order, each behind the firewall
-// with the answer it gives after a recovered panic. mapping_test.go checks that the JS object
-// has exactly these.
-func (c *client) methods() []struct {
-	name string
-	fn   func(goja.FunctionCall) goja.Value
-} {
-	f := c.m.firewall
-	return []struct {
-		name string
-		fn   func(goja.FunctionCall) goja.Value
-	}{
-		{"on", f(".on", returnUndefined, c.on)},
-		{"publish", f(".publish", returnOtherError, c.publish)},
-		{"subscribe", f(".subscribe", returnOtherError, c.subscribe)},
-		{"unsubscribe", f(".unsubscribe", returnOtherError, c.unsubscribe)},
-		{"end", f(".end", returnUndefined, c.endMethod)},
-		{"reconnect", f(".reconnect", returnUndefined, c.reconnect)},
-		{"isConnected", f(".isConnected", returnFalse, c.isConnected)},
-		{"isReconnecting", f(".isReconnecting", returnFalse, c.isReconnecting)},
-		{"canPublish", f(".canPublish", returnFalse, c.canPublish)},
-		{"get", f(".get", returnUndefined, c.get)},
-	}
+// A clientMethod is one of the spec's {Client} methods: its name, the answer it gives after a
+// recovered panic (the firewall, firewall.go) and its Go implementation.
+type clientMethod struct {
+	name    string
+	onPanic fallback
+	fn      func(*client, goja.FunctionCall) goja.Value
 }
 
-// object builds the JS Client object.
+// clientMethods are the spec's {Client} methods, in the spec's order. mapping_test.go checks
+// that the JS object has exactly these.
+var clientMethods = [...]clientMethod{
+	{"on", returnUndefined, (*client).on},
+	{"publish", returnOtherError, (*client).publish},
+	{"subscribe", returnOtherError, (*client).subscribe},
+	{"unsubscribe", returnOtherError, (*client).unsubscribe},
+	{"end", returnUndefined, (*client).endMethod},
+	{"reconnect", returnUndefined, (*client).reconnect},
+	{"isConnected", returnFalse, (*client).isConnected},
+	{"isReconnecting", returnFalse, (*client).isReconnecting},
+	{"canPublish", returnFalse, (*client).canPublish},
+	{"get", returnUndefined, (*client).get},
+}
+
+// object builds the JS Client object. Each method's native function is one closure over c and
+// its table entry, behind the firewall as m.firewall would put it (one allocation per method
+// instead of the firewall's closure around a method value: every device pays for ten).
 func (c *client) object() (*goja.Object, error) {
 	obj := c.m.vm.NewObject()
-	for _, meth := range c.methods() {
-		if err := defineMethod(c.m.vm, obj, meth.name, meth.fn); err != nil {
+	for i := range clientMethods {
+		if err := defineMethod(c.m.vm, obj, clientMethods[i].name, c.method(&clientMethods[i])); err != nil {
 			return nil, err
 		}
 	}
 	c.obj = obj
 	return obj, nil
+}
+
+// method is the native function of cm for c: cm.fn behind the panic firewall, logged as
+// ".name".
+func (c *client) method(cm *clientMethod) func(goja.FunctionCall) goja.Value {
+	return func(call goja.FunctionCall) (ret goja.Value) {
+		defer func() {
+			if r := recover(); r != nil {
+				ret = c.m.recovered("."+cm.name, cm.onPanic, r)
+			}
+		}()
+		return cm.fn(c, call)
+	}
 }
 
 // on is .on(event, callback): registers callback for event, replacing any handler registered

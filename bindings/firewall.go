@@ -51,18 +51,23 @@ func isGojaPanic(r any) bool {
 func (m *module) firewall(name string, onPanic fallback, fn func(goja.FunctionCall) goja.Value) func(goja.FunctionCall) goja.Value {
 	return func(call goja.FunctionCall) (ret goja.Value) {
 		defer func() {
-			r := recover()
-			if r == nil {
-				return
+			if r := recover(); r != nil {
+				ret = m.recovered(name, onPanic, r)
 			}
-			if isGojaPanic(r) {
-				panic(r)
-			}
-			m.log.Error("mqtt: internal error (recovered panic)", "method", name, "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
-			ret = onPanic(m.vm)
 		}()
 		return fn(call)
 	}
+}
+
+// recovered is the firewall's answer to a panic r recovered in the native function name (called
+// from the deferred function, so the logged stack is the panic's): goja's own panics go on,
+// anything else is logged and answered with onPanic's value.
+func (m *module) recovered(name string, onPanic fallback, r any) goja.Value {
+	if isGojaPanic(r) {
+		panic(r)
+	}
+	m.log.Error("mqtt: internal error (recovered panic)", "method", name, "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
+	return onPanic(m.vm)
 }
 
 // jobFirewall wraps a loop job: a Go panic inside job is logged and returned as an error, which
