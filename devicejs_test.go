@@ -21,26 +21,13 @@ import (
 	"github.com/devicejs/devicejs/internal/leakcheck"
 	"github.com/devicejs/devicejs/internal/pki"
 	"github.com/devicejs/devicejs/internal/syncbuf"
+	"github.com/devicejs/devicejs/internal/testbroker"
 	"github.com/devicejs/devicejs/mqttcore"
 )
 
 // runtime's resume workers (runtime/workers.go) outlive the last run by up to 250 ms.
 func TestMain(m *testing.M) {
 	leakcheck.Main(m, goleak.IgnoreAnyFunction("github.com/devicejs/devicejs/runtime.worker"))
-}
-
-// startBroker starts an embedded broker closed at the end of the test.
-func startBroker(t *testing.T, c broker.Config) *broker.Broker {
-	t.Helper()
-	b, err := broker.New(c)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := b.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { b.Close() })
-	return b
 }
 
 // run runs src and fails the test if it cannot start; the run is bounded by 30 s wall time.
@@ -144,7 +131,7 @@ func TestStartTwice(t *testing.T) {
 }
 
 func TestConfigErrors(t *testing.T) {
-	b := startBroker(t, broker.Config{})
+	b := testbroker.MochiConfig(t, broker.Config{})
 	for _, cfg := range []devicejs.Config{
 		{Broker: "x:1", Embedded: b},
 		{Broker: "nohost"},
@@ -177,7 +164,7 @@ func TestConfigErrors(t *testing.T) {
 func TestDevicesIndependent(t *testing.T) {
 	ca := pki.Must(pki.NewCA("test CA"))
 	srv := pki.Must(ca.IssueServer("localhost"))
-	b := startBroker(t, broker.Config{CertPEM: srv.CertPEM, KeyPEM: srv.KeyPEM})
+	b := testbroker.MochiConfig(t, broker.Config{CertPEM: srv.CertPEM, KeyPEM: srv.KeyPEM})
 	script := func(caPEM string) string {
 		return fmt.Sprintf(`
 mqtt.set('ssl.ca', %q);
@@ -214,7 +201,7 @@ c.on('error', function(err) { print('error ' + err.code + ' errno ' + c.get('err
 // the events, the log nor print output carry a password or a private key.
 func TestEventsStatsAndSecrets(t *testing.T) {
 	const password = "MARKER-PASSWORD-91c2"
-	b := startBroker(t, broker.Config{Users: map[string]string{"dev": password}})
+	b := testbroker.MochiConfig(t, broker.Config{Users: map[string]string{"dev": password}})
 	key := pki.Must(pki.Must(pki.NewCA("unused")).IssueClient("x"))
 	var mu sync.Mutex
 	var events []devicejs.Event
@@ -304,7 +291,7 @@ func TestEmbeddingDocSnippet(t *testing.T) {
 // TestConfigClientID checks that Config.ClientID sees the script's clientId ("" when none) and
 // that the id it returns is the one the broker sees.
 func TestConfigClientID(t *testing.T) {
-	b := startBroker(t, broker.Config{})
+	b := testbroker.MochiConfig(t, broker.Config{})
 	tt := []struct{ name, opts, wantSeen, want string }{
 		{"script id", `{clientId: 'dev'}`, "dev", "dev-7"},
 		{"no script id", `{}`, "", "-7"},
@@ -341,7 +328,7 @@ c.on('connect', function() { c.end(); });`
 // TestManyDevices runs 100 devices at once against one in-process broker over in-memory
 // connections; each publishes to its own topic and receives only its own message.
 func TestManyDevices(t *testing.T) {
-	b := startBroker(t, broker.Config{})
+	b := testbroker.MochiConfig(t, broker.Config{})
 	const n = 100
 	var wg sync.WaitGroup
 	results := make([]devicejs.Result, n)
@@ -374,7 +361,7 @@ c.on('message', function(topic, message) { print(message); c.end(); });`, i)
 // TestHostLimitsLiftBuffers: the host profile accepts buffers above the device's 65536 bytes
 // and delivers a message the device would have discarded.
 func TestHostLimitsLiftBuffers(t *testing.T) {
-	b := startBroker(t, broker.Config{})
+	b := testbroker.MochiConfig(t, broker.Config{})
 	src := `
 var c = mqtt.connect('mqtt://broker:1883', {sendBuffSize: 200000, recvBuffSize: 200000});
 if (!c) {

@@ -15,6 +15,7 @@ import (
 
 	"github.com/devicejs/devicejs"
 	"github.com/devicejs/devicejs/broker"
+	"github.com/devicejs/devicejs/internal/testbroker"
 	"github.com/devicejs/devicejs/runtime"
 )
 
@@ -93,7 +94,7 @@ func TestDeviceMemoryOneLeakerAmongTwenty(t *testing.T) {
 			}()
 			ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 			defer cancel()
-			b := startBroker(t, broker.Config{})
+			b := testbroker.MochiConfig(t, broker.Config{})
 			ready := make(chan struct{}, 20)
 			unsubscribe, err := b.Subscribe("fleet/ready", func(broker.Message) { ready <- struct{}{} })
 			if err != nil {

@@ -55,7 +55,7 @@ func TestInboundFloodBounded(t *testing.T) {
 			if err := d.Start(ctx, devicejs.Script{Name: "flood.js", Source: src}, func(r devicejs.Result) { ended <- r }); err != nil {
 				t.Fatal(err)
 			}
-			waitFor(t, func() bool { return strings.Contains(out.String(), "ready") })
+			testbroker.WaitFor(t, 45*time.Second, "the script's ready", func() bool { return strings.Contains(out.String(), "ready") })
 
 			goruntime.GC()
 			base := heapObjects()
@@ -85,7 +85,7 @@ func TestInboundFloodBounded(t *testing.T) {
 			}
 			pub.Disconnect(100)
 			// Every message has either been queued for the script or dropped.
-			waitFor(t, func() bool { s := d.Stats(); return s.Received+s.DroppedForQueue >= uint64(tc.n) })
+			testbroker.WaitFor(t, 45*time.Second, "every message received or dropped", func() bool { s := d.Stats(); return s.Received+s.DroppedForQueue >= uint64(tc.n) })
 			close(stop)
 			<-sampled
 			s := d.Stats()
@@ -110,12 +110,6 @@ func TestInboundFloodBounded(t *testing.T) {
 			}
 		})
 	}
-}
-
-// waitFor polls cond every 5 ms for up to 45 s.
-func waitFor(t *testing.T, cond func() bool) {
-	t.Helper()
-	testbroker.WaitFor(t, 45*time.Second, "the condition", cond)
 }
 
 // heapObjects returns the bytes of heap objects now.

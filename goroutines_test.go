@@ -9,6 +9,7 @@ import (
 
 	"github.com/devicejs/devicejs"
 	"github.com/devicejs/devicejs/broker"
+	"github.com/devicejs/devicejs/internal/testbroker"
 )
 
 // maxGoroutinesPerConnection is the bound docs/embedding.md states for the goroutines one open
@@ -20,7 +21,7 @@ const maxGoroutinesPerConnection = 14
 // in-process broker's in-memory connections, and checks the figure docs/embedding.md gives
 // (issue 22, finding 8).
 func TestGoroutinesPerConnection(t *testing.T) {
-	b := startBroker(t, broker.Config{})
+	b := testbroker.MochiConfig(t, broker.Config{})
 	const n = 10
 	for _, mode := range []string{"Run", "Start"} {
 		t.Run(mode, func(t *testing.T) {

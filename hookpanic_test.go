@@ -13,6 +13,7 @@ import (
 	"github.com/devicejs/devicejs"
 	"github.com/devicejs/devicejs/broker"
 	"github.com/devicejs/devicejs/internal/syncbuf"
+	"github.com/devicejs/devicejs/internal/testbroker"
 	"github.com/devicejs/devicejs/mqttcore"
 	"github.com/devicejs/devicejs/runtime"
 )
@@ -51,7 +52,7 @@ c.on('connect', function() { setTimeout(function() { Date.now(); c.end(); }, 20)
 // KindPanic *runtime.ScriptError whose Err is a *devicejs.HookError naming the callback, the
 // panic is logged, and a callback that panicked is not called again (issue 22, finding 4).
 func TestHookPanics(t *testing.T) {
-	b := startBroker(t, broker.Config{})
+	b := testbroker.MochiConfig(t, broker.Config{})
 	values := []struct {
 		name string
 		v    func() any
@@ -148,7 +149,7 @@ func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
 // TestHookPanicAtEnd: a hook that panics only on the session's last events, while the run is
 // ending, still fails the run.
 func TestHookPanicAtEnd(t *testing.T) {
-	b := startBroker(t, broker.Config{})
+	b := testbroker.MochiConfig(t, broker.Config{})
 	tt := []struct {
 		name string
 		cfg  devicejs.Config
@@ -192,5 +193,5 @@ func TestStartDonePanic(t *testing.T) {
 		t.Fatal(err)
 	}
 	<-called
-	waitFor(t, func() bool { return strings.Contains(logs.String(), "done panicked: done boom") })
+	testbroker.WaitFor(t, 45*time.Second, "the done panic logged", func() bool { return strings.Contains(logs.String(), "done panicked: done boom") })
 }

@@ -10,20 +10,14 @@ import (
 	"github.com/devicejs/devicejs"
 	"github.com/devicejs/devicejs/broker"
 	"github.com/devicejs/devicejs/internal/syncbuf"
+	"github.com/devicejs/devicejs/internal/testbroker"
 )
 
 // TestConfigLink: Config.Link puts an emulated link between the device and the embedded broker
 // on device time: a QoS 1 publish's round trip over latency=200ms takes at least 400 ms of
 // device time (and no such delay without it).
 func TestConfigLink(t *testing.T) {
-	b, err := broker.New(broker.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := b.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
+	b := testbroker.MochiConfig(t, broker.Config{})
 	src := `var c = mqtt.connect('mqtt://broker:1883');
 c.on('connect', function () {
   var t0 = Date.now();

@@ -7,6 +7,7 @@ import (
 
 	"github.com/devicejs/devicejs"
 	"github.com/devicejs/devicejs/broker"
+	"github.com/devicejs/devicejs/internal/testbroker"
 	"github.com/devicejs/devicejs/mqttcore"
 )
 
@@ -14,7 +15,7 @@ import (
 // the issue to the completion), with or without a Trace hook, and a publish in flight when
 // the session ends completes with 11 after the end event.
 func TestEventPublishLatency(t *testing.T) {
-	b := startBroker(t, broker.Config{})
+	b := testbroker.MochiConfig(t, broker.Config{})
 	src := `
 var c = mqtt.connect('mqtt://broker:1883');
 c.on('connect', function() {

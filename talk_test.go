@@ -11,6 +11,7 @@ import (
 
 	"github.com/devicejs/devicejs"
 	"github.com/devicejs/devicejs/broker"
+	"github.com/devicejs/devicejs/internal/testbroker"
 	"github.com/devicejs/devicejs/mqttcore"
 )
 
@@ -50,14 +51,7 @@ func TestTalkToDeviceFromGo(t *testing.T) {
 	}
 	for _, tc := range tt {
 		t.Run(tc.name, func(t *testing.T) {
-			b, err := broker.New(broker.Config{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := b.Start(); err != nil {
-				t.Fatal(err)
-			}
-			defer b.Close()
+			b := testbroker.MochiConfig(t, broker.Config{})
 			var mu sync.Mutex
 			var clients []broker.ClientInfo
 			var acks []broker.Message

@@ -14,6 +14,7 @@ import (
 
 	"github.com/devicejs/devicejs"
 	"github.com/devicejs/devicejs/broker"
+	"github.com/devicejs/devicejs/internal/testbroker"
 	"github.com/devicejs/devicejs/mqttcore"
 )
 
@@ -21,7 +22,7 @@ import (
 // errors.Is(err, ErrInvalidConfig); Run returns it with a NotStarted Result. Negative and absurd
 // heap budgets are refused (issue 22, findings 7 and 8).
 func TestConfigErrorsTyped(t *testing.T) {
-	b := startBroker(t, broker.Config{})
+	b := testbroker.MochiConfig(t, broker.Config{})
 	dial := b.MemoryDialer()
 	tt := []struct {
 		name  string
@@ -81,8 +82,8 @@ var errDialRefused = errors.New("gateway: uplink down")
 // TestErrorEventCause: the host's error event carries errnoConnect and why the last attempt
 // failed, as a Go error a host can branch on (issue 22, finding 7).
 func TestErrorEventCause(t *testing.T) {
-	b := startBroker(t, broker.Config{})
-	auth := startBroker(t, broker.Config{Users: map[string]string{"dev": "right"}})
+	b := testbroker.MochiConfig(t, broker.Config{})
+	auth := testbroker.MochiConfig(t, broker.Config{Users: map[string]string{"dev": "right"}})
 	tt := []struct {
 		name  string
 		url   string

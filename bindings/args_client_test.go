@@ -3,6 +3,8 @@ package bindings_test
 import (
 	"strings"
 	"testing"
+
+	"github.com/devicejs/devicejs/internal/testbroker"
 )
 
 // TestClientArguments is the argument matrix of the Client methods on a client that is not
@@ -10,7 +12,7 @@ import (
 // request is refused with 11 (Disconnected), nothing throws, and no callback of a refused
 // request is ever called (cb prints CALLED).
 func TestClientArguments(t *testing.T) {
-	addr := closedPort(t)
+	addr := testbroker.DeadAddr(t)
 	tt := []struct {
 		call string
 		want string // String(result), MqttErrors as "code message"

@@ -3,13 +3,15 @@ package bindings_test
 import (
 	"strings"
 	"testing"
+
+	"github.com/devicejs/devicejs/internal/testbroker"
 )
 
 // TestConnectArguments is the argument matrix of mqtt.connect(url[, options]): invalid
 // arguments give undefined, never a throw; valid ones give a Client. URL stands for a valid
 // broker URL (a closed loopback port: the connection attempt fails in the background).
 func TestConnectArguments(t *testing.T) {
-	addr := closedPort(t)
+	addr := testbroker.DeadAddr(t)
 	long := strings.Repeat("a", 250)
 	tt := []struct {
 		name string

@@ -3,11 +3,12 @@ package bindings_test
 import (
 	"bufio"
 	"fmt"
-	"io"
 	"net"
 	"strings"
-	"sync"
+	"sync/atomic"
 	"testing"
+
+	"github.com/devicejs/devicejs/internal/testbroker"
 )
 
 // resettingBroker is an MQTT 3.1.1 peer on a loopback port that acknowledges publishes as their
@@ -15,47 +16,11 @@ import (
 // mid-publish. Later connections are served normally. It stops with the test.
 func resettingBroker(t *testing.T, resetAt int) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var (
-		wg    sync.WaitGroup
-		mu    sync.Mutex
-		conns []net.Conn
-		n     int // connections accepted
-	)
-	t.Cleanup(func() {
-		_ = ln.Close()
-		mu.Lock()
-		for _, c := range conns {
-			_ = c.Close()
-		}
-		mu.Unlock()
-		wg.Wait()
-	})
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			mu.Lock()
-			conns = append(conns, c)
-			n++
-			first := n == 1
-			mu.Unlock()
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				defer c.Close()
-				serveResetting(c, first, resetAt)
-			}()
-		}
-	}()
-	return ln.Addr().String()
+	var n atomic.Int32 // connections accepted
+	return testbroker.Fake(t, func(c net.Conn) {
+		defer c.Close()
+		serveResetting(c, n.Add(1) == 1, resetAt)
+	}).Addr()
 }
 
 // serveResetting serves one connection of resettingBroker.
@@ -63,16 +28,8 @@ func serveResetting(c net.Conn, reset bool, resetAt int) {
 	r := bufio.NewReader(c)
 	pubs := 0
 	for {
-		h, err := r.ReadByte()
+		h, body, err := testbroker.ReadPacket(r)
 		if err != nil {
-			return
-		}
-		n, err := readRemaining(r)
-		if err != nil {
-			return
-		}
-		body := make([]byte, n)
-		if _, err := io.ReadFull(r, body); err != nil {
 			return
 		}
 		var reply []byte

@@ -3,10 +3,10 @@ package bindings_test
 import (
 	"bufio"
 	"encoding/binary"
-	"io"
 	"net"
-	"sync"
 	"testing"
+
+	"github.com/devicejs/devicejs/internal/testbroker"
 )
 
 // fakeBroker is a minimal MQTT 3.1.1 peer for the benchmarks: it accepts connections on a
@@ -15,49 +15,14 @@ import (
 // QoS 0 messages of 64 bytes to the subscribed filter. It keeps broker work out of the
 // profiles of the binding's hot paths.
 type fakeBroker struct {
-	ln    net.Listener
 	echo  bool
 	flood int
-	wg    sync.WaitGroup
 }
 
 func startFakeBroker(tb testing.TB, echo bool, flood int) string {
 	tb.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		tb.Fatal(err)
-	}
-	f := &fakeBroker{ln: ln, echo: echo, flood: flood}
-	var mu sync.Mutex
-	var conns []net.Conn
-	f.wg.Add(1)
-	go func() {
-		defer f.wg.Done()
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			mu.Lock()
-			conns = append(conns, c)
-			mu.Unlock()
-			f.wg.Add(1)
-			go func() {
-				defer f.wg.Done()
-				f.serve(c)
-			}()
-		}
-	}()
-	tb.Cleanup(func() {
-		_ = ln.Close()
-		mu.Lock()
-		for _, c := range conns {
-			_ = c.Close()
-		}
-		mu.Unlock()
-		f.wg.Wait()
-	})
-	return ln.Addr().String()
+	f := &fakeBroker{echo: echo, flood: flood}
+	return testbroker.Fake(tb, f.serve).Addr()
 }
 
 func (f *fakeBroker) serve(c net.Conn) {
@@ -65,16 +30,8 @@ func (f *fakeBroker) serve(c net.Conn) {
 	r := bufio.NewReader(c)
 	w := bufio.NewWriter(c)
 	for {
-		h, err := r.ReadByte()
+		h, body, err := testbroker.ReadPacket(r)
 		if err != nil {
-			return
-		}
-		n, err := readRemaining(r)
-		if err != nil {
-			return
-		}
-		body := make([]byte, n)
-		if _, err := io.ReadFull(r, body); err != nil {
 			return
 		}
 		switch h >> 4 {
@@ -125,22 +82,6 @@ func (f *fakeBroker) serve(c net.Conn) {
 			}
 		}
 	}
-}
-
-func readRemaining(r *bufio.Reader) (int, error) {
-	n, mul := 0, 1
-	for range 4 {
-		b, err := r.ReadByte()
-		if err != nil {
-			return 0, err
-		}
-		n += int(b&0x7f) * mul
-		if b&0x80 == 0 {
-			return n, nil
-		}
-		mul *= 128
-	}
-	return 0, io.ErrUnexpectedEOF
 }
 
 // writePublish writes a QoS 0 PUBLISH (remaining length < 16 KiB).

@@ -11,11 +11,11 @@ import (
 	"time"
 
 	mochi "github.com/mochi-mqtt/server/v2"
-	"github.com/mochi-mqtt/server/v2/listeners"
 	"github.com/mochi-mqtt/server/v2/packets"
 
 	"github.com/devicejs/devicejs/bindings"
 	"github.com/devicejs/devicejs/internal/leakcheck"
+	"github.com/devicejs/devicejs/internal/testbroker"
 	"github.com/devicejs/devicejs/mqttcore"
 	"github.com/devicejs/devicejs/runtime"
 )
@@ -25,49 +25,33 @@ func TestMain(m *testing.M) {
 	leakcheck.Main(m)
 }
 
-// startBroker runs mochi in process on a free loopback port and returns its address
-// ("127.0.0.1:PORT"). It is closed when the test ends.
+// startBroker runs the embedded broker (testbroker.Mochi) on a free loopback port and returns
+// its address ("127.0.0.1:PORT"). It is closed when the test ends.
 func startBroker(t testing.TB) string {
 	t.Helper()
 	addr, _ := startBrokerHook(t)
 	return addr
 }
 
-// startBrokerHook is startBroker, also returning the broker's hook, which records why
+// startBrokerHook is startBroker, also returning the broker's test hook, which records why
 // clients disconnected.
 func startBrokerHook(t testing.TB) (string, *allowHook) {
 	t.Helper()
-	srv := mochi.New(&mochi.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	hook := &allowHook{disconnects: make(chan error, 16)}
-	if err := srv.AddHook(hook, nil); err != nil {
-		t.Fatal(err)
-	}
-	tcp := listeners.NewTCP(listeners.Config{ID: "t", Address: "127.0.0.1:0"})
-	if err := srv.AddListener(tcp); err != nil {
-		t.Fatal(err)
-	}
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve() }()
-	if err := <-errc; err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = srv.Close() })
-	return tcp.Address(), hook
+	return testbroker.Mochi(t, testbroker.WithHook(hook)).Addr(), hook
 }
 
-// allowHook lets every client connect and use every topic (mochi's hooks/auth would need a
-// module this repository does not require), records why clients disconnected and delays
-// publishes to "slow/..." topics.
+// allowHook records why clients disconnected and delays publishes to "slow/..." topics (the
+// broker admits every client and topic itself).
 type allowHook struct {
 	mochi.HookBase
 	disconnects chan error // the cause of each client disconnection, nil for a DISCONNECT packet
 }
 
-func (h *allowHook) ID() string { return "allow" }
+func (h *allowHook) ID() string { return "bindings-test" }
 
 func (h *allowHook) Provides(b byte) bool {
-	return b == mochi.OnConnectAuthenticate || b == mochi.OnACLCheck || b == mochi.OnDisconnect ||
-		b == mochi.OnPublish
+	return b == mochi.OnDisconnect || b == mochi.OnPublish
 }
 
 // slowTopicDelay is how long the broker sits on a PUBLISH to a topic under "slow/" before
@@ -86,22 +70,6 @@ func (h *allowHook) OnDisconnect(_ *mochi.Client, err error, _ bool) {
 	case h.disconnects <- err:
 	default:
 	}
-}
-
-func (h *allowHook) OnConnectAuthenticate(*mochi.Client, packets.Packet) bool { return true }
-
-func (h *allowHook) OnACLCheck(*mochi.Client, string, bool) bool { return true }
-
-// closedPort returns a loopback address where nothing listens.
-func closedPort(t testing.TB) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	_ = ln.Close()
-	return addr
 }
 
 // env is one script run: the script, where its broker URLs lead and the bindings config.

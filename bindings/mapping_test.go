@@ -3,12 +3,14 @@ package bindings_test
 import (
 	"strings"
 	"testing"
+
+	"github.com/devicejs/devicejs/internal/testbroker"
 )
 
 // TestMappings checks that the JS objects expose exactly the spec's methods and no others
 // (k6 browser/mapping_test.go): every spec method is a function, and nothing else is there.
 func TestMappings(t *testing.T) {
-	addr := closedPort(t)
+	addr := testbroker.DeadAddr(t)
 	tt := []struct {
 		name string
 		expr string // the object to list

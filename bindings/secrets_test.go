@@ -7,6 +7,7 @@ import (
 
 	"github.com/devicejs/devicejs/bindings"
 	"github.com/devicejs/devicejs/internal/syncbuf"
+	"github.com/devicejs/devicejs/internal/testbroker"
 )
 
 // TestLogsNeverHoldSecrets: with a debug Logger (which gets every refusal reason), a password
@@ -15,7 +16,7 @@ import (
 func TestLogsNeverHoldSecrets(t *testing.T) {
 	const marker = "S3cr3t-MARKER"
 	var logs syncbuf.Buffer
-	e := env{Broker: closedPort(t), Config: bindings.Config{
+	e := env{Broker: testbroker.DeadAddr(t), Config: bindings.Config{
 		Logger: slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 	}}
 	out, err := e.run(t, `

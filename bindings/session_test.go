@@ -10,6 +10,7 @@ import (
 
 	"github.com/devicejs/devicejs/bindings"
 	"github.com/devicejs/devicejs/internal/syncbuf"
+	"github.com/devicejs/devicejs/internal/testbroker"
 	"github.com/devicejs/devicejs/runtime"
 )
 
@@ -25,7 +26,7 @@ client.on('error', function(err) {
 });
 client.on('connect', function() { print('unexpected connect'); });
 `
-	out := env{Broker: closedPort(t)}.mustRun(t, src)
+	out := env{Broker: testbroker.DeadAddr(t)}.mustRun(t, src)
 	want := "error 1 Connection failed errno 6\nconnected false reconnecting false canPublish false\nreleased\n"
 	if out != want {
 		t.Errorf("output:\n%s\nwant:\n%s", out, want)
@@ -214,7 +215,7 @@ client.on('connect', function() {
 // TestLoggerReasons: Config.Logger gets the reason a call was refused at debug level.
 func TestLoggerReasons(t *testing.T) {
 	var logs syncbuf.Buffer
-	e := env{Broker: closedPort(t)}
+	e := env{Broker: testbroker.DeadAddr(t)}
 	e.Config.Logger = slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	e.mustRun(t, `
 var a = mqtt.connect('BROKER', {reconnectCount: 1000});

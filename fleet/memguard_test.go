@@ -13,6 +13,7 @@ import (
 	"github.com/devicejs/devicejs/broker"
 	"github.com/devicejs/devicejs/fleet"
 	"github.com/devicejs/devicejs/internal/syncbuf"
+	"github.com/devicejs/devicejs/internal/testbroker"
 )
 
 // bombScript ticks every 100 ms once connected; the one instance the broker lets read
@@ -44,17 +45,10 @@ func TestFleetMemoryGuardEndsOneInstance(t *testing.T) {
 	}
 	for _, sh := range shapes {
 		t.Run(sh.name, func(t *testing.T) {
-			mb, err := broker.New(broker.Config{TCPAddr: "127.0.0.1:0",
+			mb := testbroker.MochiConfig(t, broker.Config{TCPAddr: "127.0.0.1:0",
 				ACL: func(_, clientID, topic string, write bool) bool {
 					return write || !strings.HasPrefix(topic, "bomb/") || clientID == "dev2"
 				}})
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := mb.Start(); err != nil {
-				t.Fatal(err)
-			}
-			defer mb.Close()
 			if err := mb.Server().Publish("bomb/go", []byte("x"), true, 0); err != nil {
 				t.Fatal(err)
 			}

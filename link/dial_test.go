@@ -6,23 +6,12 @@ import (
 	"net"
 	"testing"
 	"time"
+
+	"github.com/devicejs/devicejs/internal/testbroker"
 )
 
 func TestDialWaitsForTheLink(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			c.Close()
-		}
-	}()
+	addr := testbroker.Fake(t, func(c net.Conn) { _ = c.Close() }).Addr()
 	tt := []struct {
 		name    string
 		setup   func(l *Link)
@@ -41,7 +30,7 @@ func TestDialWaitsForTheLink(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), tc.timeout)
 			defer cancel()
 			start := time.Now()
-			c, err := l.Dialer(nil)(ctx, "tcp", ln.Addr().String())
+			c, err := l.Dialer(nil)(ctx, "tcp", addr)
 			if c != nil {
 				c.Close()
 			}

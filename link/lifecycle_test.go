@@ -11,18 +11,15 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/devicejs/devicejs/internal/testbroker"
 )
 
 // settleGoroutines waits until at most want goroutines run, returning the last count.
 func settleGoroutines(want int) int {
-	deadline := time.Now().Add(wait)
-	for {
-		n := goruntime.NumGoroutine()
-		if n <= want || time.Now().After(deadline) {
-			return n
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	var n int
+	testbroker.Eventually(wait, func() bool { n = goruntime.NumGoroutine(); return n <= want })
+	return n
 }
 
 // TestIdleConnectionsCostOneGoroutine: an idle wrapped connection runs only its network
@@ -232,7 +229,8 @@ func TestReadDeadlineDoesNotStopTheStream(t *testing.T) {
 	if _, err := peer.Write([]byte("after")); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(50 * time.Millisecond) // the bytes reach the link while the deadline is past
+	// The bytes reach the link while the deadline is past.
+	testbroker.WaitFor(t, wait, "5 bytes in the link", func() bool { return l.Stats().Down.Bytes >= 5 })
 	if _, err := device.Read(make([]byte, 1)); !errors.Is(err, os.ErrDeadlineExceeded) {
 		t.Fatalf("read past the deadline: %v", err)
 	}
@@ -258,13 +256,8 @@ func TestPeerResetReachesTheDevice(t *testing.T) {
 	if _, err := device.Read(make([]byte, 1)); !errors.Is(err, syscall.ECONNRESET) {
 		t.Fatalf("device read after the peer's reset: %v, want ECONNRESET", err)
 	}
-	deadline := time.Now().Add(wait)
-	var err error
-	for err == nil && time.Now().Before(deadline) {
-		_, err = device.Write([]byte("x"))
-		time.Sleep(5 * time.Millisecond)
-	}
-	if err == nil {
-		t.Fatal("writes to a reset connection kept succeeding")
-	}
+	testbroker.WaitFor(t, wait, "a write to the reset connection to fail", func() bool {
+		_, err := device.Write([]byte("x"))
+		return err != nil
+	})
 }

@@ -60,16 +60,6 @@ func connectThrough(t *testing.T, b *testbroker.Broker, l *Link, keepalive time.
 	return c, ev
 }
 
-// waitFor waits for one event on ch within d.
-func waitFor(t *testing.T, ch <-chan struct{}, d time.Duration, what string) {
-	t.Helper()
-	select {
-	case <-ch:
-	case <-time.After(d):
-		t.Fatalf("no %s within %v", what, d)
-	}
-}
-
 // TestMQTTLatencyOnTheWire publishes timestamped messages from a device behind a 100 ms link:
 // an observer outside the link gets each one at least 100 ms after it was published, and the
 // device gets its own message back after at least 200 ms (up and down the link).
@@ -136,7 +126,7 @@ func TestMQTTBlackholeEndsByKeepalive(t *testing.T) {
 		start := time.Now()
 		l.Blackhole(true)
 		defer l.Blackhole(false)
-		waitFor(t, ev.lost, 15*time.Second, "connection loss under blackhole")
+		testbroker.Receive(t, ev.lost, 15*time.Second, "connection loss under blackhole")
 		if d := time.Since(start); d < time.Second {
 			t.Fatalf("lost after %v: before the keepalive could notice", d)
 		}
@@ -150,8 +140,8 @@ func TestMQTTCutReconnects(t *testing.T) {
 		l := New(Conditions{Latency: 20 * time.Millisecond}, nil, 1)
 		_, ev := connectThrough(t, b, l, 0, true)
 		l.Cut()
-		waitFor(t, ev.lost, testbroker.Wait, "connection loss after Cut")
-		waitFor(t, ev.connected, 2*testbroker.Wait, "reconnect after Cut")
+		testbroker.Receive(t, ev.lost, testbroker.Wait, "connection loss after Cut")
+		testbroker.Receive(t, ev.connected, 2*testbroker.Wait, "reconnect after Cut")
 		if s := l.Stats(); s.Conns != 2 {
 			t.Fatalf("link carried %d connections, want 2", s.Conns)
 		}

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/devicejs/devicejs/internal/testbroker"
 	"github.com/devicejs/devicejs/runtime"
 )
 
@@ -264,13 +265,7 @@ func TestOutageUnderManualClock(t *testing.T) {
 	if got := readFull(t, peer, 4); string(got) != "held" {
 		t.Fatalf("got %q", got)
 	}
-	deadline := time.Now().Add(wait)
-	for !l.Idle() && time.Now().Before(deadline) {
-		time.Sleep(5 * time.Millisecond)
-	}
-	if !l.Idle() {
-		t.Fatal("not Idle after delivery")
-	}
+	testbroker.WaitFor(t, wait, "Idle after delivery", l.Idle)
 }
 
 func TestBlackholeHoldsAndBoundsTheWriter(t *testing.T) {

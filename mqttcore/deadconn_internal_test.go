@@ -2,11 +2,11 @@ package mqttcore
 
 import (
 	"fmt"
-	"io"
 	"net"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/devicejs/devicejs/internal/testbroker"
 )
 
 // TestDirectWriteFailureIsALossAtOnce: the write of a direct publish that does not fit the send
@@ -90,34 +90,11 @@ func TestDirectWriteFailureIsALossAtOnce(t *testing.T) {
 // sending (EOF), until the test ends: the device's failed writes are then all it sees.
 func holdingBroker(t *testing.T) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
 	hold := make(chan struct{})
-	var conns sync.WaitGroup
-	t.Cleanup(func() { close(hold); _ = ln.Close(); conns.Wait() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			conns.Add(1)
-			go func() {
-				defer conns.Done()
-				defer c.Close()
-				var b [64]byte
-				if _, err := c.Read(b[:]); err != nil { // CONNECT (small enough for one read)
-					return
-				}
-				if _, err := c.Write([]byte{0x20, 2, 0, 0}); err != nil {
-					return
-				}
-				_, _ = io.Copy(io.Discard, c)
-				<-hold
-			}()
-		}
-	}()
-	return ln.Addr().String()
+	f := testbroker.Fake(t, testbroker.Accept(0, func(c net.Conn) {
+		testbroker.Discard(c)
+		<-hold
+	}))
+	t.Cleanup(func() { close(hold) }) // runs before the fake's cleanup waits for its goroutines
+	return f.Addr()
 }

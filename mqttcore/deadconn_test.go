@@ -195,12 +195,12 @@ func deadConnOptions() mqttcore.Options {
 // resetAt > 0 it resets the connection (RST: SO_LINGER 0) on the resetAt-th PUBLISH of each
 // connection. When the device stops sending (EOF) it keeps the connection open until the test
 // ends, so that a device whose writes fail sees nothing else.
-func ackBroker(t *testing.T, resetAt int) *fakeBroker {
+func ackBroker(t *testing.T, resetAt int) *testbroker.FakeBroker {
 	hold := make(chan struct{})
-	f := startFake(t, acceptWith(0, func(c net.Conn) {
+	f := testbroker.Fake(t, testbroker.Accept(0, func(c net.Conn) {
 		n := 0
 		for {
-			h, body, err := readPacket(c)
+			h, body, err := testbroker.ReadPacket(c)
 			if err != nil {
 				<-hold
 				return
@@ -272,8 +272,8 @@ func TestDeadConnectionIsDeadAtOnce(t *testing.T) {
 		setup func(t *testing.T) world
 	}{
 		{"mochi stopped", func(t *testing.T) world {
-			b := startMochi(t, nil, nil)
-			return world{url: b.url(), kill: func(net.Conn) { b.stop() }, restart: b.start}
+			b := startMochi(t, nil)
+			return world{url: b.URL(), kill: func(net.Conn) { b.Stop() }, restart: b.Restart}
 		}},
 		{"mosquitto SIGTERM", func(t *testing.T) world {
 			b := testbroker.Mosquitto(t)
@@ -284,16 +284,16 @@ func TestDeadConnectionIsDeadAtOnce(t *testing.T) {
 			return world{url: b.URL(), kill: func(net.Conn) { b.Kill() }, restart: b.Restart}
 		}},
 		{"raw listener resets on the 40th PUBLISH", func(t *testing.T) world {
-			return world{url: ackBroker(t, 40).url()}
+			return world{url: ackBroker(t, 40).URL()}
 		}},
 		{"raw listener resets on the first PUBLISH", func(t *testing.T) world {
-			return world{url: ackBroker(t, 1).url()}
+			return world{url: ackBroker(t, 1).URL()}
 		}},
 		{"device's writes fail (EPIPE), the broker holds the connection", func(t *testing.T) world {
-			return world{url: ackBroker(t, 0).url(), kill: func(c net.Conn) { _ = c.(*net.TCPConn).CloseWrite() }}
+			return world{url: ackBroker(t, 0).URL(), kill: func(c net.Conn) { _ = c.(*net.TCPConn).CloseWrite() }}
 		}},
 		{"broker stops answering: keepalive 1 s", func(t *testing.T) world {
-			return world{url: startFake(t, acceptWith(0, nil)).url(), keepalive: time.Second}
+			return world{url: testbroker.Fake(t, testbroker.Accept(0, nil)).URL(), keepalive: time.Second}
 		}},
 	}
 	for _, tc := range tt {
@@ -354,13 +354,13 @@ func TestLocalCloseIsALoss(t *testing.T) {
 		{"publishing qos1 keepalive 0", true, 1, 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			b := startMochi(t, nil, nil)
+			b := startMochi(t, nil)
 			conns := make(chan net.Conn, 16)
 			h := mqttcore.NewHost(mqttcore.HostConfig{Clock: fastClock{scale: 100}, Dial: dialRecorder(conns)})
 			d := newDeadConnDevice(tc.qos)
 			o := deadConnOptions()
 			o.KeepAlive = tc.keepalive
-			s, err := h.Connect(b.url(), o, mqttcore.TLSSettings{}, d.eventsFor())
+			s, err := h.Connect(b.URL(), o, mqttcore.TLSSettings{}, d.eventsFor())
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -10,15 +10,16 @@ import (
 	"testing"
 	"time"
 
+	"github.com/devicejs/devicejs/internal/testbroker"
 	"github.com/devicejs/devicejs/mqttcore"
 )
 
 // recordingBroker answers CONNECT and sends every PUBLISH it reads (header byte and body) on
 // pubs.
-func recordingBroker(t *testing.T, pubs chan<- [2][]byte) *fakeBroker {
-	return startFake(t, acceptWith(0, func(c net.Conn) {
+func recordingBroker(t *testing.T, pubs chan<- [2][]byte) *testbroker.FakeBroker {
+	return testbroker.Fake(t, testbroker.Accept(0, func(c net.Conn) {
 		for {
-			h, body, err := readPacket(c)
+			h, body, err := testbroker.ReadPacket(c)
 			if err != nil {
 				return
 			}
@@ -38,7 +39,7 @@ func TestPublishQoS0OnTheWire(t *testing.T) {
 	r := newRecorder()
 	o := fastOptions()
 	o.SendBuffSize = 65536
-	s := connected(t, h, f.url(), o, r)
+	s := connected(t, h, f.URL(), o, r)
 	tt := []struct {
 		name    string
 		topic   string
@@ -86,7 +87,7 @@ func TestPublishQoS0OnTheWire(t *testing.T) {
 // take a packet its completion must wait until it is really written, then arrive with 0.
 func TestPublishQoS0CompletesWhenWritten(t *testing.T) {
 	release := make(chan struct{})
-	f := startFake(t, acceptWith(0, func(c net.Conn) {
+	f := testbroker.Fake(t, testbroker.Accept(0, func(c net.Conn) {
 		if tc, ok := c.(*net.TCPConn); ok {
 			_ = tc.SetReadBuffer(4096)
 		}
@@ -108,7 +109,7 @@ func TestPublishQoS0CompletesWhenWritten(t *testing.T) {
 	r := newRecorder()
 	o := fastOptions()
 	o.SendBuffSize = 65536
-	s := connected(t, h, f.url(), o, r)
+	s := connected(t, h, f.URL(), o, r)
 	payload := bytes.Repeat([]byte{'x'}, 60000)
 	blocked := false
 	for i := 0; i < 500 && !blocked; i++ {
@@ -152,9 +153,9 @@ func TestPublishQoS0CompletesWhenWritten(t *testing.T) {
 // issue order.
 func TestDirectQoS1PublishThenSubscribe(t *testing.T) {
 	wire := make(chan string, 10)
-	f := startFake(t, acceptWith(0, func(c net.Conn) {
+	f := testbroker.Fake(t, testbroker.Accept(0, func(c net.Conn) {
 		for {
-			h, body, err := readPacket(c)
+			h, body, err := testbroker.ReadPacket(c)
 			if err != nil {
 				return
 			}
@@ -177,7 +178,7 @@ func TestDirectQoS1PublishThenSubscribe(t *testing.T) {
 	}))
 	h := newHost(mqttcore.Limits{})
 	r := newRecorder()
-	s := connected(t, h, f.url(), fastOptions(), r)
+	s := connected(t, h, f.URL(), fastOptions(), r)
 	if err := s.Publish("q", []byte("1"), mqttcore.PublishOptions{QoS: 1, Dup: true}, r.done("pub")); err != nil {
 		t.Fatal(err)
 	}

@@ -1,11 +1,10 @@
 package mqttcore
 
 import (
-	"io"
-	"net"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/devicejs/devicejs/internal/testbroker"
 )
 
 // TestGuardFailureReportsLoss: when the guard itself closes the socket (a direct publish's
@@ -57,38 +56,10 @@ func TestGuardFailureReportsLoss(t *testing.T) {
 	}
 }
 
-// minimalBroker listens on a free loopback port and, for each connection, answers the CONNECT
-// with a CONNACK (accepted) and discards everything else. It stops with the test.
+// minimalBroker is a fake broker that accepts every CONNECT and discards everything else.
 func minimalBroker(t *testing.T) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var conns sync.WaitGroup
-	t.Cleanup(func() { _ = ln.Close(); conns.Wait() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			conns.Add(1)
-			go func() {
-				defer conns.Done()
-				defer c.Close()
-				var b [64]byte
-				if _, err := c.Read(b[:]); err != nil { // CONNECT (small enough for one read)
-					return
-				}
-				if _, err := c.Write([]byte{0x20, 2, 0, 0}); err != nil {
-					return
-				}
-				_, _ = io.Copy(io.Discard, c)
-			}()
-		}
-	}()
-	return ln.Addr().String()
+	return testbroker.Fake(t, testbroker.Accept(0, nil)).Addr()
 }
 
 // endSession ends s and waits for its resource to be released.

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/devicejs/devicejs/internal/testbroker"
 	"github.com/devicejs/devicejs/mqttcore"
 )
 
@@ -38,8 +39,8 @@ func TestIncomingPublishes(t *testing.T) {
 	acks := make(chan string, 20)
 	big := bytes.Repeat([]byte{'b'}, 5000)
 	edge := bytes.Repeat([]byte{'e'}, 4096-2-1-2-2) // the whole packet is exactly 4096 bytes
-	f := startFake(t, acceptWith(0, func(c net.Conn) {
-		_, body, err := readPacket(c) // SUBSCRIBE
+	f := testbroker.Fake(t, testbroker.Accept(0, func(c net.Conn) {
+		_, body, err := testbroker.ReadPacket(c) // SUBSCRIBE
 		if err != nil {
 			return
 		}
@@ -55,7 +56,7 @@ func TestIncomingPublishes(t *testing.T) {
 			return
 		}
 		for {
-			h, body, err := readPacket(c)
+			h, body, err := testbroker.ReadPacket(c)
 			if err != nil {
 				return
 			}
@@ -71,7 +72,7 @@ func TestIncomingPublishes(t *testing.T) {
 	r := newRecorder()
 	o := fastOptions()
 	o.RecvBuffSize = 65536
-	s := connected(t, h, f.url(), o, r)
+	s := connected(t, h, f.URL(), o, r)
 	if err := s.Subscribe("m", mqttcore.SubscribeOptions{QoS: 2}, r.done("sub")); err != nil {
 		t.Fatal(err)
 	}
@@ -110,13 +111,13 @@ func TestIncomingPublishes(t *testing.T) {
 // TestMalformedPublishDropsTheConnection: a PUBLISH whose topic length overruns the packet
 // fails the connection ('close'), as any other malformed packet.
 func TestMalformedPublishDropsTheConnection(t *testing.T) {
-	f := startFake(t, acceptWith(0, func(c net.Conn) {
+	f := testbroker.Fake(t, testbroker.Accept(0, func(c net.Conn) {
 		_, _ = c.Write([]byte{0x30, 3, 0, 9, 'x'})
-		_, _, _ = readPacket(c)
+		_, _, _ = testbroker.ReadPacket(c)
 	}))
 	h := newHost(mqttcore.Limits{})
 	r := newRecorder()
-	s := connected(t, h, f.url(), fastOptions(), r)
+	s := connected(t, h, f.URL(), fastOptions(), r)
 	r.expect(t, "close")
 	if s.IsConnected() {
 		t.Error("still connected")

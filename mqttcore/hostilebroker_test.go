@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/devicejs/devicejs/internal/testbroker"
 	"github.com/devicejs/devicejs/mqttcore"
 )
 
@@ -40,12 +41,12 @@ func (r reqIDs) subackOf(i int, codes ...byte) []byte {
 // when nil), reads requests packets that carry an identifier (PUBLISH of QoS 1 or 2,
 // SUBSCRIBE, UNSUBSCRIBE), writes what send returns for their identifiers, then reads
 // (answering PUBREL with PUBCOMP) until the connection ends.
-func hostileBroker(t *testing.T, hello []byte, requests int, send func(reqIDs) []byte) *fakeBroker {
+func hostileBroker(t *testing.T, hello []byte, requests int, send func(reqIDs) []byte) *testbroker.FakeBroker {
 	if hello == nil {
 		hello = []byte{0x20, 2, 0, 0}
 	}
-	return startFake(t, func(c net.Conn) {
-		if _, _, err := readPacket(c); err != nil {
+	return testbroker.Fake(t, func(c net.Conn) {
+		if _, _, err := testbroker.ReadPacket(c); err != nil {
 			return
 		}
 		if _, err := c.Write(hello); err != nil {
@@ -53,7 +54,7 @@ func hostileBroker(t *testing.T, hello []byte, requests int, send func(reqIDs) [
 		}
 		var ids reqIDs
 		for len(ids) < requests {
-			h, body, err := readPacket(c)
+			h, body, err := testbroker.ReadPacket(c)
 			if err != nil {
 				return
 			}
@@ -67,7 +68,7 @@ func hostileBroker(t *testing.T, hello []byte, requests int, send func(reqIDs) [
 			}
 		}
 		for {
-			h, body, err := readPacket(c)
+			h, body, err := testbroker.ReadPacket(c)
 			if err != nil {
 				return
 			}
@@ -341,7 +342,7 @@ func runHostileCase(t *testing.T, tc hostileCase) {
 	o.ReconnectCount = 0
 	o.ConnectTimeout = 0
 	r := newRecorder()
-	s, err := h.Connect(f.url(), o, mqttcore.TLSSettings{}, r.events())
+	s, err := h.Connect(f.URL(), o, mqttcore.TLSSettings{}, r.events())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -400,7 +401,7 @@ func TestHostileBrokerConnackRefusal(t *testing.T) {
 			o.ReconnectCount = 0
 			o.ConnectTimeout = 0
 			r := newRecorder()
-			s, err := h.Connect(f.url(), o, mqttcore.TLSSettings{}, r.events())
+			s, err := h.Connect(f.URL(), o, mqttcore.TLSSettings{}, r.events())
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -441,14 +442,14 @@ func FuzzHostileBroker(f *testing.F) {
 			go func() {
 				defer wg.Done()
 				defer server.Close()
-				if _, _, err := readPacket(server); err != nil {
+				if _, _, err := testbroker.ReadPacket(server); err != nil {
 					return
 				}
 				if _, err := server.Write([]byte{0x20, 2, 0, 0}); err != nil {
 					return
 				}
 				for n := 0; n < 3; {
-					h, body, err := readPacket(server)
+					h, body, err := testbroker.ReadPacket(server)
 					if err != nil {
 						return
 					}

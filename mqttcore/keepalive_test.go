@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/devicejs/devicejs/internal/testbroker"
 	"github.com/devicejs/devicejs/mqttcore"
 	"github.com/devicejs/devicejs/runtime"
 )
@@ -101,10 +102,10 @@ type pingBroker struct {
 	answer    bool
 }
 
-func startPingBroker(t *testing.T, answer bool) (*pingBroker, *fakeBroker) {
+func startPingBroker(t *testing.T, answer bool) (*pingBroker, *testbroker.FakeBroker) {
 	b := &pingBroker{keepalive: make(chan uint16, 4), packets: make(chan byte, 64), out: make(chan []byte, 4), answer: answer}
-	f := startFake(t, func(c net.Conn) {
-		_, body, err := readPacket(c)
+	f := testbroker.Fake(t, func(c net.Conn) {
+		_, body, err := testbroker.ReadPacket(c)
 		if err != nil || len(body) < 10 {
 			return
 		}
@@ -125,7 +126,7 @@ func startPingBroker(t *testing.T, answer bool) (*pingBroker, *fakeBroker) {
 			}
 		}()
 		for {
-			h, _, err := readPacket(c)
+			h, _, err := testbroker.ReadPacket(c)
 			if err != nil {
 				return
 			}
@@ -238,7 +239,7 @@ func TestKeepaliveOnDeviceClock(t *testing.T) {
 			o.ReconnectCount = 1
 			o.ReconnectPeriod = time.Second
 			r := newRecorder()
-			s := connected(t, h, f.url(), o, r)
+			s := connected(t, h, f.URL(), o, r)
 			s.IsConnected() // the connect event may run before the session's lock is released
 			select {
 			case k := <-b.keepalive:
@@ -293,12 +294,12 @@ func TestKeepaliveOnDeviceClock(t *testing.T) {
 // 40 s of wall time when paho ran it).
 func TestKeepaliveFollowsScaledClock(t *testing.T) {
 	const scale = 100
-	f := startFake(t, acceptWith(0, nil))
+	f := testbroker.Fake(t, testbroker.Accept(0, nil))
 	h := mqttcore.NewHost(mqttcore.HostConfig{Clock: runtime.NewScaledClock(scale)})
 	o := mqttcore.DefaultOptions()
 	o.KeepAlive = 30 * time.Second
 	r := newRecorder()
-	s := connected(t, h, f.url(), o, r)
+	s := connected(t, h, f.URL(), o, r)
 	start := time.Now()
 	r.expect(t, "close")
 	el := time.Since(start)

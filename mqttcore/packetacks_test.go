@@ -8,15 +8,16 @@ import (
 	"testing"
 	"time"
 
+	"github.com/devicejs/devicejs/internal/testbroker"
 	"github.com/devicejs/devicejs/mqttcore"
 )
 
 // ackScriptBroker answers CONNECT, never answers SUBSCRIBE, answers PUBREL with PUBCOMP, and
 // answers each PUBLISH with the packets answer returns (given its QoS and packet identifier).
-func ackScriptBroker(t *testing.T, answer func(qos byte, id [2]byte) [][]byte) *fakeBroker {
-	return startFake(t, acceptWith(0, func(c net.Conn) {
+func ackScriptBroker(t *testing.T, answer func(qos byte, id [2]byte) [][]byte) *testbroker.FakeBroker {
+	return testbroker.Fake(t, testbroker.Accept(0, func(c net.Conn) {
 		for {
-			h, body, err := readPacket(c)
+			h, body, err := testbroker.ReadPacket(c)
 			if err != nil {
 				return
 			}
@@ -105,7 +106,7 @@ func TestWrongAcknowledgementIsAProtocolError(t *testing.T) {
 			o := fastOptions()
 			o.ReconnectCount = 0 // the Close is the last event
 			r := newRecorder()
-			s := connected(t, h, f.url(), o, r)
+			s := connected(t, h, f.URL(), o, r)
 			if tc.busy {
 				if err := s.Subscribe("never/acked", mqttcore.SubscribeOptions{}, r.done("sub")); err != nil {
 					t.Fatal(err)
@@ -163,7 +164,7 @@ func (c triggerClock) fire(t *testing.T) {
 // never answers.
 func readingListener(t *testing.T, got chan<- struct{}) string {
 	t.Helper()
-	f := startFake(t, func(c net.Conn) {
+	f := testbroker.Fake(t, func(c net.Conn) {
 		var b [1]byte
 		if _, err := c.Read(b[:]); err != nil {
 			return
@@ -171,7 +172,7 @@ func readingListener(t *testing.T, got chan<- struct{}) string {
 		got <- struct{}{}
 		_, _ = io.Copy(io.Discard, c)
 	})
-	return f.addr
+	return f.Addr()
 }
 
 // TestConnectTimeoutTraced checks the failure reported when connectTimeout expires (issue 12

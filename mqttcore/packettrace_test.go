@@ -91,7 +91,7 @@ func isPacket(dir, packet string) func(mqttcore.TraceEvent) bool {
 // TestPacketTraceConversation runs every packet type devicejs sends or receives against mochi
 // over a real socket and checks the packet trace: order, direction and each packet's fields.
 func TestPacketTraceConversation(t *testing.T) {
-	b := startMochi(t, nil, nil)
+	b := startMochi(t, nil)
 	h, log := tracedHost()
 	r := newRecorder()
 	o := fastOptions()
@@ -99,7 +99,7 @@ func TestPacketTraceConversation(t *testing.T) {
 	// keepalive/2 in whole seconds, 1 s for keepalive 1, and paho pings only after 1 s.
 	o.KeepAlive = 3 * time.Second
 	o.Username, o.Password = strp("device-user"), strp("s3cret-pass")
-	s := connected(t, h, b.url(), o, r)
+	s := connected(t, h, b.URL(), o, r)
 
 	if err := s.Subscribe("pt/#", mqttcore.SubscribeOptions{QoS: 1}, r.done("sub")); err != nil {
 		t.Fatal(err)
@@ -144,7 +144,7 @@ func TestPacketTraceConversation(t *testing.T) {
 		if e.Kind != mqttcore.TracePacket {
 			continue
 		}
-		if e.ClientID != s.ClientID() || e.Broker != b.url() || e.Time.IsZero() || e.Size < 2 {
+		if e.ClientID != s.ClientID() || e.Broker != b.URL() || e.Time.IsZero() || e.Size < 2 {
 			t.Errorf("packet %+v: identity, time or size missing", e)
 		}
 		if e.Packet == "PUBLISH" && e.Dir == mqttcore.DirSend {
@@ -223,11 +223,11 @@ func TestPacketTraceConversation(t *testing.T) {
 // TestPacketTraceOffByDefault checks that a host without PacketTrace emits no packet events
 // through Trace.
 func TestPacketTraceOffByDefault(t *testing.T) {
-	b := startMochi(t, nil, nil)
+	b := startMochi(t, nil)
 	l := &packetLog{}
 	h := mqttcore.NewHost(mqttcore.HostConfig{Clock: fastClock{scale: 100}, Trace: l.add})
 	r := newRecorder()
-	s := connected(t, h, b.url(), fastOptions(), r)
+	s := connected(t, h, b.URL(), fastOptions(), r)
 	if err := s.Publish("x", []byte("y"), mqttcore.PublishOptions{QoS: 1}, r.done("pub")); err != nil {
 		t.Fatal(err)
 	}

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/devicejs/devicejs/internal/testbroker"
 	"github.com/devicejs/devicejs/mqttcore"
 )
 
@@ -17,9 +18,9 @@ import (
 func TestSendBufferKeepsOrder(t *testing.T) {
 	const n = 200
 	seen := make(chan string, n+10)
-	b := startFake(t, acceptWith(0, func(c net.Conn) {
+	b := testbroker.Fake(t, testbroker.Accept(0, func(c net.Conn) {
 		for {
-			h, body, err := readPacket(c)
+			h, body, err := testbroker.ReadPacket(c)
 			if err != nil {
 				return
 			}
@@ -44,7 +45,7 @@ func TestSendBufferKeepsOrder(t *testing.T) {
 		}
 	}))
 	r := newRecorder()
-	s := connected(t, newHost(mqttcore.Limits{}), b.url(), fastOptions(), r)
+	s := connected(t, newHost(mqttcore.Limits{}), b.URL(), fastOptions(), r)
 	defer endAndWait(t, s)
 	done := make(chan error, 1)
 	var next func(i int)

@@ -10,7 +10,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/devicejs/devicejs/broker"
 	"github.com/devicejs/devicejs/internal/pki"
+	"github.com/devicejs/devicejs/internal/testbroker"
 	"github.com/devicejs/devicejs/mqttcore"
 )
 
@@ -50,34 +52,34 @@ func TestConnectArgumentErrors(t *testing.T) {
 }
 
 func TestConnectRefusedPort(t *testing.T) {
-	connectFails(t, newHost(mqttcore.Limits{}), "mqtt://"+freePort(t), fastOptions(), mqttcore.TLSSettings{}, mqttcore.ErrnoConnectionFailed)
+	connectFails(t, newHost(mqttcore.Limits{}), "mqtt://"+testbroker.DeadAddr(t), fastOptions(), mqttcore.TLSSettings{}, mqttcore.ErrnoConnectionFailed)
 }
 
 func TestConnectTimeoutSilentListener(t *testing.T) {
 	o := fastOptions()
 	o.ConnectTimeout = 5 * time.Second // 50 ms of wall time on the fast clock
-	connectFails(t, newHost(mqttcore.Limits{}), "mqtt://"+silentListener(t), o, mqttcore.TLSSettings{}, mqttcore.ErrnoConnectionFailed)
+	connectFails(t, newHost(mqttcore.Limits{}), "mqtt://"+testbroker.Fake(t, testbroker.Discard).Addr(), o, mqttcore.TLSSettings{}, mqttcore.ErrnoConnectionFailed)
 }
 
 func TestConnectWrongPasswordMochi(t *testing.T) {
-	b := startMochi(t, nil, map[string]string{"dev": "secret"})
+	b := startMochi(t, map[string]string{"dev": "secret"})
 	h := newHost(mqttcore.Limits{})
 	o := fastOptions()
 	o.Username, o.Password = strp("dev"), strp("wrong")
 	// mochi answers a bad password on MQTT 3.1.1 with CONNACK 5 (not authorized); the
 	// return code passes through unchanged.
-	connectFails(t, h, b.url(), o, mqttcore.TLSSettings{}, mqttcore.ErrnoNotAuthorized)
+	connectFails(t, h, b.URL(), o, mqttcore.TLSSettings{}, mqttcore.ErrnoNotAuthorized)
 	o.Password = strp("secret")
 	r := newRecorder()
-	s := connected(t, h, b.url(), o, r)
+	s := connected(t, h, b.URL(), o, r)
 	endAndWait(t, s)
 }
 
 func TestConnackRefusalCodes(t *testing.T) {
 	for rc := byte(1); rc <= 5; rc++ {
 		t.Run(fmt.Sprint(rc), func(t *testing.T) {
-			f := startFake(t, acceptWith(rc, nil))
-			connectFails(t, newHost(mqttcore.Limits{}), f.url(), fastOptions(), mqttcore.TLSSettings{}, mqttcore.Errno(rc))
+			f := testbroker.Fake(t, testbroker.Accept(rc, nil))
+			connectFails(t, newHost(mqttcore.Limits{}), f.URL(), fastOptions(), mqttcore.TLSSettings{}, mqttcore.Errno(rc))
 		})
 	}
 }
@@ -85,7 +87,7 @@ func TestConnackRefusalCodes(t *testing.T) {
 // tlsEnv is a CA, a mochi TLS broker and a host whose Dial routes every address to it.
 type tlsEnv struct {
 	ca   *pki.CA
-	b    *mochiBroker
+	b    *testbroker.Broker
 	h    *mqttcore.Host
 	url  string
 	good mqttcore.TLSSettings
@@ -107,13 +109,13 @@ func newTLSEnv(t *testing.T, serverHost string, requireClient bool, self bool) *
 		tc.ClientCAs = pool
 		tc.ClientAuth = tls.RequireAndVerifyClientCert
 	}
-	b := startMochi(t, tc, nil)
+	b := testbroker.Mochi(t, testbroker.WithConfig(broker.Config{TLSAddr: "127.0.0.1:0", TLS: tc}))
 	e := &tlsEnv{ca: ca, b: b, url: "mqtts://broker.test:8883"}
 	e.h = mqttcore.NewHost(mqttcore.HostConfig{
 		Clock: fastClock{scale: 100},
 		Dial: func(ctx context.Context, network, _ string) (net.Conn, error) {
 			var d net.Dialer
-			return d.DialContext(ctx, network, b.addr)
+			return d.DialContext(ctx, network, b.TLSAddr())
 		},
 	})
 	e.good = mqttcore.TLSSettings{CA: string(ca.CertPEM)}
@@ -169,17 +171,17 @@ func TestConnectTLS(t *testing.T) {
 		endAndWait(t, s)
 	})
 	t.Run("plain broker", func(t *testing.T) {
-		b := startMochi(t, nil, nil)
-		connectFails(t, newHost(mqttcore.Limits{}), "mqtts://"+b.addr, fastOptions(), mqttcore.TLSSettings{}, mqttcore.ErrnoTLS)
+		b := startMochi(t, nil)
+		connectFails(t, newHost(mqttcore.Limits{}), "mqtts://"+b.Addr(), fastOptions(), mqttcore.TLSSettings{}, mqttcore.ErrnoTLS)
 	})
 }
 
 func TestSessionResourceLimitAndAsyncRelease(t *testing.T) {
-	b := startMochi(t, nil, nil)
+	b := startMochi(t, nil)
 	h := newHost(mqttcore.Limits{})
 	r := newRecorder()
-	s := connected(t, h, b.url(), fastOptions(), r)
-	if _, err := h.Connect(b.url(), fastOptions(), mqttcore.TLSSettings{}, mqttcore.Events{}); !errors.Is(err, mqttcore.ErrNoResource) {
+	s := connected(t, h, b.URL(), fastOptions(), r)
+	if _, err := h.Connect(b.URL(), fastOptions(), mqttcore.TLSSettings{}, mqttcore.Events{}); !errors.Is(err, mqttcore.ErrNoResource) {
 		t.Fatalf("second session: %v", err)
 	}
 	rel := make(chan struct{})
@@ -189,7 +191,7 @@ func TestSessionResourceLimitAndAsyncRelease(t *testing.T) {
 	if h.SessionsHeld() != 0 {
 		t.Fatal("resource still held after released")
 	}
-	s2 := connected(t, h, b.url(), fastOptions(), r)
+	s2 := connected(t, h, b.URL(), fastOptions(), r)
 	endAndWait(t, s2)
 	r.expect(t, "end")
 	// A second End is harmless and still reports the release.

@@ -8,14 +8,15 @@ import (
 	"testing"
 	"time"
 
+	"github.com/devicejs/devicejs/internal/testbroker"
 	"github.com/devicejs/devicejs/mqttcore"
 )
 
 func TestSubscriptionLimitAcrossReconnections(t *testing.T) {
-	b := startMochi(t, nil, nil)
+	b := startMochi(t, nil)
 	h := newHost(mqttcore.Limits{})
 	r := newRecorder()
-	s := connected(t, h, b.url(), fastOptions(), r)
+	s := connected(t, h, b.URL(), fastOptions(), r)
 	for round := range 3 {
 		for i := range 5 {
 			if err := s.Subscribe(fmt.Sprintf("f/%d", i), mqttcore.SubscribeOptions{QoS: 1}, r.done("sub")); err != nil {
@@ -30,7 +31,7 @@ func TestSubscriptionLimitAcrossReconnections(t *testing.T) {
 			t.Fatalf("6th filter: %v, want 13", err)
 		}
 		r.expect(t, "sub 0", "sub 0", "sub 0", "sub 0", "sub 0", "sub 0")
-		b.publish(t, "f/0", []byte("b"), false, 0)
+		publish(t, b, "f/0", []byte("b"), false, 0)
 		r.expect(t, "message f/0 b true")
 		// Unsubscribing frees a slot at once.
 		if err := s.Unsubscribe("f/4", r.done("unsub")); err != nil {
@@ -49,10 +50,10 @@ func TestSubscriptionLimitAcrossReconnections(t *testing.T) {
 }
 
 func TestRetainedAndQoSBothWays(t *testing.T) {
-	b := startMochi(t, nil, nil)
+	b := startMochi(t, nil)
 	h := newHost(mqttcore.Limits{})
 	r := newRecorder()
-	s := connected(t, h, b.url(), fastOptions(), r)
+	s := connected(t, h, b.URL(), fastOptions(), r)
 	if err := s.Publish("keep/me", []byte("retained"), mqttcore.PublishOptions{QoS: 1, Retain: true}, r.done("pub")); err != nil {
 		t.Fatal(err)
 	}
@@ -65,7 +66,7 @@ func TestRetainedAndQoSBothWays(t *testing.T) {
 		t.Fatalf("got %q", got)
 	}
 	for qos := byte(0); qos <= 2; qos++ {
-		b.publish(t, "keep/q", []byte{'0' + qos}, false, qos)
+		publish(t, b, "keep/q", []byte{'0' + qos}, false, qos)
 		r.expect(t, fmt.Sprintf("message keep/q %d false", qos))
 	}
 	endAndWait(t, s)
@@ -73,27 +74,27 @@ func TestRetainedAndQoSBothWays(t *testing.T) {
 }
 
 func TestReceiveBufferDiscard(t *testing.T) {
-	b := startMochi(t, nil, nil)
+	b := startMochi(t, nil)
 	h := newHost(mqttcore.Limits{})
 	o := fastOptions()
 	o.RecvBuffSize = 128
 	r := newRecorder()
-	s := connected(t, h, b.url(), o, r)
+	s := connected(t, h, b.URL(), o, r)
 	if err := s.Subscribe("r", mqttcore.SubscribeOptions{QoS: 1}, r.done("sub")); err != nil {
 		t.Fatal(err)
 	}
 	r.expect(t, "sub 0")
 	fits := bytes.Repeat([]byte("x"), 128-1-9)
-	b.publish(t, "r", append(fits, 'y'), false, 1) // one byte too many: discarded
-	b.publish(t, "r", fits, false, 1)
+	publish(t, b, "r", append(fits, 'y'), false, 1) // one byte too many: discarded
+	publish(t, b, "r", fits, false, 1)
 	r.expect(t, "message r "+string(fits)+" false")
 	st := s.Stats()
 	if st.DiscardedForSize != 1 || st.Received != 1 {
 		t.Fatalf("stats %+v", st)
 	}
 	// A message far above recvBuffSize (but below the packet cap) is also just discarded.
-	b.publish(t, "r", bytes.Repeat([]byte("z"), 100_000), false, 1)
-	b.publish(t, "r", []byte("small"), false, 1)
+	publish(t, b, "r", bytes.Repeat([]byte("z"), 100_000), false, 1)
+	publish(t, b, "r", []byte("small"), false, 1)
 	r.expect(t, "message r small false")
 	if !s.IsConnected() || s.Stats().DiscardedForSize != 2 {
 		t.Fatalf("connected %v stats %+v", s.IsConnected(), s.Stats())
@@ -103,12 +104,12 @@ func TestReceiveBufferDiscard(t *testing.T) {
 }
 
 func TestPublishArgumentsAndSendBuffer(t *testing.T) {
-	b := startMochi(t, nil, nil)
+	b := startMochi(t, nil)
 	h := newHost(mqttcore.Limits{})
 	o := fastOptions()
 	o.SendBuffSize = 128
 	r := newRecorder()
-	s := connected(t, h, b.url(), o, r)
+	s := connected(t, h, b.URL(), o, r)
 	tt := []struct {
 		name    string
 		topic   string
@@ -151,15 +152,15 @@ func TestPublishArgumentsAndSendBuffer(t *testing.T) {
 }
 
 // noAckBroker accepts the connection and never acknowledges anything.
-func noAckBroker(t *testing.T) *fakeBroker {
-	return startFake(t, acceptWith(0, nil))
+func noAckBroker(t *testing.T) *testbroker.FakeBroker {
+	return testbroker.Fake(t, testbroker.Accept(0, nil))
 }
 
 func TestOnePublishInFlight(t *testing.T) {
 	f := noAckBroker(t)
 	h := newHost(mqttcore.Limits{})
 	r := newRecorder()
-	s := connected(t, h, f.url(), fastOptions(), r)
+	s := connected(t, h, f.URL(), fastOptions(), r)
 	if err := s.Publish("t", []byte("1"), mqttcore.PublishOptions{QoS: 1}, r.done("pub1")); err != nil {
 		t.Fatal(err)
 	}
@@ -170,7 +171,7 @@ func TestOnePublishInFlight(t *testing.T) {
 		t.Fatalf("second publish: %v, want 12", err)
 	}
 	// The broker never PUBACKs; losing the connection completes the publish with 11.
-	f.closeAll()
+	f.CloseConns()
 	r.expect(t, "pub1 11", "close")
 	endAndWait(t, s)
 	r.expect(t, "end")
@@ -183,7 +184,7 @@ func TestPublishCutOffByBrokerStop(t *testing.T) {
 		o := fastOptions()
 		o.ReconnectCount = mqttcore.ReconnectForever
 		r := newRecorder()
-		s := connected(t, h, f.url(), o, r)
+		s := connected(t, h, f.URL(), o, r)
 		if err := s.Publish("t", []byte("x"), mqttcore.PublishOptions{QoS: qos}, r.done("pub")); err != nil {
 			t.Fatal(err)
 		}
@@ -191,7 +192,7 @@ func TestPublishCutOffByBrokerStop(t *testing.T) {
 			t.Fatal(err)
 		}
 		time.Sleep(20 * time.Millisecond) // let both reach the wire
-		f.closeAll()
+		f.CloseConns()
 		r.expect(t, "pub 11", "sub 11", "close")
 		// The fake broker accepts again: the pending publish is not resent and not
 		// completed a second time.
@@ -212,7 +213,7 @@ func TestEndFailsPendingOperations(t *testing.T) {
 	f := noAckBroker(t)
 	h := newHost(mqttcore.Limits{})
 	r := newRecorder()
-	s := connected(t, h, f.url(), fastOptions(), r)
+	s := connected(t, h, f.URL(), fastOptions(), r)
 	if err := s.Publish("t", []byte("x"), mqttcore.PublishOptions{QoS: 1}, r.done("pub")); err != nil {
 		t.Fatal(err)
 	}
@@ -238,9 +239,9 @@ func TestEndFailsPendingOperations(t *testing.T) {
 
 func TestSubackFailure(t *testing.T) {
 	// A broker that grants nothing: SUBACK 0x80 for every SUBSCRIBE.
-	f := startFake(t, acceptWith(0, func(c net.Conn) {
+	f := testbroker.Fake(t, testbroker.Accept(0, func(c net.Conn) {
 		for {
-			h, body, err := readPacket(c)
+			h, body, err := testbroker.ReadPacket(c)
 			if err != nil {
 				return
 			}
@@ -253,7 +254,7 @@ func TestSubackFailure(t *testing.T) {
 	}))
 	h := newHost(mqttcore.Limits{})
 	r := newRecorder()
-	s := connected(t, h, f.url(), fastOptions(), r)
+	s := connected(t, h, f.URL(), fastOptions(), r)
 	for i := range 6 { // refused subscriptions do not count against the limit
 		if err := s.Subscribe(fmt.Sprintf("n/%d", i), mqttcore.SubscribeOptions{}, r.done("sub")); err != nil {
 			t.Fatal(err)
@@ -265,24 +266,24 @@ func TestSubackFailure(t *testing.T) {
 }
 
 func TestHugePacketAnnouncementFailsConnection(t *testing.T) {
-	f := startFake(t, acceptWith(0, func(c net.Conn) {
+	f := testbroker.Fake(t, testbroker.Accept(0, func(c net.Conn) {
 		// PUBLISH announcing a remaining length of 256 MB, then nothing.
 		_, _ = c.Write([]byte{0x30, 0xff, 0xff, 0xff, 0x7f})
 		_, _ = c.Read(make([]byte, 1))
 	}))
 	h := newHost(mqttcore.Limits{})
 	r := newRecorder()
-	s := connected(t, h, f.url(), fastOptions(), r)
+	s := connected(t, h, f.URL(), fastOptions(), r)
 	r.expect(t, "close")
 	endAndWait(t, s)
 	r.expect(t, "end")
 }
 
 func TestTopicMatchingRoutesBinaryFlag(t *testing.T) {
-	b := startMochi(t, nil, nil)
+	b := startMochi(t, nil)
 	h := newHost(mqttcore.Limits{})
 	r := newRecorder()
-	s := connected(t, h, b.url(), fastOptions(), r)
+	s := connected(t, h, b.URL(), fastOptions(), r)
 	subs := []struct {
 		f   string
 		bin bool
@@ -297,7 +298,7 @@ func TestTopicMatchingRoutesBinaryFlag(t *testing.T) {
 		topic string
 		bin   bool
 	}{{"a/b/c", true}, {"x", false}, {"x/y/z", false}, {"bin/only", true}} {
-		b.publish(t, m.topic, []byte("m"), false, 0)
+		publish(t, b, m.topic, []byte("m"), false, 0)
 		r.expect(t, fmt.Sprintf("message %s m %v", m.topic, m.bin))
 	}
 	endAndWait(t, s)

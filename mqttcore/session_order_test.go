@@ -4,6 +4,7 @@ import (
 	"net"
 	"testing"
 
+	"github.com/devicejs/devicejs/internal/testbroker"
 	"github.com/devicejs/devicejs/mqttcore"
 )
 
@@ -11,8 +12,8 @@ import (
 // and 2. The acknowledgement that completes a publish (PUBACK, or PUBCOMP after the device's
 // PUBREL) and a QoS 0 copy of the message on "echo" go out in one write, the message first
 // when messageFirst: so the wire order of completion and message is known.
-func echoAckBroker(t *testing.T, messageFirst bool) *fakeBroker {
-	return startFake(t, acceptWith(0, func(c net.Conn) {
+func echoAckBroker(t *testing.T, messageFirst bool) *testbroker.FakeBroker {
+	return testbroker.Fake(t, testbroker.Accept(0, func(c net.Conn) {
 		var pendingEcho []byte // QoS 2: the message waits for the PUBREL
 		send := func(ack, msg []byte) bool {
 			out := append(append([]byte(nil), ack...), msg...)
@@ -23,7 +24,7 @@ func echoAckBroker(t *testing.T, messageFirst bool) *fakeBroker {
 			return err == nil
 		}
 		for {
-			h, body, err := readPacket(c)
+			h, body, err := testbroker.ReadPacket(c)
 			if err != nil {
 				return
 			}
@@ -73,7 +74,7 @@ func TestCompletionAndMessageKeepWireOrder(t *testing.T) {
 			t.Run(name, func(t *testing.T) {
 				b := echoAckBroker(t, messageFirst)
 				r := newRecorder()
-				s := connected(t, newHost(mqttcore.Limits{}), b.url(), fastOptions(), r)
+				s := connected(t, newHost(mqttcore.Limits{}), b.URL(), fastOptions(), r)
 				defer endAndWait(t, s)
 				for i := range rounds {
 					var want []string

@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/devicejs/devicejs/broker"
+	"github.com/devicejs/devicejs/internal/testbroker"
 	"github.com/devicejs/devicejs/mqttcore"
 )
 
@@ -15,7 +17,7 @@ func TestAutoReconnectCountExhausted(t *testing.T) {
 		o := fastOptions()
 		o.ReconnectCount = n
 		r := newRecorder()
-		s, err := h.Connect("mqtt://"+freePort(t), o, mqttcore.TLSSettings{}, r.events())
+		s, err := h.Connect("mqtt://"+testbroker.DeadAddr(t), o, mqttcore.TLSSettings{}, r.events())
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -40,7 +42,7 @@ func TestAutoReconnectForever(t *testing.T) {
 	o := fastOptions()
 	o.ReconnectCount = mqttcore.ReconnectForever
 	r := newRecorder()
-	s, err := h.Connect("mqtt://"+freePort(t), o, mqttcore.TLSSettings{}, r.events())
+	s, err := h.Connect("mqtt://"+testbroker.DeadAddr(t), o, mqttcore.TLSSettings{}, r.events())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -67,7 +69,7 @@ func TestManualReconnectWaitsAndIgnoresSecondCall(t *testing.T) {
 	o := fastOptions()
 	o.ReconnectPeriod = 10 * time.Second // 100 ms wall
 	r := newRecorder()
-	s, err := h.Connect("mqtt://"+freePort(t), o, mqttcore.TLSSettings{}, r.events())
+	s, err := h.Connect("mqtt://"+testbroker.DeadAddr(t), o, mqttcore.TLSSettings{}, r.events())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -88,11 +90,11 @@ func TestManualReconnectWaitsAndIgnoresSecondCall(t *testing.T) {
 }
 
 func TestConnectionLostNoReconnect(t *testing.T) {
-	b := startMochi(t, nil, nil)
+	b := startMochi(t, nil)
 	h := newHost(mqttcore.Limits{})
 	r := newRecorder()
-	s := connected(t, h, b.url(), fastOptions(), r)
-	b.stop()
+	s := connected(t, h, b.URL(), fastOptions(), r)
+	b.Stop()
 	r.expect(t, "close")
 	if s.IsConnected() || s.IsReconnecting() || s.CanPublish() {
 		t.Fatal("flags after loss")
@@ -102,7 +104,7 @@ func TestConnectionLostNoReconnect(t *testing.T) {
 	}
 	r.quiet(t, 50*time.Millisecond)
 	// The samples call reconnect() from the close handler.
-	b.start()
+	b.Restart()
 	s.Reconnect()
 	r.expect(t, "reconnect", "connect")
 	endAndWait(t, s)
@@ -110,7 +112,7 @@ func TestConnectionLostNoReconnect(t *testing.T) {
 }
 
 func TestBrokerRestartResubscribe(t *testing.T) {
-	b := startMochi(t, nil, nil)
+	b := startMochi(t, nil)
 	h := newHost(mqttcore.Limits{})
 	o := fastOptions()
 	o.ReconnectCount = mqttcore.ReconnectForever
@@ -129,14 +131,14 @@ func TestBrokerRestartResubscribe(t *testing.T) {
 		}
 		r.ch <- "connect"
 	}
-	s, err := h.Connect(b.url(), o, mqttcore.TLSSettings{}, ev)
+	s, err := h.Connect(b.URL(), o, mqttcore.TLSSettings{}, ev)
 	if err != nil {
 		t.Fatal(err)
 	}
 	sp.Store(s)
 	r.expect(t, "connect", "sub 0")
 	for i := range 3 {
-		b.restart()
+		b.Restart()
 		r.expect(t, "close")
 		// The broker may already be back: one or more reconnect attempts.
 		for {
@@ -149,7 +151,7 @@ func TestBrokerRestartResubscribe(t *testing.T) {
 			}
 		}
 		r.expect(t, "sub 0")
-		b.publish(t, "t/x", []byte("hello"), false, 1)
+		publish(t, b, "t/x", []byte("hello"), false, 1)
 		r.expect(t, "message t/x hello false")
 	}
 	if st := s.Stats(); st.Reconnects < 3 {
@@ -165,7 +167,7 @@ func TestEndWhileConnectingAndReconnecting(t *testing.T) {
 		o := fastOptions()
 		o.ConnectTimeout = 0 // wait for CONNACK forever
 		r := newRecorder()
-		s, err := h.Connect("mqtt://"+silentListener(t), o, mqttcore.TLSSettings{}, r.events())
+		s, err := h.Connect("mqtt://"+testbroker.Fake(t, testbroker.Discard).Addr(), o, mqttcore.TLSSettings{}, r.events())
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -180,7 +182,7 @@ func TestEndWhileConnectingAndReconnecting(t *testing.T) {
 		o.ReconnectCount = 5
 		o.ReconnectPeriod = 10 * time.Second
 		r := newRecorder()
-		s, err := h.Connect("mqtt://"+freePort(t), o, mqttcore.TLSSettings{}, r.events())
+		s, err := h.Connect("mqtt://"+testbroker.DeadAddr(t), o, mqttcore.TLSSettings{}, r.events())
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -204,7 +206,7 @@ func TestEndWhileConnectingAndReconnecting(t *testing.T) {
 		o.ReconnectCount = mqttcore.ReconnectForever
 		o.ConnectTimeout = 0
 		r := newRecorder()
-		s, err := h.Connect("mqtt://"+silentListener(t), o, mqttcore.TLSSettings{}, r.events())
+		s, err := h.Connect("mqtt://"+testbroker.Fake(t, testbroker.Discard).Addr(), o, mqttcore.TLSSettings{}, r.events())
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -215,10 +217,10 @@ func TestEndWhileConnectingAndReconnecting(t *testing.T) {
 }
 
 func TestReconnectWhileConnectedDropsConnection(t *testing.T) {
-	b := startMochi(t, nil, nil)
+	b := startMochi(t, nil)
 	h := newHost(mqttcore.Limits{})
 	r := newRecorder()
-	s := connected(t, h, b.url(), fastOptions(), r)
+	s := connected(t, h, b.URL(), fastOptions(), r)
 	if err := s.Subscribe("x", mqttcore.SubscribeOptions{}, r.done("sub")); err != nil {
 		t.Fatal(err)
 	}
@@ -234,7 +236,7 @@ func TestReconnectWhileConnectedDropsConnection(t *testing.T) {
 // TestSample1ReconnectFromHandlers drives the session the way samples 1, 2 and 6 do:
 // reconnect() from both the error and the close handler, with reconnectCount 0.
 func TestSample1ReconnectFromHandlers(t *testing.T) {
-	addr := freePort(t)
+	addr := testbroker.DeadAddr(t)
 	h := newHost(mqttcore.Limits{})
 	r := newRecorder()
 	var sp atomic.Pointer[mqttcore.Session]
@@ -265,9 +267,7 @@ func TestSample1ReconnectFromHandlers(t *testing.T) {
 		r.expect(t, "reconnect", "error 1 errno 6")
 	}
 	// The broker comes up on that address; some failed rounds may still come first.
-	b := &mochiBroker{t: t, addr: addr}
-	b.start()
-	t.Cleanup(b.stop)
+	b := testbroker.Mochi(t, testbroker.WithConfig(broker.Config{TCPAddr: addr}))
 	for e := r.next(t); e != "connect"; e = r.next(t) {
 		if e != "reconnect" && e != "error 1 errno 6" {
 			t.Fatalf("unexpected %q", e)
@@ -277,7 +277,7 @@ func TestSample1ReconnectFromHandlers(t *testing.T) {
 		t.Fatalf("errno %d after connect", s.ErrnoConnect())
 	}
 	for range 2 {
-		b.restart()
+		b.Restart()
 		r.expect(t, "close")
 		for e := r.next(t); e != "connect"; e = r.next(t) {
 			if e != "reconnect" && e != "error 1 errno 6" {
@@ -296,7 +296,7 @@ func TestReconnectPeriodZero(t *testing.T) {
 	o.ReconnectPeriod = 0
 	o.ReconnectCount = 10
 	r := newRecorder()
-	s, err := h.Connect("mqtt://"+freePort(t), o, mqttcore.TLSSettings{}, r.events())
+	s, err := h.Connect("mqtt://"+testbroker.DeadAddr(t), o, mqttcore.TLSSettings{}, r.events())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,10 +9,10 @@ import (
 )
 
 func TestSessionConnectPublishSubscribeEnd(t *testing.T) {
-	b := startMochi(t, nil, nil)
+	b := startMochi(t, nil)
 	h := newHost(mqttcore.Limits{})
 	r := newRecorder()
-	s := connected(t, h, b.url(), fastOptions(), r)
+	s := connected(t, h, b.URL(), fastOptions(), r)
 	if !s.IsConnected() || s.IsReconnecting() || !s.CanPublish() || s.ErrnoConnect() != 0 {
 		t.Fatalf("after connect: connected %v reconnecting %v canPublish %v errno %d",
 			s.IsConnected(), s.IsReconnecting(), s.CanPublish(), s.ErrnoConnect())
@@ -33,7 +33,7 @@ func TestSessionConnectPublishSubscribeEnd(t *testing.T) {
 			t.Fatalf("qos %d: got %q", qos, got)
 		}
 	}
-	b.publish(t, "bin/x", []byte("raw"), false, 2)
+	publish(t, b, "bin/x", []byte("raw"), false, 2)
 	r.expect(t, "message bin/x raw true")
 	if err := s.Unsubscribe("a/+", r.done("unsub")); err != nil {
 		t.Fatal(err)

@@ -7,15 +7,16 @@ import (
 	"testing"
 	"time"
 
+	"github.com/devicejs/devicejs/internal/testbroker"
 	"github.com/devicejs/devicejs/mqttcore"
 )
 
 // ackingBroker answers CONNECT, acknowledges PUBLISH QoS 1 and reports each PUBLISH's fixed
 // header byte on headers.
-func ackingBroker(t *testing.T, headers chan<- byte) *fakeBroker {
-	return startFake(t, acceptWith(0, func(c net.Conn) {
+func ackingBroker(t *testing.T, headers chan<- byte) *testbroker.FakeBroker {
+	return testbroker.Fake(t, testbroker.Accept(0, func(c net.Conn) {
 		for {
-			h, body, err := readPacket(c)
+			h, body, err := testbroker.ReadPacket(c)
 			if err != nil {
 				return
 			}
@@ -39,7 +40,7 @@ func TestPublishDupFlagOnTheWire(t *testing.T) {
 	f := ackingBroker(t, headers)
 	h := newHost(mqttcore.Limits{})
 	r := newRecorder()
-	s := connected(t, h, f.url(), fastOptions(), r)
+	s := connected(t, h, f.URL(), fastOptions(), r)
 	tt := []struct {
 		qos     byte
 		dup     bool
@@ -64,13 +65,13 @@ func TestPublishDupFlagOnTheWire(t *testing.T) {
 }
 
 func TestKeepaliveDetectsDeadLink(t *testing.T) {
-	f := startFake(t, acceptWith(0, nil)) // never answers PINGREQ
+	f := testbroker.Fake(t, testbroker.Accept(0, nil)) // never answers PINGREQ
 	h := newHost(mqttcore.Limits{})
 	o := fastOptions()
 	o.KeepAlive = time.Second
 	r := newRecorder()
 	start := time.Now()
-	s := connected(t, h, f.url(), o, r)
+	s := connected(t, h, f.URL(), o, r)
 	r.expect(t, "close")
 	// keepalive + pingTimeout (1 s each) plus paho's 1 s check interval.
 	if el := time.Since(start); el > 6*time.Second {
@@ -129,7 +130,7 @@ func (e *loopExecutor) post(f func()) {
 }
 
 func TestCustomExecutorRunsEveryCallbackInOrder(t *testing.T) {
-	b := startMochi(t, nil, nil)
+	b := startMochi(t, nil)
 	e := newLoopExecutor(t)
 	h := mqttcore.NewHost(mqttcore.HostConfig{Clock: fastClock{scale: 100}, Executor: e.post})
 	r := newRecorder()
@@ -149,7 +150,7 @@ func TestCustomExecutorRunsEveryCallbackInOrder(t *testing.T) {
 	}
 	// The handlers are set before the loop runs anything, as in the JS binding.
 	e.mu.Lock()
-	s, err := h.Connect(b.url(), fastOptions(), mqttcore.TLSSettings{}, ev)
+	s, err := h.Connect(b.URL(), fastOptions(), mqttcore.TLSSettings{}, ev)
 	sess = s
 	e.mu.Unlock()
 	if err != nil {

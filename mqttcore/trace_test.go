@@ -33,18 +33,18 @@ func (l *traceLog) lines() []string {
 
 func TestTraceConversation(t *testing.T) {
 	const secret = "MARKER-PASSWORD-7f3a"
-	b := startMochi(t, nil, map[string]string{"dev": secret})
+	b := startMochi(t, map[string]string{"dev": secret})
 	var log traceLog
 	h := mqttcore.NewHost(mqttcore.HostConfig{Clock: fastClock{scale: 100}, Trace: log.add})
 	o := fastOptions()
 	o.Username, o.Password = strp("dev"), strp(secret)
 	o.SendBuffSize = 200000 // refused by the device limits
-	if _, err := h.Connect(b.url(), o, mqttcore.TLSSettings{}, mqttcore.Events{}); err == nil {
+	if _, err := h.Connect(b.URL(), o, mqttcore.TLSSettings{}, mqttcore.Events{}); err == nil {
 		t.Fatal("sendBuffSize 200000 accepted with device limits")
 	}
 	o.SendBuffSize = mqttcore.DefaultSendBuffSize
 	r := newRecorder()
-	s := connected(t, h, b.url(), o, r)
+	s := connected(t, h, b.URL(), o, r)
 	if err := s.Subscribe("a/b", mqttcore.SubscribeOptions{QoS: 1}, r.done("sub")); err != nil {
 		t.Fatal(err)
 	}
@@ -72,7 +72,7 @@ func TestTraceConversation(t *testing.T) {
 	log.mu.Lock()
 	defer log.mu.Unlock()
 	for _, e := range log.events {
-		if e.Time.IsZero() || e.ClientID != s.ClientID() || e.Broker != "mqtt://"+b.addr {
+		if e.Time.IsZero() || e.ClientID != s.ClientID() || e.Broker != "mqtt://"+b.Addr() {
 			t.Errorf("event %+v: missing time or identity", e)
 		}
 		if strings.Contains(fmt.Sprintf("%+v", e), secret) {
@@ -82,13 +82,13 @@ func TestTraceConversation(t *testing.T) {
 }
 
 func TestHostLimitsLiftBuffers(t *testing.T) {
-	b := startMochi(t, nil, nil)
+	b := startMochi(t, nil)
 	lim := mqttcore.HostLimits()
 	h := newHost(lim)
 	o := fastOptions()
 	o.SendBuffSize, o.RecvBuffSize = 200000, 200000
 	r := newRecorder()
-	s := connected(t, h, b.url(), o, r)
+	s := connected(t, h, b.URL(), o, r)
 	defer endAndWait(t, s)
 	if err := s.Subscribe("big", mqttcore.SubscribeOptions{}, r.done("sub")); err != nil {
 		t.Fatal(err)
@@ -104,7 +104,7 @@ func TestHostLimitsLiftBuffers(t *testing.T) {
 		}
 	}
 	o.SendBuffSize = mqttcore.HostMaxBuffSize + 1
-	if _, err := h.Connect(b.url(), o, mqttcore.TLSSettings{}, mqttcore.Events{}); err == nil {
+	if _, err := h.Connect(b.URL(), o, mqttcore.TLSSettings{}, mqttcore.Events{}); err == nil {
 		t.Fatal("sendBuffSize above HostMaxBuffSize accepted")
 	}
 }

@@ -20,56 +20,28 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 // wait bounds every wait of these tests.
 const wait = 5 * time.Second
 
-// sink is a TCP server that records everything its (single) client sends and can answer.
+// sink is a TCP server (a Fake broker) that records everything its clients send.
 type sink struct {
-	ln   net.Listener
+	addr string
 	mu   sync.Mutex
 	got  bytes.Buffer
-	conn chan net.Conn
-	done chan struct{}
 }
 
 func newSink(t *testing.T) *sink {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := &sink{ln: ln, conn: make(chan net.Conn, 8), done: make(chan struct{})}
-	go func() {
-		defer close(s.done)
+	s := &sink{}
+	s.addr = testbroker.Fake(t, func(c net.Conn) {
+		buf := make([]byte, 4096)
 		for {
-			c, err := ln.Accept()
+			n, err := c.Read(buf)
+			s.mu.Lock()
+			s.got.Write(buf[:n])
+			s.mu.Unlock()
 			if err != nil {
 				return
 			}
-			s.conn <- c
-			go func() {
-				buf := make([]byte, 4096)
-				for {
-					n, err := c.Read(buf)
-					s.mu.Lock()
-					s.got.Write(buf[:n])
-					s.mu.Unlock()
-					if err != nil {
-						return
-					}
-				}
-			}()
 		}
-	}()
-	t.Cleanup(func() {
-		_ = ln.Close()
-		<-s.done
-		for {
-			select {
-			case c := <-s.conn:
-				_ = c.Close()
-			default:
-				return
-			}
-		}
-	})
+	}).Addr()
 	return s
 }
 
@@ -77,12 +49,6 @@ func (s *sink) bytes() []byte {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return append([]byte(nil), s.got.Bytes()...)
-}
-
-// waitFor polls cond until it holds or wait passes.
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	testbroker.WaitFor(t, wait, what, cond)
 }
 
 func newProxy(t *testing.T, target string) *Proxy {
@@ -150,7 +116,7 @@ func TestRules(t *testing.T) {
 	for _, tc := range tt {
 		t.Run(tc.name, func(t *testing.T) {
 			s := newSink(t)
-			p := newProxy(t, s.ln.Addr().String())
+			p := newProxy(t, s.addr)
 			p.SetSegment(tc.seg)
 			if tc.rule != nil {
 				p.AddRule(*tc.rule)
@@ -170,7 +136,7 @@ func TestRules(t *testing.T) {
 					t.Fatalf("client read after cut: %v", err)
 				}
 			}
-			waitFor(t, "broker side bytes", func() bool { return len(s.bytes()) >= len(tc.want) })
+			testbroker.WaitFor(t, wait, "broker side bytes", func() bool { return len(s.bytes()) >= len(tc.want) })
 			time.Sleep(20 * time.Millisecond) // nothing more may arrive
 			if got := s.bytes(); !bytes.Equal(got, tc.want) {
 				t.Fatalf("broker got % x, want % x", got, tc.want)
@@ -189,7 +155,7 @@ func TestRules(t *testing.T) {
 
 func TestRuleTimes(t *testing.T) {
 	s := newSink(t)
-	p := newProxy(t, s.ln.Addr().String())
+	p := newProxy(t, s.addr)
 	p.AddRule(Rule{Dir: ClientToBroker, Type: CONNECT, Cut: Before, Times: 2})
 	for i := range 3 {
 		c := dial(t, p.Addr())
@@ -200,7 +166,7 @@ func TestRuleTimes(t *testing.T) {
 			readErr(t, c)
 			continue
 		}
-		waitFor(t, "third CONNECT", func() bool { return bytes.Equal(s.bytes(), pkConnect) })
+		testbroker.WaitFor(t, wait, "third CONNECT", func() bool { return bytes.Equal(s.bytes(), pkConnect) })
 	}
 	if p.Accepted() != 3 {
 		t.Fatalf("accepted %d, want 3", p.Accepted())
@@ -209,12 +175,12 @@ func TestRuleTimes(t *testing.T) {
 
 func TestBlackholeHoldsAndResumes(t *testing.T) {
 	s := newSink(t)
-	p := newProxy(t, s.ln.Addr().String())
+	p := newProxy(t, s.addr)
 	c := dial(t, p.Addr())
 	if _, err := c.Write(pkConnect); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "connect", func() bool { return len(s.bytes()) == len(pkConnect) })
+	testbroker.WaitFor(t, wait, "connect", func() bool { return len(s.bytes()) == len(pkConnect) })
 	p.Blackhole(true)
 	if _, err := c.Write(pkPing); err != nil {
 		t.Fatal(err)
@@ -227,19 +193,19 @@ func TestBlackholeHoldsAndResumes(t *testing.T) {
 		t.Fatalf("links %d, want the link kept open", p.Links())
 	}
 	p.Blackhole(false)
-	waitFor(t, "held ping", func() bool { return bytes.Equal(s.bytes(), cat(pkConnect, pkPing)) })
+	testbroker.WaitFor(t, wait, "held ping", func() bool { return bytes.Equal(s.bytes(), cat(pkConnect, pkPing)) })
 }
 
 func TestDelay(t *testing.T) {
 	s := newSink(t)
-	p := newProxy(t, s.ln.Addr().String())
+	p := newProxy(t, s.addr)
 	p.SetDelay(100 * time.Millisecond)
 	c := dial(t, p.Addr())
 	start := time.Now()
 	if _, err := c.Write(pkConnect); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "connect", func() bool { return len(s.bytes()) == len(pkConnect) })
+	testbroker.WaitFor(t, wait, "connect", func() bool { return len(s.bytes()) == len(pkConnect) })
 	if d := time.Since(start); d < 100*time.Millisecond {
 		t.Fatalf("forwarded after %v, want >= 100ms", d)
 	}
@@ -247,12 +213,12 @@ func TestDelay(t *testing.T) {
 
 func TestResetAndRefuse(t *testing.T) {
 	s := newSink(t)
-	p := newProxy(t, s.ln.Addr().String())
+	p := newProxy(t, s.addr)
 	c := dial(t, p.Addr())
 	if _, err := c.Write(pkConnect); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "connect", func() bool { return len(s.bytes()) == len(pkConnect) })
+	testbroker.WaitFor(t, wait, "connect", func() bool { return len(s.bytes()) == len(pkConnect) })
 	p.Reset()
 	if err := readErr(t, c); !errors.Is(err, syscall.ECONNRESET) {
 		t.Fatalf("after Reset: %v, want ECONNRESET", err)
@@ -265,7 +231,7 @@ func TestResetAndRefuse(t *testing.T) {
 			t.Fatalf("refused link: %v", err)
 		}
 	}
-	waitFor(t, "links closed", func() bool { return p.Links() == 0 })
+	testbroker.WaitFor(t, wait, "links closed", func() bool { return p.Links() == 0 })
 	if p.Accepted() != 2 {
 		t.Fatalf("accepted %d, want 2", p.Accepted())
 	}
@@ -273,13 +239,13 @@ func TestResetAndRefuse(t *testing.T) {
 
 func TestSetTarget(t *testing.T) {
 	s1, s2 := newSink(t), newSink(t)
-	p := newProxy(t, s1.ln.Addr().String())
-	p.SetTarget(s2.ln.Addr().String())
+	p := newProxy(t, s1.addr)
+	p.SetTarget(s2.addr)
 	c := dial(t, p.Addr())
 	if _, err := c.Write(pkPing); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "ping at the new target", func() bool { return bytes.Equal(s2.bytes(), pkPing) })
+	testbroker.WaitFor(t, wait, "ping at the new target", func() bool { return bytes.Equal(s2.bytes(), pkPing) })
 }
 
 func TestFramer(t *testing.T) {
@@ -319,7 +285,7 @@ func TestFramer(t *testing.T) {
 
 func TestRawPassesTLSLikeBytes(t *testing.T) {
 	s := newSink(t)
-	p := newProxy(t, s.ln.Addr().String())
+	p := newProxy(t, s.addr)
 	p.SetRaw(true)
 	p.AddRule(Rule{Dir: ClientToBroker, Type: CONNECT, Cut: Before})
 	c := dial(t, p.Addr())
@@ -327,5 +293,5 @@ func TestRawPassesTLSLikeBytes(t *testing.T) {
 	if _, err := c.Write(hello); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "raw bytes", func() bool { return bytes.Equal(s.bytes(), hello) })
+	testbroker.WaitFor(t, wait, "raw bytes", func() bool { return bytes.Equal(s.bytes(), hello) })
 }

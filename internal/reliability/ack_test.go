@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/devicejs/devicejs/internal/faultproxy"
+	"github.com/devicejs/devicejs/internal/testbroker"
 	"github.com/devicejs/devicejs/mqttcore"
 )
 
@@ -81,7 +82,7 @@ func TestHonestAcknowledgement(t *testing.T) {
 					figure(t, "honest-ack", bk.name, "qos 2 with PUBREC cut: code 11, peer got it %d times", pr.count(payload))
 					return
 				}
-				waitFor(t, wait, "the peer to get "+payload, func() bool { return pr.count(payload) > 0 })
+				testbroker.WaitFor(t, wait, "the peer to get "+payload, func() bool { return pr.count(payload) > 0 })
 			})
 		}
 		t.Run("callback after the delayed ack", func(t *testing.T) {
@@ -136,7 +137,7 @@ func TestHonestAcknowledgement(t *testing.T) {
 				// A QoS 0 PUBLISH completes when written, so it may reach the proxy late: wait
 				// for the one with this QoS.
 				var pk faultproxy.Packet
-				waitFor(t, wait, "the PUBLISH at the proxy", func() bool {
+				testbroker.WaitFor(t, wait, "the PUBLISH at the proxy", func() bool {
 					pl.mu.Lock()
 					defer pl.mu.Unlock()
 					for _, p := range pl.pks {

@@ -1,62 +1,15 @@
 package reliability
 
 import (
-	"io"
 	"net"
 	"runtime"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/devicejs/devicejs/internal/mqttwire"
+	"github.com/devicejs/devicejs/internal/testbroker"
 	"github.com/devicejs/devicejs/mqttcore"
 )
-
-// fakeBroker accepts connections on 127.0.0.1 and runs script on each after reading the
-// client's first packet (CONNECT).
-func fakeBroker(t *testing.T, script func(c net.Conn)) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var wg sync.WaitGroup
-	var conns sync.Map
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			conns.Store(c, true)
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				defer c.Close()
-				if _, _, err := readPacket(c); err != nil {
-					return
-				}
-				script(c)
-				// Hold the connection (a stall) until the client or the test closes it.
-				_, _ = io.Copy(io.Discard, c)
-			}()
-		}
-	}()
-	t.Cleanup(func() {
-		_ = ln.Close()
-		conns.Range(func(k, _ any) bool { _ = k.(net.Conn).Close(); return true })
-		wg.Wait()
-	})
-	return ln.Addr().String()
-}
-
-// readPacket reads one MQTT packet: its first byte and body.
-func readPacket(r io.Reader) (byte, []byte, error) {
-	return mqttwire.ReadPacket(r, mqttwire.MaxRemainingLength)
-}
 
 var connackOK = []byte{0x20, 2, 0, 0}
 
@@ -122,7 +75,7 @@ func TestHostileBroker(t *testing.T) {
 	}
 	for _, tc := range tt {
 		t.Run(tc.name, func(t *testing.T) {
-			addr := fakeBroker(t, func(c net.Conn) { _, _ = c.Write(tc.send) })
+			addr := testbroker.Fake(t, testbroker.OnConnect(func(c net.Conn) { _, _ = c.Write(tc.send) })).Addr()
 			runtime.GC()
 			var base runtime.MemStats
 			runtime.ReadMemStats(&base)

@@ -50,15 +50,6 @@ func newProxy(t testing.TB, target string) *faultproxy.Proxy {
 	return p
 }
 
-// waitFor polls cond every 2 ms until it holds, failing the test after d.
-func waitFor(t testing.TB, d time.Duration, what string, cond func() bool) {
-	t.Helper()
-	testbroker.WaitFor(t, d, what, cond)
-}
-
-// eventually is testbroker.Eventually.
-func eventually(d time.Duration, cond func() bool) bool { return testbroker.Eventually(d, cond) }
-
 // device is a mqttcore session under test with its events recorded.
 type device struct {
 	t    testing.TB

@@ -12,6 +12,7 @@ import (
 
 	"github.com/devicejs/devicejs/broker"
 	"github.com/devicejs/devicejs/internal/pki"
+	"github.com/devicejs/devicejs/internal/testbroker"
 	"github.com/devicejs/devicejs/mqttcore"
 )
 
@@ -40,14 +41,7 @@ func heapAfterGC() uint64 {
 func TestConnectEndCycles(t *testing.T) {
 	ca := pki.Must(pki.NewCA("leak CA"))
 	srv := pki.Must(ca.IssueServer("127.0.0.1"))
-	b, err := broker.New(broker.Config{TCPAddr: "127.0.0.1:0", TLSAddr: "127.0.0.1:0", CertPEM: srv.ChainPEM, KeyPEM: srv.KeyPEM})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := b.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
+	b := testbroker.MochiConfig(t, broker.Config{TCPAddr: "127.0.0.1:0", TLSAddr: "127.0.0.1:0", CertPEM: srv.ChainPEM, KeyPEM: srv.KeyPEM})
 	refusing := newProxy(t, "127.0.0.1:1")
 	refusing.Refuse(true)
 	tlsSet := mqttcore.TLSSettings{CA: string(ca.CertPEM)}
@@ -124,7 +118,7 @@ func TestConnectEndCycles(t *testing.T) {
 		t.Fatalf("goroutines after %d cycles: %v", total, err)
 	}
 	var fd int
-	waitFor(t, wait, "fds back to the baseline", func() bool { fd = openFDs(t); return fd <= baseFD })
+	testbroker.WaitFor(t, wait, "fds back to the baseline", func() bool { fd = openFDs(t); return fd <= baseFD })
 	heap := heapAfterGC()
 	grow := int64(heap) - int64(baseHeap)
 	if grow > 4<<20 {

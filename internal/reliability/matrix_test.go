@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/devicejs/devicejs/internal/faultproxy"
+	"github.com/devicejs/devicejs/internal/testbroker"
 	"github.com/devicejs/devicejs/mqttcore"
 )
 
@@ -98,7 +99,7 @@ func TestCutAtPacketMatrix(t *testing.T) {
 							}
 							var seen int
 							if code == 0 && qos > 0 {
-								waitFor(t, wait, "the peer to get "+p, func() bool { seen = pr.count(p); return seen > 0 })
+								testbroker.WaitFor(t, wait, "the peer to get "+p, func() bool { seen = pr.count(p); return seen > 0 })
 							}
 							seen = pr.count(p)
 							if qos == 2 && seen > 1 {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/devicejs/devicejs/bindings"
 	"github.com/devicejs/devicejs/internal/syncbuf"
+	"github.com/devicejs/devicejs/internal/testbroker"
 	"github.com/devicejs/devicejs/mqttcore"
 	"github.com/devicejs/devicejs/runtime"
 )
@@ -91,7 +92,7 @@ func TestReconnectTiming(t *testing.T) {
 				}
 				// Nothing more: wait 3 periods of device time.
 				end := clk.Now().Add(3 * period)
-				waitFor(t, wait, "3 periods of device time", func() bool { return clk.Now().After(end) })
+				testbroker.WaitFor(t, wait, "3 periods of device time", func() bool { return clk.Now().After(end) })
 				if len(evs) > 0 {
 					t.Fatalf("event after error: %s", <-evs)
 				}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/devicejs/devicejs/internal/faultproxy"
+	"github.com/devicejs/devicejs/internal/testbroker"
 	"github.com/devicejs/devicejs/mqttcore"
 	"github.com/devicejs/devicejs/runtime"
 )
@@ -122,7 +123,7 @@ func TestQoS1AcrossBrokerRestarts(t *testing.T) {
 			n := okCount()
 			// Up to two of paho's 10 s queueing stalls may fall in here (docs/reliability.md,
 			// known limitation).
-			waitFor(t, 2*wait, "publishes before the restart", func() bool { return okCount() >= n+5 })
+			testbroker.WaitFor(t, 2*wait, "publishes before the restart", func() bool { return okCount() >= n+5 })
 			for len(events) > 0 {
 				<-events
 			}
@@ -133,7 +134,7 @@ func TestQoS1AcrossBrokerRestarts(t *testing.T) {
 				payload := string(pk.Bytes[len(pk.Bytes)-len(publishPayload(pk.Bytes)):])
 				nextPacket(faultproxy.BrokerToClient, faultproxy.PUBACK)
 				ready.Store(false)
-				waitFor(t, wait, "the peer to see "+payload, func() bool { return pr.count(payload) > 0 })
+				testbroker.WaitFor(t, wait, "the peer to see "+payload, func() bool { return pr.count(payload) > 0 })
 				b.Stop()
 				px.SetDelay(0)
 			} else {
@@ -143,7 +144,7 @@ func TestQoS1AcrossBrokerRestarts(t *testing.T) {
 				px.Blackhole(true)
 				// Held: the same publish in flight for 200 ms (one gets through in about 1 ms).
 				n, since := issued.Load(), time.Now()
-				waitFor(t, wait, "a publish held in flight", func() bool {
+				testbroker.WaitFor(t, wait, "a publish held in flight", func() bool {
 					if !inFlight.Load() || issued.Load() != n {
 						n, since = issued.Load(), time.Now()
 						return false
@@ -151,7 +152,7 @@ func TestQoS1AcrossBrokerRestarts(t *testing.T) {
 					return time.Since(since) >= 200*time.Millisecond
 				})
 				ready.Store(false)
-				if !eventually(wait, func() bool { return len(unseen()) == 0 }) {
+				if !testbroker.Eventually(wait, func() bool { return len(unseen()) == 0 }) {
 					t.Fatalf("before restart %d: the peer never saw the acknowledged publishes %v", r+1, unseen())
 				}
 				b.Stop()
@@ -165,7 +166,7 @@ func TestQoS1AcrossBrokerRestarts(t *testing.T) {
 			ready.Store(true)
 			// A publish issued after the restart: the PUBACK of one issued before it may still
 			// be on its way through the proxy.
-			waitFor(t, wait, "a publish after restart "+strconv.Itoa(r+1), func() bool { return okIssued.Load() > int32(r) })
+			testbroker.WaitFor(t, wait, "a publish after restart "+strconv.Itoa(r+1), func() bool { return okIssued.Load() > int32(r) })
 			recovery = append(recovery, lastOK().Sub(up))
 		}
 		stop.Store(true)

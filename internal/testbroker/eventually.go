@@ -26,3 +26,17 @@ func WaitFor(t testing.TB, d time.Duration, what string, cond func() bool) {
 		t.Fatalf("timed out after %v waiting for %s", d, what)
 	}
 }
+
+// Receive waits up to d for a value on ch (or its close, which gives the zero value) and
+// returns it, failing the test, naming what it waited for, when d passes first.
+func Receive[T any](t testing.TB, ch <-chan T, d time.Duration, what string) T {
+	t.Helper()
+	select {
+	case v := <-ch:
+		return v
+	case <-time.After(d):
+		t.Fatalf("timed out after %v waiting for %s", d, what)
+	}
+	var zero T
+	return zero
+}

@@ -52,7 +52,11 @@ type mosqState struct {
 func Mosquitto(t testing.TB, opts ...Option) *Broker {
 	t.Helper()
 	bin := lookBinary(t, "mosquitto")
-	b := &Broker{t: t, cfg: buildConfig(t, opts), mosq: &mosqState{bin: bin, dir: t.TempDir(), log: &syncbuf.Buffer{}}}
+	cfg := buildConfig(t, opts)
+	if cfg.base != nil || cfg.hooks != nil {
+		t.Fatal("testbroker: WithConfig and WithHook are for Mochi only")
+	}
+	b := &Broker{t: t, cfg: cfg, mosq: &mosqState{bin: bin, dir: t.TempDir(), log: &syncbuf.Buffer{}}}
 	t.Cleanup(func() {
 		b.Stop()
 		if t.Failed() {

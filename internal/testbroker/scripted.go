@@ -3,7 +3,6 @@ package testbroker
 import (
 	"io"
 	"net"
-	"sync"
 	"testing"
 
 	"github.com/devicejs/devicejs/internal/mqttwire"
@@ -13,58 +12,29 @@ import (
 // broker writes back; nil writes nothing.
 type Answer func(h byte, body []byte) []byte
 
-// Scripted starts a scripted MQTT peer on 127.0.0.1 and returns its address: it serves every
-// connection by reading packets (ReadPacket) and writing what answer returns for each, CONNECT
-// included, until the client closes the connection or the test ends. It is for tests of what a
-// client does when a broker breaks the protocol (docs/reliability.md, issue 17).
+// Scripted starts a Fake broker that serves every connection with answer.Serve and returns
+// its address. It is for tests of what a client does when a broker breaks the protocol
+// (docs/reliability.md, issue 17).
 func Scripted(t testing.TB, answer Answer) string {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var wg sync.WaitGroup
-	var mu sync.Mutex
-	var conns []net.Conn
-	t.Cleanup(func() {
-		_ = l.Close()
-		mu.Lock()
-		for _, c := range conns {
-			_ = c.Close()
+	return Fake(t, answer.Serve).Addr()
+}
+
+// Serve is a Fake serve function: it reads packets (ReadPacket) and writes what a returns for
+// each, CONNECT included, until a read or write fails, then closes the connection.
+func (a Answer) Serve(c net.Conn) {
+	defer c.Close()
+	for {
+		h, body, err := ReadPacket(c)
+		if err != nil {
+			return
 		}
-		mu.Unlock()
-		wg.Wait()
-	})
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		for {
-			c, err := l.Accept()
-			if err != nil {
+		if out := a(h, body); out != nil {
+			if _, err := c.Write(out); err != nil {
 				return
 			}
-			mu.Lock()
-			conns = append(conns, c)
-			mu.Unlock()
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				defer c.Close()
-				for {
-					h, body, err := ReadPacket(c)
-					if err != nil {
-						return
-					}
-					if out := answer(h, body); out != nil {
-						if _, err := c.Write(out); err != nil {
-							return
-						}
-					}
-				}
-			}()
 		}
-	}()
-	return l.Addr().String()
+	}
 }
 
 // ReadPacket reads one MQTT packet from r: its first byte and its body.

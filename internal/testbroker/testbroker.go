@@ -17,6 +17,9 @@ import (
 	"testing"
 	"time"
 
+	mqtt "github.com/mochi-mqtt/server/v2"
+
+	"github.com/devicejs/devicejs/broker"
 	"github.com/devicejs/devicejs/internal/pki"
 )
 
@@ -30,6 +33,8 @@ type Option func(*config)
 type config struct {
 	tls   *TLS
 	users map[string]string
+	base  *broker.Config // WithConfig (Mochi only)
+	hooks []mqtt.Hook    // WithHook (Mochi only)
 }
 
 // TLS configures a broker's additional TLS listener (see Broker.TLSAddr).
