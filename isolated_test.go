@@ -78,8 +78,9 @@ func heapInUse() uint64 {
 // loopback TCP: a normal run (output, Result, trace events decoded from the child's pipe, the
 // message at a peer), --for, scripts past a 64 MiB budget (the caller's heap unchanged), a
 // stuck script ended by the caller's context (the child gone at once), --timeout, an uncaught
-// error and a syntax error (the ScriptError rebuilt from the child's stderr), and children
-// that crash or refuse their flags (ChildExitError).
+// error and a syntax error (the ScriptError and the Stats from the child's result line), and
+// children that crash or refuse their flags (ChildExitError). internal/isolation's tests cover
+// the result line against hostile children.
 func TestRunIsolated(t *testing.T) {
 	bin := buildDevicejs(t)
 	tb := testbroker.Mochi(t)
@@ -119,6 +120,9 @@ c.on('connect', function() {
 		}
 		if out != "published 0\n" {
 			t.Errorf("stdout %q", out)
+		}
+		if res.Stats.Published != 1 { // the Stats cross the process boundary
+			t.Errorf("stats %+v, want 1 published", res.Stats)
 		}
 		select {
 		case m := <-peer:

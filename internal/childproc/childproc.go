@@ -80,11 +80,12 @@ func Wait(ctx context.Context, cmd *exec.Cmd) (err error, killed bool) {
 	}
 }
 
-// ExitStatus reads Wait's error: the exit status (0 for a nil err) or -1 and the signal's
-// name when a signal killed the child. ok is false when err is not about the child's exit
-// (e.g. an I/O error copying its output).
+// ExitStatus reads Wait's error: the exit status (0 for a nil err, and for
+// exec.ErrWaitDelay: the child exited 0 but something it started held its output open) or -1
+// and the signal's name when a signal killed the child. ok is false when err is not about the
+// child's exit (e.g. an I/O error copying its output).
 func ExitStatus(err error) (code int, signal string, ok bool) {
-	if err == nil {
+	if err == nil || errors.Is(err, exec.ErrWaitDelay) {
 		return 0, "", true
 	}
 	var ee *exec.ExitError

@@ -83,9 +83,18 @@ func exitIfStuck(ios *IOStreams, stop <-chan struct{}, done <-chan struct{}, cod
 // for 2 s), the budget error is printed as runResult prints it and the process exits 1 at
 // once, without the run's shutdown. It returns a function that removes the backstop again.
 func exitAtMemoryBackstop(ios *IOStreams) (remove func()) {
+	return exitAtMemoryBackstopThen(ios, nil)
+}
+
+// exitAtMemoryBackstopThen is exitAtMemoryBackstop that also calls before(se), when not nil,
+// right before the exit (run's result line).
+func exitAtMemoryBackstopThen(ios *IOStreams, before func(*runtime.ScriptError)) (remove func()) {
 	prev := runtime.SetMemoryBackstop(func(se *runtime.ScriptError) {
 		fmt.Fprintln(ios.ErrOut, se.Error())
 		fmt.Fprintln(ios.ErrOut, memoryBudgetHint)
+		if before != nil {
+			before(se)
+		}
 		os.Exit(int(ExitScriptError))
 	})
 	return func() { runtime.SetMemoryBackstop(prev) }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/devicejs/devicejs"
 	"github.com/devicejs/devicejs/fleet"
+	"github.com/devicejs/devicejs/internal/isolation"
 	"github.com/devicejs/devicejs/mqttcore"
 	"github.com/devicejs/devicejs/runtime"
 )
@@ -34,6 +35,7 @@ type RunOptions struct {
 	MaxMemory  byteSize    // --max-memory (run only): heap budget in bytes; 0 = none
 	Reporting  ReportFlags // --report, --ui: the HTML report of the run (report_live.go)
 	Defines    []string    // --define KEY=VALUE: per-device globals (runtime.ParseGlobal, fleet.GlobalsFor)
+	ResultFD   int         // hidden --result-fd: the child side of RunIsolated (runresult.go); 0 = none
 }
 
 // Causes with which a run is stopped from outside the script.
@@ -93,6 +95,8 @@ Exit codes: 0 finished or --for elapsed, 1 script error, 2 usage error,
 	f.StringVar(&opts.TraceJSON, "trace-json", "", "write the trace as JSON lines to this file")
 	addReportFlags(f, &opts.Reporting)
 	f.Var(&opts.MaxMemory, "max-memory", "end the script with an error (exit 1) when its heap outgrows this size; 0 = no limit")
+	f.IntVar(&opts.ResultFD, isolation.ResultFDFlag, 0, "internal: the child side of RunIsolated")
+	_ = f.MarkHidden(isolation.ResultFDFlag)
 	return cmd
 }
 
@@ -102,6 +106,11 @@ func runRun(parent context.Context, opts *RunOptions) error {
 	if err != nil {
 		return usageError(fmt.Errorf("cannot read script: %w", err))
 	}
+	result, err := openResultLine(opts.ResultFD)
+	if err != nil {
+		return err
+	}
+	defer result.close()
 	cfg, closeBroker, err := runDeviceConfig(opts)
 	if err != nil {
 		return err
@@ -129,21 +138,38 @@ func runRun(parent context.Context, opts *RunOptions) error {
 	done := make(chan struct{})
 	defer close(done)
 	exitIfStuck(opts.IO, ctx.Done(), done, func() ExitCode {
-		return exitCodeOf(runResult(opts.IO, devicejs.Result{Ending: devicejs.Canceled, Err: context.Cause(ctx)}))
+		res := devicejs.Result{Ending: devicejs.Canceled, Err: context.Cause(ctx)}
+		code := exitCodeOf(runResult(opts.IO, res))
+		result.write(code, res, nil)
+		return code
 	})
 	if opts.For > 0 { // the same bound for --for, which the run ends cleanly (exit 0)
 		forElapsed := make(chan struct{})
 		defer clock.AfterFunc(opts.For, func() { close(forElapsed) })()
-		exitIfStuck(opts.IO, forElapsed, done, func() ExitCode { return ExitOK })
+		exitIfStuck(opts.IO, forElapsed, done, func() ExitCode {
+			result.write(ExitOK, devicejs.Result{Ending: devicejs.ForElapsed}, nil)
+			return ExitOK
+		})
 	}
 	cfg.MaxMemory = int64(opts.MaxMemory)
-	defer exitAtMemoryBackstop(opts.IO)()
+	defer exitAtMemoryBackstopThen(opts.IO, func(se *runtime.ScriptError) {
+		result.write(ExitScriptError, devicejs.Result{Ending: devicejs.ScriptFailed, Err: se}, nil)
+	})()
 
-	res, err := devicejs.Run(ctx, script, cfg)
+	d, err := devicejs.New(cfg)
 	if err != nil {
+		result.write(ExitScriptError, devicejs.Result{}, err)
 		return withExitCode(ExitScriptError, err)
 	}
-	return runResult(opts.IO, res)
+	result.setStats(d.Stats)
+	res, err := d.Run(ctx, script)
+	if err != nil {
+		result.write(ExitScriptError, res, err)
+		return withExitCode(ExitScriptError, err)
+	}
+	err = runResult(opts.IO, res)
+	result.write(exitCodeOf(err), res, nil)
+	return err
 }
 
 // runResult turns the way a run ended into an error carrying the exit code.
