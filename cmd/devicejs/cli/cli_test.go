@@ -4,11 +4,14 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"flag"
 	"github.com/devicejs/devicejs/internal/syncbuf"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"runtime"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -19,6 +22,16 @@ import (
 var binary string
 
 func TestMain(m *testing.M) {
+	// The tests marked t.Parallel mostly wait on the binary they run (its timers, a broker, a
+	// --for), so more of them than the default GOMAXPROCS run at once; an explicit -parallel
+	// wins. Tests that time or measure the memory of a process stay serial: Go runs every
+	// serial test before the parallel ones start, so those never share the machine with them.
+	flag.Parse()
+	explicit := false
+	flag.Visit(func(f *flag.Flag) { explicit = explicit || f.Name == "test.parallel" })
+	if !explicit {
+		flag.Set("test.parallel", strconv.Itoa(max(4, runtime.GOMAXPROCS(0))))
+	}
 	dir, err := os.MkdirTemp("", "devicejs-cli-test")
 	if err != nil {
 		panic(err)
@@ -74,6 +87,7 @@ func script(t *testing.T, name, src string) string {
 }
 
 func TestExitCodes(t *testing.T) {
+	t.Parallel()
 	tt := []struct {
 		name     string
 		args     func(t *testing.T) []string
@@ -144,6 +158,7 @@ while(1) {
 }
 
 func TestUncaughtErrorHasStack(t *testing.T) {
+	t.Parallel()
 	p := script(t, "stack.js", "function inner() {\n  throw new Error('deep');\n}\nfunction outer() { inner(); }\nouter();\n")
 	r := runBinary(t, "run", p)
 	if r.code != 1 {
@@ -169,6 +184,7 @@ func TestTimeScaleRunsDeviceTimeFaster(t *testing.T) {
 }
 
 func TestInterruptStopsCleanly(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		sig  syscall.Signal
 		code int

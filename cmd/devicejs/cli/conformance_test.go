@@ -10,6 +10,7 @@ import (
 )
 
 func TestConformanceEmbedded(t *testing.T) {
+	t.Parallel()
 	r := runBinary(t, "conformance", "--parallel", "6")
 	if r.code != 0 || !strings.Contains(r.stdout, "30 passed, 0 failed, 0 skipped") {
 		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
@@ -25,6 +26,7 @@ func TestConformanceEmbedded(t *testing.T) {
 // the test starts, with TLS from certificates the test makes. The scenarios that need control
 // of the broker are skipped; the TLS rows show --tls-broker.
 func TestConformanceUserBroker(t *testing.T) {
+	t.Parallel()
 	ca := pki.Must(pki.NewCA("user CA"))
 	server := pki.Must(ca.IssueServer("foo.bar"))
 	b := testbroker.Mosquitto(t, testbroker.WithTLS(testbroker.TLS{CA: ca, Cert: server}))
@@ -75,6 +77,7 @@ func TestConformanceUserBroker(t *testing.T) {
 
 // TestConformanceUsage checks the usage errors (exit 2) of the command.
 func TestConformanceUsage(t *testing.T) {
+	t.Parallel()
 	ca := pki.Must(pki.NewCA("usage CA"))
 	caFile, _, err := ca.WriteFiles(t.TempDir(), "ca")
 	if err != nil {

@@ -54,6 +54,7 @@ client.on('connect', function() {
 // isConnected() and canPublish() false, close comes after it and sees the same, and the script
 // re-sends nothing until the reconnection.
 func TestRunBrokerKilledMidPublish(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		signal string
 		qos    int

@@ -11,6 +11,7 @@ import (
 // bypass of the call-depth check. Each killed the process ("fatal error: stack overflow", exit
 // 2) after 30-90 s; now the file is a syntax error (exit 1), the rest a catchable error.
 func TestDeepSourceBinary(t *testing.T) {
+	t.Parallel()
 	deep := "var a = 1;\nvar x = " + strings.Repeat("a+", 700000) + "a;\n"
 	const caught = "} catch (e) { print(e.name) }\nprint('goes on')\n"
 	runtimeShapes := "try { eval('{}' + 'a+'.repeat(1e6) + 'a') " + caught +

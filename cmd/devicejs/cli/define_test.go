@@ -9,6 +9,7 @@ import (
 // TestDefineRun checks --define on run: JSON or string values, seen before the script runs;
 // a run is instance 0 of a fleet of 1.
 func TestDefineRun(t *testing.T) {
+	t.Parallel()
 	src := script(t, "d.js", `print(DEVICE_ID, typeof N, N, JSON.stringify(CFG), typeof S, S, INDEX, SIZE, EMPTY === '');`)
 	r := runBinary(t, "run", "--define", "DEVICE_ID=sensor-042", "--define", "N=3", "--define", `CFG={"qos":1,"topics":["a","b"]}`,
 		"--define", `S="007"`, "--define", "INDEX={i}", "--define", "SIZE={n}", "--define", "EMPTY=", src)
@@ -20,6 +21,7 @@ func TestDefineRun(t *testing.T) {
 
 // TestDefineFleet checks that each fleet instance sees its own index, N and clientId.
 func TestDefineFleet(t *testing.T) {
+	t.Parallel()
 	src := script(t, "f.js", `print(ID + ' ' + INDEX + '/' + SIZE + ' ' + CID);`)
 	r := runBinary(t, "fleet", "-n", "3", "--client-id", "meter-{i}", "--define", "ID=dev-{i}", "--define", "INDEX={i}",
 		"--define", "SIZE={n}", "--define", "CID={id}", src)
@@ -37,6 +39,7 @@ func TestDefineFleet(t *testing.T) {
 // TestDefineRefused checks that a malformed --define or template is a usage error naming it,
 // on run and fleet, and never reaches the script.
 func TestDefineRefused(t *testing.T) {
+	t.Parallel()
 	src := script(t, "x.js", `print('ran');`)
 	for _, tc := range []struct {
 		args []string

@@ -8,6 +8,7 @@ import (
 // connects over TLS to each form of loopback host: each must connect (mqtts://127.0.0.1 ended
 // with errno 7 before: the in-process certificate had no IP SAN).
 func TestEmbeddedTLSHostForms(t *testing.T) {
+	t.Parallel()
 	for _, url := range []string{
 		"mqtts://127.0.0.1",
 		"mqtts://[::1]",

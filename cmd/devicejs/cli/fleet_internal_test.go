@@ -23,6 +23,7 @@ func (l *lockedBuffer) Write(p []byte) (int, error) {
 // TestFleetProgressLine forces the progress line (stderr is not a terminal in tests) and checks
 // that it is drawn and then cleared before the summary.
 func TestFleetProgressLine(t *testing.T) {
+	t.Parallel()
 	p := filepath.Join(t.TempDir(), "d.js")
 	src := `var c = mqtt.connect('mqtt://broker:1883');
 c.on('connect', function() { setTimeout(function() { c.end(); }, 1500); });`
@@ -46,6 +47,7 @@ c.on('connect', function() { setTimeout(function() { c.end(); }, 1500); });`
 }
 
 func TestWarnFDs(t *testing.T) {
+	t.Parallel()
 	tt := []struct {
 		n     int
 		limit uint64

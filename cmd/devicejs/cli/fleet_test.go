@@ -70,6 +70,7 @@ func TestNewCmdFleet(t *testing.T) {
 }
 
 func TestNewCmdFleetMerge(t *testing.T) {
+	t.Parallel()
 	ios := &cli.IOStreams{Out: &bytes.Buffer{}, ErrOut: &bytes.Buffer{}}
 	var got *cli.FleetMergeOptions
 	cmd := cli.NewCmdFleetMerge(ios, func(o *cli.FleetMergeOptions) error { got = o; return nil })
@@ -85,6 +86,7 @@ func TestNewCmdFleetMerge(t *testing.T) {
 // TestFleetBinary runs two shards of a 20-instance fleet against the embedded broker, merges
 // their JSON summaries, and checks the exit codes of a failing script and of usage errors.
 func TestFleetBinary(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	src := script(t, "dev.js", `var c = mqtt.connect('mqtt://broker:1883', {clientId: 'dev'});
 c.on('connect', function() { print('up'); c.publish('t/x', 'hi', {qos: 1}, function() { c.end(); }); });`)

@@ -21,6 +21,7 @@ c.on('connect', function () {
 // the text summary and the settings carry it, and e2e thresholds are evaluated (one holds, one
 // is crossed: exit 4).
 func TestFleetE2EProbe(t *testing.T) {
+	t.Parallel()
 	js := script(t, "meter.js", e2eJS)
 	sj := filepath.Join(t.TempDir(), "s.json")
 	r := runBinary(t, "fleet", "-n", "5", "--broker", "embedded", "--quiet", "--client-id", "m-{i}",
@@ -70,6 +71,7 @@ func TestFleetE2EProbe(t *testing.T) {
 // TestFleetE2EProbeMalformed: a malformed --e2e-probe is a usage error naming it (exit 2), and
 // the fleet does not run.
 func TestFleetE2EProbeMalformed(t *testing.T) {
+	t.Parallel()
 	js := script(t, "meter.js", e2eJS)
 	for _, bad := range []string{"", "a/#/b", "a#", "a+/b", "a/b+", "\xff"} {
 		r := runBinary(t, "fleet", "-n", "1", "--broker", "embedded", "--for", "1s", "--e2e-probe", bad,
@@ -87,6 +89,7 @@ func TestFleetE2EProbeMalformed(t *testing.T) {
 // that no instance subscribes to are timed; malformed or without --e2e-probe it is a usage
 // error naming it.
 func TestFleetE2ESubscriber(t *testing.T) {
+	t.Parallel()
 	js := script(t, "plain.js", `var c = mqtt.connect('mqtt://localhost:1883', {clientId: 'p'});
 var seq = 0;
 c.on('connect', function () {

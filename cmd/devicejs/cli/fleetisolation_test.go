@@ -203,7 +203,6 @@ var leakBodies = []struct{ name, body string }{
 // twice --max-memory; the others run to --for; the summary names the ended ones with their
 // clientIds; exit 1.
 func TestFleetLeakingDeviceEnded(t *testing.T) {
-	mq := testbroker.Mosquitto(t)
 	tt := []struct {
 		name    string
 		n       int
@@ -217,6 +216,10 @@ func TestFleetLeakingDeviceEnded(t *testing.T) {
 	}
 	for _, tc := range tt {
 		t.Run(tc.name, func(t *testing.T) {
+			// Its own broker (the fleets' clientIds and shared subscription would meet on one),
+			// its own process tree (the RSS measured is that tree's): the runs share nothing.
+			t.Parallel()
+			mq := testbroker.Mosquitto(t)
 			p := script(t, "leak.js", deviceSrc("leak", "LEAKING", tc.body))
 			args := []string{"-n", strconv.Itoa(tc.n), "--client-id", "dev-{i}", "--broker", mq.Addr(),
 				"--max-memory", strconv.FormatInt(tc.budget, 10), "--for", "5s", "--timeout", "40s"}
@@ -257,7 +260,6 @@ func TestFleetLeakingDeviceEnded(t *testing.T) {
 // seconds on a loaded machine, so the hard-stop message is required only when the sort had
 // begun ("SORTING") before the stop.
 func TestFleetStuckBuiltinStops(t *testing.T) {
-	mq := testbroker.Mosquitto(t)
 	body := `var a = '0,'.repeat(1.5e6 - 1).split(',').map(Math.random); print('SORTING'); a.sort(); print('sorted');`
 	const timeout = 5 * time.Second
 	tt := []struct {
@@ -273,6 +275,8 @@ func TestFleetStuckBuiltinStops(t *testing.T) {
 	}
 	for _, tc := range tt {
 		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel() // its own broker and process; together, the sorts only get slower
+			mq := testbroker.Mosquitto(t)
 			p := script(t, "stuck.js", deviceSrc("stuck", "GOT", body))
 			args := []string{"-n", "4", "--client-id", "dev-{i}", "--broker", mq.Addr(), "--max-memory", "2GiB",
 				"--workers", strconv.Itoa(tc.workers)}
@@ -386,6 +390,7 @@ func cmdline(pid int) string {
 
 // TestFleetWorkersFlags: --workers and --max-memory are checked before anything runs.
 func TestFleetWorkersFlags(t *testing.T) {
+	t.Parallel()
 	p := script(t, "d.js", "print(1)")
 	for _, tc := range []struct {
 		name string

@@ -18,6 +18,7 @@ import (
 // --time-scale 0.1, 100 s of wall time, so no attempt is made during the test. The live series
 // and figures carry the publish latency.
 func TestFleetLiveReconnecting(t *testing.T) {
+	t.Parallel()
 	const n = 6
 	b := testbroker.Mosquitto(t)
 	src := script(t, "r.js", `var c = mqtt.connect('mqtt://localhost:1883', {clientId: 'r', reconnectCount: 1855, reconnectPeriod: 10000});

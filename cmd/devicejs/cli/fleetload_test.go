@@ -64,6 +64,7 @@ func checkAccounting(t *testing.T, s fleet.Summary, stdout string) {
 }
 
 func TestFleetThresholds(t *testing.T) {
+	t.Parallel()
 	js := script(t, "pub.js", pubScript(20))
 	dir := t.TempDir()
 	for _, tc := range []struct {
@@ -135,6 +136,7 @@ func TestFleetThresholds(t *testing.T) {
 // TestFleetThresholdsWorkers: under --workers the supervisor evaluates the thresholds on the
 // merged summary (the workers are not given them) and exits 4.
 func TestFleetThresholdsWorkers(t *testing.T) {
+	t.Parallel()
 	js := script(t, "pub.js", pubScript(20))
 	sj := filepath.Join(t.TempDir(), "s.json")
 	r := runBinary(t, "fleet", "-n", "4", "--workers", "2", "--broker", "embedded", "--for", "1s", "--summary-json", sj,
@@ -153,6 +155,7 @@ func TestFleetThresholdsWorkers(t *testing.T) {
 }
 
 func TestFleetThresholdMalformed(t *testing.T) {
+	t.Parallel()
 	js := script(t, "pub.js", pubScript(20))
 	for _, bad := range []string{"", "publish_p99", "publish_p99<<500ms", "publish_p99<500xs", "errors_rate<0.1ms",
 		"bogus<1", "publish_p101<1s", "errors<1.5", "errors_rate<NaN"} {
@@ -175,6 +178,7 @@ func TestFleetThresholdMalformed(t *testing.T) {
 // over a link with 200 ms each way, so one is nearly always awaiting its PUBACK) are counted
 // as in flight at the end, not as errors, and every accepted publish is in one bucket.
 func TestFleetInFlightAtEnd(t *testing.T) {
+	t.Parallel()
 	js := script(t, "pub.js", pubScript(10))
 	sj := filepath.Join(t.TempDir(), "s.json")
 	r := runBinary(t, "fleet", "-n", "4", "--broker", "embedded", "--link", "latency=200ms", "--for", "2s",
@@ -201,6 +205,7 @@ func TestFleetInFlightAtEnd(t *testing.T) {
 // TestFleetStorm: a mosquitto restarted mid-run is one storm: every connection lost, all back,
 // the time it took, and the publishes it failed and the scripts retried.
 func TestFleetStorm(t *testing.T) {
+	t.Parallel()
 	b := testbroker.Mosquitto(t)
 	js := script(t, "pub.js", pubScript(20))
 	dir := t.TempDir()

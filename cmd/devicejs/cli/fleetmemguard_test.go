@@ -16,13 +16,14 @@ import (
 // allocates, with reason "memory budget"; the four others run to --for; exit 1; the peak RSS
 // of the process stays far below 1 GB (the call would take 2.4 GB or more).
 func TestFleetMemoryGuardOneProcess(t *testing.T) {
-	mq := testbroker.Mosquitto(t)
 	tt := []struct{ name, body string }{
 		{"fill", `new Array(1.5e8).fill(1); print('SURVIVED');`},
 		{"Array.from", `Array.from({length: 2e8}); print('SURVIVED');`},
 	}
 	for _, tc := range tt {
 		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel() // its own broker and process (the RSS measured is that process's)
+			mq := testbroker.Mosquitto(t)
 			p := script(t, "bomb.js", deviceSrc("bomb", "BOMB", tc.body))
 			args := []string{"-n", "5", "--client-id", "dev-{i}", "--broker", mq.Addr(),
 				"--max-memory", "128MiB", "--for", "4s", "--timeout", "40s", p}

@@ -65,6 +65,7 @@ func parseProgress(t *testing.T, stderr string) []map[string]string {
 // line per --progress-interval (the figures of the terminal line), none with 0; a malformed
 // or negative interval is a usage error naming the flag.
 func TestFleetProgressLines(t *testing.T) {
+	t.Parallel()
 	src := script(t, "pub.js", publisherJS)
 	r := runBinary(t, "fleet", "-n", "5", "--broker", "embedded", "--quiet", "--time-scale", "4", "--for", "8s",
 		"--progress-interval", "200ms", src)
@@ -115,6 +116,7 @@ func TestFleetProgressLines(t *testing.T) {
 
 // TestFleetSettingsInSummary: the summary JSON records the run's settings, --link included.
 func TestFleetSettingsInSummary(t *testing.T) {
+	t.Parallel()
 	src := script(t, "pub.js", publisherJS)
 	out := filepath.Join(t.TempDir(), "s.json")
 	r := runBinary(t, "fleet", "-n", "4", "--shard", "1/2", "--broker", "embedded", "--quiet", "--time-scale", "10",
@@ -228,6 +230,7 @@ func metricValue(fams map[string]*dto.MetricFamily, name string) (float64, bool)
 // gets 421; many scrapers at once get answers or 503, never a hang; a malformed address is a
 // usage error naming --metrics.
 func TestFleetMetrics(t *testing.T) {
+	t.Parallel()
 	src := script(t, "pub.js", publisherJS)
 	sumPath := filepath.Join(t.TempDir(), "s.json")
 	var rest strings.Builder
@@ -363,6 +366,7 @@ func TestFleetMetrics(t *testing.T) {
 // TestFleetMetricsBadAddress: a malformed --metrics is a usage error naming the flag; so is
 // --metrics with --workers, and an address in use.
 func TestFleetMetricsBadAddress(t *testing.T) {
+	t.Parallel()
 	src := script(t, "pub.js", publisherJS)
 	for _, v := range []string{"nonsense", "127.0.0.1:99999", "127.0.0.1:", "[::1", "host:port", "-5"} {
 		r := runBinary(t, "fleet", "-n", "1", "--broker", "embedded", "--for", "1s", "--metrics", v, src)
@@ -379,6 +383,7 @@ func TestFleetMetricsBadAddress(t *testing.T) {
 // TestFleetLiveAllConnected: the live page's summary says when all had connected (it stayed 0)
 // and shows the run's settings.
 func TestFleetLiveAllConnected(t *testing.T) {
+	t.Parallel()
 	src := script(t, "pub.js", publisherJS)
 	var rest strings.Builder
 	const n = 5

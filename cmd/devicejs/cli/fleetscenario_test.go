@@ -56,6 +56,7 @@ func scenarioSize(t *testing.T) int {
 // restart crosses (connections_lost<1: exit 4); `fleet merge` refuses the set with one shard
 // missing, merges it with --allow-partial, and merges all four with the thresholds again.
 func TestFleetScenario(t *testing.T) {
+	t.Parallel()
 	n := scenarioSize(t)
 	b := testbroker.Mosquitto(t)
 	js := script(t, "meter.js", meterJS)

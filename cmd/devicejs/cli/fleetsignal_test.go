@@ -41,6 +41,7 @@ func TestFleetSecondSignal(t *testing.T) {
 	}
 	for _, tc := range tt {
 		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel() // its own embedded broker and process tree; together, the sorts only get slower
 			dir := t.TempDir()
 			p := script(t, "stuck.js", stuckSort)
 			sumPath := filepath.Join(dir, "summary.json")
@@ -134,6 +135,7 @@ func TestFleetSecondSignal(t *testing.T) {
 // still writes through what is not a regular file (/dev/stdout) and through a symlink (the link
 // stays), and refuses a directory or a missing folder before the run (exit 2).
 func TestFleetSummaryJSONTargets(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	target := filepath.Join(dir, "target.json")
 	link := filepath.Join(dir, "link.json")

@@ -11,6 +11,7 @@ import (
 // TestCLIDocsUpToDate fails when docs/cli differs from what the commands generate; refresh it
 // with `go run ./cmd/devicejs/gendocs docs/cli`.
 func TestCLIDocsUpToDate(t *testing.T) {
+	t.Parallel()
 	fresh := t.TempDir()
 	if err := cli.GenDocs(fresh); err != nil {
 		t.Fatal(err)

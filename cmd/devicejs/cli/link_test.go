@@ -83,6 +83,7 @@ func TestLinkFlagWithoutLinkIsFast(t *testing.T) {
 }
 
 func TestLinkFlagUsageErrors(t *testing.T) {
+	t.Parallel()
 	p := script(t, "noop.js", "print('never')")
 	tt := []struct {
 		spec, field string
@@ -111,6 +112,7 @@ func TestLinkFlagUsageErrors(t *testing.T) {
 // TestLinkFlagFleet runs two instances through a profile: both measure round trips above the
 // profile's two latencies.
 func TestLinkFlagFleet(t *testing.T) {
+	t.Parallel()
 	p := script(t, "rt.js", strings.ReplaceAll(roundTripScript, "%URL%", "mqtt://example.invalid:1883"))
 	r := runBinary(t, "fleet", "-n", "2", "--client-id", "link-e2e-{i}", "--broker", "embedded", "--link", "3g", "--timeout", "30s", p)
 	if r.code != 0 {

@@ -38,6 +38,7 @@ func countKind(path, kind string) int {
 // same trace through `devicejs report` (a file of an earlier run) must show the same. With
 // DEVICEJS_REPORT_SCREENSHOT set (make report-screenshot), the screenshot is written there too.
 func TestReportSample5AcrossTwoRestarts(t *testing.T) {
+	t.Parallel()
 	rt.Chromium(t)
 	b := testbroker.Mosquitto(t)
 	dir := t.TempDir()
@@ -187,6 +188,7 @@ func decodeData(t *testing.T, page []byte) pageData {
 // TestFleetReport runs a small real fleet with --report and --summary-json: the summary gains
 // the series and the slowest devices, and the report's histogram holds every instance.
 func TestFleetReport(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	sumPath, reportPath := filepath.Join(dir, "fleet.json"), filepath.Join(dir, "fleet.html")
 	r := runBinary(t, "fleet", "-n", "25", "--broker", "embedded", "--time-scale", "20", "--for", "40s", "--quiet",
@@ -243,6 +245,7 @@ func TestFleetReport(t *testing.T) {
 // TestReportEarlierRun: a --trace-json file written by the devicejs of commit 5ba7d09 (the first
 // with --trace-json) makes a report with every event.
 func TestReportEarlierRun(t *testing.T) {
+	t.Parallel()
 	in := filepath.Join("..", "..", "..", "report", "testdata", "trace-5ba7d09.jsonl")
 	out := filepath.Join(t.TempDir(), "old.html")
 	if r := runBinary(t, "report", in, "-o", out); r.code != 0 {
@@ -257,6 +260,7 @@ func TestReportEarlierRun(t *testing.T) {
 // instances (hidden --report-series) and the supervisor reports the merged summary; --ui is
 // refused there.
 func TestFleetWorkersReport(t *testing.T) {
+	t.Parallel()
 	out := filepath.Join(t.TempDir(), "workers.html")
 	r := runBinary(t, "fleet", "-n", "6", "--workers", "2", "--broker", "embedded", "--time-scale", "20", "--for", "20s", "--quiet", "--report", out, sample5)
 	if r.code != 0 {
@@ -281,6 +285,7 @@ func TestFleetWorkersReport(t *testing.T) {
 
 // TestReportCommandErrors: the usage errors of `devicejs report` exit 2 and write no file.
 func TestReportCommandErrors(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	empty := filepath.Join(dir, "empty.jsonl")
 	garbage := filepath.Join(dir, "garbage.jsonl")
@@ -327,6 +332,7 @@ func TestReportCommandErrors(t *testing.T) {
 // TestRunLiveUI: `run --ui 127.0.0.1:0` prints the page's address and serves the growing trace
 // while the run goes on, live.
 func TestRunLiveUI(t *testing.T) {
+	t.Parallel()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, binary, "run", "--broker", "embedded", "--time-scale", "20", "--for", "600s", "--ui", "127.0.0.1:0", sample5)
@@ -385,6 +391,7 @@ func countIn(d pageData, kind string) int {
 // TestTestCommandReport: `devicejs test --report` writes the traces of every device of every
 // test, each record marked with the index of its test, named once with its status.
 func TestTestCommandReport(t *testing.T) {
+	t.Parallel()
 	out := filepath.Join(t.TempDir(), "tests.html")
 	r := runBinary(t, "test", "--report", out, filepath.Join("..", "..", "..", "devtest", "testdata", "sensor.test.js"))
 	if r.code != 0 {

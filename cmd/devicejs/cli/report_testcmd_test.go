@@ -94,6 +94,7 @@ func TestTestReportLongNames(t *testing.T) {
 // infinite bound, which JSON cannot hold: `devicejs report` exits 1 and writes no page (it
 // wrote a blank one and exited 0); a bucket just inside the range still makes a page.
 func TestReportUnencodableData(t *testing.T) {
+	t.Parallel()
 	tt := []struct {
 		bucket string
 		code   int
@@ -131,6 +132,7 @@ func TestReportUnencodableData(t *testing.T) {
 // with its name and message as text, its own time axis from 0 to its device time, and only
 // the lanes of its own device; the one timeline of all tests (finding 8) is gone.
 func TestTestReportSectionsInChromium(t *testing.T) {
+	t.Parallel()
 	rt.Chromium(t)
 	dir := t.TempDir()
 	device := func(id string) string {

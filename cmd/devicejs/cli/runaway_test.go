@@ -145,6 +145,7 @@ func TestStuckBuiltinIsHardStopped(t *testing.T) {
 		{"--for", 0, []string{"--for", "4s"}, 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel() // separate processes; together, the sorts only get slower (longer stuck)
 			p := script(t, "sort.js", src)
 			w := runWatched(t, tc.sig, append(append([]string{"run"}, tc.args...), p)...)
 			if w.code != tc.code || w.started.IsZero() || strings.Contains(w.stdout, "sorted") {
@@ -184,7 +185,9 @@ func TestHostileScriptsEndCleanly(t *testing.T) {
 			nil, 1, "", `RangeError: Invalid string length`},
 		{"deep JSON.parse (killed the process before)", "try { JSON.parse(new Array(10000002).join('[')) } catch (e) { print(e.name) }",
 			nil, 0, "RangeError\n", ``},
-		{"nested arrays to string (killed the process before)", "var a = []; for (var i = 0; i < 1e6; i++) a = [a]; String(a);",
+		// 1e5 levels, ten times the 10,000 the guard allows, prove the guard as well as 1e6
+		// did (without it the join would recurse to the bottom); 1e6 took 10 s and 750 MiB.
+		{"nested arrays to string (killed the process before)", "var a = []; for (var i = 0; i < 1e5; i++) a = [a]; String(a);",
 			[]string{"--max-memory", "0"}, 1, "", `RangeError: Array.prototype.join: arrays nested deeper than 10000 levels`},
 		{"direct recursion", "function f() { return f() } f();",
 			nil, 1, "", `RangeError: Maximum call stack size exceeded`},

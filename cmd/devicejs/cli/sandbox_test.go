@@ -11,6 +11,7 @@ import (
 // source (docs/runtime.md). Anything else (require, process, console, fs, net, goja's
 // GoError...) fails the test. A goja upgrade that adds a standard built-in belongs in the list.
 func TestSandboxSurface(t *testing.T) {
+	t.Parallel()
 	want := strings.Join([]string{
 		"AggregateError", "Array", "ArrayBuffer", "BigInt", "BigInt64Array", "BigUint64Array", "Boolean",
 		"DataView", "Date", "Error", "EvalError", "Float32Array", "Float64Array", "Function", "Infinity",

@@ -17,6 +17,7 @@ import (
 // the client object) with every output devicejs has: stdout, stderr, --trace and --trace-json.
 // No marker may appear, except where the script prints it itself (the "own print" control).
 func TestSecretsNeverPrinted(t *testing.T) {
+	t.Parallel()
 	const (
 		password = "S3cr3t-MARKER"
 		wrongPw  = "S3cr3t-WRONG-MARKER"

@@ -111,6 +111,7 @@ func feedFIFO(t *testing.T, path string) {
 // blocking in open or read and never reading past 16 MiB. The figures go to
 // docs/reliability.md (go test -v -run TestSourceFilesRegularOnly).
 func TestSourceFilesRegularOnly(t *testing.T) {
+	t.Parallel()
 	dir, shapes := sourceShapes(t)
 	for _, sh := range shapes {
 		starter := filepath.Join(t.TempDir(), "start.test.js")
@@ -171,6 +172,7 @@ func stderrOf(r result) string { return r.stderr }
 // TestDeviceStartPaths: device.start resolves a relative path against the test file's folder
 // (also with ..), and accepts an absolute one (docs/testing.md, "Paths").
 func TestDeviceStartPaths(t *testing.T) {
+	t.Parallel()
 	root := t.TempDir()
 	for _, d := range []string{"tests", "scripts"} {
 		if err := os.Mkdir(filepath.Join(root, d), 0o755); err != nil {
@@ -290,6 +292,9 @@ func TestTestCommandStuckStops(t *testing.T) {
 		{"SIGINT", syscall.SIGINT, "60s", 130, "", 15 * time.Second},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			// The three runs are separate processes that mostly wait on the stop (they share
+			// nothing); run together, the sorts only get slower, that is longer stuck.
+			t.Parallel()
 			ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 			defer cancel()
 			cmd := exec.CommandContext(ctx, binary, "test", "--max-memory", "0", "--timeout", tc.timeout, p)

@@ -9,6 +9,7 @@ import (
 // objects are FAIL lines with the test's own message and exit 1 (issue 17 findings 8 and 9:
 // each was "ok", exit 0); the passing ones stay ok.
 func TestTestCommandAsyncAndEquality(t *testing.T) {
+	t.Parallel()
 	file := script(t, "async.test.js", `
 test('async assertion', async function() { await null; expect(1).toBe(2); });
 test('rejected promise', function() { return Promise.reject(new Error('refused')); });

@@ -41,6 +41,7 @@ test('lossy ends at a time the seed decides', function() {
 // as properties and system-out for the passing test; -v shows what a passing test printed
 // and a line per device.
 func TestTestSeedReplay(t *testing.T) {
+	t.Parallel()
 	_, file := seedFiles(t)
 	junit := filepath.Join(t.TempDir(), "j.xml")
 	r := runBinary(t, "test", "-v", "--seed", "5", "--junit", junit, file)
@@ -132,6 +133,7 @@ func TestTestSeedReplay(t *testing.T) {
 // TestTestSeedFlag: --seed must be an integer (exit 2, a usage error), and so on for the
 // other new flags.
 func TestTestSeedFlag(t *testing.T) {
+	t.Parallel()
 	_, file := seedFiles(t)
 	for _, tc := range []struct {
 		name   string

@@ -36,6 +36,7 @@ test('expects too much', function() {
 
 // TestTestCommand: devicejs test's exit codes, summary, --run, --junit and --trace-on-fail.
 func TestTestCommand(t *testing.T) {
+	t.Parallel()
 	dir, file := testFiles(t)
 	junit := filepath.Join(t.TempDir(), "report.xml")
 	for _, tc := range []struct {

@@ -9,6 +9,7 @@ import (
 // every command that has the flag: each is a usage error (exit 2) naming the flag, never a
 // panic, and a timer never fires early. The ends of the range run.
 func TestTimeScaleIsChecked(t *testing.T) {
+	t.Parallel()
 	src := script(t, "t.js", "setTimeout(function() { print('fired'); }, 1);")
 	commands := [][]string{{"run"}, {"fleet", "-n", "1"}}
 	bad := []string{"NaN", "nan", "+Inf", "-Inf", "Infinity", "0", "-0", "-1", "1e-12", "0.000999", "1000001", "1e308", "4.9e-324"}

@@ -11,6 +11,7 @@ import (
 // TestTraceSample5 checks that the trace of sample 5 shows the whole conversation, as text on
 // stderr and as JSON lines.
 func TestTraceSample5(t *testing.T) {
+	t.Parallel()
 	jsonPath := filepath.Join(t.TempDir(), "trace.jsonl")
 	r := runBinary(t, "run", "--broker", "embedded", "--time-scale", "60", "--for", "20s",
 		"--trace", "--trace-json", jsonPath, filepath.Join("..", "..", "..", "testdata", "samples", "sample5.js"))
@@ -72,6 +73,7 @@ func TestTraceSample5(t *testing.T) {
 // TestTraceNoSecrets runs a script whose password and TLS key are marker strings, with every
 // output on, and checks that the markers appear nowhere.
 func TestTraceNoSecrets(t *testing.T) {
+	t.Parallel()
 	const password = "MARKER-PASSWORD-5d1e"
 	const key = "-----BEGIN EC PRIVATE KEY-----\nMARKER-KEY-0b7c\n-----END EC PRIVATE KEY-----\n"
 	dir := t.TempDir()
@@ -119,6 +121,7 @@ func jsString(s string) string {
 }
 
 func TestCheckCommand(t *testing.T) {
+	t.Parallel()
 	samples, err := filepath.Glob(filepath.Join("..", "..", "..", "testdata", "samples", "*.js"))
 	if err != nil || len(samples) != 6 {
 		t.Fatalf("samples %v %v", samples, err)

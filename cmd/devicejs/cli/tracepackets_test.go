@@ -38,6 +38,7 @@ type packetRecord struct {
 // TestTracePackets runs a script that uses every operation against the embedded broker and
 // checks the packet records of --trace-json and the packet lines of --trace (issue 12 item 5).
 func TestTracePackets(t *testing.T) {
+	t.Parallel()
 	src := `var c = mqtt.connect('mqtt://broker.local:1883', {username: 'u', password: 'pw-MARKER', keepalive: 30, reconnectCount: 0});
 c.on('connect', function() {
   c.subscribe('p/#', {qos: 2}, function(err) {

@@ -85,6 +85,7 @@ func serveDowngrading(c net.Conn) {
 // PUBLISH with PUBACK (issue 12 item 1): the callback gets 12, the connection closes, and
 // --trace names the packet and the violation.
 func TestTraceProtocolErrorQoS2Puback(t *testing.T) {
+	t.Parallel()
 	addr := downgradingBroker(t)
 	src := `var c = mqtt.connect('mqtt://broker.local:1883', {reconnectCount: 0});
 c.on('connect', function() {

@@ -31,6 +31,7 @@ func TestTimeoutWinsOverSpinningErrorConversion(t *testing.T) {
 // the device-style uncaught error on stderr, "Uncaught (in promise)", exit 1; a rejection
 // handled in time changes nothing.
 func TestUnhandledRejectionIsUncaught(t *testing.T) {
+	t.Parallel()
 	tt := []struct {
 		src    string
 		code   int
