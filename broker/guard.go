@@ -3,6 +3,7 @@ package broker
 import (
 	"bytes"
 	"net"
+	"slices"
 	"sync"
 	"time"
 
@@ -34,17 +35,32 @@ type sessionGuard struct {
 	srv    *mqtt.Server
 	mu     sync.Mutex
 	byConn map[net.Conn]*connEntry
-	byID   map[string]map[*connEntry]struct{}
+	byID   map[string][]*connEntry // almost always one: a slice, not a map per id
 }
 
+// connEntry is one connection in the guard. done is made only when a later connection with
+// the same id waits for this one (a takeover), and closed by connDone; every idle device of an
+// embedded fleet has an entry, so it holds no channel of its own.
 type connEntry struct {
-	id   string
-	cl   *mqtt.Client
-	done chan struct{}
+	id       string
+	cl       *mqtt.Client
+	done     chan struct{} // guarded by sessionGuard.mu
+	finished bool          // guarded by sessionGuard.mu: connDone ran
 }
 
 func newSessionGuard(srv *mqtt.Server) *sessionGuard {
-	return &sessionGuard{srv: srv, byConn: map[net.Conn]*connEntry{}, byID: map[string]map[*connEntry]struct{}{}}
+	return &sessionGuard{srv: srv, byConn: map[net.Conn]*connEntry{}, byID: map[string][]*connEntry{}}
+}
+
+// doneLocked returns the channel connDone closes for e; call with g.mu held.
+func (e *connEntry) doneLocked() <-chan struct{} {
+	if e.done == nil {
+		e.done = make(chan struct{})
+		if e.finished {
+			close(e.done)
+		}
+	}
+	return e.done
 }
 
 func (g *sessionGuard) ID() string { return "devicejs-session-guard" }
@@ -59,16 +75,14 @@ func (g *sessionGuard) OnSessionEstablish(cl *mqtt.Client, _ packets.Packet) {
 	if cl.Net.Conn == nil || cl.Net.Inline {
 		return
 	}
-	e := &connEntry{id: cl.ID, cl: cl, done: make(chan struct{})}
+	e := &connEntry{id: cl.ID, cl: cl}
 	g.mu.Lock()
-	var prev []*connEntry
-	for p := range g.byID[cl.ID] {
-		prev = append(prev, p)
+	prev := g.byID[cl.ID]
+	var waits []<-chan struct{}
+	for _, p := range prev {
+		waits = append(waits, p.doneLocked())
 	}
-	if g.byID[cl.ID] == nil {
-		g.byID[cl.ID] = map[*connEntry]struct{}{}
-	}
-	g.byID[cl.ID][e] = struct{}{}
+	g.byID[cl.ID] = append(prev[:len(prev):len(prev)], e) // a new slice: prev stays as read
 	g.byConn[cl.Net.Conn] = e
 	g.mu.Unlock()
 	if len(prev) == 0 {
@@ -79,9 +93,9 @@ func (g *sessionGuard) OnSessionEstablish(cl *mqtt.Client, _ packets.Packet) {
 	}
 	t := time.NewTimer(guardWait)
 	defer t.Stop()
-	for _, p := range prev {
+	for _, done := range waits {
 		select {
-		case <-p.done:
+		case <-done:
 		case <-t.C:
 			return
 		}
@@ -98,9 +112,13 @@ func (g *sessionGuard) connDone(c net.Conn) {
 		return
 	}
 	delete(g.byConn, c)
-	delete(g.byID[e.id], e)
-	if len(g.byID[e.id]) == 0 {
+	if rest := slices.DeleteFunc(slices.Clone(g.byID[e.id]), func(p *connEntry) bool { return p == e }); len(rest) > 0 {
+		g.byID[e.id] = rest
+	} else {
 		delete(g.byID, e.id)
 	}
-	close(e.done)
+	e.finished = true
+	if e.done != nil {
+		close(e.done)
+	}
 }
