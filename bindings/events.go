@@ -4,7 +4,7 @@ import (
 	"github.com/dop251/goja"
 
 	"github.com/devicejs/devicejs/mqttcore"
-	"github.com/devicejs/devicejs/runtime"
+	"github.com/devicejs/devicejs/runtime/sandbox"
 )
 
 // event is one of the six Client events of the spec.
@@ -61,7 +61,7 @@ func (c *client) events() mqttcore.Events {
 			if binary {
 				data := append([]byte{}, payload...)
 				c.emit(evMessage, func(vm *goja.Runtime) []goja.Value {
-					return []goja.Value{vm.ToValue(topic), vm.ToValue(runtime.NewArrayBuffer(vm, data))}
+					return []goja.Value{vm.ToValue(topic), vm.ToValue(sandbox.NewArrayBuffer(vm, data))}
 				})
 				return
 			}

@@ -12,7 +12,7 @@ import (
 
 	"github.com/devicejs/devicejs/internal/mqttwire"
 	"github.com/devicejs/devicejs/mqttcore"
-	"github.com/devicejs/devicejs/runtime"
+	"github.com/devicejs/devicejs/runtime/sandbox"
 )
 
 // outcome is what a matcher found: whether it holds, what was expected and what happened.
@@ -491,7 +491,7 @@ func (f *fileRun) parseJSON(b []byte) (goja.Value, error) {
 		}
 		return nil, fmt.Errorf("not JSON (%v)", err)
 	}
-	if runtime.JSONDepth(string(b)) > maxPayloadJSONDepth {
+	if sandbox.JSONDepth(string(b)) > maxPayloadJSONDepth {
 		return nil, fmt.Errorf("JSON nested deeper than %d levels", maxPayloadJSONDepth)
 	}
 	v, err := f.jsonParse(goja.Undefined(), f.loop.VM().ToValue(string(b)))

@@ -13,7 +13,7 @@ import (
 	"github.com/dop251/goja_nodejs/require"
 
 	"github.com/devicejs/devicejs/internal/srcfile"
-	"github.com/devicejs/devicejs/runtime"
+	"github.com/devicejs/devicejs/runtime/sandbox"
 )
 
 // Helpers (docs/testing.md, "Helpers"): a test file, and the helpers it requires, may
@@ -193,7 +193,7 @@ func (r *requirer) load(p string) ([]byte, error) {
 	r.loading = append(r.loading, p)
 	if strings.HasSuffix(p, ".json") {
 		// goja_nodejs parses it with JSON.parse: bound its nesting like source.
-		if err := runtime.CheckSource(string(src)); err != nil {
+		if err := sandbox.CheckSource(string(src)); err != nil {
 			return nil, &requireError{fmt.Sprintf("%s: %v", p, err)}
 		}
 		return src, nil

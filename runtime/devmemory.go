@@ -11,6 +11,7 @@ import (
 	"github.com/dop251/goja"
 
 	"github.com/devicejs/devicejs/internal/gojainternal"
+	"github.com/devicejs/devicejs/runtime/sandbox"
 )
 
 // The per-device memory budget (Options.DeviceMemory): many loops in one process, each
@@ -135,7 +136,7 @@ func (l *Loop) unregisterDeviceMemory() {
 func runReferee(quit <-chan struct{}) {
 	samples := []metrics.Sample{{Name: "/gc/heap/live:bytes"}, {Name: "/memory/classes/heap/objects:bytes"}}
 	allocSample := []metrics.Sample{{Name: "/gc/heap/allocs:bytes"}}
-	base, objects := heapFigures(samples)
+	base, objects := sandbox.HeapFigures(samples)
 	base = max(base, objects/2) // no collection yet: about half of the objects are live
 	var blamed time.Time
 	t := time.NewTicker(refereeSample)
@@ -150,7 +151,7 @@ func runReferee(quit <-chan struct{}) {
 		}
 		allocs := allocated(allocSample)
 		now := time.Now().UnixNano()
-		live, _ := heapFigures(samples)
+		live, _ := sandbox.HeapFigures(samples)
 		referee.Lock()
 		sum, n := referee.sum, len(referee.loops)
 		asked = asked[:0]
@@ -183,7 +184,7 @@ func runReferee(quit <-chan struct{}) {
 		if blame != nil {
 			blamed = time.Now()
 			goruntime.GC() // the live figure may be stale: look again before stopping anyone
-			if live, _ = heapFigures(samples); live > base+uint64(sum) {
+			if live, _ = sandbox.HeapFigures(samples); live > base+uint64(sum) {
 				blame.Interrupt(blame.budgetError("the process heap holds %s, over the %s of the budgets of its %d devices (DeviceMemory) and its own %s; this device's estimated heap, %s, is the largest",
 					mib(live), mib(uint64(sum)), n, mib(base), mib(uint64(blame.mem.estimate.Load()))))
 			}

@@ -117,13 +117,13 @@ func (l *Loop) syntaxError(filename string, err error) *ScriptError {
 		se.Message = ce.Message
 		if ce.File != nil {
 			p := ce.File.Position(ce.Offset)
-			se.Line, se.Column = p.Line, l.cols.original(p.Line, p.Column)
+			se.Line, se.Column = p.Line, l.cols.Original(p.Line, p.Column)
 		}
 		return se
 	}
 	if pe != nil {
 		se.Message = pe.Message
-		se.Line, se.Column = pe.Position.Line, l.cols.original(pe.Position.Line, pe.Position.Column)
+		se.Line, se.Column = pe.Position.Line, l.cols.Original(pe.Position.Line, pe.Position.Column)
 	}
 	return se
 }
@@ -252,7 +252,7 @@ func (l *Loop) setPosition(se *ScriptError, frames []goja.StackFrame) {
 		p := f.Position()
 		col := p.Column
 		if p.Filename == l.filename {
-			col = l.cols.original(p.Line, p.Column)
+			col = l.cols.Original(p.Line, p.Column)
 		}
 		if !located {
 			located = true

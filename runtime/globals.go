@@ -2,10 +2,10 @@ package runtime
 
 import "github.com/dop251/goja"
 
-// installGlobals adds the device globals to the ECMAScript built-ins: print,
-// the timer functions, the hidden preemption tick, the hidden call-depth
-// check (depth.go), the checked eval and function constructors
-// (evalguard.go) and the hidden source check (evalsource.go). Loop only.
+// installGlobals adds the device globals to the ECMAScript built-ins: print
+// and the timer functions, then the sandbox's hooks (sandbox.Install: the
+// hidden preemption tick, which is jsTick, the call-depth check, the checked
+// eval and function constructors, the source check). Loop only.
 func (l *Loop) installGlobals() {
 	g := l.vm.GlobalObject()
 	for _, f := range []struct {
@@ -22,13 +22,7 @@ func (l *Loop) installGlobals() {
 			panic(err)
 		}
 	}
-	tick := l.nativeFunc(tickName, l.jsTick)
-	if err := g.DefineDataProperty(tickName, tick, goja.FLAG_FALSE, goja.FLAG_FALSE, goja.FLAG_FALSE); err != nil {
-		panic(err)
-	}
-	l.installDepthCheck(g)
-	evalFn, fnGuarded := l.installEvalGuard(g)
-	l.installSourceCheck(g, evalFn, fnGuarded)
+	l.sb.Install(l.jsTick)
 }
 
 // nativeFunc returns fn as a JS function whose name (shown in stack traces

@@ -13,6 +13,7 @@ import (
 
 	"github.com/devicejs/devicejs/internal/syncbuf"
 	"github.com/devicejs/devicejs/runtime"
+	"github.com/devicejs/devicejs/runtime/sandbox"
 )
 
 // allocShapes are one-line scripts whose built-in asks goja for one allocation far larger
@@ -63,10 +64,10 @@ var allocShapes = []struct{ name, src, builtin string }{
 // TestAllocGuardsOn: the allocation guards are installed (goja's internals are where
 // internal/gojainternal expects them).
 func TestAllocGuardsOn(t *testing.T) {
-	if !runtime.AllocGuardsOn() {
+	if !sandbox.AllocGuardsOn() {
 		t.Fatal("the allocation guards are off: goja's layout changed (see internal/gojainternal)")
 	}
-	if c := runtime.AllocationCap(); c < 1<<30 || c > 1<<50 {
+	if c := sandbox.AllocationCap(); c < 1<<30 || c > 1<<50 {
 		t.Errorf("AllocationCap %d", c)
 	}
 }
@@ -242,7 +243,7 @@ func TestHostArrayBufferConstructorChecked(t *testing.T) {
 	l := runtime.New(runtime.Options{Stdout: &out})
 	setup := func(l *runtime.Loop) error {
 		return l.VM().Set("payload", func() goja.Value {
-			return l.VM().ToValue(runtime.NewArrayBuffer(l.VM(), []byte{1, 2}))
+			return l.VM().ToValue(sandbox.NewArrayBuffer(l.VM(), []byte{1, 2}))
 		})
 	}
 	src := `var p = payload();

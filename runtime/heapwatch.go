@@ -8,6 +8,8 @@ import (
 	"runtime/pprof"
 	"sync"
 	"time"
+
+	"github.com/devicejs/devicejs/runtime/sandbox"
 )
 
 // The process's one heap watchdog. Every run with a budget (Options.MaxMemory) registers its
@@ -118,7 +120,7 @@ func runHeapWatch(stop <-chan struct{}, exited chan<- struct{}) {
 			return
 		case <-t.C:
 		}
-		live, objects := heapFigures(samples)
+		live, objects := sandbox.HeapFigures(samples)
 		due = due[:0]
 		heapWatch.mu.Lock()
 		for l, w := range heapWatch.loops {

@@ -1,6 +1,19 @@
-// Package runtime runs a device script on a goja VM owned by one goroutine:
-// the event loop, timers, print, the device clock and preemption of
-// long-running loops. See docs/runtime.md for the model.
+// Package runtime runs a device script on a goja VM owned by one goroutine: the event loop
+// (loop.go, start.go, workers.go, dispatch.go, call.go), timers, print, the device clocks
+// (clock.go, idleclock.go), the run's errors (errors.go, rejections.go), per-device globals
+// (userglobals.go), the entry that compiles a script (compile.go, module.go) and the memory
+// budgets that end a run (heapwatch.go: the process's one heap watchdog, membudget.go,
+// devmemory.go: the per-device referee). See docs/runtime.md for the model.
+//
+// The sandbox (source bounds, instrumentation, eval and built-in guards, the limit constants)
+// is package runtime/sandbox: each Loop embeds a sandbox.Sandbox, attaches it to its VM in
+// New and compiles through it; the loop gives it its hooks (interrupt, budget error, device
+// estimate) as a sandbox.Host. goja's unexported internals are reached through
+// internal/gojainternal only. The sandbox's exported names used to live here and remain as
+// deprecated aliases (sandbox_aliases.go).
+//
+// The package is a little over 2.5k lines (about 2.8k): the loop and its memory budgets,
+// which post to it and interrupt it, are one unit.
 package runtime
 
 import (
@@ -13,6 +26,8 @@ import (
 	"time"
 
 	"github.com/dop251/goja"
+
+	"github.com/devicejs/devicejs/runtime/sandbox"
 )
 
 // DefaultMaxCallStackSize is the JS call depth bound used when
@@ -55,43 +70,40 @@ type Loop struct {
 	out   io.Writer
 
 	// Any goroutine.
-	mu          sync.Mutex
-	jobs        []func(*goja.Runtime) error // guarded by mu
-	spare       []func(*goja.Runtime) error // guarded by mu: recycled jobs slice
-	started     bool                        // guarded by mu
-	ended       bool                        // guarded by mu
-	interrupt   error                       // guarded by mu: the cause given to Interrupt
-	wakeCh      chan struct{}               // capacity 1: the loop has something to look at
-	pending     atomic.Bool                 // set by wake; cleared by the loop when it dispatches
-	stopped     atomic.Bool                 // the run is ending (ctx ended or fatal error)
-	parked      atomic.Bool                 // a Start run waits with no goroutine: wake resumes it
-	handles     atomic.Int64                // open Handles
-	work        *loopWork                   // the loop's share of an IdleClock's Busy; nil without one
-	firedUpTo   atomic.Int64                // device time (unix ns) of the latest armed timer that fired
-	maxMemory   int64                       // Options.MaxMemory
-	guardBudget int64                       // the budget of the memory guards: MaxMemory, else Options.MemoryGuardBudget, else DeviceMemory
-	mem         *devMem                     // Options.DeviceMemory's state; nil without one
+	mu        sync.Mutex
+	jobs      []func(*goja.Runtime) error // guarded by mu
+	spare     []func(*goja.Runtime) error // guarded by mu: recycled jobs slice
+	interrupt error                       // guarded by mu: the cause given to Interrupt
+	wakeCh    chan struct{}               // capacity 1: the loop has something to look at
+	pending   atomic.Bool                 // set by wake; cleared by the loop when it dispatches
+	stopped   atomic.Bool                 // the run is ending (ctx ended or fatal error)
+	parked    atomic.Bool                 // a Start run waits with no goroutine: wake resumes it
+	started   bool                        // guarded by mu (next to the flags above: no padding)
+	ended     bool                        // guarded by mu
+	handles   atomic.Int64                // open Handles
+	work      *loopWork                   // the loop's share of an IdleClock's Busy; nil without one
+	firedUpTo atomic.Int64                // device time (unix ns) of the latest armed timer that fired
+	maxMemory int64                       // Options.MaxMemory
+	mem       *devMem                     // Options.DeviceMemory's state; nil without one
 
 	// Loop goroutine only.
 	ctx        context.Context
 	filename   string
-	stopWatch  func() bool   // stops the context watcher (context.AfterFunc)
-	watchFired chan struct{} // closed once a started context watcher has finished
-	quitMemory func()        // stops the memory watchdog and waits for it; nil without one
-	done       func(error)   // Start's completion; nil for Run
-	cols       *colMap
-	evaluate   func(goja.Value) goja.Value // the original eval, indirect (evalguard.go); nil if not guarded
-	genGuarded bool                        // guardGenerators has run
-	fatal      error                       // the first error that ends the run
-	depth      int                         // > 0 while a callback or posted job runs
-	baseFrames int                         // JS frames below a round run from a preemption point or .wait()
+	stopWatch  func() bool     // stops the context watcher (context.AfterFunc)
+	watchFired chan struct{}   // closed once a started context watcher has finished
+	quitMemory func()          // stops the memory watchdog and waits for it; nil without one
+	done       func(error)     // Start's completion; nil for Run
+	cols       *sandbox.ColMap // the script's columns back to its source; nil: the identity
+	fatal      error           // the first error that ends the run
+	depth      int             // > 0 while a callback or posted job runs
+	baseFrames int             // JS frames below a round run from a preemption point or .wait()
 	onStop     []func()
 	timers     timerQueue
 	armedAt    time.Time // deadline the clock timer is armed for; zero if none
 	armedStop  func() bool
 	printBuf   []byte
-	joinDepth  int        // nesting of the Array.prototype.join guard (limits.go)
 	rejections rejections // promises rejected with no handler yet (rejections.go)
+	sb         sandbox.Sandbox
 }
 
 // New returns a Loop with a fresh VM. Call it from the goroutine that will
@@ -104,14 +116,15 @@ func New(opts Options) *Loop {
 		wakeCh:    make(chan struct{}, 1),
 		maxMemory: opts.MaxMemory,
 	}
-	l.guardBudget = opts.MemoryGuardBudget
+	// The budget of the memory guards: MaxMemory, else MemoryGuardBudget, else DeviceMemory.
+	guardBudget := opts.MemoryGuardBudget
 	if opts.MaxMemory > 0 {
-		l.guardBudget = opts.MaxMemory
+		guardBudget = opts.MaxMemory
 	}
 	if opts.DeviceMemory > 0 {
 		l.mem = &devMem{budget: opts.DeviceMemory}
-		if l.guardBudget <= 0 {
-			l.guardBudget = opts.DeviceMemory
+		if guardBudget <= 0 {
+			guardBudget = opts.DeviceMemory
 			l.mem.guards = true // the guards weigh a call against this device's estimate
 		}
 	}
@@ -130,11 +143,8 @@ func New(opts Options) *Loop {
 	l.vm.SetTimeSource(l.clock.Now)
 	l.vm.SetPromiseRejectionTracker(l.trackRejection)
 	l.timers.init()
-	lazy := l.registerLazyGuards() // the sandbox guards on first use (guard_lazy.go)
+	l.sb.Attach(l.vm, guardBudget, (*loopHost)(l)) // before anything builds a built-in
 	l.installGlobals()
-	if !lazy {
-		l.installGuards()
-	}
 	return l
 }
 

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"sync/atomic"
 	"time"
+
+	"github.com/devicejs/devicejs/runtime/sandbox"
 )
 
 const (
@@ -49,6 +51,25 @@ func SetMemoryBackstop(f func(*ScriptError)) (prev func(*ScriptError)) {
 	return nil
 }
 
+// loopHost is a Loop as its sandbox's Host (sandbox.Host): the conversion of a *Loop costs
+// no allocation.
+type loopHost Loop
+
+// Interrupt ends the run (Loop.Interrupt).
+func (h *loopHost) Interrupt(err error) { (*Loop)(h).Interrupt(err) }
+
+// BudgetError is the run's budget error (budgetError) with message msg.
+func (h *loopHost) BudgetError(msg string) error { return (*Loop)(h).budgetError("%s", msg) }
+
+// DeviceEstimate is the device's heap estimate when the memory guards weigh calls against it
+// (Options.DeviceMemory without another budget).
+func (h *loopHost) DeviceEstimate() (int64, bool) {
+	if h.mem == nil || !h.mem.guards {
+		return 0, false
+	}
+	return h.mem.estimate.Load(), true
+}
+
 // budgetError is the *ScriptError of a run stopped at its memory budget.
 func (l *Loop) budgetError(format string, args ...any) *ScriptError {
 	return &ScriptError{Kind: KindLimit, File: l.filename, Err: ErrMemoryBudget,
@@ -60,7 +81,7 @@ func (l *Loop) budgetError(format string, args ...any) *ScriptError {
 // or the resident set grow by a quarter of the budget first, or backstopGrace
 // passes. Any goroutine (the watchdog's).
 func (l *Loop) watchStop(se *ScriptError, budget int64, samples []metrics.Sample, tick <-chan time.Time, quit <-chan struct{}) {
-	_, objects0 := heapFigures(samples)
+	_, objects0 := sandbox.HeapFigures(samples)
 	rss0 := residentBytes()
 	slack := uint64(budget / 4)
 	since := time.Now()
@@ -70,7 +91,7 @@ func (l *Loop) watchStop(se *ScriptError, budget int64, samples []metrics.Sample
 			return
 		case <-tick:
 		}
-		_, objects := heapFigures(samples)
+		_, objects := sandbox.HeapFigures(samples)
 		rss := residentBytes()
 		if objects > objects0+slack || rss > rss0+slack || time.Since(since) >= backstopGrace {
 			if f := memoryBackstop.Load(); f != nil {
@@ -79,18 +100,6 @@ func (l *Loop) watchStop(se *ScriptError, budget int64, samples []metrics.Sample
 			return
 		}
 	}
-}
-
-// heapFigures reads the live heap bytes as of the last collection and the
-// bytes of heap objects now.
-func heapFigures(samples []metrics.Sample) (live, objects uint64) {
-	metrics.Read(samples)
-	for i, p := range []*uint64{&live, &objects} {
-		if samples[i].Value.Kind() == metrics.KindUint64 {
-			*p = samples[i].Value.Uint64()
-		}
-	}
-	return live, objects
 }
 
 // residentBytes is the process's resident set size from /proc/self/statm,

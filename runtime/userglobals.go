@@ -11,6 +11,8 @@ import (
 	"strings"
 
 	"github.com/dop251/goja"
+
+	"github.com/devicejs/devicejs/runtime/sandbox"
 )
 
 // Globals are per-device values a host gives a script as plain global variables before the
@@ -112,7 +114,7 @@ func (g Globals) encode() (map[string][]byte, error) {
 			}
 			return nil, &GlobalsError{Key: k, Err: err}
 		}
-		if JSONDepth(string(b)) > maxGlobalsDepth {
+		if sandbox.JSONDepth(string(b)) > maxGlobalsDepth {
 			return nil, &GlobalsError{Key: k, Err: fmt.Errorf("nested deeper than %d levels", maxGlobalsDepth)}
 		}
 		if total += len(b); total > MaxGlobalsBytes {

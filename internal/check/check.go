@@ -10,7 +10,7 @@ import (
 	"fmt"
 	"sort"
 
-	"github.com/devicejs/devicejs/runtime"
+	"github.com/devicejs/devicejs/runtime/sandbox"
 	"github.com/dop251/goja/ast"
 	"github.com/dop251/goja/file"
 	"github.com/dop251/goja/parser"
@@ -43,12 +43,12 @@ func (d Diagnostic) String() string {
 // Script checks the script src named filename and returns its diagnostics in source order. A
 // script with a syntax error has exactly one diagnostic, the parser's first error.
 //
-// Source too long or nested too deep for the runtime (runtime.CheckSource) is an Error at the
+// Source too long or nested too deep for the runtime (sandbox.CheckSource) is an Error at the
 // point where the bound was crossed, found before goja's parser sees it: the parser and the walk
 // below would otherwise recurse once per level.
 func Script(filename, src string) []Diagnostic {
-	if err := runtime.CheckSource(src); err != nil {
-		var b *runtime.SourceBoundError
+	if err := sandbox.CheckSource(src); err != nil {
+		var b *sandbox.SourceBoundError
 		off := 0
 		if errors.As(err, &b) {
 			off = min(b.Offset, len(src))

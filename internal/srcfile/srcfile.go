@@ -1,5 +1,5 @@
 // Package srcfile reads the JavaScript files devicejs runs (device scripts, test files): regular
-// files only, at most runtime.MaxSourceBytes, through a reader that stops at that bound. Every
+// files only, at most sandbox.MaxSourceBytes, through a reader that stops at that bound. Every
 // path that reads a script or a test file goes through it: `devicejs run`, `fleet`, `check`,
 // `test`, devtest's device.start and the root package's ScriptFile.
 //
@@ -16,12 +16,12 @@ import (
 	"io/fs"
 	"os"
 
-	"github.com/devicejs/devicejs/runtime"
+	"github.com/devicejs/devicejs/runtime/sandbox"
 )
 
-// MaxBytes is the size bound of a source file: runtime.MaxSourceBytes (16 MiB), the longest
+// MaxBytes is the size bound of a source file: sandbox.MaxSourceBytes (16 MiB), the longest
 // source goja's parser is given.
-const MaxBytes = runtime.MaxSourceBytes
+const MaxBytes = sandbox.MaxSourceBytes
 
 // ErrNotRegular is wrapped by the error for a path that is not a regular file (errors.Is).
 var ErrNotRegular = errors.New("not a regular file")

@@ -1,8 +1,6 @@
-package runtime
+package sandbox
 
 import (
-	"context"
-	"io"
 	"testing"
 
 	"github.com/dop251/goja"
@@ -10,14 +8,14 @@ import (
 	"github.com/devicejs/devicejs/internal/gojainternal"
 )
 
-// TestEvalGuardInstalled: a loop's (*goja.Runtime).global.Eval, which decides whether eval(x)
-// is direct, is its checked eval (evalguard.go); the layout itself is checked by
+// TestEvalGuardInstalled: a sandboxed VM's (*goja.Runtime).global.Eval, which decides whether
+// eval(x) is direct, is its checked eval (evalguard.go); the layout itself is checked by
 // internal/gojainternal's TestLayout.
 func TestEvalGuardInstalled(t *testing.T) {
-	l := New(Options{Stdout: io.Discard})
+	l := newTestVM(0)
 	w := l.vm.GlobalObject().Get("eval").(*goja.Object)
 	if slot, ok := gojainternal.EvalSlotOf(l.vm); !ok || slot.Get() != w {
-		t.Error("the loop's global.Eval is not its checked eval")
+		t.Error("the VM's global.Eval is not its checked eval")
 	}
 }
 
@@ -32,12 +30,12 @@ func TestGeneratorGuardNotBuiltForPlainScripts(t *testing.T) {
 		{"function* g() {}", true},
 		{"eval('1 * 2')", true}, // conservative for eval source: contains "*"
 	} {
-		l := New(Options{Stdout: io.Discard})
-		if err := l.Run(context.Background(), "t.js", tc.src); err != nil {
+		l := newTestVM(0)
+		if err := l.run("t.js", tc.src); err != nil {
 			t.Fatalf("%q: %v", tc.src, err)
 		}
-		if l.genGuarded != tc.want {
-			t.Errorf("%q: guard built %v, want %v", tc.src, l.genGuarded, tc.want)
+		if l.sb.genGuarded != tc.want {
+			t.Errorf("%q: guard built %v, want %v", tc.src, l.sb.genGuarded, tc.want)
 		}
 	}
 }

@@ -1,14 +1,11 @@
-package runtime
+package sandbox
 
 import (
-	"context"
-	"io"
 	"reflect"
 	goruntime "runtime"
 	"slices"
 	"strings"
 	"testing"
-	"weak"
 
 	"github.com/dop251/goja"
 
@@ -42,9 +39,9 @@ func TestLazyGuardsCoverInstallGuards(t *testing.T) {
 		}
 	}
 	for _, budget := range []int64{0, 1 << 40} {
-		eager := New(Options{Stdout: io.Discard, MemoryGuardBudget: budget})
-		eager.installGuards() // what a loop without lazy guards gets
-		lazy := New(Options{Stdout: io.Discard, MemoryGuardBudget: budget})
+		eager := newTestVM(budget)
+		eager.sb.installGuards() // what a loop without lazy guards gets
+		lazy := newTestVM(budget)
 		lazyOwners := owners(lazy.vm)
 		var wrapped []string
 		for owner, o := range owners(eager.vm) {
@@ -58,7 +55,7 @@ func TestLazyGuardsCoverInstallGuards(t *testing.T) {
 					continue
 				}
 				fn := goruntime.FuncForPC(reflect.ValueOf(*f).Pointer())
-				if fn == nil || !strings.Contains(fn.Name(), "(*Loop).wrap.") {
+				if fn == nil || !strings.Contains(fn.Name(), "(*Sandbox).wrap.") {
 					continue
 				}
 				wrapped = append(wrapped, owner+"."+name)
@@ -89,7 +86,7 @@ func TestLazyGuardsCoverInstallGuards(t *testing.T) {
 // eager wrappers.
 func TestLazyGuardsCostNothingUntilUsed(t *testing.T) {
 	for _, budget := range []int64{0, 1 << 40} {
-		l := New(Options{Stdout: io.Discard, MemoryGuardBudget: budget})
+		l := newTestVM(budget)
 		for _, name := range []string{"JSON", "GoError", "Array", "String", "StringPrototype"} {
 			if gojainternal.RuntimeGlobal(l.vm, name) != nil {
 				t.Errorf("budget %d: New built %s", budget, name)
@@ -113,14 +110,13 @@ func TestLazyGuardsCostNothingUntilUsed(t *testing.T) {
 	}
 	for _, tc := range tt {
 		for _, budget := range []int64{0, 1 << 40} {
-			var out strings.Builder
-			l := New(Options{Stdout: &out, MemoryGuardBudget: budget})
-			if err := l.Run(context.Background(), "t.js", `try { `+tc.src+`; print('no error') } catch (e) { print(e.name) }
+			l := newTestVM(budget)
+			if err := l.run("t.js", `try { `+tc.src+`; print('no error') } catch (e) { print(e.name) }
 				print(typeof GoError, 'GoError' in globalThis)`); err != nil {
 				t.Fatalf("%s, budget %d: %v", tc.name, budget, err)
 			}
-			if out.String() != "RangeError\nundefined false\n" {
-				t.Errorf("%s, budget %d: %q, want a RangeError and no GoError", tc.name, budget, out.String())
+			if l.out.String() != "RangeError\nundefined false\n" {
+				t.Errorf("%s, budget %d: %q, want a RangeError and no GoError", tc.name, budget, l.out.String())
 			}
 		}
 	}
@@ -134,26 +130,4 @@ func getQuiet(o *goja.Object, name string) (v goja.Value) {
 		}
 	}()
 	return o.Get(name)
-}
-
-// TestLazyGuardsKeepNoLoopAlive: the registry of lazily guarded loops (and what it records of
-// their VMs) keeps nothing of a finished loop alive, with and without a budget, after the
-// script built every lazily guarded built-in.
-func TestLazyGuardsKeepNoLoopAlive(t *testing.T) {
-	for _, budget := range []int64{0, 1 << 40} {
-		wp := func() weak.Pointer[Loop] {
-			l := New(Options{Stdout: io.Discard, MemoryGuardBudget: budget})
-			if err := l.Run(context.Background(), "t.js", `JSON.parse('[1]'); Array.from([1]); [].constructor.from([2]);
-				[1].join(); ''.repeat(1); ''.split(','); [1].fill(0)`); err != nil {
-				t.Fatal(err)
-			}
-			return weak.Make(l)
-		}()
-		for i := 0; i < 5 && wp.Value() != nil; i++ {
-			goruntime.GC()
-		}
-		if wp.Value() != nil {
-			t.Errorf("budget %d: the finished loop is still reachable", budget)
-		}
-	}
 }

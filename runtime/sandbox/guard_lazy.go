@@ -1,4 +1,4 @@
-package runtime
+package sandbox
 
 import (
 	"sync"
@@ -21,7 +21,7 @@ import (
 // factories of those methods in goja's process-wide templates (internal/gojainternal) are
 // replaced once per process, as the allocation guards' are: when a VM of a registered loop
 // builds one of them, the replacement swaps the Go function inside goja's own native function
-// for a closure that runs the same guard (l.jsonParse, l.nested, ...) with the same original
+// for a closure that runs the same guard (sb.jsonParse, sb.nested, ...) with the same original
 // (goja.AssertFunction of goja's function, taken before the swap). A VM that never touches
 // them pays nothing; one that does gets the same checks, same errors, same name, length and
 // attributes (the JS objects are goja's own).
@@ -49,7 +49,7 @@ type lazyGuard struct {
 	owner  string // "JSON", "Array" (the constructor), "Array.prototype", "String.prototype"
 	name   string
 	budget bool
-	guard  func(l *Loop) guardFunc
+	guard  func(sb *Sandbox) guardFunc
 }
 
 // lazyGuards are the wrappers of installGuards: the sandbox guards, then (loops with a memory
@@ -57,34 +57,34 @@ type lazyGuard struct {
 // the later around the earlier, as installGuards wraps them.
 // TestLazyGuardsCoverInstallGuards keeps this list equal to what installGuards wraps.
 var lazyGuards = []lazyGuard{
-	{"JSON", "parse", false, func(l *Loop) guardFunc { return l.jsonParse }},
-	{"JSON", "stringify", false, func(l *Loop) guardFunc { return l.jsonStringify }},
-	{"Array.prototype", "join", false, func(l *Loop) guardFunc { return l.nested }},
-	{"Array.prototype", "toLocaleString", false, func(l *Loop) guardFunc { return l.nested }},
-	{"String.prototype", "repeat", false, func(l *Loop) guardFunc { return l.stringRepeat }},
-	{"String.prototype", "padStart", false, func(l *Loop) guardFunc { return l.stringPad }},
-	{"String.prototype", "padEnd", false, func(l *Loop) guardFunc { return l.stringPad }},
+	{"JSON", "parse", false, func(sb *Sandbox) guardFunc { return sb.jsonParse }},
+	{"JSON", "stringify", false, func(sb *Sandbox) guardFunc { return sb.jsonStringify }},
+	{"Array.prototype", "join", false, func(sb *Sandbox) guardFunc { return sb.nested }},
+	{"Array.prototype", "toLocaleString", false, func(sb *Sandbox) guardFunc { return sb.nested }},
+	{"String.prototype", "repeat", false, func(sb *Sandbox) guardFunc { return sb.stringRepeat }},
+	{"String.prototype", "padStart", false, func(sb *Sandbox) guardFunc { return sb.stringPad }},
+	{"String.prototype", "padEnd", false, func(sb *Sandbox) guardFunc { return sb.stringPad }},
 
-	{"Array.prototype", "fill", true, func(l *Loop) guardFunc { return l.arrayFill }},
-	{"Array.prototype", "map", true, func(l *Loop) guardFunc { return l.arrayMap }},
-	{"Array.prototype", "slice", true, func(l *Loop) guardFunc { return l.arraySlice }},
-	{"Array.prototype", "concat", true, func(l *Loop) guardFunc { return l.arrayConcat }},
-	{"Array.prototype", "join", true, func(l *Loop) guardFunc { return l.arrayJoin }},
-	{"Array", "from", true, func(l *Loop) guardFunc { return l.arrayFrom }},
-	{"String.prototype", "split", true, func(l *Loop) guardFunc { return l.stringSplit }},
-	{"String.prototype", "replace", true, func(l *Loop) guardFunc { return l.stringReplace(false) }},
-	{"String.prototype", "replaceAll", true, func(l *Loop) guardFunc { return l.stringReplace(true) }},
-	{"String.prototype", "concat", true, func(l *Loop) guardFunc { return l.stringConcat }},
+	{"Array.prototype", "fill", true, func(sb *Sandbox) guardFunc { return sb.arrayFill }},
+	{"Array.prototype", "map", true, func(sb *Sandbox) guardFunc { return sb.arrayMap }},
+	{"Array.prototype", "slice", true, func(sb *Sandbox) guardFunc { return sb.arraySlice }},
+	{"Array.prototype", "concat", true, func(sb *Sandbox) guardFunc { return sb.arrayConcat }},
+	{"Array.prototype", "join", true, func(sb *Sandbox) guardFunc { return sb.arrayJoin }},
+	{"Array", "from", true, func(sb *Sandbox) guardFunc { return sb.arrayFrom }},
+	{"String.prototype", "split", true, func(sb *Sandbox) guardFunc { return sb.stringSplit }},
+	{"String.prototype", "replace", true, func(sb *Sandbox) guardFunc { return sb.stringReplace(false) }},
+	{"String.prototype", "replaceAll", true, func(sb *Sandbox) guardFunc { return sb.stringReplace(true) }},
+	{"String.prototype", "concat", true, func(sb *Sandbox) guardFunc { return sb.stringConcat }},
 }
 
-// guardOwned guards the methods of o (owner), in list order. Loop only.
-func (l *Loop) guardOwned(o *goja.Object, owner string) {
+// guardOwned guards the methods of o (owner), in list order. VM goroutine only.
+func (sb *Sandbox) guardOwned(o *goja.Object, owner string) {
 	for _, g := range lazyGuards {
-		if g.owner != owner || g.budget && l.guardBudget <= 0 {
+		if g.owner != owner || g.budget && sb.guardBudget <= 0 {
 			continue
 		}
 		if m, ok := o.Get(g.name).(*goja.Object); ok {
-			l.lazyGuard(m, g.guard(l))
+			sb.lazyGuard(m, g.guard(sb))
 		}
 	}
 }
@@ -111,13 +111,13 @@ func patchSandboxTemplates() bool {
 		return false
 	}
 	// after makes m[name] call goja's factory, then then on the object made, in a loop's VM.
-	after := func(m *map[unistring.String]gojainternal.Factory, name string, then func(l *Loop, o *goja.Object)) {
+	after := func(m *map[unistring.String]gojainternal.Factory, name string, then func(sb *Sandbox, o *goja.Object)) {
 		orig := (*m)[unistring.String(name)]
 		(*m)[unistring.String(name)] = func(r *goja.Runtime) goja.Value {
 			v := orig(r)
-			if l := lazyLoopOf(r); l != nil {
+			if sb := lazyLoopOf(r); sb != nil {
 				if o := gojainternal.PropObject(v); o != nil {
-					then(l, o)
+					then(sb, o)
 				}
 			}
 			return v
@@ -126,10 +126,10 @@ func patchSandboxTemplates() bool {
 	// JSON and the Array constructor are built whole (their methods are plain properties):
 	// guard those once the object is made. The Array constructor is reached by two routes
 	// (Array, [].constructor): the first guards it.
-	after(global, "JSON", func(l *Loop, o *goja.Object) { l.guardOwned(o, "JSON") })
-	arrayCtor := func(l *Loop, o *goja.Object) {
-		if l.guardBudget > 0 && lazyFirst(l) {
-			l.guardOwned(o, "Array")
+	after(global, "JSON", func(sb *Sandbox, o *goja.Object) { sb.guardOwned(o, "JSON") })
+	arrayCtor := func(sb *Sandbox, o *goja.Object) {
+		if sb.guardBudget > 0 && lazyFirst(sb) {
+			sb.guardOwned(o, "Array")
 		}
 	}
 	after(global, "Array", arrayCtor)
@@ -140,7 +140,7 @@ func patchSandboxTemplates() bool {
 		if m := protos[g.owner]; m != nil && !done[g.owner+"."+g.name] {
 			done[g.owner+"."+g.name] = true
 			owner, name := g.owner, g.name
-			after(m, name, func(l *Loop, o *goja.Object) { l.guardMethod(o, owner, name) })
+			after(m, name, func(sb *Sandbox, o *goja.Object) { sb.guardMethod(o, owner, name) })
 		}
 	}
 	delete(*global, "GoError")
@@ -155,21 +155,21 @@ func patchSandboxTemplates() bool {
 }
 
 // guardMethod guards the method o (owner's name), with every guard the list has for it, in
-// order. Loop only.
-func (l *Loop) guardMethod(o *goja.Object, owner, name string) {
+// order. VM goroutine only.
+func (sb *Sandbox) guardMethod(o *goja.Object, owner, name string) {
 	for _, g := range lazyGuards {
-		if g.owner == owner && g.name == name && (!g.budget || l.guardBudget > 0) {
-			l.lazyGuard(o, g.guard(l))
+		if g.owner == owner && g.name == name && (!g.budget || sb.guardBudget > 0) {
+			sb.lazyGuard(o, g.guard(sb))
 		}
 	}
 }
 
-// lazyFirst reports whether l's Array constructor (one per VM) is not guarded yet, and
-// marks it guarded. Loop only.
-func lazyFirst(l *Loop) bool {
+// lazyFirst reports whether sb's Array constructor (one per VM) is not guarded yet, and
+// marks it guarded. VM goroutine only.
+func lazyFirst(sb *Sandbox) bool {
 	lazyLoops.Lock()
 	defer lazyLoops.Unlock()
-	e := lazyLoops.m[gojainternal.RuntimeKey(l.vm)]
+	e := lazyLoops.m[gojainternal.RuntimeKey(sb.vm)]
 	if e == nil || e.arrayGuarded {
 		return false
 	}
@@ -178,8 +178,8 @@ func lazyFirst(l *Loop) bool {
 }
 
 // lazyGuard swaps the Go function of goja's native function o for one that runs guard with
-// the original. Loop only (goja calls the factories on the loop goroutine).
-func (l *Loop) lazyGuard(o *goja.Object, guard guardFunc) {
+// the original. VM goroutine only (goja calls the factories on the loop goroutine).
+func (sb *Sandbox) lazyGuard(o *goja.Object, guard guardFunc) {
 	f, _ := gojainternal.NativeSlots(o)
 	if f == nil || *f == nil {
 		return
@@ -202,23 +202,23 @@ var lazyLoops struct {
 // A lazyEntry is a registered loop, held weakly, and whether its VM's Array constructor is
 // guarded (a flag, not the object: the entry must keep nothing of the VM alive).
 type lazyEntry struct {
-	wp           weak.Pointer[Loop]
+	wp           weak.Pointer[Sandbox]
 	arrayGuarded bool
 }
 
-// registerLazyGuards makes l's VM get the sandbox guards (and, with a memory budget, the
+// registerLazyGuards makes sb's VM get the sandbox guards (and, with a memory budget, the
 // memory guards) on first use of each guarded built-in, and reports whether it did; false
 // (goja's layout not the expected one) means installGuards must install them now. Call it
-// before anything builds JSON, Array or String.prototype and Array.prototype methods in l's VM.
-func (l *Loop) registerLazyGuards() bool {
+// before anything builds JSON, Array or String.prototype and Array.prototype methods in sb's VM.
+func (sb *Sandbox) registerLazyGuards() bool {
 	patchGuardTemplates() // the first loop of the process patches goja's templates
 	if !lazyGuardsOn {
 		return false
 	}
-	if l.guardBudget > 0 {
-		l.registerBudget() // as installMemoryGuards: the allocation guards check this budget too
+	if sb.guardBudget > 0 {
+		sb.registerBudget() // as installMemoryGuards: the allocation guards check this budget too
 	}
-	e := &lazyEntry{wp: weak.Make(l)}
+	e := &lazyEntry{wp: weak.Make(sb)}
 	lazyLoops.Lock()
 	defer lazyLoops.Unlock()
 	if lazyLoops.m == nil {
@@ -232,20 +232,20 @@ func (l *Loop) registerLazyGuards() bool {
 		}
 		lazyLoops.nextSweep = 2*len(lazyLoops.m) + 1024
 	}
-	lazyLoops.m[gojainternal.RuntimeKey(l.vm)] = e
+	lazyLoops.m[gojainternal.RuntimeKey(sb.vm)] = e
 	return true
 }
 
 // lazyLoopOf is the loop with lazy sandbox guards that owns r, or nil.
-func lazyLoopOf(r *goja.Runtime) *Loop {
+func lazyLoopOf(r *goja.Runtime) *Sandbox {
 	lazyLoops.Lock()
 	e := lazyLoops.m[gojainternal.RuntimeKey(r)]
 	lazyLoops.Unlock()
 	if e == nil {
 		return nil
 	}
-	if l := e.wp.Value(); l != nil && l.vm == r {
-		return l
+	if sb := e.wp.Value(); sb != nil && sb.vm == r {
+		return sb
 	}
 	return nil
 }

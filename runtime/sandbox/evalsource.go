@@ -1,4 +1,4 @@
-package runtime
+package sandbox
 
 import (
 	"errors"
@@ -72,11 +72,11 @@ func sourceEdits(n ast.Node, src string) (site bool, eds []edit) {
 	if !ok {
 		return false, nil
 	}
-	l, r := offset(lp), offset(rp)
-	if l < 0 || r <= l || r >= len(src) || src[l] != '(' || src[r] != ')' {
+	sb, r := offset(lp), offset(rp)
+	if sb < 0 || r <= sb || r >= len(src) || src[sb] != '(' || src[r] != ')' {
 		return true, nil
 	}
-	return true, []edit{{off: l + 1, text: sourceOpen(name)}, {off: r, text: ")", close: true}}
+	return true, []edit{{off: sb + 1, text: sourceOpen(name)}, {off: r, text: ")", close: true}}
 }
 
 // sourceOf reports whether n is a call site (callSite) and whether its
@@ -115,7 +115,7 @@ func sourceOf(n ast.Node) (site, wrapped bool) {
 // it is nil, eval and Function are read from g at the first call rather
 // than here, because goja builds a built-in on first access. With
 // fnGuarded, Function checks its own arguments and a call of it passes
-// them on unchanged. Loop only.
+// them on unchanged. VM goroutine only.
 //
 // The callee is evaluated twice, once as the call's callee and once as the
 // check's first argument, and a getter (an accessor eval on the global
@@ -126,12 +126,12 @@ func sourceOf(n ast.Node) (site, wrapped bool) {
 // check points at the checked eval when it saw eval, and at an object no
 // script can reach when it did not. The call of a real eval then runs the
 // checked eval's body, an indirect eval of the checked source.
-func (l *Loop) installSourceCheck(g *goja.Object, evalFn goja.Value, fnGuarded bool) {
+func (sb *Sandbox) installSourceCheck(g *goja.Object, evalFn goja.Value, fnGuarded bool) {
 	var fnCtor goja.Value
 	read := evalFn != nil
-	slot, direct := gojainternal.EvalSlotOf(l.vm)
+	slot, direct := gojainternal.EvalSlotOf(sb.vm)
 	direct = direct && evalFn != nil && goja.Value(slot.Get()) == evalFn
-	unreachable := l.vm.NewObject()
+	unreachable := sb.vm.NewObject()
 	check := func(call goja.FunctionCall) goja.Value {
 		if direct { // last, after the conversions that may run script code
 			defer func() {
@@ -156,17 +156,17 @@ func (l *Loop) installSourceCheck(g *goja.Object, evalFn goja.Value, fnGuarded b
 		switch {
 		case len(args) == 0:
 		case callee.SameAs(evalFn):
-			args[0] = l.evalSource(args[0])
+			args[0] = sb.evalSource(args[0])
 		case fnCtor != nil && callee.SameAs(fnCtor):
-			args = l.functionSource(args)
+			args = sb.functionSource(args)
 		}
-		return l.iterable(args)
+		return sb.iterable(args)
 	}
-	fn := l.nativeFunc(sourceName, check)
+	fn := sb.nativeFunc(sourceName, check)
 	if err := g.DefineDataProperty(sourceName, fn, goja.FLAG_FALSE, goja.FLAG_FALSE, goja.FLAG_FALSE); err != nil {
 		panic(err)
 	}
-	l.defineHook(sourceName, fn)
+	sb.defineHook(sourceName, fn)
 }
 
 // evalSource checks the argument of a direct eval: a non-string is
@@ -176,15 +176,15 @@ func (l *Loop) installSourceCheck(g *goja.Object, evalFn goja.Value, fnGuarded b
 // unchanged if it does not parse as a script (goja then reports its own
 // SyntaxError), if it has lone surrogates (which the conversion to Go would
 // lose), or if the rewrite's check fails.
-func (l *Loop) evalSource(v goja.Value) goja.Value {
+func (sb *Sandbox) evalSource(v goja.Value) goja.Value {
 	s, ok := v.(goja.String)
 	if !ok {
 		return v
 	}
 	src := s.String()
-	l.checkDepth(src)
+	sb.checkDepth(src)
 	if mayDefineGenerators(src) {
-		l.guardGenerators()
+		sb.guardGenerators()
 	}
 	if !mayNeedInstrument(src) {
 		return v
@@ -194,14 +194,14 @@ func (l *Loop) evalSource(v goja.Value) goja.Value {
 		return v
 	}
 	if !wellFormed(s) {
-		l.throwSyntaxError(errLoneSurrogate.Error())
+		sb.throwSyntaxError(errLoneSurrogate.Error())
 	}
 	r, p, err := instrumented(evalFile, prg, src, 0)
 	if err != nil {
-		l.throwSyntaxError(err.Error())
+		sb.throwSyntaxError(err.Error())
 	}
 	if p != nil {
-		return l.vm.ToValue(r.src)
+		return sb.vm.ToValue(r.src)
 	}
 	return v
 }
@@ -221,7 +221,7 @@ var errLoneSurrogate = errors.New("source with a lone surrogate (an unpaired \\u
 // docs/runtime.md), and returned as one parameter string and the body.
 // If it does not parse, or the instrumented text cannot be split back into
 // parameters and body, the converted strings are returned unchanged.
-func (l *Loop) functionSource(args []goja.Value) []goja.Value {
+func (sb *Sandbox) functionSource(args []goja.Value) []goja.Value {
 	if len(args) == 0 {
 		return args
 	}
@@ -239,17 +239,17 @@ func (l *Loop) functionSource(args []goja.Value) []goja.Value {
 	}
 	params := strings.Join(plain[:len(plain)-1], ",")
 	src := fnPrefix + params + fnSep + plain[len(plain)-1] + fnSuffix
-	l.checkDepth(src)
+	sb.checkDepth(src)
 	prg, err := parser.ParseFile(nil, evalFile, src, 0, parser.WithDisableSourceMaps)
 	if err != nil {
 		return args
 	}
 	if !well {
-		l.throwSyntaxError(errLoneSurrogate.Error())
+		sb.throwSyntaxError(errLoneSurrogate.Error())
 	}
 	r, p, err := instrumented(evalFile, prg, src, 2) // "function" is at offset 1, file.Idx 2
 	if err != nil {
-		l.throwSyntaxError(err.Error())
+		sb.throwSyntaxError(err.Error())
 	}
 	if p == nil {
 		return args
@@ -259,9 +259,9 @@ func (l *Loop) functionSource(args []goja.Value) []goja.Value {
 		return args
 	}
 	if len(args) == 1 {
-		return []goja.Value{l.vm.ToValue(ps[1])}
+		return []goja.Value{sb.vm.ToValue(ps[1])}
 	}
-	return []goja.Value{l.vm.ToValue(ps[0]), l.vm.ToValue(ps[1])}
+	return []goja.Value{sb.vm.ToValue(ps[0]), sb.vm.ToValue(ps[1])}
 }
 
 // splitFunction splits r, the instrumented Function source of a parameter
@@ -304,16 +304,16 @@ func mayNeedInstrument(src string) bool {
 // checkDepth throws a SyntaxError if src is too long or nested too deep
 // for goja's parser (CheckSource: the check and message of a script's own
 // source).
-func (l *Loop) checkDepth(src string) {
+func (sb *Sandbox) checkDepth(src string) {
 	if bound := CheckSource(src); bound != nil {
-		l.throwSyntaxError(bound.Error())
+		sb.throwSyntaxError(bound.Error())
 	}
 }
 
-// throwSyntaxError throws a SyntaxError with message msg. Loop only.
-func (l *Loop) throwSyntaxError(msg string) {
-	ctor := l.vm.GlobalObject().Get("SyntaxError")
-	obj, err := l.vm.New(ctor, l.vm.ToValue(msg))
+// throwSyntaxError throws a SyntaxError with message msg. VM goroutine only.
+func (sb *Sandbox) throwSyntaxError(msg string) {
+	ctor := sb.vm.GlobalObject().Get("SyntaxError")
+	obj, err := sb.vm.New(ctor, sb.vm.ToValue(msg))
 	if err != nil {
 		panic(err)
 	}
@@ -339,8 +339,8 @@ func wellFormed(s goja.String) bool {
 
 // iterable returns an object whose own Symbol.iterator yields vals: the
 // spread of the rewritten call uses nothing the script can replace.
-func (l *Loop) iterable(vals []goja.Value) goja.Value {
-	vm := l.vm
+func (sb *Sandbox) iterable(vals []goja.Value) goja.Value {
+	vm := sb.vm
 	define := func(o *goja.Object, name string, v goja.Value) {
 		if err := o.DefineDataProperty(name, v, goja.FLAG_TRUE, goja.FLAG_TRUE, goja.FLAG_TRUE); err != nil {
 			panic(err)

@@ -1,4 +1,4 @@
-package runtime
+package sandbox
 
 // prev records the kind of token just scanned: whether it ends an operand
 // and whether a statement may start after it.

@@ -1,4 +1,4 @@
-package runtime
+package sandbox
 
 import (
 	"github.com/dop251/goja"
@@ -30,53 +30,53 @@ const (
 	enterExpr = hookRef + enterName + "?0:"
 )
 
-// depthMargin is how many frames above Options.MaxCallStackSize goja's own,
+// depthMargin is how many frames above the configured bound (runtime.Options.MaxCallStackSize) goja's own,
 // uncatchable bound sits: room for what runs at the deepest level after the
 // RangeError (a catch block calling natives) and the backstop for code the
 // check does not cover (see docs/runtime.md, "Call-stack bound").
 const depthMargin = 64
 
-// installDepthCheck defines the hidden enterName getter on g. New has set
-// goja's bound to the configured limit (Options.MaxCallStackSize); the
+// installDepthCheck defines the hidden enterName getter on g. The owner has set
+// goja's bound to the configured limit (runtime.Options.MaxCallStackSize); the
 // getter throws a catchable RangeError beyond that limit, and goja's bound
 // moves depthMargin frames higher, where its uncatchable
-// *goja.StackOverflowError remains the backstop. Loop only.
+// *goja.StackOverflowError remains the backstop. VM goroutine only.
 //
 // The getter bounds the try stack too, at twice the limit: a generator that
 // delegates to itself (function* g() { yield* g() }) recurses in goja's Go
 // code with a constant call stack, past goja's bound, until the Go stack
 // overflows and kills the process; each level adds a try frame. Ordinary
 // code has at most one try frame per call frame unless it nests try blocks.
-func (l *Loop) installDepthCheck(g *goja.Object) {
+func (sb *Sandbox) installDepthCheck(g *goja.Object) {
 	check := func(goja.FunctionCall) goja.Value { return goja.Undefined() }
-	if stacks, limit, ok := gojainternal.CallStacks(l.vm); ok {
-		l.vm.SetMaxCallStackSize(limit + depthMargin)
+	if stacks, limit, ok := gojainternal.CallStacks(sb.vm); ok {
+		sb.vm.SetMaxCallStackSize(limit + depthMargin)
 		check = func(goja.FunctionCall) goja.Value {
 			if stacks.Calls() > limit || stacks.Tries() > 2*limit {
-				l.rangeError("Maximum call stack size exceeded")
+				sb.rangeError("Maximum call stack size exceeded")
 			}
 			return goja.Undefined()
 		}
 	}
-	getter := l.nativeFunc(enterName, check)
-	for _, o := range []*goja.Object{g, l.hookHolder()} {
+	getter := sb.nativeFunc(enterName, check)
+	for _, o := range []*goja.Object{g, sb.hookHolder()} {
 		if err := o.DefineAccessorProperty(enterName, getter, nil, goja.FLAG_FALSE, goja.FLAG_FALSE); err != nil {
 			panic(err)
 		}
 	}
-	l.defineHook(tickName, g.Get(tickName)) // installGlobals put the tick on g
+	sb.defineHook(tickName, g.Get(tickName)) // Install put the tick on g
 }
 
 // hookHolder returns Number.prototype, the object that holds the hooks the
-// rewrite reaches through hookRef. Loop only, before the script runs.
-func (l *Loop) hookHolder() *goja.Object {
-	return l.vm.GlobalObject().Get("Number").ToObject(l.vm).Get("prototype").ToObject(l.vm)
+// rewrite reaches through hookRef. VM goroutine only, before the script runs.
+func (sb *Sandbox) hookHolder() *goja.Object {
+	return sb.vm.GlobalObject().Get("Number").ToObject(sb.vm).Get("prototype").ToObject(sb.vm)
 }
 
 // defineHook defines the hook name on hookHolder: non-enumerable,
 // read-only and non-configurable, so no script can replace or delete it.
-func (l *Loop) defineHook(name string, v goja.Value) {
-	if err := l.hookHolder().DefineDataProperty(name, v, goja.FLAG_FALSE, goja.FLAG_FALSE, goja.FLAG_FALSE); err != nil {
+func (sb *Sandbox) defineHook(name string, v goja.Value) {
+	if err := sb.hookHolder().DefineDataProperty(name, v, goja.FLAG_FALSE, goja.FLAG_FALSE, goja.FLAG_FALSE); err != nil {
 		panic(err)
 	}
 }

@@ -1,4 +1,4 @@
-package runtime
+package sandbox
 
 import (
 	"math"
@@ -34,10 +34,10 @@ import (
 var allocGuardsOn bool
 
 // guardTemplates patches goja's templates once per process, when the first loop is made
-// (registerLazyGuards, called by New before its VM builds any built-in) rather than at init:
+// (registerLazyGuards, called by Attach before its VM builds any built-in) rather than at init:
 // the check and the patches build throwaway runtimes and typed arrays (~1.3 ms of start-up
 // CPU), which a process that runs no script (devicejs broker, a fleet supervisor, version)
-// need not pay. Only New makes goja runtimes in devicejs; a plain goja.New runtime made
+// need not pay. Only runtime.New attaches sandboxes in devicejs; a plain goja.New runtime made
 // before the first loop keeps goja's unguarded built-ins.
 var guardTemplates sync.Once
 
@@ -290,7 +290,7 @@ func arrayCopy(name string) estimator {
 // the loop that owns r, the run ends with the budget error (it returns true, the call must
 // not go on); past AllocationCap it throws a catchable RangeError (msg).
 func stopAlloc(r *goja.Runtime, what string, need float64, msg string) bool {
-	if l := loopOf(r); l != nil && l.overBudget(what, need) {
+	if sb := loopOf(r); sb != nil && sb.overBudget(what, need) {
 		return true
 	}
 	if need > float64(AllocationCap()) {
@@ -308,20 +308,20 @@ func stopAlloc(r *goja.Runtime, what string, need float64, msg string) bool {
 // budgetLoops maps the runtime of each loop with a memory budget (by address) to its loop,
 // for the allocation guards, which goja calls with the runtime only. The loop is held weakly:
 // an entry keeps nothing alive; entries of collected loops are swept when the map has doubled
-// since the last sweep. A runtime at the address of a collected one is told apart by l.vm.
+// since the last sweep. A runtime at the address of a collected one is told apart by sb.vm.
 var budgetLoops struct {
 	sync.Mutex
-	m         map[uintptr]weak.Pointer[Loop]
+	m         map[uintptr]weak.Pointer[Sandbox]
 	nextSweep int
 }
 
-// registerBudget makes l's budget apply to the allocation guards of its VM. Loop only.
-func (l *Loop) registerBudget() {
-	wp := weak.Make(l)
+// registerBudget makes sb's budget apply to the allocation guards of its VM. VM goroutine only.
+func (sb *Sandbox) registerBudget() {
+	wp := weak.Make(sb)
 	budgetLoops.Lock()
 	defer budgetLoops.Unlock()
 	if budgetLoops.m == nil {
-		budgetLoops.m = map[uintptr]weak.Pointer[Loop]{}
+		budgetLoops.m = map[uintptr]weak.Pointer[Sandbox]{}
 	}
 	if len(budgetLoops.m) >= budgetLoops.nextSweep {
 		for k, v := range budgetLoops.m {
@@ -331,16 +331,16 @@ func (l *Loop) registerBudget() {
 		}
 		budgetLoops.nextSweep = 2*len(budgetLoops.m) + 1024
 	}
-	budgetLoops.m[gojainternal.RuntimeKey(l.vm)] = wp
+	budgetLoops.m[gojainternal.RuntimeKey(sb.vm)] = wp
 }
 
 // loopOf is the loop with a budget that owns r, or nil.
-func loopOf(r *goja.Runtime) *Loop {
+func loopOf(r *goja.Runtime) *Sandbox {
 	budgetLoops.Lock()
 	wp, ok := budgetLoops.m[gojainternal.RuntimeKey(r)]
 	budgetLoops.Unlock()
-	if l := wp.Value(); ok && l != nil && l.vm == r {
-		return l
+	if sb := wp.Value(); ok && sb != nil && sb.vm == r {
+		return sb
 	}
 	return nil
 }
@@ -411,7 +411,7 @@ func AllocGuardsOn() bool {
 // NewArrayBuffer is vm.NewArrayBuffer(data) for buffers the host hands to a script (an MQTT
 // message's binary payload): it makes sure the realm's ArrayBuffer constructor, which the
 // script can reach as buffer.constructor, is the checked one first, also when the script has
-// touched no typed array or ArrayBuffer global yet. Loop only.
+// touched no typed array or ArrayBuffer global yet. VM goroutine only.
 func NewArrayBuffer(vm *goja.Runtime, data []byte) goja.ArrayBuffer {
 	ab := vm.NewArrayBuffer(data)
 	if allocGuardsOn {

@@ -1,4 +1,4 @@
-package runtime
+package sandbox
 
 import (
 	"os"
@@ -86,18 +86,18 @@ func TestInstrument(t *testing.T) {
 
 func TestColMap(t *testing.T) {
 	// Original "ab{cd" with 3 bytes inserted after column 3 and 2 after column 5.
-	m := &colMap{lines: map[int][]insertion{1: {{col: 3, n: 3}, {col: 5, n: 2}}}}
+	m := &ColMap{lines: map[int][]insertion{1: {{col: 3, n: 3}, {col: 5, n: 2}}}}
 	tt := []struct{ line, gen, want int }{
 		{1, 1, 1}, {1, 2, 2}, {1, 3, 3}, {1, 5, 3}, {1, 6, 3}, {1, 7, 4},
 		{1, 8, 5}, {1, 9, 5}, {1, 10, 5}, {2, 7, 7},
 	}
 	for _, tc := range tt {
-		if got := m.original(tc.line, tc.gen); got != tc.want {
+		if got := m.Original(tc.line, tc.gen); got != tc.want {
 			t.Errorf("original(%d, %d) = %d, want %d", tc.line, tc.gen, got, tc.want)
 		}
 	}
-	var nilMap *colMap
-	if nilMap.original(3, 4) != 4 {
+	var nilMap *ColMap
+	if nilMap.Original(3, 4) != 4 {
 		t.Error("nil map is not the identity")
 	}
 }

@@ -1,4 +1,4 @@
-package runtime
+package sandbox
 
 import (
 	"strconv"
@@ -59,8 +59,8 @@ var probes = goja.MustCompile("probes.js", "["+fnKinds[1].probe+", "+fnKinds[2].
 // installEvalGuard replaces eval and the function constructors on g with
 // their checked wrappers (see above) and reports what it replaced:
 // evalFn is the eval wrapper (nil if eval was left alone), fnGuarded
-// whether the constructors were replaced. Loop only.
-func (l *Loop) installEvalGuard(g *goja.Object) (evalFn goja.Value, fnGuarded bool) {
+// whether the constructors were replaced. VM goroutine only.
+func (sb *Sandbox) installEvalGuard(g *goja.Object) (evalFn goja.Value, fnGuarded bool) {
 	orig, ok := g.Get("eval").(*goja.Object)
 	if !ok {
 		return nil, false
@@ -73,22 +73,22 @@ func (l *Loop) installEvalGuard(g *goja.Object) (evalFn goja.Value, fnGuarded bo
 	evaluate := func(src goja.Value) goja.Value {
 		return evalGo(goja.FunctionCall{This: goja.Undefined(), Arguments: []goja.Value{src}})
 	}
-	if slot, ok := gojainternal.EvalSlotOf(l.vm); ok && slot.Get() == orig {
-		w := l.builtinFunc("eval", 1, func(call goja.FunctionCall) goja.Value {
+	if slot, ok := gojainternal.EvalSlotOf(sb.vm); ok && slot.Get() == orig {
+		w := sb.builtinFunc("eval", 1, func(call goja.FunctionCall) goja.Value {
 			if len(call.Arguments) == 0 {
 				return goja.Undefined()
 			}
-			return evaluate(l.evalSource(call.Arguments[0]))
+			return evaluate(sb.evalSource(call.Arguments[0]))
 		})
 		slot.Set(w)
-		l.define(g, "eval", w, true)
+		sb.define(g, "eval", w, true)
 		evalFn = w
 	}
 	fp := orig.Prototype() // Function.prototype, without building Function itself
-	fn := l.fnCtor(fnKinds[0], fp, evaluate)
-	l.define(g, "Function", fn, true)
-	l.define(fp, "constructor", fn, fnKinds[0].writable)
-	l.evaluate = evaluate
+	fn := sb.fnCtor(fnKinds[0], fp, evaluate)
+	sb.define(g, "Function", fn, true)
+	sb.define(fp, "constructor", fn, fnKinds[0].writable)
+	sb.evaluate = evaluate
 	return evalFn, true
 }
 
@@ -99,19 +99,19 @@ func (l *Loop) installEvalGuard(g *goja.Object) (evalFn goja.Value, fnGuarded bo
 // before source that may define a generator or an async function runs: a
 // script whose parsed source has one (compile), and eval or Function source
 // that contains "*" or "async" (evalSource, functionText). No such function
-// can exist before then. Loop only.
-func (l *Loop) guardGenerators() {
-	if l.genGuarded || l.evaluate == nil {
+// can exist before then. VM goroutine only.
+func (sb *Sandbox) guardGenerators() {
+	if sb.genGuarded || sb.evaluate == nil {
 		return
 	}
-	l.genGuarded = true
-	v, err := l.vm.RunProgram(probes)
+	sb.genGuarded = true
+	v, err := sb.vm.RunProgram(probes)
 	if err != nil {
 		panic(err)
 	}
 	for i, k := range fnKinds[1:] {
-		proto := v.ToObject(l.vm).Get(strconv.Itoa(i)).ToObject(l.vm).Prototype()
-		l.define(proto, "constructor", l.fnCtor(k, proto, l.evaluate), k.writable)
+		proto := v.ToObject(sb.vm).Get(strconv.Itoa(i)).ToObject(sb.vm).Prototype()
+		sb.define(proto, "constructor", sb.fnCtor(k, proto, sb.evaluate), k.writable)
 	}
 }
 
@@ -122,10 +122,10 @@ func mayDefineGenerators(src string) bool {
 }
 
 // fnCtor returns the checked constructor of kind k, whose prototype
-// property is proto; evaluate is the original eval. Loop only.
-func (l *Loop) fnCtor(k fnKind, proto *goja.Object, evaluate func(goja.Value) goja.Value) *goja.Object {
+// property is proto; evaluate is the original eval. VM goroutine only.
+func (sb *Sandbox) fnCtor(k fnKind, proto *goja.Object, evaluate func(goja.Value) goja.Value) *goja.Object {
 	var self *goja.Object
-	self = l.vm.ToValue(func(call goja.ConstructorCall) *goja.Object {
+	self = sb.vm.ToValue(func(call goja.ConstructorCall) *goja.Object {
 		// goja's constructor reads new.target's prototype before converting
 		// the arguments.
 		p := proto
@@ -134,14 +134,14 @@ func (l *Loop) fnCtor(k fnKind, proto *goja.Object, evaluate func(goja.Value) go
 				p = o
 			}
 		}
-		fn := evaluate(l.functionText(k.prefix, call.Arguments)).ToObject(l.vm)
+		fn := evaluate(sb.functionText(k.prefix, call.Arguments)).ToObject(sb.vm)
 		if err := fn.SetPrototype(p); err != nil {
 			panic(err)
 		}
 		return fn
 	}).(*goja.Object)
-	l.define(self, "name", l.vm.ToValue(k.name), false)
-	l.define(self, "length", l.vm.ToValue(1), false)
+	sb.define(self, "name", sb.vm.ToValue(k.name), false)
+	sb.define(self, "length", sb.vm.ToValue(1), false)
 	if err := self.DefineDataProperty("prototype", proto, goja.FLAG_FALSE, goja.FLAG_FALSE, goja.FLAG_FALSE); err != nil {
 		panic(err)
 	}
@@ -150,7 +150,7 @@ func (l *Loop) fnCtor(k fnKind, proto *goja.Object, evaluate func(goja.Value) go
 
 // define sets o's own property name to v, non-enumerable and configurable,
 // as the built-ins' properties are.
-func (l *Loop) define(o *goja.Object, name string, v goja.Value, writable bool) {
+func (sb *Sandbox) define(o *goja.Object, name string, v goja.Value, writable bool) {
 	w := goja.FLAG_FALSE
 	if writable {
 		w = goja.FLAG_TRUE
@@ -162,10 +162,10 @@ func (l *Loop) define(o *goja.Object, name string, v goja.Value, writable bool) 
 
 // builtinFunc returns fn as a JS function with the name and length of the
 // built-in it replaces (read-only, non-enumerable, configurable).
-func (l *Loop) builtinFunc(name string, length int, fn func(goja.FunctionCall) goja.Value) *goja.Object {
-	o := l.vm.ToValue(fn).(*goja.Object)
-	l.define(o, "name", l.vm.ToValue(name), false)
-	l.define(o, "length", l.vm.ToValue(length), false)
+func (sb *Sandbox) builtinFunc(name string, length int, fn func(goja.FunctionCall) goja.Value) *goja.Object {
+	o := sb.vm.ToValue(fn).(*goja.Object)
+	sb.define(o, "name", sb.vm.ToValue(name), false)
+	sb.define(o, "length", sb.vm.ToValue(length), false)
 	return o
 }
 
@@ -177,7 +177,7 @@ func (l *Loop) builtinFunc(name string, length int, fn func(goja.FunctionCall) g
 // depth check, see functionSource); text with lone surrogates, that does
 // not parse, or whose arguments hold nothing to instrument (mayNeedInstrument)
 // is returned as built (goja reports its own SyntaxError).
-func (l *Loop) functionText(prefix string, args []goja.Value) goja.Value {
+func (sb *Sandbox) functionText(prefix string, args []goja.Value) goja.Value {
 	strs := make([]goja.String, len(args))
 	var b strings.Builder
 	b.WriteString(prefix)
@@ -185,11 +185,11 @@ func (l *Loop) functionText(prefix string, args []goja.Value) goja.Value {
 	for i, a := range args {
 		s, ok := a.ToString().(goja.String)
 		if !ok {
-			panic(l.vm.NewTypeError("cannot convert an argument to a string"))
+			panic(sb.vm.NewTypeError("cannot convert an argument to a string"))
 		}
 		strs[i] = s
 		if mayDefineGenerators(s.String()) {
-			l.guardGenerators()
+			sb.guardGenerators()
 		}
 		well = well && wellFormed(s)
 		plain = plain && !mayNeedInstrument(s.String())
@@ -207,33 +207,33 @@ func (l *Loop) functionText(prefix string, args []goja.Value) goja.Value {
 	}
 	b.WriteString(fnSuffix)
 	src := b.String()
-	l.checkDepth(src)
+	sb.checkDepth(src)
 	if plain && !strings.HasPrefix(prefix, "(function*") {
 		// nothing to instrument but the function's own entry, which stays
 		// unchecked (a generator's own entry is checked: see instrumented)
 		if !well {
 			return exactText(prefix, strs)
 		}
-		return l.vm.ToValue(src)
+		return sb.vm.ToValue(src)
 	}
 	prg, err := parser.ParseFile(nil, evalFile, src, 0, parser.WithDisableSourceMaps)
 	if err != nil {
 		if !well {
 			return exactText(prefix, strs)
 		}
-		return l.vm.ToValue(src)
+		return sb.vm.ToValue(src)
 	}
 	if !well {
-		l.throwSyntaxError(errLoneSurrogate.Error())
+		sb.throwSyntaxError(errLoneSurrogate.Error())
 	}
 	r, p, err := instrumented(evalFile, prg, src, ownEntry(prg))
 	if err != nil {
-		l.throwSyntaxError(err.Error())
+		sb.throwSyntaxError(err.Error())
 	}
 	if p != nil {
-		return l.vm.ToValue(r.src)
+		return sb.vm.ToValue(r.src)
 	}
-	return l.vm.ToValue(src)
+	return sb.vm.ToValue(src)
 }
 
 // exactText is functionText's text built from the goja strings, which keeps

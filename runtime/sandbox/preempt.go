@@ -1,4 +1,4 @@
-package runtime
+package sandbox
 
 import (
 	"errors"
@@ -39,7 +39,7 @@ func isHook(x ast.Expression, name string) bool {
 
 // edit is one text insertion into the script source. Insertions never contain
 // a newline, so line numbers never move; only columns to the right of an
-// insertion on the same line shift, and colMap undoes that.
+// insertion on the same line shift, and ColMap undoes that.
 type edit struct {
 	off   int    // byte offset in the original source
 	text  string // inserted text
@@ -69,7 +69,7 @@ type edit struct {
 // eval and Function call sites are wrapped in every mode. If no mode
 // passes, instrument returns errUninstrumentable and the source must not
 // run (a program with nothing to insert is returned unchanged).
-func instrument(filename string, prg *ast.Program, src string) (*ast.Program, *colMap, error) {
+func instrument(filename string, prg *ast.Program, src string) (*ast.Program, *ColMap, error) {
 	r, p, err := instrumented(filename, prg, src, 0)
 	if p == nil {
 		return prg, nil, err
@@ -143,7 +143,7 @@ type mode struct {
 // rewritten is the result of rewrite.
 type rewritten struct {
 	src     string
-	cols    *colMap
+	cols    *ColMap
 	edits   []edit  // in source order
 	ticks   int     // preemption points inserted
 	entries []entry // predicted entry states, in walk order (with mode.entries)
@@ -228,7 +228,7 @@ func rewrite(prg *ast.Program, src string, m mode) (r rewritten, ok bool) {
 	}
 	var b strings.Builder
 	b.Grow(n)
-	cols := &colMap{lines: make(map[int][]insertion)}
+	cols := &ColMap{lines: make(map[int][]insertion)}
 	last, line, lineStart := 0, 1, 0
 	for _, e := range edits {
 		for i := last; i < e.off; i++ {
@@ -419,9 +419,9 @@ func visitLoop(n any, visit func(loop, body ast.Statement)) {
 	}
 }
 
-// colMap maps positions in the instrumented source back to the original.
-// A nil *colMap is the identity.
-type colMap struct {
+// ColMap maps positions in the instrumented source back to the original.
+// A nil *ColMap is the identity.
+type ColMap struct {
 	lines map[int][]insertion // by line, in column order
 }
 
@@ -430,9 +430,9 @@ type insertion struct {
 	n   int // length of the inserted text
 }
 
-// original returns the original column of column col (1-based) on line.
+// Original returns the original column of column col (1-based) on line.
 // A column inside inserted text maps to the insertion point.
-func (m *colMap) original(line, col int) int {
+func (m *ColMap) Original(line, col int) int {
 	if m == nil {
 		return col
 	}

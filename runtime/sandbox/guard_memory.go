@@ -1,4 +1,4 @@
-package runtime
+package sandbox
 
 import (
 	"math"
@@ -33,23 +33,23 @@ const (
 // installMemoryGuards replaces the built-ins that can allocate far more
 // than the budget in one uninterruptible Go call with checked wrappers:
 // each estimates the bytes the call will allocate and, when the heap plus
-// the estimate would pass the budget (Options.MaxMemory, else
-// Options.MemoryGuardBudget), ends the run with the budget error before
+// the estimate would pass the budget (runtime.Options.MaxMemory, else
+// MemoryGuardBudget or DeviceMemory: Attach's budget), ends the run with the budget error before
 // calling the original (overBudget). sp and ap are the String and Array
-// prototypes. Only loops with a budget get them. Loop only.
-func (l *Loop) installMemoryGuards(sp, ap *goja.Object) {
-	l.registerBudget() // the allocation guards (guard_alloc.go) check this loop's budget too
-	l.wrap(ap, "fill", 1, l.arrayFill)
-	l.wrap(ap, "map", 1, l.arrayMap)
-	l.wrap(ap, "slice", 2, l.arraySlice)
-	l.wrap(ap, "concat", 1, l.arrayConcat)
-	l.wrap(ap, "join", 1, l.arrayJoin)
-	ctor := ap.Get("constructor").ToObject(l.vm)
-	l.wrap(ctor, "from", 1, l.arrayFrom)
-	l.wrap(sp, "split", 2, l.stringSplit)
-	l.wrap(sp, "replace", 2, l.stringReplace(false))
-	l.wrap(sp, "replaceAll", 2, l.stringReplace(true))
-	l.wrap(sp, "concat", 1, l.stringConcat)
+// prototypes. Only loops with a budget get them. VM goroutine only.
+func (sb *Sandbox) installMemoryGuards(sp, ap *goja.Object) {
+	sb.registerBudget() // the allocation guards (guard_alloc.go) check this loop's budget too
+	sb.wrap(ap, "fill", 1, sb.arrayFill)
+	sb.wrap(ap, "map", 1, sb.arrayMap)
+	sb.wrap(ap, "slice", 2, sb.arraySlice)
+	sb.wrap(ap, "concat", 1, sb.arrayConcat)
+	sb.wrap(ap, "join", 1, sb.arrayJoin)
+	ctor := ap.Get("constructor").ToObject(sb.vm)
+	sb.wrap(ctor, "from", 1, sb.arrayFrom)
+	sb.wrap(sp, "split", 2, sb.stringSplit)
+	sb.wrap(sp, "replace", 2, sb.stringReplace(false))
+	sb.wrap(sp, "replaceAll", 2, sb.stringReplace(true))
+	sb.wrap(sp, "concat", 1, sb.stringConcat)
 	// apply, Reflect.apply and Reflect.construct (goja builds their argument list from an
 	// array-like's length in one allocation: {length: 4e9} was a fatal "out of memory") are
 	// checked in every VM by the allocation guards (guard_alloc.go), against this budget too.
@@ -78,25 +78,25 @@ var lastGuardGC atomic.Int64
 // effect at the next JS instruction, so the guard then returns undefined
 // without calling the original). The heap counts garbage until collected:
 // when the figure now plus need is over, it collects (at most every
-// guardRecheck) and looks again at the live heap. Loop only.
-func (l *Loop) overBudget(what string, need float64) bool {
-	budget := float64(l.guardBudget)
-	if l.guardBudget <= 0 || !(need >= guardMinBytes) { // !(>=): NaN is no estimate
+// guardRecheck) and looks again at the live heap. VM goroutine only.
+func (sb *Sandbox) overBudget(what string, need float64) bool {
+	budget := float64(sb.guardBudget)
+	if sb.guardBudget <= 0 || !(need >= guardMinBytes) { // !(>=): NaN is no estimate
 		return false
 	}
-	if l.mem != nil && l.mem.guards {
+	if devEst, ok := sb.host.DeviceEstimate(); ok {
 		// DeviceMemory: the call is weighed against this device's own estimated heap, not the
 		// process's (shared with the other devices).
-		est := float64(l.mem.estimate.Load())
+		est := float64(devEst)
 		if est+need <= budget {
 			return false
 		}
-		l.Interrupt(l.budgetError("%s would allocate about %s with the device's heap estimated at %s; its budget (DeviceMemory) is %s",
-			what, mib(uint64(min(need, math.MaxInt64))), mib(uint64(est)), mib(uint64(l.guardBudget))))
+		sb.host.Interrupt(sb.budgetError("%s would allocate about %s with the device's heap estimated at %s; its budget (DeviceMemory) is %s",
+			what, mib(uint64(min(need, math.MaxInt64))), mib(uint64(est)), mib(uint64(sb.guardBudget))))
 		return true
 	}
 	samples := []metrics.Sample{{Name: "/gc/heap/live:bytes"}, {Name: "/memory/classes/heap/objects:bytes"}}
-	_, heap := heapFigures(samples)
+	_, heap := HeapFigures(samples)
 	if need <= budget && float64(heap)+need <= budget {
 		return false
 	}
@@ -107,12 +107,12 @@ func (l *Loop) overBudget(what string, need float64) bool {
 			goruntime.GC()
 			lastGuardGC.Store(time.Now().UnixNano())
 		}
-		if heap, _ = heapFigures(samples); float64(heap)+need <= budget {
+		if heap, _ = HeapFigures(samples); float64(heap)+need <= budget {
 			return false
 		}
 	}
-	l.Interrupt(l.budgetError("%s would allocate about %s with %s in the heap; the budget is %s",
-		what, mib(uint64(min(need, math.MaxInt64))), mib(heap), mib(uint64(l.guardBudget))))
+	sb.host.Interrupt(sb.budgetError("%s would allocate about %s with %s in the heap; the budget is %s",
+		what, mib(uint64(min(need, math.MaxInt64))), mib(heap), mib(uint64(sb.guardBudget))))
 	return true
 }
 
@@ -159,12 +159,12 @@ func numericArgs(call goja.FunctionCall, from int) []goja.Value {
 
 // arrayFill is Array.prototype.fill(value, start, end): filling the holes of
 // a sparse array (new Array(n)) allocates a slot for each element.
-func (l *Loop) arrayFill(orig goja.Callable, call goja.FunctionCall) goja.Value {
+func (sb *Sandbox) arrayFill(orig goja.Callable, call goja.FunctionCall) goja.Value {
 	args := numericArgs(call, 1)
 	if n := arrayLength(call.This); n > 0 {
 		k := relIndex(argAt(args, 1), n, 0)
 		end := relIndex(argAt(args, 2), n, n)
-		if l.overBudget("Array.prototype.fill", (end-k)*slotBytes) {
+		if sb.overBudget("Array.prototype.fill", (end-k)*slotBytes) {
 			return goja.Undefined()
 		}
 	}
@@ -172,20 +172,20 @@ func (l *Loop) arrayFill(orig goja.Callable, call goja.FunctionCall) goja.Value 
 }
 
 // arrayMap is Array.prototype.map: the result has the array's length.
-func (l *Loop) arrayMap(orig goja.Callable, call goja.FunctionCall) goja.Value {
-	if n := arrayLength(call.This); l.overBudget("Array.prototype.map", n*slotBytes) {
+func (sb *Sandbox) arrayMap(orig goja.Callable, call goja.FunctionCall) goja.Value {
+	if n := arrayLength(call.This); sb.overBudget("Array.prototype.map", n*slotBytes) {
 		return goja.Undefined()
 	}
 	return must(orig(call.This, call.Arguments...))
 }
 
 // arraySlice is Array.prototype.slice(start, end).
-func (l *Loop) arraySlice(orig goja.Callable, call goja.FunctionCall) goja.Value {
+func (sb *Sandbox) arraySlice(orig goja.Callable, call goja.FunctionCall) goja.Value {
 	args := numericArgs(call, 0)
 	if n := arrayLength(call.This); n > 0 {
 		k := relIndex(argAt(args, 0), n, 0)
 		end := relIndex(argAt(args, 1), n, n)
-		if l.overBudget("Array.prototype.slice", (end-k)*slotBytes) {
+		if sb.overBudget("Array.prototype.slice", (end-k)*slotBytes) {
 			return goja.Undefined()
 		}
 	}
@@ -194,12 +194,12 @@ func (l *Loop) arraySlice(orig goja.Callable, call goja.FunctionCall) goja.Value
 
 // arrayConcat is Array.prototype.concat: the result holds the elements of
 // this and of every Array argument (other arguments count one slot).
-func (l *Loop) arrayConcat(orig goja.Callable, call goja.FunctionCall) goja.Value {
+func (sb *Sandbox) arrayConcat(orig goja.Callable, call goja.FunctionCall) goja.Value {
 	n := max(arrayLength(call.This), 1)
 	for _, a := range call.Arguments {
 		n += max(arrayLength(a), 1)
 	}
-	if l.overBudget("Array.prototype.concat", n*slotBytes) {
+	if sb.overBudget("Array.prototype.concat", n*slotBytes) {
 		return goja.Undefined()
 	}
 	return must(orig(call.This, call.Arguments...))
@@ -207,7 +207,7 @@ func (l *Loop) arrayConcat(orig goja.Callable, call goja.FunctionCall) goja.Valu
 
 // arrayJoin is Array.prototype.join(sep): the result holds length-1
 // separators at least (elements add to that; the watchdog sees those).
-func (l *Loop) arrayJoin(orig goja.Callable, call goja.FunctionCall) goja.Value {
+func (sb *Sandbox) arrayJoin(orig goja.Callable, call goja.FunctionCall) goja.Value {
 	args := call.Arguments
 	sepLen := 1.0 // ","
 	if sep := call.Argument(0); !goja.IsUndefined(sep) {
@@ -215,7 +215,7 @@ func (l *Loop) arrayJoin(orig goja.Callable, call goja.FunctionCall) goja.Value 
 		args = []goja.Value{s}
 		sepLen = float64(stringLength(s))
 	}
-	if n := arrayLength(call.This); n > 1 && l.overBudget("Array.prototype.join", (n-1)*sepLen) {
+	if n := arrayLength(call.This); n > 1 && sb.overBudget("Array.prototype.join", (n-1)*sepLen) {
 		return goja.Undefined()
 	}
 	return must(orig(call.This, args...))
@@ -227,7 +227,7 @@ func (l *Loop) arrayJoin(orig goja.Callable, call goja.FunctionCall) goja.Value 
 // estimated. An array-like's length is read here and again by the original
 // (a getter runs twice); a length that is an object is not converted here
 // (its valueOf runs once).
-func (l *Loop) arrayFrom(orig goja.Callable, call goja.FunctionCall) goja.Value {
+func (sb *Sandbox) arrayFrom(orig goja.Callable, call goja.FunctionCall) goja.Value {
 	items := call.Argument(0)
 	n := 0.0
 	switch o, ok := items.(*goja.Object); {
@@ -236,7 +236,7 @@ func (l *Loop) arrayFrom(orig goja.Callable, call goja.FunctionCall) goja.Value 
 	case arrayLength(items) >= 0, goja.IsUndefined(orUndefined(o.GetSymbol(goja.SymIterator))):
 		n = listLength(items)
 	}
-	if l.overBudget("Array.from", n*slotBytes) {
+	if sb.overBudget("Array.from", n*slotBytes) {
 		return goja.Undefined()
 	}
 	return must(orig(call.This, call.Arguments...))
@@ -245,12 +245,12 @@ func (l *Loop) arrayFrom(orig goja.Callable, call goja.FunctionCall) goja.Value 
 // stringSplit is String.prototype.split(sep, limit) for a string
 // separator: the pieces are counted before splitting. A RegExp (or other
 // object) separator is passed on unchecked.
-func (l *Loop) stringSplit(orig goja.Callable, call goja.FunctionCall) goja.Value {
+func (sb *Sandbox) stringSplit(orig goja.Callable, call goja.FunctionCall) goja.Value {
 	sep := call.Argument(0)
 	if _, isObj := sep.(*goja.Object); isObj || goja.IsUndefined(sep) || goja.IsNull(sep) {
 		return must(orig(call.This, call.Arguments...))
 	}
-	s := l.thisString("split", call.This)
+	s := sb.thisString("split", call.This)
 	sep = sep.ToString()
 	args := []goja.Value{sep}
 	limit := math.Inf(1)
@@ -264,7 +264,7 @@ func (l *Loop) stringSplit(orig goja.Callable, call goja.FunctionCall) goja.Valu
 		if stringLength(sep) > 0 {
 			pieces = float64(strings.Count(s.String(), sep.String()) + 1)
 		}
-		if l.overBudget("String.prototype.split", min(pieces, limit)*pieceBytes) {
+		if sb.overBudget("String.prototype.split", min(pieces, limit)*pieceBytes) {
 			return goja.Undefined()
 		}
 	}
@@ -276,7 +276,7 @@ func (l *Loop) stringSplit(orig goja.Callable, call goja.FunctionCall) goja.Valu
 // is bounded before replacing (each '$' in the replacement can insert up to
 // the whole string). A RegExp pattern or a function replacement is passed
 // on unchecked.
-func (l *Loop) stringReplace(all bool) func(orig goja.Callable, call goja.FunctionCall) goja.Value {
+func (sb *Sandbox) stringReplace(all bool) func(orig goja.Callable, call goja.FunctionCall) goja.Value {
 	name := "String.prototype.replace"
 	if all {
 		name += "All"
@@ -289,7 +289,7 @@ func (l *Loop) stringReplace(all bool) func(orig goja.Callable, call goja.Functi
 		if _, isObj := repl.(*goja.Object); isObj {
 			return must(orig(call.This, call.Arguments...))
 		}
-		s := l.thisString("replace", call.This)
+		s := sb.thisString("replace", call.This)
 		pat, repl = pat.ToString(), repl.ToString()
 		n, nr := float64(stringLength(s)), float64(stringLength(repl))
 		if n+(n+1)*nr*(n+1) < guardMinBytes { // over any count and '$' expansion
@@ -306,7 +306,7 @@ func (l *Loop) stringReplace(all bool) func(orig goja.Callable, call goja.Functi
 			count = float64(strings.Count(src, p))
 		}
 		per := float64(stringLength(repl)) + float64(strings.Count(r, "$"))*float64(stringLength(s))
-		if l.overBudget(name, float64(stringLength(s))+count*per) {
+		if sb.overBudget(name, float64(stringLength(s))+count*per) {
 			return goja.Undefined()
 		}
 		return must(orig(s, pat, repl))
@@ -315,15 +315,15 @@ func (l *Loop) stringReplace(all bool) func(orig goja.Callable, call goja.Functi
 
 // stringConcat is String.prototype.concat: the result is as long as this
 // and the arguments together.
-func (l *Loop) stringConcat(orig goja.Callable, call goja.FunctionCall) goja.Value {
-	s := l.thisString("concat", call.This)
+func (sb *Sandbox) stringConcat(orig goja.Callable, call goja.FunctionCall) goja.Value {
+	s := sb.thisString("concat", call.This)
 	args := make([]goja.Value, len(call.Arguments))
 	n := float64(stringLength(s))
 	for i, a := range call.Arguments {
 		args[i] = a.ToString()
 		n += float64(stringLength(args[i]))
 	}
-	if l.overBudget("String.prototype.concat", n) {
+	if sb.overBudget("String.prototype.concat", n) {
 		return goja.Undefined()
 	}
 	return must(orig(s, args...))

@@ -1,4 +1,4 @@
-package runtime
+package sandbox
 
 import (
 	"fmt"
@@ -45,41 +45,41 @@ func init() {
 
 // installGuards replaces JSON.parse, JSON.stringify and three String
 // methods with wrappers that bound nesting and length before calling the
-// originals, and removes goja's non-standard GoError global. Loop only.
-func (l *Loop) installGuards() {
-	vm := l.vm
+// originals, and removes goja's non-standard GoError global. VM goroutine only.
+func (sb *Sandbox) installGuards() {
+	vm := sb.vm
 	g := vm.GlobalObject()
 	if err := g.Delete("GoError"); err != nil {
 		panic(err)
 	}
 	json := g.Get("JSON").ToObject(vm)
-	l.wrap(json, "parse", 2, l.jsonParse)
-	l.wrap(json, "stringify", 3, l.jsonStringify)
+	sb.wrap(json, "parse", 2, sb.jsonParse)
+	sb.wrap(json, "stringify", 3, sb.jsonStringify)
 	// The prototypes are reached through instances, not through the String and Array
 	// constructors: goja builds a built-in on first access, and the constructors (with their
 	// static methods and Symbol.species) would cost ~7 KiB per runtime that few scripts use.
 	sp := vm.ToValue("").ToObject(vm).Prototype()
 	ap := vm.NewArray().Prototype()
-	l.wrap(ap, "join", 1, l.nested)
-	l.wrap(ap, "toLocaleString", 0, l.nested)
-	l.wrap(sp, "repeat", 1, l.stringRepeat)
-	l.wrap(sp, "padStart", 1, l.stringPad)
-	l.wrap(sp, "padEnd", 1, l.stringPad)
-	if l.guardBudget > 0 {
-		l.installMemoryGuards(sp, ap)
+	sb.wrap(ap, "join", 1, sb.nested)
+	sb.wrap(ap, "toLocaleString", 0, sb.nested)
+	sb.wrap(sp, "repeat", 1, sb.stringRepeat)
+	sb.wrap(sp, "padStart", 1, sb.stringPad)
+	sb.wrap(sp, "padEnd", 1, sb.stringPad)
+	if sb.guardBudget > 0 {
+		sb.installMemoryGuards(sp, ap)
 	}
 }
 
 // wrap replaces o[name] (writable, configurable, not enumerable, like every
-// built-in method) with a native whose guard gets the original. Loop only.
-func (l *Loop) wrap(o *goja.Object, name string, length int, guard func(orig goja.Callable, call goja.FunctionCall) goja.Value) {
+// built-in method) with a native whose guard gets the original. VM goroutine only.
+func (sb *Sandbox) wrap(o *goja.Object, name string, length int, guard func(orig goja.Callable, call goja.FunctionCall) goja.Value) {
 	orig, ok := goja.AssertFunction(o.Get(name))
 	if !ok {
-		panic("runtime: no built-in " + name)
+		panic("sandbox: no built-in " + name)
 	}
-	f := l.nativeFunc(name, func(call goja.FunctionCall) goja.Value { return guard(orig, call) })
+	f := sb.nativeFunc(name, func(call goja.FunctionCall) goja.Value { return guard(orig, call) })
 	// DefineDataProperty's flags are writable, configurable, enumerable.
-	if err := f.DefineDataProperty("length", l.vm.ToValue(length), goja.FLAG_FALSE, goja.FLAG_TRUE, goja.FLAG_FALSE); err != nil {
+	if err := f.DefineDataProperty("length", sb.vm.ToValue(length), goja.FLAG_FALSE, goja.FLAG_TRUE, goja.FLAG_FALSE); err != nil {
 		panic(err)
 	}
 	if err := o.DefineDataProperty(name, f, goja.FLAG_TRUE, goja.FLAG_TRUE, goja.FLAG_FALSE); err != nil {
@@ -95,10 +95,10 @@ func must(v goja.Value, err error) goja.Value {
 	return v
 }
 
-// rangeError throws a RangeError. Loop only.
-func (l *Loop) rangeError(format string, args ...any) {
-	ctor := l.vm.GlobalObject().Get("RangeError")
-	obj, err := l.vm.New(ctor, l.vm.ToValue(fmt.Sprintf(format, args...)))
+// rangeError throws a RangeError. VM goroutine only.
+func (sb *Sandbox) rangeError(format string, args ...any) {
+	ctor := sb.vm.GlobalObject().Get("RangeError")
+	obj, err := sb.vm.New(ctor, sb.vm.ToValue(fmt.Sprintf(format, args...)))
 	if err != nil {
 		panic(err)
 	}
@@ -108,12 +108,12 @@ func (l *Loop) rangeError(format string, args ...any) {
 // jsonParse is JSON.parse with the text's nesting checked first. The text is
 // converted once and handed on as a primitive, as JSON.parse converts it
 // first anyway.
-func (l *Loop) jsonParse(orig goja.Callable, call goja.FunctionCall) goja.Value {
+func (sb *Sandbox) jsonParse(orig goja.Callable, call goja.FunctionCall) goja.Value {
 	text := call.Argument(0).ToString()
 	if d := JSONDepth(text.String()); d > MaxJSONDepth {
-		l.rangeError("JSON.parse: nesting deeper than %d levels", MaxJSONDepth)
+		sb.rangeError("JSON.parse: nesting deeper than %d levels", MaxJSONDepth)
 	}
-	if l.guardBudget > 0 && l.overBudget("JSON.parse", jsonParseCost(text.String())) {
+	if sb.guardBudget > 0 && sb.overBudget("JSON.parse", jsonParseCost(text.String())) {
 		return goja.Undefined()
 	}
 	args := append([]goja.Value{text}, call.Arguments[min(1, len(call.Arguments)):]...)
@@ -164,7 +164,7 @@ func sourceDepth(s string) int {
 // bounded: a replacer function (the script's, if any, runs first) records
 // each object's depth before it is serialised. An array replacer (a
 // property list) is passed through unchecked.
-func (l *Loop) jsonStringify(orig goja.Callable, call goja.FunctionCall) goja.Value {
+func (sb *Sandbox) jsonStringify(orig goja.Callable, call goja.FunctionCall) goja.Value {
 	args := append([]goja.Value(nil), call.Arguments...)
 	for len(args) < 2 {
 		args = append(args, goja.Undefined())
@@ -173,12 +173,12 @@ func (l *Loop) jsonStringify(orig goja.Callable, call goja.FunctionCall) goja.Va
 	if r, ok := args[1].(*goja.Object); ok {
 		if f, ok := goja.AssertFunction(r); ok {
 			user = f
-		} else if l.isArray(r) {
+		} else if sb.isArray(r) {
 			return must(orig(call.This, args...))
 		}
 	}
 	depths := map[*goja.Object]int{}
-	args[1] = l.vm.ToValue(func(c goja.FunctionCall) goja.Value {
+	args[1] = sb.vm.ToValue(func(c goja.FunctionCall) goja.Value {
 		v := c.Argument(1)
 		if user != nil {
 			v = must(user(c.This, c.Arguments...))
@@ -187,7 +187,7 @@ func (l *Loop) jsonStringify(orig goja.Callable, call goja.FunctionCall) goja.Va
 			h, _ := c.This.(*goja.Object)
 			d := depths[h] + 1
 			if d > MaxJSONDepth {
-				l.rangeError("JSON.stringify: nesting deeper than %d levels", MaxJSONDepth)
+				sb.rangeError("JSON.stringify: nesting deeper than %d levels", MaxJSONDepth)
 			}
 			depths[o] = d
 		}
@@ -196,9 +196,9 @@ func (l *Loop) jsonStringify(orig goja.Callable, call goja.FunctionCall) goja.Va
 	return must(orig(call.This, args...))
 }
 
-// isArray is Array.isArray (true for a Proxy of an array too). Loop only.
-func (l *Loop) isArray(v goja.Value) bool {
-	f, ok := goja.AssertFunction(l.vm.GlobalObject().Get("Array").ToObject(l.vm).Get("isArray"))
+// isArray is Array.isArray (true for a Proxy of an array too). VM goroutine only.
+func (sb *Sandbox) isArray(v goja.Value) bool {
+	f, ok := goja.AssertFunction(sb.vm.GlobalObject().Get("Array").ToObject(sb.vm).Get("isArray"))
 	if !ok {
 		return false
 	}
@@ -207,10 +207,10 @@ func (l *Loop) isArray(v goja.Value) bool {
 }
 
 // thisString converts this as String.prototype methods do (throwing a
-// TypeError for null and undefined). Loop only.
-func (l *Loop) thisString(name string, this goja.Value) goja.Value {
+// TypeError for null and undefined). VM goroutine only.
+func (sb *Sandbox) thisString(name string, this goja.Value) goja.Value {
 	if this == nil || goja.IsUndefined(this) || goja.IsNull(this) {
-		panic(l.vm.NewTypeError("String.prototype.%s called on null or undefined", name))
+		panic(sb.vm.NewTypeError("String.prototype.%s called on null or undefined", name))
 	}
 	return this.ToString()
 }
@@ -218,24 +218,24 @@ func (l *Loop) thisString(name string, this goja.Value) goja.Value {
 // nested calls orig with the nesting of join and toLocaleString counted:
 // array elements that are arrays are converted by calling join (through
 // toString) or toLocaleString again, inside orig.
-func (l *Loop) nested(orig goja.Callable, call goja.FunctionCall) goja.Value {
-	if l.joinDepth >= MaxJoinDepth {
-		l.rangeError("Array.prototype.join: arrays nested deeper than %d levels", MaxJoinDepth)
+func (sb *Sandbox) nested(orig goja.Callable, call goja.FunctionCall) goja.Value {
+	if sb.joinDepth >= MaxJoinDepth {
+		sb.rangeError("Array.prototype.join: arrays nested deeper than %d levels", MaxJoinDepth)
 	}
-	l.joinDepth++
-	defer func() { l.joinDepth-- }()
+	sb.joinDepth++
+	defer func() { sb.joinDepth-- }()
 	return must(orig(call.This, call.Arguments...))
 }
 
 // stringRepeat is String.prototype.repeat with the result's length bounded.
-func (l *Loop) stringRepeat(orig goja.Callable, call goja.FunctionCall) goja.Value {
-	s := l.thisString("repeat", call.This)
+func (sb *Sandbox) stringRepeat(orig goja.Callable, call goja.FunctionCall) goja.Value {
+	s := sb.thisString("repeat", call.This)
 	n := call.Argument(0).ToNumber()
 	if f := n.ToFloat(); !math.IsNaN(f) && !math.IsInf(f, 0) && f >= 1 {
 		if float64(stringLength(s))*math.Trunc(f) > MaxStringLength {
-			l.rangeError("Invalid string length")
+			sb.rangeError("Invalid string length")
 		}
-		if l.overBudget("String.prototype.repeat", float64(stringLength(s))*math.Trunc(f)) {
+		if sb.overBudget("String.prototype.repeat", float64(stringLength(s))*math.Trunc(f)) {
 			return goja.Undefined()
 		}
 	}
@@ -244,8 +244,8 @@ func (l *Loop) stringRepeat(orig goja.Callable, call goja.FunctionCall) goja.Val
 
 // stringPad is String.prototype.padStart and padEnd with the result's
 // length bounded (an empty fill string still returns the string unchanged).
-func (l *Loop) stringPad(orig goja.Callable, call goja.FunctionCall) goja.Value {
-	s := l.thisString("padStart", call.This)
+func (sb *Sandbox) stringPad(orig goja.Callable, call goja.FunctionCall) goja.Value {
+	s := sb.thisString("padStart", call.This)
 	n := call.Argument(0).ToNumber()
 	args := []goja.Value{n}
 	fill := call.Argument(1)
@@ -255,9 +255,9 @@ func (l *Loop) stringPad(orig goja.Callable, call goja.FunctionCall) goja.Value 
 	}
 	f := n.ToFloat()
 	if f > MaxStringLength && f > float64(stringLength(s)) && (goja.IsUndefined(fill) || stringLength(fill) > 0) {
-		l.rangeError("Invalid string length")
+		sb.rangeError("Invalid string length")
 	}
-	if f > float64(stringLength(s)) && (goja.IsUndefined(fill) || stringLength(fill) > 0) && l.overBudget("String.prototype.padStart", f) {
+	if f > float64(stringLength(s)) && (goja.IsUndefined(fill) || stringLength(fill) > 0) && sb.overBudget("String.prototype.padStart", f) {
 		return goja.Undefined()
 	}
 	return must(orig(s, args...))
