@@ -23,17 +23,6 @@ import (
 // workerNoticeFlag is the hidden flag that makes `devicejs fleet` the worker side of --workers.
 const workerNoticeFlag = "worker-notice-fd"
 
-// minWorkerMemory is the smallest --max-memory share of one worker: a worker process holds
-// about 15 MiB before its first instance (docs/fleet.md).
-const minWorkerMemory = 32 << 20
-
-// defaultFleetMemoryFloor and defaultFleetMemoryPerInstance make the auto --max-memory of a
-// fleet: the larger of 512 MiB and 1 MiB per instance (an idle instance holds about 0.13 MiB).
-const (
-	defaultFleetMemoryFloor       = defaultMaxMemory
-	defaultFleetMemoryPerInstance = 1 << 20
-)
-
 // fleetMemory is the --max-memory of `devicejs fleet`: "auto" (the default) or a size.
 type fleetMemory struct {
 	size byteSize
@@ -61,12 +50,13 @@ func (m *fleetMemory) Set(s string) error {
 
 func (m *fleetMemory) Type() string { return "size" }
 
-// bytes is the budget in bytes for a fleet of n instances; 0 means none.
+// bytes is the budget in bytes for a fleet of n instances (auto: fleet.AutoMemory); 0 means
+// none.
 func (m *fleetMemory) bytes(n int) int64 {
 	if m.set {
 		return int64(m.size)
 	}
-	return max(defaultFleetMemoryFloor, int64(n)*defaultFleetMemoryPerInstance)
+	return fleet.AutoMemory(n)
 }
 
 // validateWorkers checks --workers against -n, --shard and --max-memory (usage errors).
@@ -85,9 +75,11 @@ func validateWorkers(opts *FleetOptions, sharded bool) error {
 	case opts.Reporting.UI != "":
 		return usageError(errors.New("--ui cannot be combined with --workers yet (--report can)"))
 	}
-	if b := opts.MaxMemory.bytes(opts.N); b > 0 && b/int64(opts.Workers) < minWorkerMemory {
-		return usageError(fmt.Errorf("--max-memory %s leaves %s per worker; give each of the %d workers at least %s",
-			opts.MaxMemory.String(), mibString(b/int64(opts.Workers)), opts.Workers, mibString(minWorkerMemory)))
+	if b := opts.MaxMemory.bytes(opts.N); b > 0 {
+		if share, _ := fleet.WorkerMemory(b, opts.Workers); share < fleet.MinWorkerMemory {
+			return usageError(fmt.Errorf("--max-memory %s leaves %s per worker; give each of the %d workers at least %s",
+				opts.MaxMemory.String(), mibString(share), opts.Workers, mibString(fleet.MinWorkerMemory)))
+		}
 	}
 	return nil
 }
@@ -128,18 +120,10 @@ func causeExitCode(cause error) ExitCode {
 // 1 when an instance ended with a script error, at the memory budget or in a crashed worker,
 // else the cause's code.
 func fleetExit(sum fleet.Summary, cause error) error {
-	if sum.ScriptErrors > 0 {
+	scriptErrors, memory, crashed := sum.Failures()
+	if scriptErrors > 0 {
 		// The summary gives the first error, with its position.
-		return withExitCode(ExitScriptError, fmt.Errorf("%d of %d instances ended with a script error", sum.ScriptErrors, sum.Instances))
-	}
-	var memory, crashed int
-	for _, e := range sum.Ended {
-		switch e.Reason {
-		case fleet.ReasonMemory:
-			memory++
-		case fleet.ReasonWorkerCrash:
-			crashed++
-		}
+		return withExitCode(ExitScriptError, fmt.Errorf("%d of %d instances ended with a script error", scriptErrors, sum.Instances))
 	}
 	if memory+crashed > 0 {
 		var parts []string
@@ -172,8 +156,9 @@ var workerOnlyFlags = []string{"workers", "shard", "summary-json", "max-memory",
 	thresholdFlag} // the supervisor evaluates the thresholds on the merged summary
 
 // workerArgs returns the command line of worker w of a `devicejs fleet --workers` run: the
-// flags given to the supervisor, then its shard, its share of the memory budget, where to
-// write its summary and the notice descriptor.
+// flags given to the supervisor, then its shard, its share of the memory budget
+// (fleet.WorkerMemory), where to write its summary and the notice descriptor
+// (fleet.WorkerNoticeFD, which fleet.Supervise opens).
 func workerArgs(opts *FleetOptions, w int, budget int64, summaryPath string) []string {
 	args := []string{"fleet"}
 	opts.flags.Visit(func(f *pflag.Flag) {
@@ -184,14 +169,16 @@ func workerArgs(opts *FleetOptions, w int, budget int64, summaryPath string) []s
 	if opts.Reporting.Report != "" { // the workers record what the supervisor's report draws
 		args = append(args, "--"+reportSeriesFlag)
 	}
+	share, _ := fleet.WorkerMemory(budget, opts.Workers)
 	return append(args, "--shard", fmt.Sprintf("%d/%d", w, opts.Workers),
-		"--max-memory", strconv.FormatInt(budget/int64(opts.Workers), 10),
-		"--summary-json", summaryPath, "--"+workerNoticeFlag, "3", "--", opts.ScriptPath)
+		"--max-memory", strconv.FormatInt(share, 10),
+		"--summary-json", summaryPath, "--"+workerNoticeFlag, strconv.Itoa(fleet.WorkerNoticeFD), "--", opts.ScriptPath)
 }
 
 // fleetSupervise runs the fleet as opts.Workers worker processes (fleet.Supervise) and maps
 // the merged summary to the exit code. A worker whose resident memory passes twice its share
-// of --max-memory is killed; its instances are reported ended at the memory budget.
+// of --max-memory (fleet.WorkerMemory) is killed; its instances are reported ended at the
+// memory budget.
 func fleetSupervise(parent context.Context, opts *FleetOptions) error {
 	exe, err := os.Executable()
 	if err != nil {
@@ -206,6 +193,7 @@ func fleetSupervise(parent context.Context, opts *FleetOptions) error {
 		return err
 	}
 	budget := opts.MaxMemory.bytes(opts.N)
+	_, maxRSS := fleet.WorkerMemory(budget, opts.Workers)
 	ctx, release := boundRun(parent, opts.Timeout)
 	defer release()
 	// A second signal kills the workers at once; the process exits with that signal's code
@@ -226,7 +214,7 @@ func fleetSupervise(parent context.Context, opts *FleetOptions) error {
 			cmd.Stdout, cmd.Stderr = opts.IO.Out, opts.IO.ErrOut
 			return cmd
 		},
-		MaxRSS: 2 * budget / int64(opts.Workers),
+		MaxRSS: maxRSS,
 		// Workers run the same --timeout themselves (exit 3); a signal is forwarded as is.
 		Stop: func(cause error) os.Signal {
 			switch {
