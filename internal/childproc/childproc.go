@@ -65,18 +65,18 @@ func Start(cmd *exec.Cmd, extra int) (reads []*os.File, err error) {
 	return reads, nil
 }
 
-// Wait waits for cmd (started) to exit. If ctx ends first, the child's process group is
-// killed (KillGroup) and Wait still waits for it: killed reports that. Wait never returns
-// before the child has been reaped.
-func Wait(ctx context.Context, cmd *exec.Cmd) (err error, killed bool) {
+// Wait waits for cmd (started) to exit and returns cmd.Wait's error. If ctx ends first, the
+// child's process group is killed (KillGroup) and Wait still waits for it: killed reports
+// that. Wait never returns before the child has been reaped.
+func Wait(ctx context.Context, cmd *exec.Cmd) (killed bool, err error) {
 	exited := make(chan error, 1)
 	go func() { exited <- cmd.Wait() }()
 	select {
 	case err = <-exited:
-		return err, false
+		return false, err
 	case <-ctx.Done():
 		KillGroup(cmd)
-		return <-exited, true
+		return true, <-exited
 	}
 }
 

@@ -27,7 +27,7 @@ func TestStartPipesAndExit(t *testing.T) {
 		}
 		reads[i].Close()
 	}
-	err, killed := Wait(context.Background(), cmd)
+	killed, err := Wait(context.Background(), cmd)
 	if code, sig, ok := ExitStatus(err); killed || !ok || code != 7 || sig != "" {
 		t.Errorf("killed %v, status %d %q %v", killed, code, sig, ok)
 	}
@@ -64,7 +64,7 @@ func TestWaitKillsTheGroup(t *testing.T) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	time.AfterFunc(100*time.Millisecond, cancel)
-	err, killed := Wait(ctx, cmd)
+	killed, err := Wait(ctx, cmd)
 	if _, sig, _ := ExitStatus(err); !killed || sig != "killed" {
 		t.Errorf("killed %v, signal %q (err %v)", killed, sig, err)
 	}
@@ -92,7 +92,7 @@ func TestAwaitReadersBound(t *testing.T) {
 	}
 	done := make(chan struct{})
 	go func() { defer close(done); _, _ = io.Copy(io.Discard, reads[0]) }()
-	if err, _ := Wait(context.Background(), cmd); err != nil {
+	if _, err := Wait(context.Background(), cmd); err != nil {
 		t.Fatal(err)
 	}
 	start := time.Now()

@@ -249,7 +249,7 @@ func runChild(ctx context.Context, bin, dir string, args []string, cfg Config) (
 			_ = trace.Read(reads[1], func(rec trace.Record) { cfg.Trace(rec.Event()) })
 		}()
 	}
-	waitErr, killed := childproc.Wait(ctx, cmd)
+	killed, waitErr := childproc.Wait(ctx, cmd)
 	wall := time.Since(start)
 	done := make(chan struct{})
 	go func() { readers.Wait(); close(done) }()

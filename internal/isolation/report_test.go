@@ -157,8 +157,7 @@ func TestReadReportHostile(t *testing.T) {
 
 // TestReadReportMemory: an over-long line costs the parent about the bound, not the input.
 func TestReadReportMemory(t *testing.T) {
-	var ms testing.BenchmarkResult
-	ms = testing.Benchmark(func(b *testing.B) {
+	ms := testing.Benchmark(func(b *testing.B) {
 		b.ReportAllocs()
 		for range b.N {
 			_, _, _ = ReadReport(io.LimitReader(zeros{}, 64*MaxReportLine))
