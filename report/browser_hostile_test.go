@@ -18,6 +18,7 @@ import (
 // out of range, not a whole number or not a number (or that carry an earlier version's name
 // instead) are in a last section of their own.
 func TestTestGroupsInChromium(t *testing.T) {
+	t.Parallel() // Chromium runs of its own; nothing shared
 	rt.Chromium(t)
 	long := "t.test.js: " + strings.Repeat("n", 256<<10)
 	ev := func(t float64, kind string, k any) map[string]any {
@@ -64,6 +65,7 @@ func TestTestGroupsInChromium(t *testing.T) {
 // 0 for a series whose largest t is 5e-324; a view from 1e20 where a step does not move the
 // value) or nearly so: every page renders, with a bounded number of ticks.
 func TestCraftedNumbersInChromium(t *testing.T) {
+	t.Parallel() // Chromium runs of its own; nothing shared
 	rt.Chromium(t)
 	// Each page carries a fleet series and a trace (both drawn), and the address a view, so
 	// that one Chromium run checks three shapes.
@@ -98,6 +100,7 @@ func TestCraftedNumbersInChromium(t *testing.T) {
 	}
 	for _, tc := range tt {
 		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
 			doc := rt.DOM(t, writePage(t, page(tc.series, tc.events))+tc.hash)
 			body := rt.All(doc, func(n *html.Node) bool { return n.Data == "body" })[0]
 			if rt.Attr(body, "data-rendered") != "true" {

@@ -118,6 +118,7 @@ func cellOf(t *testing.T, doc *html.Node, id string) string {
 // reconnection, and a hostile topic that stays text; then the same page filtered by topic from
 // its address. The screenshot is kept.
 func TestTraceReportInChromium(t *testing.T) {
+	t.Parallel() // Chromium runs of its own; nothing shared
 	rt.Chromium(t)
 	events := traceFixture()
 	f, err := os.Open(writeTraceFile(t, events))
@@ -225,6 +226,7 @@ func fleet10k() fleet.Summary {
 // under 2 s in Chromium, measured by the page (performance.now() when drawing ends, from the
 // start of navigation), with every instance in the histogram's bars.
 func TestFleetReport10kInChromium(t *testing.T) {
+	t.Parallel() // Chromium runs of its own; nothing shared
 	rt.Chromium(t)
 	s := fleet10k()
 	page := writePage(t, report.Data{Title: "fleet of 10,000", Fleet: report.NewFleet(s)})

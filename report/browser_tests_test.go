@@ -57,6 +57,7 @@ func testSections(doc *html.Node) []testSection {
 // text, its own time axis from 0 to its device time (or its last record), and only the lanes
 // its own records use. The single timeline of a run's trace is not drawn.
 func TestTestSectionsInChromium(t *testing.T) {
+	t.Parallel() // Chromium runs of its own; nothing shared
 	rt.Chromium(t)
 	ev := func(k int, t float64, kind, client string, kv ...any) map[string]any {
 		m := map[string]any{"t": t, "kind": kind, "clientId": client, "broker": "mqtt://b:1883", "testIndex": k}

@@ -66,6 +66,7 @@ func span(t *testing.T, n *html.Node) float64 {
 // end-to-end); the thresholds say which held; the figures list the publishes' accounting, the
 // end-to-end latency and the storm.
 func TestFleetChartsInChromium(t *testing.T) {
+	t.Parallel() // Chromium runs of its own; nothing shared
 	rt.Chromium(t)
 	s := chartFleet()
 	doc := rt.Open(t, writePage(t, report.Data{Title: "charts", Fleet: report.NewFleet(s)}), rt.ArtifactDir(t)+"/charts.png", 1000, 1800)

@@ -14,6 +14,7 @@ import (
 // TestFleetReportSettingsInChromium: the fleet report lists the run's settings (summary
 // "settings") as text, a hostile value included; a summary without settings has no such rows.
 func TestFleetReportSettingsInChromium(t *testing.T) {
+	t.Parallel() // Chromium runs of its own; nothing shared
 	rt.Chromium(t)
 	s := fleet10k()
 	s.Settings = &fleet.Settings{Version: "v1.2.3", Broker: "embedded", Link: hostileTopic, Ramp: "30s", For: "10m0s",

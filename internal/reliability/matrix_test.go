@@ -68,6 +68,7 @@ func matrixCuts(qos byte) []matrixCut {
 // script's connect handler restored its subscription (it receives its last message).
 func TestCutAtPacketMatrix(t *testing.T) {
 	forEachBroker(t, func(t *testing.T, bk brokerKind) {
+		t.Parallel() // each broker's run has its own broker, peer, proxies and devices
 		b := bk.start(t)
 		pr := newPeer(t, b.Addr(), "rel/m/#", 2)
 		runs, cutsMade := 0, 0
