@@ -18,6 +18,7 @@ import (
 	"github.com/devicejs/devicejs"
 	"github.com/devicejs/devicejs/broker"
 	"github.com/devicejs/devicejs/fleet"
+	"github.com/devicejs/devicejs/internal/childproc"
 )
 
 // fleetBrokerQueue is the embedded broker's per-client outbound queue (broker.Config
@@ -226,8 +227,10 @@ func fleetRun(parent context.Context, opts *FleetOptions) error {
 		out = opts.IO.Out
 	}
 	var notices *os.File
-	if opts.NoticeFD > 0 {
-		notices = os.NewFile(uintptr(opts.NoticeFD), "worker-notices")
+	if opts.NoticeFD > 0 { // the child side of fleet.Supervise's pipe (fleet.WorkerNoticeFD)
+		if notices, err = childproc.OpenFD(opts.NoticeFD, "worker-notices"); err != nil {
+			return usageError(fmt.Errorf("--%s: %w", workerNoticeFlag, err))
+		}
 		defer notices.Close()
 	}
 	lo, hi := opts.Shard.Range(opts.N)
