@@ -4,6 +4,7 @@ import (
 	"context"
 	goruntime "runtime"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -21,10 +22,10 @@ const maxGoroutinesPerConnection = 14
 // in-process broker's in-memory connections, and checks the figure docs/embedding.md gives
 // (issue 22, finding 8).
 func TestGoroutinesPerConnection(t *testing.T) {
-	b := testbroker.MochiConfig(t, broker.Config{})
 	const n = 10
 	for _, mode := range []string{"Run", "Start"} {
 		t.Run(mode, func(t *testing.T) {
+			b := testbroker.MochiConfig(t, broker.Config{}) // its own: the subscription count below is this run's
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
 			before := goruntime.NumGoroutine()
@@ -53,8 +54,15 @@ func TestGoroutinesPerConnection(t *testing.T) {
 				}
 			}
 			connected.Wait()
-			time.Sleep(200 * time.Millisecond) // let the subscriptions settle
-			held := goruntime.NumGoroutine() - before
+			testbroker.WaitFor(t, 10*time.Second, "every device's subscription on the broker", func() bool {
+				return atomic.LoadInt64(&b.Server().Info.Subscriptions) >= n
+			})
+			// Then the goroutines of the subscribe round trips end: the count settles.
+			var held int
+			testbroker.Eventually(10*time.Second, func() bool {
+				held = goruntime.NumGoroutine() - before
+				return float64(held)/n <= maxGoroutinesPerConnection
+			})
 			cancel()
 			ended.Wait()
 			per := float64(held) / n

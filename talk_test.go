@@ -100,16 +100,8 @@ func TestTalkToDeviceFromGo(t *testing.T) {
 			if out.String() != want {
 				t.Errorf("script printed %q, want %q", out.String(), want)
 			}
-			deadline := time.Now().Add(10 * time.Second) // the ack reaches Go on the broker's goroutine
-			for {
-				mu.Lock()
-				n := len(acks)
-				mu.Unlock()
-				if n > 0 || time.Now().After(deadline) {
-					break
-				}
-				time.Sleep(5 * time.Millisecond)
-			}
+			// The ack reaches Go on the broker's goroutine.
+			testbroker.Eventually(10*time.Second, func() bool { mu.Lock(); defer mu.Unlock(); return len(acks) > 0 })
 			<-readyDone
 			mu.Lock()
 			defer mu.Unlock()

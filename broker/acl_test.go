@@ -9,6 +9,7 @@ import (
 	paho "github.com/eclipse/paho.mqtt.golang"
 
 	"github.com/devicejs/devicejs/broker"
+	"github.com/devicejs/devicejs/internal/testbroker"
 )
 
 // TestACL: Config.ACL sees the user, client id, topic and direction of every publish and
@@ -23,7 +24,7 @@ func TestACL(t *testing.T) {
 		mu.Unlock()
 		return !strings.HasPrefix(topic, "secret/")
 	}
-	b := start(t, broker.Config{TCPAddr: "127.0.0.1:0", ACL: acl, Users: map[string]string{"u": "p"}})
+	b := testbroker.MochiConfig(t, broker.Config{TCPAddr: "127.0.0.1:0", ACL: acl, Users: map[string]string{"u": "p"}})
 	uri := "tcp://" + b.Addr()
 	sub := mustConnect(t, "acl-sub", uri, withAuth("u", "p"))
 	pub := mustConnect(t, "acl-pub", uri, withAuth("u", "p"))

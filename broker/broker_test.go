@@ -18,24 +18,12 @@ import (
 
 	"github.com/devicejs/devicejs/broker"
 	"github.com/devicejs/devicejs/internal/pki"
+	"github.com/devicejs/devicejs/internal/testbroker"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 const wait = 10 * time.Second
-
-func start(t *testing.T, c broker.Config) *broker.Broker {
-	t.Helper()
-	b, err := broker.New(c)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := b.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = b.Close() })
-	return b
-}
 
 type clientOpt func(*paho.ClientOptions)
 
@@ -131,7 +119,7 @@ func roundTrip(t *testing.T, sub, pub paho.Client, topic string, n int) {
 }
 
 func TestTCPRoundTrip(t *testing.T) {
-	b := start(t, broker.Config{TCPAddr: "127.0.0.1:0"})
+	b := testbroker.MochiConfig(t, broker.Config{TCPAddr: "127.0.0.1:0"})
 	if b.Addr() == "" || b.Addr() == "127.0.0.1:0" {
 		t.Fatalf("Addr = %q", b.Addr())
 	}
@@ -140,7 +128,7 @@ func TestTCPRoundTrip(t *testing.T) {
 }
 
 func TestMemoryRoundTrip1000QoS1(t *testing.T) {
-	b := start(t, broker.Config{})
+	b := testbroker.MochiConfig(t, broker.Config{})
 	if b.Addr() != "" {
 		t.Fatalf("Addr = %q without TCPAddr", b.Addr())
 	}
@@ -153,7 +141,7 @@ func TestMemoryManyClients(t *testing.T) {
 	// The default MaxPendingWrites: with 64, a burst from 200 publishers can
 	// overflow the subscriber's queue and mochi drops messages (see
 	// TestPendingWritesOverflowDrops).
-	b := start(t, broker.Config{})
+	b := testbroker.MochiConfig(t, broker.Config{})
 	sub := mustConnect(t, "sub", "tcp://memory", withDial(b.DialMemory, nil))
 	got := make(chan string, 200)
 	if tok := sub.Subscribe("dev/+", 1, func(_ paho.Client, m paho.Message) { got <- m.Topic() }); !tok.WaitTimeout(wait) || tok.Error() != nil {
@@ -201,7 +189,7 @@ func tlsSetup(t *testing.T) (ca *pki.CA, srv, cli *pki.Cert) {
 
 func TestTLSClientCertRequired(t *testing.T) {
 	ca, srv, cli := tlsSetup(t)
-	b := start(t, broker.Config{
+	b := testbroker.MochiConfig(t, broker.Config{
 		TLSAddr: "127.0.0.1:0", CertPEM: srv.CertPEM, KeyPEM: srv.KeyPEM,
 		ClientCAPEM: ca.CertPEM, RequireClientCert: true,
 	})
@@ -228,7 +216,7 @@ func TestTLSClientCertRequired(t *testing.T) {
 }
 
 func TestUsers(t *testing.T) {
-	b := start(t, broker.Config{TCPAddr: "127.0.0.1:0", Users: map[string]string{"alice": "s3cret:x"}})
+	b := testbroker.MochiConfig(t, broker.Config{TCPAddr: "127.0.0.1:0", Users: map[string]string{"alice": "s3cret:x"}})
 	uri := "tcp://" + b.Addr()
 	tt := []struct {
 		name, user, pass string
@@ -319,7 +307,7 @@ func TestLifecycle(t *testing.T) {
 		t.Fatal("TCP port still open after Close")
 	}
 	// The port is free again for a new broker.
-	b2 := start(t, broker.Config{TCPAddr: addr})
+	b2 := testbroker.MochiConfig(t, broker.Config{TCPAddr: addr})
 	mustConnect(t, "lc2", "tcp://"+b2.Addr())
 }
 
@@ -357,7 +345,7 @@ func TestCloseWithPendingConnection(t *testing.T) {
 }
 
 func TestDialMemoryContext(t *testing.T) {
-	b := start(t, broker.Config{})
+	b := testbroker.MochiConfig(t, broker.Config{})
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	// A cancelled context may still win the race with the accept loop, so
@@ -411,7 +399,7 @@ func TestLoadUsersFile(t *testing.T) {
 func TestUserTable(t *testing.T) {
 	var mu sync.Mutex
 	var table map[string]string
-	b := start(t, broker.Config{TCPAddr: "127.0.0.1:0", Users: map[string]string{"ignored": "x"},
+	b := testbroker.MochiConfig(t, broker.Config{TCPAddr: "127.0.0.1:0", Users: map[string]string{"ignored": "x"},
 		UserTable: func() map[string]string { mu.Lock(); defer mu.Unlock(); return table }})
 	uri := "tcp://" + b.Addr()
 	set := func(m map[string]string) { mu.Lock(); table = m; mu.Unlock() }

@@ -11,6 +11,7 @@ import (
 	paho "github.com/eclipse/paho.mqtt.golang"
 
 	"github.com/devicejs/devicejs/broker"
+	"github.com/devicejs/devicejs/internal/testbroker"
 )
 
 // memClient connects a paho client to b over DialMemory.
@@ -19,21 +20,8 @@ func memClient(t *testing.T, b *broker.Broker, id string) paho.Client {
 	return mustConnect(t, id, "tcp://memory:1883", withDial(b.DialMemory, nil))
 }
 
-// recv waits for one message on ch.
-func recv[T any](t *testing.T, ch <-chan T) T {
-	t.Helper()
-	select {
-	case m := <-ch:
-		return m
-	case <-time.After(wait):
-		var zero T
-		t.Fatal("no message")
-		return zero
-	}
-}
-
 func TestPublishReachesClient(t *testing.T) {
-	b := start(t, broker.Config{})
+	b := testbroker.MochiConfig(t, broker.Config{})
 	c := memClient(t, b, "dev1")
 	got := make(chan paho.Message, 8)
 	if tok := c.Subscribe("dev1/cmd", 2, func(_ paho.Client, m paho.Message) { got <- m }); !tok.WaitTimeout(wait) || tok.Error() != nil {
@@ -45,7 +33,7 @@ func TestPublishReachesClient(t *testing.T) {
 			t.Fatal(err)
 		}
 		p[0] = 'X' // Publish copied it
-		m := recv(t, got)
+		m := testbroker.Receive(t, got, wait, "a message")
 		if m.Topic() != "dev1/cmd" || string(m.Payload()) != "on"+string('0'+qos) || m.Qos() != qos {
 			t.Errorf("qos %d: got %q %q qos %d", qos, m.Topic(), m.Payload(), m.Qos())
 		}
@@ -60,13 +48,13 @@ func TestPublishReachesClient(t *testing.T) {
 	if tok := c.Subscribe("dev1/state", 1, func(_ paho.Client, m paho.Message) { got <- m }); !tok.WaitTimeout(wait) || tok.Error() != nil {
 		t.Fatalf("subscribe: %v", tok.Error())
 	}
-	if m := recv(t, got); string(m.Payload()) != "kept" || !m.Retained() {
+	if m := testbroker.Receive(t, got, wait, "a message"); string(m.Payload()) != "kept" || !m.Retained() {
 		t.Errorf("retained: %q retained=%v", m.Payload(), m.Retained())
 	}
 }
 
 func TestSubscribeSeesClients(t *testing.T) {
-	b := start(t, broker.Config{})
+	b := testbroker.MochiConfig(t, broker.Config{})
 	got := make(chan broker.Message, 16)
 	var panicked sync.WaitGroup
 	panicked.Add(2)
@@ -87,7 +75,7 @@ func TestSubscribeSeesClients(t *testing.T) {
 		if tok := c.Publish("dev/7/up", qos, false, p); !tok.WaitTimeout(wait) || tok.Error() != nil {
 			t.Fatalf("publish: %v", tok.Error())
 		}
-		m := recv(t, got)
+		m := testbroker.Receive(t, got, wait, "a message")
 		if m.Topic != "dev/7/up" || string(m.Payload) != "reading" || m.QoS != qos || m.ClientID != "dev7" {
 			t.Errorf("qos %d: got %+v", qos, m)
 		}
@@ -102,7 +90,7 @@ func TestSubscribeSeesClients(t *testing.T) {
 	if err := b.Publish("dev/go/up", []byte("x"), 0, false); err != nil {
 		t.Fatal(err)
 	}
-	if m := recv(t, got); m.ClientID != "inline" {
+	if m := testbroker.Receive(t, got, wait, "a message"); m.ClientID != "inline" {
 		t.Errorf("ClientID %q, want inline", m.ClientID)
 	}
 	unsub()
@@ -117,7 +105,7 @@ func TestSubscribeSeesClients(t *testing.T) {
 }
 
 func TestClientsListsDevices(t *testing.T) {
-	b := start(t, broker.Config{})
+	b := testbroker.MochiConfig(t, broker.Config{})
 	if n := len(b.Clients()); n != 0 {
 		t.Fatalf("%d clients before any connect", n)
 	}
@@ -153,7 +141,7 @@ func TestInlineRefusals(t *testing.T) {
 		{"qos 255", "a", 255, 1, broker.ErrInvalidQoS},
 		{"payload over MQTT bound", "a", 1, broker.MaxPacketSize - 4, broker.ErrPayloadTooLarge},
 	}
-	b := start(t, broker.Config{})
+	b := testbroker.MochiConfig(t, broker.Config{})
 	for _, tt := range pubs {
 		t.Run("publish "+tt.name, func(t *testing.T) {
 			err := b.Publish(tt.topic, make([]byte, tt.size), tt.qos, false)
@@ -244,7 +232,7 @@ func TestSubscribeQueueBounded(t *testing.T) {
 		t.Fatal(err)
 	}
 	// unsubscribe from inside the callback does not deadlock
-	b2 := start(t, broker.Config{})
+	b2 := testbroker.MochiConfig(t, broker.Config{})
 	done := make(chan struct{})
 	var unsub func()
 	var mu sync.Mutex
@@ -262,7 +250,7 @@ func TestSubscribeQueueBounded(t *testing.T) {
 	if err := b2.Publish("self", nil, 0, false); err != nil {
 		t.Fatal(err)
 	}
-	recv(t, done)
+	testbroker.Receive(t, done, wait, "the self-published message")
 }
 
 // Publish, Subscribe and unsubscribe racing Close: only nil or the state errors, no panic, no
@@ -340,7 +328,7 @@ func TestSubscribeFloodFromClient(t *testing.T) {
 	if tok := c.Publish("end", 1, false, "."); !tok.WaitTimeout(wait) || tok.Error() != nil {
 		t.Fatalf("end: %v", tok.Error())
 	}
-	recv(t, end)
+	testbroker.Receive(t, end, wait, "the end message")
 	s := b.DeliveryStats()
 	queued := n - int(s.Dropped) - (int(s.Delivered) - 1) // minus the end message
 	if maxQueued := broker.MaxQueuedBytes/(size+len("flood/x")) + 1; queued > maxQueued+1 || s.Dropped == 0 {

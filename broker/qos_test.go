@@ -9,12 +9,13 @@ import (
 	paho "github.com/eclipse/paho.mqtt.golang"
 
 	"github.com/devicejs/devicejs/broker"
+	"github.com/devicejs/devicejs/internal/testbroker"
 )
 
 // TestMemoryQoSOrdered sends 1,000 messages at each QoS over memory
 // connections and checks that QoS 1 and 2 arrive complete and in order.
 func TestMemoryQoSOrdered(t *testing.T) {
-	b := start(t, broker.Config{})
+	b := testbroker.MochiConfig(t, broker.Config{})
 	for _, qos := range []byte{0, 1, 2} {
 		t.Run(fmt.Sprintf("qos%d", qos), func(t *testing.T) {
 			const n = 1000
@@ -59,7 +60,7 @@ func TestMemoryFleet(t *testing.T) {
 	if testing.Short() {
 		t.Skip("short")
 	}
-	b := start(t, broker.Config{MaxPendingWrites: 32})
+	b := testbroker.MochiConfig(t, broker.Config{MaxPendingWrites: 32})
 	const n = 1000
 	clients := make([]paho.Client, 0, n)
 	defer func() {
@@ -89,7 +90,7 @@ func TestMemoryFleet(t *testing.T) {
 // that does not read fills its outbound queue, and mochi then drops its
 // messages, QoS 1 included, instead of applying back-pressure.
 func TestPendingWritesOverflowDrops(t *testing.T) {
-	b := start(t, broker.Config{MaxPendingWrites: 1})
+	b := testbroker.MochiConfig(t, broker.Config{MaxPendingWrites: 1})
 	block := make(chan struct{})
 	defer close(block)
 	sub := mustConnect(t, "stuck", "tcp://memory", withDial(b.DialMemory, nil), func(o *paho.ClientOptions) { o.SetOrderMatters(true) })

@@ -9,11 +9,12 @@ import (
 	paho "github.com/eclipse/paho.mqtt.golang"
 
 	"github.com/devicejs/devicejs/broker"
+	"github.com/devicejs/devicejs/internal/testbroker"
 )
 
 // TestClientIDReuseStress reconnects 20 ids 10 times each, concurrently.
 func TestClientIDReuseStress(t *testing.T) {
-	b := start(t, broker.Config{})
+	b := testbroker.MochiConfig(t, broker.Config{})
 	pub := mustConnect(t, "reuse-pub", "tcp://memory", withDial(b.DialMemory, nil))
 	var wg sync.WaitGroup
 	var mu sync.Mutex

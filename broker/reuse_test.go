@@ -7,6 +7,7 @@ import (
 	paho "github.com/eclipse/paho.mqtt.golang"
 
 	"github.com/devicejs/devicejs/broker"
+	"github.com/devicejs/devicejs/internal/testbroker"
 )
 
 // TestClientIDReuseAfterDisconnect reconnects with the same client id right
@@ -15,7 +16,7 @@ import (
 // id), after which nothing is delivered to it; the broker package waits for
 // the old connection's cleanup before admitting the new one.
 func TestClientIDReuseAfterDisconnect(t *testing.T) {
-	b := start(t, broker.Config{})
+	b := testbroker.MochiConfig(t, broker.Config{})
 	pub := mustConnect(t, "reuse-pub", "tcp://memory", withDial(b.DialMemory, nil))
 	for i := range 30 {
 		o := paho.NewClientOptions().AddBroker("tcp://memory").SetClientID("same").SetAutoReconnect(false)
@@ -53,7 +54,7 @@ func TestClientIDReuseAfterDisconnect(t *testing.T) {
 // TestPersistentSessionSurvivesGuard checks that a clean=false session is
 // still inherited: messages published while the client was away arrive.
 func TestPersistentSessionSurvivesGuard(t *testing.T) {
-	b := start(t, broker.Config{})
+	b := testbroker.MochiConfig(t, broker.Config{})
 	got := make(chan string, 10)
 	persistent := func(o *paho.ClientOptions) {
 		o.SetCleanSession(false).SetResumeSubs(true)
@@ -66,17 +67,10 @@ func TestPersistentSessionSurvivesGuard(t *testing.T) {
 	c1.Disconnect(50)
 	// "While away": the broker has seen the disconnection (paho's Disconnect returns before
 	// mochi has processed it; a publish in between went to the closing connection).
-	deadline := time.Now().Add(wait)
-	for {
+	testbroker.WaitFor(t, wait, "the broker to see the first connection close", func() bool {
 		cl, ok := b.Server().Clients.Get("keep")
-		if ok && cl.Closed() {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("the broker never saw the first connection close")
-		}
-		time.Sleep(time.Millisecond)
-	}
+		return ok && cl.Closed()
+	})
 	pub := mustConnect(t, "keep-pub", "tcp://memory", withDial(b.DialMemory, nil))
 	if tok := pub.Publish("offline", 1, false, "while away"); !tok.WaitTimeout(wait) || tok.Error() != nil {
 		t.Fatal("publish", tok.Error())
@@ -96,7 +90,7 @@ func TestPersistentSessionSurvivesGuard(t *testing.T) {
 // TestTakeover connects a second client with a live client's id: the first
 // is disconnected and the second receives.
 func TestTakeover(t *testing.T) {
-	b := start(t, broker.Config{})
+	b := testbroker.MochiConfig(t, broker.Config{})
 	lost := make(chan struct{})
 	first := mustConnect(t, "twin", "tcp://memory", withDial(b.DialMemory, nil), func(o *paho.ClientOptions) {
 		o.SetConnectionLostHandler(func(paho.Client, error) { close(lost) })

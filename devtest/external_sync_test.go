@@ -37,10 +37,7 @@ func (h *slowForward) OnPublish(_ *mqtt.Client, pk packets.Packet) (packets.Pack
 // far above the 4 ms quiet window). Before the barrier (World.syncExternal), device time
 // jumped from one publish to the next and the until below spent its budget with none seen.
 func TestExternalBrokerDeliveryHoldsTime(t *testing.T) {
-	b := testbroker.Mochi(t)
-	if err := b.MochiBroker().Server().AddHook(&slowForward{delay: 50 * time.Millisecond}, nil); err != nil {
-		t.Fatal(err)
-	}
+	b := testbroker.Mochi(t, testbroker.WithHook(&slowForward{delay: 50 * time.Millisecond}))
 	dir := t.TempDir()
 	files := map[string]string{
 		"dev.js": `var c = mqtt.connect('mqtt://broker.example');

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/devicejs/devicejs/internal/testbroker"
 )
 
 func TestParseGoroutineHead(t *testing.T) {
@@ -98,11 +100,7 @@ func TestWorldLabelReachesItsGoroutines(t *testing.T) {
 	defer close(stop2)
 	go spinUntil(stop2, started2) // after restore: not the world's
 	<-started2
-	deadline := time.Now().Add(10 * time.Second)
-	for !s.idle() && time.Now().Before(deadline) {
-		time.Sleep(time.Millisecond)
-	}
-	if !s.idle() {
+	if !testbroker.Eventually(10*time.Second, s.idle) {
 		t.Fatal("a goroutine started after restore counted for the world")
 	}
 }

@@ -51,11 +51,8 @@ func (p *publishers) OnPublish(cl *mqtt.Client, pk packets.Packet) (packets.Pack
 // the index appended), and every instance's print line must carry its index.
 func TestFleet200(t *testing.T) {
 	const n = 200
-	tb := testbroker.Mochi(t)
 	hook := &publishers{count: map[string]int{}}
-	if err := tb.MochiBroker().Server().AddHook(hook, nil); err != nil {
-		t.Fatal(err)
-	}
+	tb := testbroker.Mochi(t, testbroker.WithHook(hook))
 	peer := testbroker.Subscribe(t, tb.Addr(), "fleet/#", testbroker.WithQoS(1))
 	src := `var c = mqtt.connect('mqtt://broker.example:1883', {clientId: 'dev'});
 var sent = 0;

@@ -15,16 +15,9 @@ import (
 // waitProgress polls f's Progress until ok holds, failing after a generous bound.
 func waitProgress(t *testing.T, f *fleet.Fleet, what string, ok func(fleet.Progress) bool) {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		p := f.Progress()
-		if ok(p) {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: progress %+v after 30 s", what, p)
-		}
-		time.Sleep(10 * time.Millisecond)
+	var p fleet.Progress
+	if !testbroker.Eventually(30*time.Second, func() bool { p = f.Progress(); return ok(p) }) {
+		t.Fatalf("%s: progress %+v after 30 s", what, p)
 	}
 }
 

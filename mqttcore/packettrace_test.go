@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/devicejs/devicejs/internal/testbroker"
 	"github.com/devicejs/devicejs/mqttcore"
 )
 
@@ -53,15 +54,11 @@ func (l *packetLog) find(ok func(mqttcore.TraceEvent) bool) (mqttcore.TraceEvent
 // waitFor waits until an event matching ok was traced.
 func (l *packetLog) waitFor(t *testing.T, what string, ok func(mqttcore.TraceEvent) bool) mqttcore.TraceEvent {
 	t.Helper()
-	deadline := time.Now().Add(waitFor)
-	for time.Now().Before(deadline) {
-		if e, found := l.find(ok); found {
-			return e
-		}
-		time.Sleep(5 * time.Millisecond)
+	var e mqttcore.TraceEvent
+	if !testbroker.Eventually(waitFor, func() (found bool) { e, found = l.find(ok); return found }) {
+		t.Fatalf("no %s traced; packets: %q; all: %s", what, l.packets(), l.kinds())
 	}
-	t.Fatalf("no %s traced; packets: %q; all: %s", what, l.packets(), l.kinds())
-	return mqttcore.TraceEvent{}
+	return e
 }
 
 // tracedHost returns a host (fast clock) whose trace and packet trace go to a new packetLog.

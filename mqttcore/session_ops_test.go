@@ -153,7 +153,26 @@ func TestPublishArgumentsAndSendBuffer(t *testing.T) {
 
 // noAckBroker accepts the connection and never acknowledges anything.
 func noAckBroker(t *testing.T) *testbroker.FakeBroker {
-	return testbroker.Fake(t, testbroker.Accept(0, nil))
+	f, _ := noAckBrokerSeen(t)
+	return f
+}
+
+// noAckBrokerSeen is noAckBroker that also sends the first byte of each packet it reads after
+// the CONNECT (dropped when nobody receives it).
+func noAckBrokerSeen(t *testing.T) (*testbroker.FakeBroker, <-chan byte) {
+	seen := make(chan byte, 64)
+	return testbroker.Fake(t, testbroker.Accept(0, func(c net.Conn) {
+		for {
+			h, _, err := testbroker.ReadPacket(c)
+			if err != nil {
+				return
+			}
+			select {
+			case seen <- h:
+			default:
+			}
+		}
+	})), seen
 }
 
 func TestOnePublishInFlight(t *testing.T) {
@@ -179,7 +198,7 @@ func TestOnePublishInFlight(t *testing.T) {
 
 func TestPublishCutOffByBrokerStop(t *testing.T) {
 	for qos := byte(1); qos <= 2; qos++ {
-		f := noAckBroker(t)
+		f, seen := noAckBrokerSeen(t)
 		h := newHost(mqttcore.Limits{})
 		o := fastOptions()
 		o.ReconnectCount = mqttcore.ReconnectForever
@@ -191,7 +210,11 @@ func TestPublishCutOffByBrokerStop(t *testing.T) {
 		if err := s.Subscribe("s", mqttcore.SubscribeOptions{QoS: 1}, r.done("sub")); err != nil {
 			t.Fatal(err)
 		}
-		time.Sleep(20 * time.Millisecond) // let both reach the wire
+		// The PUBLISH is on the wire (the SUBSCRIBE, issued while it is in flight, stays queued
+		// in the client: both must complete with 11 either way).
+		for h := byte(0); h>>4 != 3; {
+			h = testbroker.Receive(t, seen, waitFor, "the PUBLISH")
+		}
 		f.CloseConns()
 		r.expect(t, "pub 11", "sub 11", "close")
 		// The fake broker accepts again: the pending publish is not resent and not

@@ -2,6 +2,7 @@ package mqttcore_test
 
 import (
 	"fmt"
+	"net"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -121,11 +122,8 @@ func TestBrokerRestartResubscribe(t *testing.T) {
 	ev := r.events()
 	// Like the samples: subscribe in the connect handler, on every connection.
 	ev.Connect = func(mqttcore.Connack) {
-		s := sp.Load()
-		for s == nil {
-			time.Sleep(time.Millisecond)
-			s = sp.Load()
-		}
+		var s *mqttcore.Session
+		testbroker.Eventually(waitFor, func() bool { s = sp.Load(); return s != nil })
 		if err := s.Subscribe("t/#", mqttcore.SubscribeOptions{QoS: 1}, r.done("sub")); err != nil {
 			r.ch <- "subscribe refused " + err.Error()
 		}
@@ -161,17 +159,30 @@ func TestBrokerRestartResubscribe(t *testing.T) {
 	r.expect(t, "end")
 }
 
+// silentAfterConnect is a fake broker that reads each CONNECT, reports it on the returned
+// channel and never answers.
+func silentAfterConnect(t *testing.T) (string, <-chan struct{}) {
+	connects := make(chan struct{}, 16)
+	return testbroker.Fake(t, testbroker.OnConnect(func(net.Conn) {
+		select {
+		case connects <- struct{}{}:
+		default:
+		}
+	})).Addr(), connects
+}
+
 func TestEndWhileConnectingAndReconnecting(t *testing.T) {
 	t.Run("connecting", func(t *testing.T) {
 		h := newHost(mqttcore.Limits{})
 		o := fastOptions()
 		o.ConnectTimeout = 0 // wait for CONNACK forever
 		r := newRecorder()
-		s, err := h.Connect("mqtt://"+testbroker.Fake(t, testbroker.Discard).Addr(), o, mqttcore.TLSSettings{}, r.events())
+		addr, connects := silentAfterConnect(t)
+		s, err := h.Connect("mqtt://"+addr, o, mqttcore.TLSSettings{}, r.events())
 		if err != nil {
 			t.Fatal(err)
 		}
-		time.Sleep(20 * time.Millisecond) // let the attempt reach the CONNACK read
+		testbroker.Receive(t, connects, waitFor, "the CONNECT") // the attempt reached the CONNACK read
 		endAndWait(t, s)
 		r.expect(t, "end")
 		r.quiet(t, 50*time.Millisecond)
@@ -186,10 +197,7 @@ func TestEndWhileConnectingAndReconnecting(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		deadline := time.Now().Add(waitFor)
-		for !s.IsReconnecting() && time.Now().Before(deadline) {
-			time.Sleep(time.Millisecond)
-		}
+		testbroker.Eventually(waitFor, s.IsReconnecting)
 		endAndWait(t, s)
 		// On a loaded machine the wait may already have ended: reconnect events can precede
 		// end, nothing may follow it.
@@ -206,11 +214,12 @@ func TestEndWhileConnectingAndReconnecting(t *testing.T) {
 		o.ReconnectCount = mqttcore.ReconnectForever
 		o.ConnectTimeout = 0
 		r := newRecorder()
-		s, err := h.Connect("mqtt://"+testbroker.Fake(t, testbroker.Discard).Addr(), o, mqttcore.TLSSettings{}, r.events())
+		addr, connects := silentAfterConnect(t)
+		s, err := h.Connect("mqtt://"+addr, o, mqttcore.TLSSettings{}, r.events())
 		if err != nil {
 			t.Fatal(err)
 		}
-		time.Sleep(20 * time.Millisecond)
+		testbroker.Receive(t, connects, waitFor, "the CONNECT")
 		endAndWait(t, s)
 		r.expect(t, "end")
 	})
@@ -241,9 +250,7 @@ func TestSample1ReconnectFromHandlers(t *testing.T) {
 	r := newRecorder()
 	var sp atomic.Pointer[mqttcore.Session]
 	sess := func() *mqttcore.Session {
-		for sp.Load() == nil {
-			time.Sleep(time.Millisecond)
-		}
+		testbroker.Eventually(waitFor, func() bool { return sp.Load() != nil })
 		return sp.Load()
 	}
 	ev := r.events()

@@ -173,10 +173,7 @@ func TestQoS1AcrossBrokerRestarts(t *testing.T) {
 		<-pubDone
 
 		// Deliveries may trail the PUBACK a little.
-		deadline := time.Now().Add(5 * time.Second)
-		for time.Now().Before(deadline) && len(unseen()) > 0 {
-			time.Sleep(5 * time.Millisecond)
-		}
+		testbroker.Eventually(5*time.Second, func() bool { return len(unseen()) == 0 })
 		mu.Lock()
 		defer mu.Unlock()
 		var ok, failed, refused, losses, dups, unackedSeen int
