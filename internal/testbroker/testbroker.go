@@ -1,8 +1,23 @@
-// Package testbroker starts MQTT brokers for tests on loopback ports: mochi
-// in process (Mochi, through package broker) and Debian's mosquitto binary
-// (Mosquitto). It also has independent peers to observe and drive them:
-// paho clients (Connect, Subscribe, Publish) and mosquitto-clients processes
-// (SubProcess, Pub).
+// Package testbroker is the tests' one test-broker kit: every broker, fake
+// peer and wait a devicejs test needs, so that no package keeps its own.
+//
+//   - Mochi starts the embedded mochi broker (package broker, in process) on
+//     127.0.0.1. Options: WithTLS (a TLS listener from a test CA), WithUser
+//     (authentication), WithConfig (a whole broker.Config: the listener
+//     kinds, memory only included, a user table, an ACL, PEM certificates,
+//     queue bounds) and WithHook (a mochi hook: record disconnections, delay
+//     publishes). MochiConfig(t, c) is the *broker.Broker of Mochi(t,
+//     WithConfig(c)). Restart keeps the ports.
+//   - Mosquitto starts Debian's mosquitto binary with WithTLS and WithUser.
+//   - Fake is a scripted raw-MQTT peer for malformed, hostile or missing
+//     replies: each connection goes to a serve function (Accept, OnConnect,
+//     Discard, an Answer's Serve, or the test's own); Scripted and
+//     HostileShapes are the hostile-broker table built on it. DeadAddr is an
+//     address where nothing listens.
+//   - Independent peers to observe and drive a broker: paho clients (Connect,
+//     Subscribe, Publish) and mosquitto-clients processes (SubProcess, Pub).
+//   - Eventually, WaitFor and Receive wait (bounded) for what another
+//     goroutine makes true, instead of a sleep.
 //
 // Every helper takes a testing.TB, fails the test on error, bounds its waits
 // and registers its cleanup with t.Cleanup. Brokers listen on 127.0.0.1 only.
