@@ -110,11 +110,14 @@ func TestLinkFlagUsageErrors(t *testing.T) {
 }
 
 // TestLinkFlagFleet runs two instances through a profile: both measure round trips above the
-// profile's two latencies.
+// profile's two latencies. Each instance has a topic of its own (INSTANCE): on one topic each
+// would count the other's messages too, and the total depended on how the runs interleaved.
 func TestLinkFlagFleet(t *testing.T) {
 	t.Parallel()
-	p := script(t, "rt.js", strings.ReplaceAll(roundTripScript, "%URL%", "mqtt://example.invalid:1883"))
-	r := runBinary(t, "fleet", "-n", "2", "--client-id", "link-e2e-{i}", "--broker", "embedded", "--link", "3g", "--timeout", "30s", p)
+	src := strings.ReplaceAll(roundTripScript, "%URL%", "mqtt://example.invalid:1883")
+	p := script(t, "rt.js", strings.ReplaceAll(src, "'link/rt'", "'link/rt/' + INSTANCE"))
+	r := runBinary(t, "fleet", "-n", "2", "--client-id", "link-e2e-{i}", "--broker", "embedded", "--link", "3g", "--timeout", "30s",
+		"--define", "INSTANCE={i}", p)
 	if r.code != 0 {
 		t.Fatalf("code %d stdout %q stderr %q", r.code, r.stdout, r.stderr)
 	}

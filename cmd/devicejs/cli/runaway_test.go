@@ -145,7 +145,6 @@ func TestStuckBuiltinIsHardStopped(t *testing.T) {
 		{"--for", 0, []string{"--for", "4s"}, 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel() // separate processes; together, the sorts only get slower (longer stuck)
 			p := script(t, "sort.js", src)
 			w := runWatched(t, tc.sig, append(append([]string{"run"}, tc.args...), p)...)
 			if w.code != tc.code || w.started.IsZero() || strings.Contains(w.stdout, "sorted") {
@@ -196,6 +195,7 @@ func TestHostileScriptsEndCleanly(t *testing.T) {
 	}
 	for _, tc := range tt {
 		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel() // separate processes; nothing here is timed or measured
 			r := runBinary(t, append(append([]string{"run"}, tc.args...), script(t, "bomb.js", tc.src))...)
 			if r.code != tc.code {
 				t.Fatalf("exit code %d, want %d\nstdout: %s\nstderr: %.2000s", r.code, tc.code, r.stdout, r.stderr)
