@@ -299,6 +299,7 @@ func TestDeadConnectionIsDeadAtOnce(t *testing.T) {
 	for _, tc := range tt {
 		for _, qos := range []byte{0, 1, 2} {
 			t.Run(fmt.Sprintf("%s/qos%d", tc.name, qos), func(t *testing.T) {
+				t.Parallel() // its own broker or fake, host and device
 				w := tc.setup(t)
 				d := newDeadConnDevice(qos)
 				conns := make(chan net.Conn, 64)

@@ -31,6 +31,7 @@ const restarts = 20
 // acknowledged message, and the device's link is reset: whatever the held publish became, its
 // PUBACK never reaches the device.
 func TestQoS1AcrossBrokerRestarts(t *testing.T) {
+	t.Parallel() // its own brokers, peer, proxy and device; asserts no timing
 	forEachBroker(t, func(t *testing.T, bk brokerKind) {
 		b := bk.start(t)
 		pr := newPeer(t, b.Addr(), "rel/restart", 1)

@@ -76,6 +76,7 @@ func tlsMatrix(t *testing.T) []tlsCase {
 // connection, on the first connect and on reconnects (a good TLS broker first, then the link
 // re-routed to the bad one and cut; reconnectCount 2 then error 1).
 func TestTLSMatrix(t *testing.T) {
+	t.Parallel() // its own CAs, brokers and listeners; asserts no timing
 	forEachBroker(t, func(t *testing.T, bk brokerKind) {
 		cases := tlsMatrix(t)
 		for _, tc := range cases {
