@@ -12,8 +12,9 @@
 // internal/gojainternal only. The sandbox's exported names used to live here and remain as
 // deprecated aliases (sandbox_aliases.go).
 //
-// The package is a little over 2.5k lines (about 2.8k): the loop and its memory budgets,
-// which post to it and interrupt it, are one unit.
+// The package is a little over 2.5k lines (about 2.9k): the loop and its memory budgets,
+// which post to it and interrupt it, are one unit (the heap watchdog also serves fleet's
+// process-wide budget, WatchHeap).
 package runtime
 
 import (
