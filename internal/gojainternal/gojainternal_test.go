@@ -99,7 +99,7 @@ func TestCallStacks(t *testing.T) {
 	}
 }
 
-// TestErrorStackLayout checks that ErrorStack still reads goja's Error objects (it reads an
+// TestErrorStack checks that ErrorStack reads goja's Error objects (it reads an
 // unexported field: a goja upgrade that changes it fails here), and that it returns nothing
 // for values that are not goja Errors, however they look.
 func TestErrorStack(t *testing.T) {
