@@ -164,7 +164,9 @@ func TestBlockedCallsEnd(t *testing.T) {
 				_, err := device.Read(make([]byte, 1))
 				errs <- err
 			}()
-			time.Sleep(100 * time.Millisecond) // let both block
+			// The Write blocks once it has filled the link's buffer (the Read blocks at once: a call
+			// made after the end fails the same way).
+			testbroker.WaitFor(t, wait, "the Write to fill the buffer", func() bool { return l.Held() >= BufferSize })
 			tc.end(l, device)
 			for i := 0; i < 2; i++ {
 				select {

@@ -5,7 +5,6 @@ import (
 	"net"
 	"slices"
 	"testing"
-	"time"
 
 	"go.uber.org/goleak"
 
@@ -69,13 +68,7 @@ func TestRestartSamePort(t *testing.T) {
 		if b.Running() {
 			t.Fatal("Running after Stop")
 		}
-		deadline := time.Now().Add(testbroker.Wait)
-		for c.IsConnectionOpen() {
-			if time.Now().After(deadline) {
-				t.Fatal("client still connected after Stop")
-			}
-			time.Sleep(10 * time.Millisecond)
-		}
+		testbroker.WaitFor(t, testbroker.Wait, "the client to see the broker stop", func() bool { return !c.IsConnectionOpen() })
 		if _, err := testbroker.ConnectErr(t, addr); err == nil {
 			t.Fatal("connected to a stopped broker")
 		}
