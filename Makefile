@@ -9,10 +9,10 @@ build:
 	$(GO) build -o $(BIN) ./cmd/devicejs
 
 # test: installs missing test dependencies (scripts/test-deps.sh), then the default suite (race
-# detector), vet and staticcheck. Packages run one at a time (-p 1): the broker, conformance and
-# reliability tests start real brokers and device processes, and on a 2-core machine running
-# them side by side starves their timing (about 8 1/2 minutes in all this way, measured 2026-12-04).
-# scripts/gotest.sh prints each package's time at the end, slowest first.
+# detector), vet and staticcheck. Two packages build and run at once (-p 2; GOTEST_P=1 make test
+# runs them one at a time, as before 2026-12-05); within a package the tests that time or
+# measure a process run before its parallel tests start (docs/testing.md, "Suite time").
+# scripts/gotest.sh prints each package's time at the end, slowest first, and the wall time.
 test: test-deps tidy-check
 	GO=$(GO) bash scripts/gotest.sh
 	$(GO) vet ./...
