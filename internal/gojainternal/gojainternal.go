@@ -231,3 +231,19 @@ func TemplatesOK() bool {
 	}
 	return DenseArray(dense) && !DenseArray(holey) && PropObject(vm.Get("Reflect")) != nil
 }
+
+// SetPropObject replaces the object a template factory made, when the factory wrapped it in a
+// goja data valueProperty (attributes): the property keeps its attributes and gets o as its
+// value. It reports whether v was such a property; anything else is left alone.
+func SetPropObject(v goja.Value, o *goja.Object) bool {
+	rv := reflect.ValueOf(v)
+	if o == nil || rv.Kind() != reflect.Pointer || rv.IsNil() || rv.Type().String() != "*goja.valueProperty" {
+		return false
+	}
+	inner, acc := rv.Elem().FieldByName("value"), rv.Elem().FieldByName("accessor")
+	if !inner.IsValid() || inner.Type() != reflect.TypeFor[goja.Value]() || !acc.IsValid() || acc.Kind() != reflect.Bool || acc.Bool() {
+		return false
+	}
+	reflect.NewAt(inner.Type(), unsafe.Pointer(inner.UnsafeAddr())).Elem().Set(reflect.ValueOf(goja.Value(o)))
+	return true
+}

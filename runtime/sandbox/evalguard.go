@@ -101,6 +101,9 @@ func (sb *Sandbox) installEvalGuard(g *goja.Object) (evalFn goja.Value, fnGuarde
 // that contains "*" or "async" (evalSource, functionText). No such function
 // can exist before then. VM goroutine only.
 func (sb *Sandbox) guardGenerators() {
+	if sb.evalLazy && !sb.genGuarded {
+		sb.ensureEvaluate()
+	}
 	if sb.genGuarded || sb.evaluate == nil {
 		return
 	}

@@ -112,8 +112,10 @@ func sourceOf(n ast.Node) (site, wrapped bool) {
 // installSourceCheck defines the hidden sourceName function on g and on
 // hookHolder: non-enumerable, read-only, like the tick. It recognises the built-in eval
 // and Function by identity. evalFn is the checked eval (evalguard.go); if
-// it is nil, eval and Function are read from g at the first call rather
-// than here, because goja builds a built-in on first access. With
+// it is nil, with lazy eval guards (evalguard_lazy.go) the first call builds the checked
+// eval (sb.checkedEval) before it touches the direct-eval slot; without them eval and
+// Function are read from g at the first call rather than here, because goja builds a
+// built-in on first access. With
 // fnGuarded, Function checks its own arguments and a call of it passes
 // them on unchanged. VM goroutine only.
 //
@@ -131,9 +133,18 @@ func (sb *Sandbox) installSourceCheck(g *goja.Object, evalFn goja.Value, fnGuard
 	read := evalFn != nil
 	slot, direct := gojainternal.EvalSlotOf(sb.vm)
 	direct = direct && evalFn != nil && goja.Value(slot.Get()) == evalFn
-	unreachable := sb.vm.NewObject()
+	var unreachable *goja.Object
 	check := func(call goja.FunctionCall) goja.Value {
+		if !read && sb.evalLazy {
+			// evalguard_lazy.go: build the checked eval (which takes the direct-eval slot)
+			// before this check first sets the slot; runs no script code.
+			evalFn, read = sb.checkedEval(), true
+			direct = goja.Value(slot.Get()) == evalFn
+		}
 		if direct { // last, after the conversions that may run script code
+			if unreachable == nil {
+				unreachable = sb.vm.NewObject()
+			}
 			defer func() {
 				if call.Argument(0).SameAs(evalFn) {
 					slot.Set(evalFn.(*goja.Object))

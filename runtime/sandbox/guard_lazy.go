@@ -143,6 +143,7 @@ func patchSandboxTemplates() bool {
 			after(m, name, func(sb *Sandbox, o *goja.Object) { sb.guardMethod(o, owner, name) })
 		}
 	}
+	lazyEvalOn = patchEvalTemplates(vm, global) // evalguard_lazy.go
 	delete(*global, "GoError")
 	kept := make([]unistring.String, 0, len(*names))
 	for _, n := range *names {

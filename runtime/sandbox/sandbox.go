@@ -7,7 +7,7 @@
 //     a preemption point in every loop body, a call-depth check at every function entry and a
 //     source check around every eval and Function call, mapping columns back (ColMap);
 //   - the eval and function-constructor guards (evalguard.go) for the routes the rewrite
-//     cannot see;
+//     cannot see, built when the script first reaches eval or Function (evalguard_lazy.go);
 //   - the built-in guards (limits.go: JSON, join, repeat, pad; the limit constants), the memory
 //     guards against a budget (guard_memory.go), the allocation guards of every VM
 //     (guard_alloc.go: AllocationCap, NewArrayBuffer) and their lazy installation through
@@ -68,6 +68,10 @@ type Sandbox struct {
 	joinDepth   int                         // nesting of the Array.prototype.join guard (limits.go)
 	lazy        bool                        // the built-in guards are installed lazily (guard_lazy.go)
 	genGuarded  bool                        // guardGenerators has run
+	evalLazy    bool                        // eval and Function are guarded when first built (evalguard_lazy.go)
+	evalOrig    *goja.Object                // goja's eval, never reachable from the script (lazy eval guards)
+	evalFn      *goja.Object                // the checked eval, once built (lazy eval guards)
+	fnChecked   *goja.Object                // the checked Function, once built (lazy eval guards)
 }
 
 // Attach binds sb to vm, a fresh runtime whose owner is host. budget is the memory guards'
@@ -77,11 +81,13 @@ type Sandbox struct {
 func (sb *Sandbox) Attach(vm *goja.Runtime, budget int64, host Host) {
 	sb.vm, sb.host, sb.guardBudget = vm, host, budget
 	sb.lazy = sb.registerLazyGuards()
+	sb.evalLazy = sb.lazy && lazyEvalOn
 }
 
 // Install defines the hidden hooks on the global object and Number.prototype (the preemption
-// tick, the call-depth check, the source check) and the checked eval and function
-// constructors, then, where goja's templates could not be patched, the built-in guards.
+// tick, the call-depth check, the source check) and, where goja's templates could not be
+// patched, the checked eval and function constructors (else built when the script first
+// reaches them: evalguard_lazy.go) and the built-in guards.
 // tick is the owner's preemption point, which every loop body calls first. Call it once,
 // after Attach and after the owner's own globals.
 func (sb *Sandbox) Install(tick func(goja.FunctionCall) goja.Value) {
@@ -90,8 +96,12 @@ func (sb *Sandbox) Install(tick func(goja.FunctionCall) goja.Value) {
 		panic(err)
 	}
 	sb.installDepthCheck(g)
-	evalFn, fnGuarded := sb.installEvalGuard(g)
-	sb.installSourceCheck(g, evalFn, fnGuarded)
+	if sb.evalLazy { // evalguard_lazy.go: eval and Function get their guards when first built
+		sb.installSourceCheck(g, nil, true)
+	} else {
+		evalFn, fnGuarded := sb.installEvalGuard(g)
+		sb.installSourceCheck(g, evalFn, fnGuarded)
+	}
 	if !sb.lazy {
 		sb.installGuards()
 	}
