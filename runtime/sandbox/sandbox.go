@@ -72,6 +72,7 @@ type Sandbox struct {
 	evalOrig    *goja.Object                // goja's eval, never reachable from the script (lazy eval guards)
 	evalFn      *goja.Object                // the checked eval, once built (lazy eval guards)
 	fnChecked   *goja.Object                // the checked Function, once built (lazy eval guards)
+	hooks       *goja.Object                // Number.prototype, which holds the hidden hooks (hookHolder)
 }
 
 // Attach binds sb to vm, a fresh runtime whose owner is host. budget is the memory guards'
