@@ -57,7 +57,6 @@ func runConformance(t *testing.T, opts devtest.Options, wantTests int, allowSkip
 // a client certificate, the others on an anonymous one. broker.users() needs the embedded
 // broker, so the wrong-password scenario is reported skipped here.
 func TestConformanceMosquitto(t *testing.T) {
-	t.Parallel() // its own mosquitto on free ports and its own CA
 	ca := pki.Must(pki.NewCA("conformance CA"))
 	server := pki.Must(ca.IssueServer("foo.bar"))
 	client := pki.Must(ca.IssueClient("device01"))

@@ -136,7 +136,6 @@ func TestDeepEqualShapes(t *testing.T) {
 // TestDeepEqualBounds: a hostile nesting or size is an error, not a Go stack overflow or a
 // hang; describe stays bounded.
 func TestDeepEqualBounds(t *testing.T) {
-	t.Parallel() // its own VM; CPU-bound for ~25 s under -race, so it overlaps the broker runs
 	vm := goja.New()
 	// 2e5 levels (building 1e6 takes goja about 9 s on the loaded machine; the bound works the
 	// same at any depth past maxEqualDepth).

@@ -9,9 +9,10 @@ import (
 
 // FakeBroker is a scripted raw-MQTT peer on a loopback port (see Fake).
 type FakeBroker struct {
-	addr  string
-	mu    sync.Mutex
-	conns []net.Conn
+	addr    string
+	mu      sync.Mutex
+	conns   []net.Conn
+	stopped bool // the test ended: a connection accepted now is closed at once
 }
 
 // Fake starts a scripted MQTT peer on 127.0.0.1 for tests of what a client does when a
@@ -39,12 +40,18 @@ func Fake(t testing.TB, serve func(c net.Conn)) *FakeBroker {
 			}
 			f.mu.Lock()
 			f.conns = append(f.conns, c)
+			if f.stopped {
+				_ = c.Close()
+			}
 			f.mu.Unlock()
 			wg.Add(1)
 			go func() { defer wg.Done(); serve(c) }()
 		}
 	}()
 	t.Cleanup(func() {
+		f.mu.Lock()
+		f.stopped = true
+		f.mu.Unlock()
 		_ = l.Close()
 		f.CloseConns()
 		wg.Wait()
