@@ -29,6 +29,7 @@ package gojainternal
 
 import (
 	"reflect"
+	"sync"
 	"unsafe"
 
 	"github.com/dop251/goja"
@@ -246,4 +247,72 @@ func SetPropObject(v goja.Value, o *goja.Object) bool {
 	}
 	reflect.NewAt(inner.Type(), unsafe.Pointer(inner.UnsafeAddr())).Elem().Set(reflect.ValueOf(goja.Value(o)))
 	return true
+}
+
+// propLayout is goja's valueProperty type (a property with attributes, as template factories
+// return it) and the indexes of its fields, found once from a factory's result; nil type if
+// the layout is not the expected one.
+var propLayout = sync.OnceValue(func() (l struct {
+	t                                                             reflect.Type
+	value, writable, configurable, enumerable, accessor, get, set int
+}) {
+	vm := goja.New()
+	props := TemplateProps(vm.GlobalObject())
+	if props == nil || (*props)["eval"] == nil {
+		return l
+	}
+	t := reflect.TypeOf((*props)["eval"](vm))
+	if t == nil || t.Kind() != reflect.Pointer || t.String() != "*goja.valueProperty" || t.Elem().Kind() != reflect.Struct {
+		return l
+	}
+	want := []struct {
+		name string
+		typ  reflect.Type
+		idx  *int
+	}{
+		{"value", reflect.TypeFor[goja.Value](), &l.value},
+		{"writable", reflect.TypeFor[bool](), &l.writable},
+		{"configurable", reflect.TypeFor[bool](), &l.configurable},
+		{"enumerable", reflect.TypeFor[bool](), &l.enumerable},
+		{"accessor", reflect.TypeFor[bool](), &l.accessor},
+		{"getterFunc", typeObject, &l.get},
+		{"setterFunc", typeObject, &l.set},
+	}
+	for _, w := range want {
+		f, ok := t.Elem().FieldByName(w.name)
+		if !ok || f.Type != w.typ || len(f.Index) != 1 {
+			return l
+		}
+		*w.idx = f.Index[0]
+	}
+	l.t = t
+	return l
+})
+
+// NewProp is a property with attributes for a template factory to return: a data property
+// holding value (getter nil), or an accessor property whose getter is getter and has no
+// setter (writable is then ignored). Nil if goja's layout is not the expected one.
+func NewProp(value goja.Value, getter *goja.Object, writable, enumerable, configurable bool) goja.Value {
+	l := propLayout()
+	if l.t == nil {
+		return nil
+	}
+	p := reflect.New(l.t.Elem())
+	set := func(i int, v reflect.Value) {
+		f := p.Elem().Field(i)
+		reflect.NewAt(f.Type(), unsafe.Pointer(f.UnsafeAddr())).Elem().Set(v)
+	}
+	if getter != nil {
+		set(l.accessor, reflect.ValueOf(true))
+		set(l.get, reflect.ValueOf(getter))
+	} else {
+		if value != nil {
+			set(l.value, reflect.ValueOf(&value).Elem())
+		}
+		set(l.writable, reflect.ValueOf(writable))
+	}
+	set(l.enumerable, reflect.ValueOf(enumerable))
+	set(l.configurable, reflect.ValueOf(configurable))
+	v, _ := p.Interface().(goja.Value)
+	return v
 }

@@ -48,23 +48,37 @@ const depthMargin = 64
 // overflows and kills the process; each level adds a try frame. Ordinary
 // code has at most one try frame per call frame unless it nests try blocks.
 func (sb *Sandbox) installDepthCheck(g *goja.Object) {
-	check := func(goja.FunctionCall) goja.Value { return goja.Undefined() }
-	if stacks, limit, ok := gojainternal.CallStacks(sb.vm); ok {
-		sb.vm.SetMaxCallStackSize(limit + depthMargin)
-		check = func(goja.FunctionCall) goja.Value {
-			if stacks.Calls() > limit || stacks.Tries() > 2*limit {
-				sb.rangeError("Maximum call stack size exceeded")
-			}
-			return goja.Undefined()
-		}
-	}
-	getter := sb.nativeFunc(enterName, check)
+	sb.setDepthBound()
+	getter := sb.enterGetter()
 	for _, o := range []*goja.Object{g, sb.hookHolder()} {
 		if err := o.DefineAccessorProperty(enterName, getter, nil, goja.FLAG_FALSE, goja.FLAG_FALSE); err != nil {
 			panic(err)
 		}
 	}
 	sb.defineHook(tickName, g.Get(tickName)) // Install put the tick on g
+}
+
+// setDepthBound records the configured limit and the stacks the depth check reads, and moves
+// goja's own bound depthMargin frames higher (see installDepthCheck). At Install.
+func (sb *Sandbox) setDepthBound() {
+	if stacks, limit, ok := gojainternal.CallStacks(sb.vm); ok {
+		sb.stacks, sb.depthLimit, sb.depthOK = stacks, limit, true
+		sb.vm.SetMaxCallStackSize(limit + depthMargin)
+	}
+}
+
+// enterGetter is the depth check's getter (see installDepthCheck), after setDepthBound.
+func (sb *Sandbox) enterGetter() *goja.Object {
+	check := func(goja.FunctionCall) goja.Value { return goja.Undefined() }
+	if sb.depthOK {
+		check = func(goja.FunctionCall) goja.Value {
+			if sb.stacks.Calls() > sb.depthLimit || sb.stacks.Tries() > 2*sb.depthLimit {
+				sb.rangeError("Maximum call stack size exceeded")
+			}
+			return goja.Undefined()
+		}
+	}
+	return sb.nativeFunc(enterName, check)
 }
 
 // hookHolder returns Number.prototype, the object that holds the hooks the

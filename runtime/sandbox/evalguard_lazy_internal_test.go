@@ -143,6 +143,7 @@ func newEvalVM(t *testing.T, lazy bool) *testVM {
 	if !lazy {
 		v.sb.evalLazy = false // as a loop where goja's templates could not be patched
 	}
+
 	if err := v.vm.Set("print", func(goja.FunctionCall) goja.Value { return goja.Undefined() }); err != nil {
 		t.Fatal(err)
 	}

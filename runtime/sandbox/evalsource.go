@@ -129,6 +129,15 @@ func sourceOf(n ast.Node) (site, wrapped bool) {
 // script can reach when it did not. The call of a real eval then runs the
 // checked eval's body, an indirect eval of the checked source.
 func (sb *Sandbox) installSourceCheck(g *goja.Object, evalFn goja.Value, fnGuarded bool) {
+	fn := sb.sourceFunc(g, evalFn, fnGuarded)
+	if err := g.DefineDataProperty(sourceName, fn, goja.FLAG_FALSE, goja.FLAG_FALSE, goja.FLAG_FALSE); err != nil {
+		panic(err)
+	}
+	sb.defineHook(sourceName, fn)
+}
+
+// sourceFunc is the source check function of installSourceCheck.
+func (sb *Sandbox) sourceFunc(g *goja.Object, evalFn goja.Value, fnGuarded bool) *goja.Object {
 	var fnCtor goja.Value
 	read := evalFn != nil
 	slot, direct := gojainternal.EvalSlotOf(sb.vm)
@@ -173,11 +182,7 @@ func (sb *Sandbox) installSourceCheck(g *goja.Object, evalFn goja.Value, fnGuard
 		}
 		return sb.iterable(args)
 	}
-	fn := sb.nativeFunc(sourceName, check)
-	if err := g.DefineDataProperty(sourceName, fn, goja.FLAG_FALSE, goja.FLAG_FALSE, goja.FLAG_FALSE); err != nil {
-		panic(err)
-	}
-	sb.defineHook(sourceName, fn)
+	return sb.nativeFunc(sourceName, check)
 }
 
 // evalSource checks the argument of a direct eval: a non-string is

@@ -151,7 +151,8 @@ func patchSandboxTemplates() bool {
 			kept = append(kept, n)
 		}
 	}
-	*names = kept // a new array: a VM that copied the old one keeps it
+	*names = kept                                       // a new array: a VM that copied the old one keeps it
+	lazyHooksOn = patchHookTemplates(vm, global, names) // hooks_lazy.go
 	return true
 }
 

@@ -45,6 +45,8 @@ import (
 	"github.com/dop251/goja"
 	"github.com/dop251/goja/ast"
 	"github.com/dop251/goja/parser"
+
+	"github.com/devicejs/devicejs/internal/gojainternal"
 )
 
 // Host is what the sandbox needs of the event loop that owns its VM.
@@ -73,6 +75,16 @@ type Sandbox struct {
 	evalFn      *goja.Object                // the checked eval, once built (lazy eval guards)
 	fnChecked   *goja.Object                // the checked Function, once built (lazy eval guards)
 	hooks       *goja.Object                // Number.prototype, which holds the hidden hooks (hookHolder)
+
+	// the hidden hooks, built on first read with lazy hooks (hooks_lazy.go)
+	hooksLazy                    bool
+	tick                         func(goja.FunctionCall) goja.Value
+	tickObj, enterObj, sourceObj *goja.Object
+	srcEvalFn                    goja.Value // installSourceCheck's evalFn and fnGuarded
+	srcFnGuarded                 bool
+	stacks                       gojainternal.Stacks // the call and try stacks the depth check bounds
+	depthLimit                   int
+	depthOK                      bool // stacks and depthLimit are set
 }
 
 // Attach binds sb to vm, a fresh runtime whose owner is host. budget is the memory guards'
@@ -83,6 +95,7 @@ func (sb *Sandbox) Attach(vm *goja.Runtime, budget int64, host Host) {
 	sb.vm, sb.host, sb.guardBudget = vm, host, budget
 	sb.lazy = sb.registerLazyGuards()
 	sb.evalLazy = sb.lazy && lazyEvalOn
+	sb.hooksLazy = sb.lazy && lazyHooksOn
 }
 
 // Install defines the hidden hooks on the global object and Number.prototype (the preemption
@@ -93,6 +106,19 @@ func (sb *Sandbox) Attach(vm *goja.Runtime, budget int64, host Host) {
 // after Attach and after the owner's own globals.
 func (sb *Sandbox) Install(tick func(goja.FunctionCall) goja.Value) {
 	g := sb.vm.GlobalObject()
+	if sb.hooksLazy { // hooks_lazy.go: the hooks are built when first read
+		sb.tick = tick
+		sb.setDepthBound()
+		if sb.evalLazy {
+			sb.srcFnGuarded = true
+		} else {
+			sb.srcEvalFn, sb.srcFnGuarded = sb.installEvalGuard(g)
+		}
+		if !sb.lazy {
+			sb.installGuards()
+		}
+		return
+	}
 	if err := g.DefineDataProperty(tickName, sb.nativeFunc(tickName, tick), goja.FLAG_FALSE, goja.FLAG_FALSE, goja.FLAG_FALSE); err != nil {
 		panic(err)
 	}
