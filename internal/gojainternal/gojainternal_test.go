@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"github.com/dop251/goja"
+	"github.com/dop251/goja/unistring"
 )
 
 // TestLayout is the one layout test: it fails, naming what moved, when a goja upgrade changes
@@ -27,6 +28,29 @@ func TestLayout(t *testing.T) {
 	}
 	if _, ok := orig.Export().(func(goja.FunctionCall) goja.Value); !ok {
 		t.Errorf("eval exports %T, want func(goja.FunctionCall) goja.Value", orig.Export())
+	}
+	if propLayout().t == nil {
+		t.Error("goja's valueProperty is not {value, writable, configurable, enumerable, accessor, getterFunc, setterFunc}: the lazy eval guards and hooks are off")
+	}
+	// NewProp and SetPropObject, read back through goja's own descriptor
+	tp := TemplateProps(vm.GlobalObject())
+	for name, p := range map[string]goja.Value{
+		"probeData":     NewProp(vm.ToValue(7), nil, false, false, false),
+		"probeAccessor": NewProp(nil, vm.ToValue(func(goja.FunctionCall) goja.Value { return vm.ToValue(8) }).(*goja.Object), false, false, false),
+	} {
+		(*tp)[unistring.String(name)] = func(*goja.Runtime) goja.Value { return p }
+	}
+	probe := goja.New()
+	v, err := probe.RunString(`var d = Object.getOwnPropertyDescriptor(globalThis, "probeData"), a = Object.getOwnPropertyDescriptor(globalThis, "probeAccessor");
+		[d.value, d.writable, d.enumerable, d.configurable, typeof a.get, a.set, a.enumerable, a.configurable, probeAccessor].join()`)
+	delete(*tp, "probeData")
+	delete(*tp, "probeAccessor")
+	if err != nil || v.String() != "7,false,false,false,function,,false,false,8" {
+		t.Errorf("NewProp: %v %v", v, err)
+	}
+	ev := (*tp)["eval"](probe)
+	if o := PropObject(ev); o == nil || !SetPropObject(ev, probe.NewObject()) || PropObject(ev) == o {
+		t.Error("SetPropObject did not replace the eval factory's value")
 	}
 	if v, err := vm.RunString("new Error('x')"); err != nil || len(ErrorStack(v)) != 1 {
 		t.Error("errorObject.stack ([]goja.StackFrame) not found: script errors lose their position")
