@@ -167,6 +167,8 @@ func TestLazyEvalGuardsSameShape(t *testing.T) {
 		{"direct eval in with", `(function () { var x = 6; with ({}) { return eval("x") } })()`, "6"},
 		{"indirect eval", `var x = 1; (function () { var x = 2; return (0, eval)("x") })()`, "1"},
 		{"direct after indirect", `(0, eval)("1"); (function () { var y = 7; return eval("y") })()`, "7"},
+		{"direct after Function", `Function("return 1")(); (function () { var z = 3; return eval("z") })()`, "3"},
+		{"direct after a getter", `var e = eval; e("1"); (function () { var z = 4; return eval("z") })()`, "4"},
 		{"Function works", `Function("a", "b", "return a + b")(2, 3)`, "5"},
 		{"subclass", `class X extends Function {} var f = new X("return 4"); (f instanceof X) + ":" + f()`, "true:4"},
 		{"Reflect.construct", `function P() {} var f = Reflect.construct(Function, ["return 8"], P); (Object.getPrototypeOf(f) === P.prototype) + ":" + Function.prototype.call.call(f)`, "true:8"},
