@@ -33,13 +33,17 @@ import (
 // patchGuardTemplates.
 var allocGuardsOn bool
 
-// guardTemplates patches goja's templates once per process, when the first loop is made
-// (registerLazyGuards, called by Attach before its VM builds any built-in) rather than at init:
-// the check and the patches build throwaway runtimes and typed arrays (~1.3 ms of start-up
-// CPU), which a process that runs no script (devicejs broker, a fleet supervisor, version)
-// need not pay. Only runtime.New attaches sandboxes in devicejs; a plain goja.New runtime made
-// before the first loop keeps goja's unguarded built-ins.
+// guardTemplates patches goja's templates once per process, at init (and registerLazyGuards
+// and the tests call patchGuardTemplates again, a no-op then). goja's templates are shared by
+// every goja.Runtime of the process: patching them when the first loop is made, as before,
+// wrote those maps while a Go host's own goja runtimes, on other goroutines, could be reading
+// them (a data race; Go may abort the process on a map written and read at once). At init no
+// other goroutine of the program runs yet. The cost is the check and the patches' throwaway
+// runtimes and typed arrays (~1.3 ms of CPU), paid by every process that imports the sandbox,
+// also one that runs no script.
 var guardTemplates sync.Once
+
+func init() { patchGuardTemplates() }
 
 // patchGuardTemplates installs the allocation guards' and the lazy sandbox guards' template
 // factories, once. Safe from any goroutine.
