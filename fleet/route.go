@@ -44,14 +44,9 @@ func sharedRoute(base devicejs.Config) (shared devicejs.Config, closeRoute func(
 		base.Broker = ""
 	}
 	if base.Clock == nil { // one device clock for the link and every instance
-		if base.TimeScale != 0 && base.TimeScale != 1 {
-			if err := runtime.CheckTimeScale(base.TimeScale); err != nil {
-				closeRoute()
-				return base, nil, fmt.Errorf("fleet: %w", err)
-			}
-			base.Clock = runtime.NewScaledClock(base.TimeScale)
-		} else {
-			base.Clock = runtime.NewWallClock()
+		base.Clock = runtime.NewWallClock()
+		if ts := base.TimeScale; ts != 0 && ts != 1 { // checked by New (devicejs.New)
+			base.Clock = runtime.NewScaledClock(ts)
 		}
 	}
 	base.Dial = link.New(c, base.Clock, base.LinkSeed).Dialer(dial)

@@ -53,17 +53,15 @@ c.on('connect', function() { print('rtt ' + (Date.now() - t0)); c.end(); });`
 	}
 }
 
-// TestFleetLinkMalformed: a malformed Device.Link ends Run with an error before any instance
-// starts, as devicejs.New refuses it for one device.
+// TestFleetLinkMalformed: fleet.New refuses a malformed Device.Link (or a Link beside a bad
+// TimeScale), as devicejs.New refuses it for one device, so Run never meets one.
 func TestFleetLinkMalformed(t *testing.T) {
-	for _, spec := range []string{"latency=", "nonsense", "loss=200%", "latency=-1s"} {
-		f, err := fleet.New(fleet.Config{N: 1, Script: devicejs.Script{Source: "print(1)"},
-			Device: devicejs.Config{Link: spec}})
-		if err != nil {
-			continue // refused by New: as good
-		}
-		if _, err := f.Run(context.Background()); err == nil {
-			t.Errorf("Link %q: Run gave no error", spec)
+	for _, dev := range []devicejs.Config{
+		{Link: "latency="}, {Link: "nonsense"}, {Link: "loss=200%"}, {Link: "latency=-1s"},
+		{Link: "3g", TimeScale: -2}, {Link: "3g", TimeScale: 1e9},
+	} {
+		if _, err := fleet.New(fleet.Config{N: 1, Script: devicejs.Script{Source: "print(1)"}, Device: dev}); err == nil {
+			t.Errorf("Device %+v: New gave no error", dev)
 		}
 	}
 }
