@@ -50,33 +50,24 @@ func patchEvalTemplates(vm *goja.Runtime, global *map[unistring.String]gojainter
 		}
 	}
 	origEvalFactory = (*global)["eval"]
-	origEval := origEvalFactory
-	(*global)["eval"] = func(r *goja.Runtime) goja.Value {
-		if sb := lazyLoopOf(r); sb != nil && sb.evalLazy {
-			w := sb.checkedEval()
-			v := origEval(r)
-			if !gojainternal.SetPropObject(v, w) {
-				panic("sandbox: cannot install the checked eval")
-			}
-			return v
-		}
-		return origEval(r)
-	}
-	checkedFn := func(orig gojainternal.Factory) gojainternal.Factory {
+	// checked makes orig, in a loop's VM, give the property goja builds with the checked
+	// built-in (checkedEval or checkedFunction) as its value.
+	checked := func(orig gojainternal.Factory, build func(*Sandbox) *goja.Object, what string) gojainternal.Factory {
 		return func(r *goja.Runtime) goja.Value {
 			if sb := lazyLoopOf(r); sb != nil && sb.evalLazy {
-				fn := sb.checkedFunction()
+				w := build(sb)
 				v := orig(r)
-				if !gojainternal.SetPropObject(v, fn) {
-					panic("sandbox: cannot install the checked Function")
+				if !gojainternal.SetPropObject(v, w) { // the probe above made sure it can
+					panic("sandbox: cannot install the checked " + what)
 				}
 				return v
 			}
 			return orig(r)
 		}
 	}
-	(*global)["Function"] = checkedFn((*global)["Function"])
-	(*fp)["constructor"] = checkedFn((*fp)["constructor"])
+	(*global)["eval"] = checked(origEvalFactory, (*Sandbox).checkedEval, "eval")
+	(*global)["Function"] = checked((*global)["Function"], (*Sandbox).checkedFunction, "Function")
+	(*fp)["constructor"] = checked((*fp)["constructor"], (*Sandbox).checkedFunction, "Function")
 	return true
 }
 
