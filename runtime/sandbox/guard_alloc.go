@@ -65,7 +65,7 @@ var elemSizes = map[string]float64{
 var arrayMethods = []string{"sort", "toSorted", "toReversed", "with", "toSpliced"}
 
 // patchTemplates replaces the factories of the guarded built-ins in goja's process-wide
-// templates (before the first loop's runtime builds any built-in; see guardTemplates).
+// templates (at init, before any runtime builds a built-in; see guardTemplates).
 func patchTemplates() bool {
 	vm := goja.New()
 	global := gojainternal.TemplateProps(vm.GlobalObject())

@@ -90,7 +90,7 @@ func (sb *Sandbox) guardOwned(o *goja.Object, owner string) {
 }
 
 // patchSandboxTemplates removes GoError from the global template and replaces the factories
-// of the lazily guarded methods (once per process, before the first loop's runtime builds any
+// of the lazily guarded methods (once per process, at init, before any runtime builds any
 // built-in: patchGuardTemplates).
 func patchSandboxTemplates() bool {
 	vm := goja.New()
@@ -213,7 +213,7 @@ type lazyEntry struct {
 // (goja's layout not the expected one) means installGuards must install them now. Call it
 // before anything builds JSON, Array or String.prototype and Array.prototype methods in sb's VM.
 func (sb *Sandbox) registerLazyGuards() bool {
-	patchGuardTemplates() // the first loop of the process patches goja's templates
+	patchGuardTemplates() // done at init; a no-op here
 	if !lazyGuardsOn {
 		return false
 	}
