@@ -144,7 +144,11 @@ func newEvalVM(t *testing.T, lazy bool) *testVM {
 		v.sb.evalLazy = false // as a loop where goja's templates could not be patched
 	}
 
-	if err := v.vm.Set("print", func(goja.FunctionCall) goja.Value { return goja.Undefined() }); err != nil {
+	// print is bound to its owner, as a loop's globals are bound to the loop: that keeps the
+	// Sandbox reachable from the VM while a program runs (see Attach). Without it the collector
+	// could free v.sb in the middle of RunProgram and a hook built late would be undefined
+	// (seen once in the suite: "TypeError: Value is not an object: undefined").
+	if err := v.vm.Set("print", func(goja.FunctionCall) goja.Value { _ = v.sb; return goja.Undefined() }); err != nil {
 		t.Fatal(err)
 	}
 	v.sb.Install(func(goja.FunctionCall) goja.Value { return goja.Undefined() })

@@ -89,8 +89,11 @@ type Sandbox struct {
 
 // Attach binds sb to vm, a fresh runtime whose owner is host. budget is the memory guards'
 // budget in bytes (0: none). Call it before anything builds JSON, Array, String or their
-// prototypes' methods in vm: it registers vm for the lazy guards (guard_lazy.go), patching
-// goja's templates once per process.
+// prototypes' methods in vm: it registers vm for the lazy guards (guard_lazy.go; goja's
+// templates are patched at init). The registry holds sb weakly, so the owner must keep sb
+// reachable while vm runs, or a guard or hidden hook built late finds no sandbox (it is then
+// undefined): runtime's Loop does, since its globals (print, the timers) are bound to the loop
+// that holds sb.
 func (sb *Sandbox) Attach(vm *goja.Runtime, budget int64, host Host) {
 	sb.vm, sb.host, sb.guardBudget = vm, host, budget
 	sb.lazy = sb.registerLazyGuards()
