@@ -1,11 +1,9 @@
-package cli_test
+package main
 
 import (
 	"os"
 	"path/filepath"
 	"testing"
-
-	"github.com/devicejs/devicejs/cmd/devicejs/cli"
 )
 
 // TestCLIDocsUpToDate fails when docs/cli differs from what the commands generate; refresh it
@@ -13,7 +11,7 @@ import (
 func TestCLIDocsUpToDate(t *testing.T) {
 	t.Parallel()
 	fresh := t.TempDir()
-	if err := cli.GenDocs(fresh); err != nil {
+	if err := genDocs(fresh); err != nil {
 		t.Fatal(err)
 	}
 	committed := filepath.Join("..", "..", "..", "docs", "cli")
