@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -166,7 +167,7 @@ func parseThresholdValue(v string, k metricKind) (float64, error) {
 	if strings.HasPrefix(num, "-") {
 		return 0, fmt.Errorf("value %q is negative", v)
 	}
-	if !plainNumber.MatchString(num) {
+	if !plainNumber().MatchString(num) {
 		return 0, fmt.Errorf("value %q is not a number", v)
 	}
 	f, err := strconv.ParseFloat(num, 64)
@@ -211,8 +212,11 @@ var durationUnits = map[string]time.Duration{"ns": time.Nanosecond, "us": time.M
 	"ms": time.Millisecond, "s": time.Second, "m": time.Minute, "h": time.Hour}
 
 // plainNumber is a threshold's number: decimal digits, an optional fraction and exponent
-// ("0x10", "Inf", "NaN", "1_000" and "+5", which ParseFloat takes, are refused).
-var plainNumber = regexp.MustCompile(`^([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?$`)
+// ("0x10", "Inf", "NaN", "1_000" and "+5", which ParseFloat takes, are refused). Compiled at
+// the first threshold parsed, not at init: most processes (every `devicejs run`) parse none.
+var plainNumber = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?$`)
+})
 
 // ParseThresholds reads every --threshold; the first malformed one is the error.
 func ParseThresholds(texts []string) ([]Threshold, error) {

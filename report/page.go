@@ -7,6 +7,7 @@ import (
 	"html/template"
 	"io"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/devicejs/devicejs/fleet"
@@ -20,7 +21,11 @@ var (
 	//go:embed assets/report.js
 	reportJS string
 
-	pageTemplate = template.Must(template.New("page").Parse(pageHTML))
+	// pageTemplate is parsed when the first page is written, not at init, so that a process
+	// that writes no page (every `devicejs run`) does not pay for it.
+	pageTemplate = sync.OnceValue(func() *template.Template {
+		return template.Must(template.New("page").Parse(pageHTML))
+	})
 )
 
 // Data is what one report shows: a trace, a fleet, or both. It is embedded in the page as JSON
@@ -101,7 +106,7 @@ func withDefaults(d Data) Data {
 // string of the data can end the element or open a comment, and the data is encoded once
 // (html/template would encode and escape it again).
 func writePage(w io.Writer, title, generated string, dataJSON []byte) error {
-	return pageTemplate.Execute(w, struct {
+	return pageTemplate().Execute(w, struct {
 		Title, Generated string
 		JSON             template.JS
 		CSS              template.CSS
