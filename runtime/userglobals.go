@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/dop251/goja"
 
@@ -45,32 +46,30 @@ func (e *GlobalsError) Unwrap() error { return e.Err }
 // identifier, a reserved word, or a name the device or ECMAScript already defines.
 var ErrGlobalName = errors.New("not a usable global name")
 
-// reservedWords are the ECMAScript reserved words and the strict-mode ones: none can be a
-// variable's name.
-var reservedWords = map[string]bool{}
-
-// deviceGlobals are the names of the device's own globals and of the ECMAScript globals that a
-// per-device value must not replace (Setup also refuses any other name the global object
-// already has).
-var deviceGlobals = map[string]bool{}
-
-func init() {
+// unusableNames are the names no per-device global can take: the ECMAScript reserved words and
+// the strict-mode ones (none can be a variable's name), and the names of the device's own
+// globals and of the ECMAScript globals that a per-device value must not replace (Setup also
+// refuses any other name the global object already has). Built at the first name checked, not
+// at init: most processes define no global.
+var unusableNames = sync.OnceValue(func() map[string]bool {
+	m := map[string]bool{}
 	for _, w := range strings.Fields(`break case catch class const continue debugger default delete do
 		else enum export extends false finally for function if import in instanceof new null return
 		super switch this throw true try typeof var void while with yield let static implements
 		interface package private protected public await arguments eval`) {
-		reservedWords[w] = true
+		m[w] = true
 	}
 	for _, w := range strings.Fields(`mqtt print setTimeout setInterval clearTimeout clearInterval
 		globalThis undefined NaN Infinity Object Function Array String Number Boolean Symbol BigInt
 		Math JSON Date RegExp Error Promise Proxy Reflect Map Set WeakMap WeakSet`) {
-		deviceGlobals[w] = true
+		m[w] = true
 	}
-}
+	return m
+})
 
 // checkGlobalName reports a name that cannot be a per-device global.
 func checkGlobalName(name string) error {
-	if name == "" || reservedWords[name] || deviceGlobals[name] {
+	if name == "" || unusableNames()[name] {
 		return ErrGlobalName
 	}
 	for i, r := range name {
