@@ -8,6 +8,7 @@ import (
 
 	"github.com/dop251/goja"
 
+	"github.com/devicejs/devicejs/internal/gojainternal"
 	"github.com/devicejs/devicejs/mqttcore"
 	"github.com/devicejs/devicejs/runtime"
 )
@@ -162,13 +163,14 @@ func register(l *runtime.Loop, host *mqttcore.Host, cfg Config, exec *loopExec) 
 	obj := m.vm.NewObject()
 	methods := []struct {
 		name string
+		tmpl *gojainternal.FuncTemplate
 		fn   func(goja.FunctionCall) goja.Value
 	}{
-		{"connect", m.firewall("mqtt.connect", returnUndefined, m.connect)},
-		{"set", m.firewall("mqtt.set", returnUndefined, m.set)},
+		{"connect", connectFunc, m.firewall("mqtt.connect", returnUndefined, m.connect)},
+		{"set", setFunc, m.firewall("mqtt.set", returnUndefined, m.set)},
 	}
 	for _, meth := range methods {
-		if err := defineMethod(m.vm, obj, meth.name, meth.fn); err != nil {
+		if err := defineMethod(obj, meth.name, meth.tmpl.New(m.vm, meth.fn)); err != nil {
 			return err
 		}
 	}
@@ -181,9 +183,13 @@ func register(l *runtime.Loop, host *mqttcore.Host, cfg Config, exec *loopExec) 
 
 // defineMethod defines a writable, enumerable, configurable own method on obj as a plain data
 // property, so that no setter inherited from a tampered prototype runs.
-func defineMethod(vm *goja.Runtime, obj *goja.Object, name string, fn func(goja.FunctionCall) goja.Value) error {
-	return obj.DefineDataProperty(name, vm.ToValue(fn), goja.FLAG_TRUE, goja.FLAG_TRUE, goja.FLAG_TRUE)
+func defineMethod(obj *goja.Object, name string, fn *goja.Object) error {
+	return obj.DefineDataProperty(name, fn, goja.FLAG_TRUE, goja.FLAG_TRUE, goja.FLAG_TRUE)
 }
+
+// The templates of mqtt.connect and mqtt.set (gojainternal.FuncTemplate: a method's "name" and
+// "length" are built when a script first touches them; before, the name was the Go closure's).
+var connectFunc, setFunc = gojainternal.NewFuncTemplate("connect", 0), gojainternal.NewFuncTemplate("set", 0)
 
 // connect is mqtt.connect(url[, options]): a Client object, or undefined for invalid
 // arguments, when the session resource is held, or once the run is stopping.

@@ -7,6 +7,7 @@ import (
 
 	"github.com/dop251/goja"
 
+	"github.com/devicejs/devicejs/internal/gojainternal"
 	"github.com/devicejs/devicejs/mqttcore"
 	"github.com/devicejs/devicejs/runtime"
 )
@@ -38,21 +39,28 @@ type clientMethod struct {
 	name    string
 	onPanic fallback
 	fn      func(*client, goja.FunctionCall) goja.Value
+	tmpl    *gojainternal.FuncTemplate // its JS function's name and length, built on first use
 }
 
 // clientMethods are the spec's {Client} methods, in the spec's order. mapping_test.go checks
 // that the JS object has exactly these.
 var clientMethods = [...]clientMethod{
-	{"on", returnUndefined, (*client).on},
-	{"publish", returnOtherError, (*client).publish},
-	{"subscribe", returnOtherError, (*client).subscribe},
-	{"unsubscribe", returnOtherError, (*client).unsubscribe},
-	{"end", returnUndefined, (*client).endMethod},
-	{"reconnect", returnUndefined, (*client).reconnect},
-	{"isConnected", returnFalse, (*client).isConnected},
-	{"isReconnecting", returnFalse, (*client).isReconnecting},
-	{"canPublish", returnFalse, (*client).canPublish},
-	{"get", returnUndefined, (*client).get},
+	{"on", returnUndefined, (*client).on, nil},
+	{"publish", returnOtherError, (*client).publish, nil},
+	{"subscribe", returnOtherError, (*client).subscribe, nil},
+	{"unsubscribe", returnOtherError, (*client).unsubscribe, nil},
+	{"end", returnUndefined, (*client).endMethod, nil},
+	{"reconnect", returnUndefined, (*client).reconnect, nil},
+	{"isConnected", returnFalse, (*client).isConnected, nil},
+	{"isReconnecting", returnFalse, (*client).isReconnecting, nil},
+	{"canPublish", returnFalse, (*client).canPublish, nil},
+	{"get", returnUndefined, (*client).get, nil},
+}
+
+func init() {
+	for i := range clientMethods {
+		clientMethods[i].tmpl = gojainternal.NewFuncTemplate(clientMethods[i].name, 0)
+	}
 }
 
 // object builds the JS Client object. Each method's native function is one closure over c and
@@ -61,7 +69,8 @@ var clientMethods = [...]clientMethod{
 func (c *client) object() (*goja.Object, error) {
 	obj := c.m.vm.NewObject()
 	for i := range clientMethods {
-		if err := defineMethod(c.m.vm, obj, clientMethods[i].name, c.method(&clientMethods[i])); err != nil {
+		cm := &clientMethods[i]
+		if err := defineMethod(obj, cm.name, cm.tmpl.New(c.m.vm, c.method(cm))); err != nil {
 			return nil, err
 		}
 	}

@@ -1,6 +1,22 @@
 package runtime
 
-import "github.com/dop251/goja"
+import (
+	"github.com/dop251/goja"
+
+	"github.com/devicejs/devicejs/internal/gojainternal"
+)
+
+// The templates of the loop's own functions (gojainternal.FuncTemplate): each function's
+// "name" and "length" are built when a script first touches them, so a device pays about
+// 220 bytes per function instead of 800 (issue 20).
+var (
+	printFunc         = gojainternal.NewFuncTemplate("print", 0)
+	setTimeoutFunc    = gojainternal.NewFuncTemplate("setTimeout", 0)
+	setIntervalFunc   = gojainternal.NewFuncTemplate("setInterval", 0)
+	clearTimeoutFunc  = gojainternal.NewFuncTemplate("clearTimeout", 0)
+	clearIntervalFunc = gojainternal.NewFuncTemplate("clearInterval", 0)
+	waitFunc          = gojainternal.NewFuncTemplate("wait", 0)
+)
 
 // installGlobals adds the device globals to the ECMAScript built-ins: print
 // and the timer functions, then the sandbox's hooks (sandbox.Install: the
@@ -10,29 +26,20 @@ func (l *Loop) installGlobals() {
 	g := l.vm.GlobalObject()
 	for _, f := range []struct {
 		name string
+		tmpl *gojainternal.FuncTemplate
 		fn   func(goja.FunctionCall) goja.Value
 	}{
-		{"print", l.jsPrint},
-		{"setTimeout", l.jsSetTimeout},
-		{"setInterval", l.jsSetInterval},
-		{"clearTimeout", l.jsClearTimer},
-		{"clearInterval", l.jsClearTimer},
+		{"print", printFunc, l.jsPrint},
+		{"setTimeout", setTimeoutFunc, l.jsSetTimeout},
+		{"setInterval", setIntervalFunc, l.jsSetInterval},
+		{"clearTimeout", clearTimeoutFunc, l.jsClearTimer},
+		{"clearInterval", clearIntervalFunc, l.jsClearTimer},
 	} {
-		if err := g.Set(f.name, l.nativeFunc(f.name, f.fn)); err != nil {
+		if err := g.Set(f.name, f.tmpl.New(l.vm, f.fn)); err != nil {
 			panic(err)
 		}
 	}
 	l.sb.Install(l.jsTick)
-}
-
-// nativeFunc returns fn as a JS function whose name (shown in stack traces
-// and by fn.name) is name rather than the Go function's name. Loop only.
-func (l *Loop) nativeFunc(name string, fn func(goja.FunctionCall) goja.Value) *goja.Object {
-	o := l.vm.ToValue(fn).(*goja.Object)
-	if err := o.DefineDataProperty("name", l.vm.ToValue(name), goja.FLAG_FALSE, goja.FLAG_FALSE, goja.FLAG_TRUE); err != nil {
-		panic(err)
-	}
-	return o
 }
 
 // jsTick is the hidden preemption point at the start of every loop body.

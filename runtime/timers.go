@@ -205,7 +205,7 @@ func (l *Loop) newWaiter(deadline time.Time) goja.Value {
 		l.wait(deadline)
 		return goja.Undefined()
 	}
-	if err := o.Set("wait", l.nativeFunc("wait", wait)); err != nil {
+	if err := o.Set("wait", waitFunc.New(l.vm, wait)); err != nil {
 		panic(err)
 	}
 	return o

@@ -13,7 +13,9 @@
 //   - the stack an Error object captured when it was made (ErrorStack), for rejection errors;
 //   - the kind and detached state of a typed array or DataView (View), for the bindings;
 //   - the walk that sizes the Go values a runtime reaches (HeapWalker), for DeviceMemory;
-//   - RuntimeKey, a runtime's address as a map key.
+//   - RuntimeKey, a runtime's address as a map key;
+//   - FuncTemplate, the host's native functions as templated function objects whose name and
+//     length are built on first use (func.go).
 //
 // Every accessor answers "not found" (nil, false, -1) when goja's layout is not the expected
 // one, never a misread field; TestLayout fails loudly when a goja upgrade moves any of it.

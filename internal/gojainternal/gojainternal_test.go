@@ -29,6 +29,9 @@ func TestLayout(t *testing.T) {
 	if _, ok := orig.Export().(func(goja.FunctionCall) goja.Value); !ok {
 		t.Errorf("eval exports %T, want func(goja.FunctionCall) goja.Value", orig.Export())
 	}
+	if !funcLayout().ok {
+		t.Error("goja's Object {self, runtime}, templatedFuncObject or objectTemplate moved: host functions fall back to vm.ToValue (about 580 bytes more each)")
+	}
 	if propLayout().t == nil {
 		t.Error("goja's valueProperty is not {value, writable, configurable, enumerable, accessor, getterFunc, setterFunc}: the lazy eval guards and hooks are off")
 	}

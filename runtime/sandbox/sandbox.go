@@ -40,6 +40,7 @@ import (
 	"reflect"
 	"runtime/metrics"
 	"strings"
+	"sync"
 	"sync/atomic"
 
 	"github.com/dop251/goja"
@@ -138,14 +139,19 @@ func (sb *Sandbox) Install(tick func(goja.FunctionCall) goja.Value) {
 }
 
 // nativeFunc returns fn as a JS function whose name (shown in stack traces and by fn.name) is
-// name rather than the Go function's name. VM goroutine only.
+// name rather than the Go function's name, made from the process's template of that name
+// (gojainternal.FuncTemplate). VM goroutine only.
 func (sb *Sandbox) nativeFunc(name string, fn func(goja.FunctionCall) goja.Value) *goja.Object {
-	o := sb.vm.ToValue(fn).(*goja.Object)
-	if err := o.DefineDataProperty("name", sb.vm.ToValue(name), goja.FLAG_FALSE, goja.FLAG_FALSE, goja.FLAG_TRUE); err != nil {
-		panic(err)
+	t, ok := funcTemplates.Load(name)
+	if !ok {
+		t, _ = funcTemplates.LoadOrStore(name, gojainternal.NewFuncTemplate(name, 0))
 	}
-	return o
+	return t.(*gojainternal.FuncTemplate).New(sb.vm, fn)
 }
+
+// funcTemplates are nativeFunc's templates by name: the hooks' and the guards' names, a
+// fixed set.
+var funcTemplates sync.Map
 
 // budgetError is the host's budget error with a formatted message.
 func (sb *Sandbox) budgetError(format string, args ...any) error {

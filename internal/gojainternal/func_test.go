@@ -1,0 +1,162 @@
+package gojainternal
+
+import (
+	"errors"
+	"fmt"
+	"runtime"
+	"testing"
+
+	"github.com/dop251/goja"
+)
+
+// TestFuncTemplate holds a FuncTemplate's function beside the one it stands for (its fallback:
+// vm.ToValue with "name" and "length" redefined) through everything a script can observe of a
+// function: each expression runs in a fresh runtime where f is one kind and g the other, and
+// both runtimes must answer the same.
+func TestFuncTemplate(t *testing.T) {
+	if !funcLayout().ok {
+		t.Fatal("goja's Object, templatedFuncObject or objectTemplate is not where FuncTemplate expects it: host functions fall back to ToValue")
+	}
+	exprs := []string{
+		`typeof f`,
+		`f.name + "/" + f.length`,
+		`String(f)`,
+		`Function.prototype.toString.call(f)`,
+		`Object.prototype.toString.call(f)`,
+		`Object.getPrototypeOf(f) === Function.prototype`,
+		`f instanceof Function`,
+		`f instanceof Object`,
+		`JSON.stringify(Object.getOwnPropertyNames(f))`,
+		`JSON.stringify(Reflect.ownKeys(f))`,
+		`JSON.stringify(Object.keys(f))`,
+		`JSON.stringify(Object.getOwnPropertyDescriptor(f, "name"))`,
+		`JSON.stringify(Object.getOwnPropertyDescriptors(f))`,
+		`f.hasOwnProperty("name") + "," + f.hasOwnProperty("length") + "," + f.hasOwnProperty("prototype")`,
+		`"name" in f`,
+		`f.prototype`,
+		`f(1, 2)`,
+		`f.call({}, 3)`,
+		`f.apply(null, [4, 5])`,
+		`Reflect.apply(f, null, [6])`,
+		`var b = f.bind(null, 7); b.name + "/" + b.length + "/" + b(8)`,
+		`try { new f(); "constructed" } catch (e) { e.constructor.name }`,
+		`try { Reflect.construct(f, []); "constructed" } catch (e) { e.constructor.name }`,
+		`delete f.name; f.name === "" && !f.hasOwnProperty("name")`,
+		`delete f.length; f.length + "," + f.hasOwnProperty("length")`,
+		`f.name = "x"; f.name`,
+		`"use strict"; try { f.name = "x"; "assigned" } catch (e) { e.constructor.name }`,
+		`Object.defineProperty(f, "name", {value: "renamed"}); f.name + String(f)`,
+		`f.extra = 1; JSON.stringify(Object.getOwnPropertyNames(f))`,
+		`f.extra = 1; JSON.stringify(Object.keys(f))`,
+		`Object.freeze(f); Object.isFrozen(f) + "," + Object.isExtensible(f)`,
+		`Object.preventExtensions(f); f.y = 1; f.y + "," + Object.isExtensible(f)`,
+		`Object.seal(f); Object.isSealed(f) + "," + delete f.name`,
+		`Object.setPrototypeOf(f, null); Object.getPrototypeOf(f) === null && typeof f.call`,
+		`JSON.stringify({f: f, n: 1})`,
+		`JSON.stringify([f])`,
+		`var m = new Map([[f, 1]]); m.get(f)`,
+		`f === f`,
+		`typeof Object(f)`,
+		`[f].map(function (x) { return typeof x })[0]`,
+		`var o = {}; o[f] = 1; Object.keys(o)[0].slice(0, 9)`,
+		`try { throw f } catch (e) { e === f }`,
+		`var p = new Proxy(f, {}); typeof p + "," + p(9)`,
+		`var s = ""; for (var k in f) s += k; s`,
+		`Object.entries(f).length`,
+		`Object.assign({}, f).name`,
+		`structuredClone === undefined`,
+	}
+	tmpl := NewFuncTemplate("probe", 0)
+	tmpl2 := NewFuncTemplate("probe2", 2)
+	for _, tt := range []*FuncTemplate{tmpl, tmpl2} {
+		for _, src := range exprs {
+			got, want := evalWith(t, tt, src, false), evalWith(t, tt, src, true)
+			if got != want {
+				t.Errorf("%s/%d: %s\n  template: %s\n  ToValue:  %s", tt.name, tt.length, src, got, want)
+			}
+		}
+	}
+}
+
+// evalWith runs src in a fresh runtime whose global f is tt's function (made by New, or by
+// the fallback) and answers its result or its error's name and message.
+func evalWith(t *testing.T, tt *FuncTemplate, src string, fallback bool) string {
+	t.Helper()
+	vm := goja.New()
+	fn := func(call goja.FunctionCall) goja.Value {
+		return vm.ToValue(fmt.Sprint("called with ", len(call.Arguments), " ", call.Arguments))
+	}
+	var f *goja.Object
+	if fallback {
+		f = tt.fallback(vm, fn)
+	} else {
+		_ = vm.Get("Function") // the runtime has its Function.prototype
+		f = tt.New(vm, fn)
+		if implOf(f).Type().String() != "*goja.templatedFuncObject" {
+			t.Fatalf("New made %v, not a templated function", implOf(f).Type())
+		}
+	}
+	if err := vm.Set("f", f); err != nil {
+		t.Fatal(err)
+	}
+	v, err := vm.RunString(src)
+	if err != nil {
+		var ex *goja.Exception
+		if errors.As(err, &ex) {
+			return "throws " + ex.Value().String()
+		}
+		return "error " + err.Error()
+	}
+	return v.String()
+}
+
+// TestFuncTemplateHost is the Go side: Export, a Go panic raised as a JS exception with the
+// function's name in the stack, the fallback before Function.prototype exists, and the
+// functions collected with their runtime.
+func TestFuncTemplateHost(t *testing.T) {
+	tmpl := NewFuncTemplate("boom", 0)
+	vm := goja.New()
+	if RuntimeGlobal(vm, "FunctionPrototype") == nil {
+		f := tmpl.New(vm, func(goja.FunctionCall) goja.Value { return nil })
+		if implOf(f).Type().String() != "*goja.nativeFuncObject" || f.Get("name").String() != "boom" {
+			t.Errorf("before Function.prototype: %v named %v, want the fallback named boom", implOf(f).Type(), f.Get("name"))
+		}
+	}
+	f := tmpl.New(vm, func(goja.FunctionCall) goja.Value { panic(vm.NewTypeError("bad")) })
+	if _, ok := f.Export().(func(goja.FunctionCall) goja.Value); !ok {
+		t.Errorf("Export is %T", f.Export())
+	}
+	if err := vm.Set("boom", f); err != nil {
+		t.Fatal(err)
+	}
+	v, err := vm.RunString(`try { boom() } catch (e) { e.name + ": " + e.message + " | " + e.stack }`)
+	if err != nil || v.String() != "TypeError: bad | TypeError: bad\n\tat boom (native)\n\tat <eval>:1:11(3)\n" {
+		t.Errorf("got %q, %v", v, err)
+	}
+	call, ok := goja.AssertFunction(f)
+	if !ok {
+		t.Fatal("AssertFunction: not a function")
+	}
+	if _, err := call(goja.Undefined()); err == nil {
+		t.Error("a Go call of a throwing function returned no error")
+	}
+	// many functions in many runtimes, then nothing holds them
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	for i := 0; i < 200; i++ {
+		r := goja.New()
+		_ = r.Get("Function")
+		for j := 0; j < 50; j++ {
+			r.GlobalObject().Set(fmt.Sprint("f", j), tmpl.New(r, func(goja.FunctionCall) goja.Value { return nil }))
+		}
+		if _, err := r.RunString(`f1.name + f2.length + Object.keys(globalThis).length`); err != nil {
+			t.Fatal(err)
+		}
+	}
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	if grown := int64(after.HeapAlloc) - int64(before.HeapAlloc); grown > 8<<20 {
+		t.Errorf("heap grew %d bytes after 10,000 functions of dropped runtimes", grown)
+	}
+}
