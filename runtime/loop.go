@@ -28,6 +28,7 @@ import (
 
 	"github.com/dop251/goja"
 
+	"github.com/devicejs/devicejs/internal/gojainternal"
 	"github.com/devicejs/devicejs/runtime/sandbox"
 )
 
@@ -145,6 +146,8 @@ func New(opts Options) *Loop {
 	l.vm.SetPromiseRejectionTracker(l.trackRejection)
 	l.timers.init()
 	l.sb.Attach(l.vm, guardBudget, (*loopHost)(l)) // before anything builds a built-in
+	// room for the device globals, mqtt and a script's first globals (issue 20: ~0.7 KB)
+	gojainternal.ReserveNames(l.vm.GlobalObject(), 24)
 	l.installGlobals()
 	return l
 }

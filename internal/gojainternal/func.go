@@ -63,9 +63,17 @@ func (t *FuncTemplate) build(vm *goja.Runtime) {
 // New is a native function of vm that calls fn, named and sized by t. vm's goroutine only.
 func (t *FuncTemplate) New(vm *goja.Runtime, fn Native) *goja.Object {
 	t.once.Do(func() { t.build(vm) })
-	fp := RuntimeGlobal(vm, "FunctionPrototype")
-	if t.tmpl == nil || fp == nil {
+	if t.tmpl == nil {
 		return t.fallback(vm, fn)
+	}
+	fp := RuntimeGlobal(vm, "FunctionPrototype")
+	if fp == nil {
+		// goja builds Function.prototype with the first function of a runtime: make one and
+		// drop it (garbage at once, where the fallback would stay ~580 bytes heavier)
+		vm.ToValue(noop)
+		if fp = RuntimeGlobal(vm, "FunctionPrototype"); fp == nil {
+			return t.fallback(vm, fn)
+		}
 	}
 	l := funcLayout()
 	obj := (*goja.Object)(reflect.New(l.objT).UnsafePointer())
@@ -83,6 +91,8 @@ func (t *FuncTemplate) New(vm *goja.Runtime, fn Native) *goja.Object {
 	reflect.NewAt(l.selfT, unsafe.Add(unsafe.Pointer(obj), l.self)).Elem().Set(implV)
 	return obj
 }
+
+func noop(goja.FunctionCall) goja.Value { return nil }
 
 // fallback is the function New stands for, made with goja's exported API.
 func (t *FuncTemplate) fallback(vm *goja.Runtime, fn Native) *goja.Object {
@@ -183,3 +193,21 @@ var funcLayout = sync.OnceValue(func() (l struct {
 	l.ok = true
 	return l
 })
+
+// ReserveNames gives o, a templated object (the global object) whose own property names goja
+// has not copied from its template yet, that copy now with room for extra more names: goja
+// copies the template's names (58 for the global object) when the first own property is
+// added and doubles the list when it is full, so a device's globals and its script's first
+// few would make it a 2 KiB list where 1.4 KiB holds them (issue 20). It reports whether it
+// made the copy; the names and their order are goja's either way. o's goroutine only.
+func ReserveNames(o *goja.Object, extra int) bool {
+	names := field(implOf(o), "propNames", reflect.Slice)
+	tmpl := TemplateNames(o)
+	if !names.IsValid() || names.Type().Elem() != typeKey || !names.IsNil() || tmpl == nil || extra < 0 {
+		return false
+	}
+	s := make([]unistring.String, len(*tmpl), len(*tmpl)+extra)
+	copy(s, *tmpl)
+	reflect.NewAt(names.Type(), unsafe.Pointer(names.UnsafeAddr())).Elem().Set(reflect.ValueOf(s))
+	return true
+}

@@ -3,6 +3,7 @@ package gojainternal
 import (
 	"errors"
 	"fmt"
+	"reflect"
 	"runtime"
 	"testing"
 
@@ -116,11 +117,13 @@ func evalWith(t *testing.T, tt *FuncTemplate, src string, fallback bool) string 
 func TestFuncTemplateHost(t *testing.T) {
 	tmpl := NewFuncTemplate("boom", 0)
 	vm := goja.New()
-	if RuntimeGlobal(vm, "FunctionPrototype") == nil {
-		f := tmpl.New(vm, func(goja.FunctionCall) goja.Value { return nil })
-		if implOf(f).Type().String() != "*goja.nativeFuncObject" || f.Get("name").String() != "boom" {
-			t.Errorf("before Function.prototype: %v named %v, want the fallback named boom", implOf(f).Type(), f.Get("name"))
-		}
+	if RuntimeGlobal(vm, "FunctionPrototype") != nil {
+		t.Fatal("goja.New made Function.prototype: the first-function case is not tested")
+	}
+	first := tmpl.New(vm, func(goja.FunctionCall) goja.Value { return nil })
+	if implOf(first).Type().String() != "*goja.templatedFuncObject" || first.Get("name").String() != "boom" ||
+		first.Prototype() == nil || first.Prototype() != RuntimeGlobal(vm, "FunctionPrototype") {
+		t.Errorf("the runtime's first function: %v named %v", implOf(first).Type(), first.Get("name"))
 	}
 	f := tmpl.New(vm, func(goja.FunctionCall) goja.Value { panic(vm.NewTypeError("bad")) })
 	if _, ok := f.Export().(func(goja.FunctionCall) goja.Value); !ok {
@@ -158,5 +161,44 @@ func TestFuncTemplateHost(t *testing.T) {
 	runtime.ReadMemStats(&after)
 	if grown := int64(after.HeapAlloc) - int64(before.HeapAlloc); grown > 8<<20 {
 		t.Errorf("heap grew %d bytes after 10,000 functions of dropped runtimes", grown)
+	}
+}
+
+// TestReserveNames: the global object's own names, their order and what a script sees of
+// them are the same with and without the early copy once a host has set a global (as a loop
+// does before any script), the copy has the room asked for, and a second call does nothing.
+func TestReserveNames(t *testing.T) {
+	src := `var a = 1; function b() {} globalThis.c = 2; Object.defineProperty(globalThis, "d", {value: 3});
+		delete globalThis.c; let e = 4;
+		JSON.stringify(Object.getOwnPropertyNames(globalThis)) + JSON.stringify(Object.keys(globalThis)) + (typeof Array) + eval("1+1")`
+	var got [2]string
+	for i, reserve := range []bool{false, true} {
+		vm := goja.New()
+		if reserve {
+			if !ReserveNames(vm.GlobalObject(), 24) {
+				t.Fatal("ReserveNames made no copy on a fresh runtime")
+			}
+			names := field(implOf(vm.GlobalObject()), "propNames", reflect.Slice)
+			if tmpl := TemplateNames(vm.GlobalObject()); names.Len() != len(*tmpl) || names.Cap() < len(*tmpl)+24 {
+				t.Errorf("copy of %d names with cap %d, want %d names and room for 24", names.Len(), names.Cap(), len(*tmpl))
+			}
+			if ReserveNames(vm.GlobalObject(), 24) {
+				t.Error("a second ReserveNames copied again")
+			}
+		}
+		if err := vm.Set("print", 1); err != nil { // as a loop's first global (goja copies the template's names here)
+			t.Fatal(err)
+		}
+		v, err := vm.RunString(src)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got[i] = v.String()
+	}
+	if got[0] != got[1] {
+		t.Errorf("without: %s\nwith:    %s", got[0], got[1])
+	}
+	if ReserveNames(goja.New().NewObject(), 1) {
+		t.Error("ReserveNames copied names for an object with no template")
 	}
 }
