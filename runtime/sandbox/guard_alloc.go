@@ -112,8 +112,9 @@ func patchTemplates() bool {
 }
 
 // An estimator is the bytes a call will allocate in one piece (0: not estimated), and the
-// message of the RangeError for more than AllocationCap.
-type estimator func(call goja.FunctionCall) (need float64, rangeMsg string)
+// message of the RangeError for more than AllocationCap, and the call to make: call, or call
+// with its This or an argument (in a copy of call.Arguments) replaced by fixedLength's Proxy.
+type estimator func(r *goja.Runtime, call goja.FunctionCall) (need float64, rangeMsg string, fixed goja.FunctionCall)
 
 // guardMethod guards the native function o[name] (an own data property made by goja).
 func guardMethod(r *goja.Runtime, o *goja.Object, name, what string, est estimator) {
@@ -130,23 +131,72 @@ func guardNative(r *goja.Runtime, o *goja.Object, what string, est estimator) {
 	}
 	orig := *f
 	*f = func(call goja.FunctionCall) goja.Value {
-		if need, msg := est(call); need >= guardMinBytes && stopAlloc(r, what, need, msg) {
+		this := call.This
+		need, msg, call := est(r, call)
+		if need >= guardMinBytes && stopAlloc(r, what, need, msg) {
 			return goja.Undefined()
 		}
-		return orig(call)
+		// (Values are compared as *goja.Object only: goja's string values can be slices.)
+		res := orig(call)
+		if p, ok := call.This.(*goja.Object); ok && goja.Value(p) != this && res == goja.Value(p) {
+			return this // sort returns its this: the object, not fixedLength's Proxy of it
+		}
+		return res
 	}
+}
+
+// fixedLength fixes the length of v, an array-like object that is not an Array, for one call
+// of a built-in that reads it: it reads length once, as LengthOfArrayLike does (a getter, a
+// Proxy's trap or valueOf runs here, once), and returns it with a Proxy of v that answers
+// that length without running script code (every other property is read from v). goja reads
+// length again when it runs: a length that answered the guard 1 and goja 2^32-1 (a getter or
+// trap counting its calls, a valueOf) passed the estimate, and goja asked Go for 64 GiB in
+// one piece, a Go fatal error (issue 17, found again 2026-12-06). Anything else (an Array,
+// whose length is its own number; a primitive) needs no Proxy: nil.
+func fixedLength(r *goja.Runtime, v goja.Value) (float64, *goja.Object) {
+	o, ok := v.(*goja.Object)
+	if !ok {
+		return listLength(v), nil
+	}
+	if n := arrayLength(v); n >= 0 {
+		return n, nil
+	}
+	l := orUndefined(o.Get("length"))
+	if isObject(l) {
+		l = l.ToNumber()
+	}
+	p := r.NewProxy(o, &goja.ProxyTrapConfig{Get: func(t *goja.Object, k string, _ goja.Value) goja.Value {
+		if k == "length" {
+			return l
+		}
+		return orUndefined(t.Get(k))
+	}})
+	return l.ToFloat(), r.ToValue(p).(*goja.Object)
+}
+
+// fixArg replaces argument i of call by fixedLength's Proxy, in a copy of the arguments
+// (goja's are its stack), and returns the length.
+func fixArg(r *goja.Runtime, call *goja.FunctionCall, i int) float64 {
+	n, p := fixedLength(r, call.Argument(i))
+	if p != nil {
+		call.Arguments = append([]goja.Value(nil), call.Arguments...)
+		call.Arguments[i] = p
+	}
+	return n
 }
 
 // guardConstruct swaps the constructor of the native constructor o for a checked one,
 // unless it already is one (guarded reports that by its code).
-func guardConstruct(r *goja.Runtime, o *goja.Object, what string, est func(args []goja.Value) (float64, string)) {
+// est may replace an argument in a copy of args, which it returns (goja's args are its stack).
+func guardConstruct(r *goja.Runtime, o *goja.Object, what string, est func(args []goja.Value) (float64, string, []goja.Value)) {
 	_, c := gojainternal.NativeSlots(o)
 	if c == nil || *c == nil || guardedCtors.has(*c) {
 		return
 	}
 	orig := *c
 	g := func(args []goja.Value, newTarget *goja.Object) *goja.Object {
-		if need, msg := est(args); need >= guardMinBytes && stopAlloc(r, what, need, msg) {
+		need, msg, args := est(args)
+		if need >= guardMinBytes && stopAlloc(r, what, need, msg) {
 			return r.NewObject()
 		}
 		return orig(args, newTarget)
@@ -180,17 +230,22 @@ func (c *ctorCodes) has(f gojainternal.Construct) bool {
 // buffer); when fresh (the first typed array constructor built in r, which built the
 // TypedArray intrinsic), TypedArray.from too.
 func guardTypedArrayCtor(r *goja.Runtime, o *goja.Object, name string, size float64, fresh bool) {
-	guardConstruct(r, o, name, func(args []goja.Value) (float64, string) {
-		return typedArrayBytes(argAt(args, 0), size), "Invalid typed array length"
+	guardConstruct(r, o, name, func(args []goja.Value) (float64, string, []goja.Value) {
+		n, p := typedArrayBytes(r, argAt(args, 0), size)
+		if p != nil {
+			args = append([]goja.Value{p}, args[1:]...)
+		}
+		return n, "Invalid typed array length", args
 	})
 	if ta := o.Prototype(); fresh && ta != nil {
-		guardMethod(r, ta, "from", "TypedArray.from", func(call goja.FunctionCall) (float64, string) {
-			// The typed array itself is made by the (checked) constructor; an Array source is
-			// first collected into a list of 16-byte slots.
+		guardMethod(r, ta, "from", "TypedArray.from", func(_ *goja.Runtime, call goja.FunctionCall) (float64, string, goja.FunctionCall) {
+			// The typed array itself is made by the (checked) constructor (from reads an
+			// array-like's length once, and the constructor checks that number); an Array
+			// source is first collected into a list of 16-byte slots.
 			if n := arrayLength(call.Argument(0)); n > 0 && !gojainternal.DenseArray(call.Argument(0)) {
-				return n * slotBytes, "Invalid array length"
+				return n * slotBytes, "Invalid array length", call
 			}
-			return 0, ""
+			return 0, "", call
 		})
 	}
 	r.NewArrayBuffer(nil) // builds the ArrayBuffer constructor if goja has not yet
@@ -201,33 +256,39 @@ func guardTypedArrayCtor(r *goja.Runtime, o *goja.Object, name string, size floa
 
 // guardArrayBufferCtor checks new ArrayBuffer(length).
 func guardArrayBufferCtor(r *goja.Runtime, o *goja.Object) {
-	guardConstruct(r, o, "ArrayBuffer", func(args []goja.Value) (float64, string) {
-		return primitiveLength(argAt(args, 0)), "Array buffer allocation failed"
+	guardConstruct(r, o, "ArrayBuffer", func(args []goja.Value) (float64, string, []goja.Value) {
+		if len(args) > 0 && isObject(args[0]) {
+			// ToIndex converts it (valueOf may run) once: goja gets the number, so that a
+			// valueOf cannot answer the guard 0 and goja 2^35.
+			args = append([]goja.Value{args[0].ToNumber()}, args[1:]...)
+		}
+		return primitiveLength(argAt(args, 0)), "Array buffer allocation failed", args
 	})
 }
 
 // typedArrayBytes estimates what new XArray(arg) allocates at size bytes per element: a
 // length, an Array (collected into a list first unless dense), an array-like (an object
-// without Symbol.iterator) or another typed array. A buffer is viewed, not copied; other
-// iterables are not estimated.
-func typedArrayBytes(arg goja.Value, size float64) float64 {
+// without Symbol.iterator; returned as fixedLength's Proxy, for the constructor) or another
+// typed array. A buffer is viewed, not copied; other iterables are not estimated.
+func typedArrayBytes(r *goja.Runtime, arg goja.Value, size float64) (float64, *goja.Object) {
 	if _, isObj := arg.(*goja.Object); !isObj {
-		return primitiveLength(arg) * size
+		return primitiveLength(arg) * size, nil
 	}
 	if n := gojainternal.TypedArrayLength(arg); n >= 0 {
-		return n * size
+		return n * size, nil
 	}
 	if n := arrayLength(arg); n >= 0 {
 		if gojainternal.DenseArray(arg) {
-			return n * size
+			return n * size, nil
 		}
-		return n * (size + slotBytes)
+		return n * (size + slotBytes), nil
 	}
 	o := arg.(*goja.Object)
 	if o.ExportType() == typeArrayBuffer || !goja.IsUndefined(orUndefined(o.GetSymbol(goja.SymIterator))) {
-		return 0
+		return 0, nil
 	}
-	return listLength(arg) * size
+	n, p := fixedLength(r, arg)
+	return n * size, p
 }
 
 var typeArrayBuffer = reflect.TypeOf(goja.ArrayBuffer{})
@@ -254,12 +315,11 @@ func primitiveLength(v goja.Value) float64 {
 // listArg estimates the argument list apply builds from argument i: a slot per index of an
 // array-like, none for a dense Array (goja passes its elements as they are).
 func listArg(i int) estimator {
-	return func(call goja.FunctionCall) (float64, string) {
-		a := call.Argument(i)
-		if n := listLength(a); n*slotBytes >= guardMinBytes && !gojainternal.DenseArray(a) {
-			return n * slotBytes, "Invalid array length"
+	return func(r *goja.Runtime, call goja.FunctionCall) (float64, string, goja.FunctionCall) {
+		if n := fixArg(r, &call, i); n*slotBytes >= guardMinBytes && !gojainternal.DenseArray(call.Argument(i)) {
+			return n * slotBytes, "Invalid array length", call
 		}
-		return 0, ""
+		return 0, "", call
 	}
 }
 
@@ -271,22 +331,25 @@ var listArg1, listArg2 = listArg(1), listArg(2)
 // allocated for the whole length, holes included), toSorted, toReversed, with, toSpliced.
 // A comparator that is not a function is left to goja (it throws before reading length).
 func arrayCopy(name string) estimator {
-	return func(call goja.FunctionCall) (float64, string) {
+	return func(r *goja.Runtime, call goja.FunctionCall) (float64, string, goja.FunctionCall) {
 		if name == "sort" || name == "toSorted" {
 			if c := call.Argument(0); !goja.IsUndefined(c) {
 				if _, ok := goja.AssertFunction(c); !ok {
-					return 0, ""
+					return 0, "", call
 				}
 			}
 		}
-		n := listLength(call.This)
+		n, p := fixedLength(r, call.This)
+		if p != nil {
+			call.This = p
+		}
 		if name == "toSpliced" {
 			n += float64(max(len(call.Arguments)-2, 0))
 		}
 		if n*slotBytes < guardMinBytes || name == "sort" && gojainternal.DenseArray(call.This) {
-			return 0, ""
+			return 0, "", call
 		}
-		return n * slotBytes, "Invalid array length"
+		return n * slotBytes, "Invalid array length", call
 	}
 }
 
