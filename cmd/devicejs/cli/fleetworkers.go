@@ -162,9 +162,18 @@ var workerOnlyFlags = []string{"workers", "shard", "summary-json", "max-memory",
 func workerArgs(opts *FleetOptions, w int, budget int64, summaryPath string) []string {
 	args := []string{"fleet"}
 	opts.flags.Visit(func(f *pflag.Flag) {
-		if !slices.Contains(workerOnlyFlags, f.Name) {
-			args = append(args, "--"+f.Name+"="+f.Value.String())
+		if slices.Contains(workerOnlyFlags, f.Name) {
+			return
 		}
+		// A repeatable flag (--define) once per value: its String() is the list as
+		// "[a,b]", which the worker took for one value ("[IDX=7]": every worker failed).
+		if sv, ok := f.Value.(pflag.SliceValue); ok {
+			for _, v := range sv.GetSlice() {
+				args = append(args, "--"+f.Name+"="+v)
+			}
+			return
+		}
+		args = append(args, "--"+f.Name+"="+f.Value.String())
 	})
 	if opts.Reporting.Report != "" { // the workers record what the supervisor's report draws
 		args = append(args, "--"+reportSeriesFlag)
