@@ -210,3 +210,56 @@ func TestAllocGuardsFixedLengthSemantics(t *testing.T) {
 		}
 	}
 }
+
+// TestJoinArrayLikeBudget: join of an array-like is estimated like join of an Array (length-1
+// separators) against the budget, with its length read once. Before: only Arrays were, and a
+// fleet in one process (no backstop) grew Array.prototype.join.call({length: 2**24}, 4 KiB)
+// to 1.4 GiB at its 512 MiB budget (issue 17 re-verified, 2026-12-06).
+func TestJoinArrayLikeBudget(t *testing.T) {
+	shapes := []string{
+		`Array.prototype.join.call({length: 2**24}, 'x'.repeat(4096))`,
+		`Array.prototype.join.call({length: {valueOf: function() { return 2**30 }}}, 'ab')`,
+		`Array.prototype.join.call({get length() { return 2**30 }})`,
+		`Array.prototype.join.call(new Proxy({}, {get: function(t, k) { return k === 'length' ? 2**30 : undefined }}), '--')`,
+		`Reflect.apply(Array.prototype.join, {length: 2**27}, ['abcdefgh'])`,
+		`Function.prototype.call.call([].join, {length: 2**27}, 'abcdefgh')`,
+		`eval('[].join').call((function() { Object.defineProperty(arguments, 'length', {value: 2**30}); return arguments })(), 'xy')`,
+		`new Function('o', 'return Array.prototype.join.call(o, "abcdefgh")')({length: 2**27})`,
+	}
+	for _, src := range shapes {
+		for _, opts := range []runtime.Options{{MaxMemory: guardBudget}, {MemoryGuardBudget: guardBudget}} {
+			var out syncbuf.Buffer
+			opts.Stdout = &out
+			ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
+			err := runtime.New(opts).Run(ctx, "join.js", "try { "+src+" } catch (e) { print('caught', e) }\nprint('after')")
+			cancel()
+			var se *runtime.ScriptError
+			if !errors.As(err, &se) || !errors.Is(err, runtime.ErrMemoryBudget) ||
+				!strings.HasPrefix(se.Error(), "join.js: memory budget exceeded: Array.prototype.join would allocate about ") {
+				t.Errorf("%s: err %v, stdout %q", src, err, out.String())
+			}
+		}
+	}
+	tt := []struct{ src, want string }{
+		{"Array.prototype.join.call({length: 3, 0: 'a', 2: 'c'})", `"a,,c"`},
+		{"Array.prototype.join.call({get length() { return n++ ? 2**30 : 2 }, 0: 1, 1: 2}, '-') + ' ' + n", `"1-2 1"`},
+		{"(function() { return Array.prototype.join.call(arguments, '+') })(1, 2, 3)", `"1+2+3"`},
+		{"Array.prototype.join.call('abc')", `"a,b,c"`},
+		{"(function() { var o = {length: 2}; o[0] = o; o[1] = 'x'; return Array.prototype.join.call(o) })()", `"[object Object],x"`},
+		{"Array.prototype.join.call({length: {valueOf: function() { return 2 }}, 0: 'p', 1: 'q'}, {toString: function() { return '|' }})", `"p|q"`},
+		{"[1, [2, 3]].join(';')", `"1;2,3"`},
+	}
+	for _, budget := range []int64{0, guardBudget} {
+		for _, tc := range tt {
+			var out syncbuf.Buffer
+			l := runtime.New(runtime.Options{Stdout: &out, MaxMemory: budget})
+			if err := l.Run(t.Context(), "sem.js", "var n = 0; var r; try { r = "+tc.src+" } catch (e) { r = e.name }\nprint(JSON.stringify(r))"); err != nil {
+				t.Errorf("budget %d: %s: %v", budget, tc.src, err)
+				continue
+			}
+			if got := strings.TrimSuffix(out.String(), "\n"); got != tc.want {
+				t.Errorf("budget %d: %s: got %s, want %s", budget, tc.src, got, tc.want)
+			}
+		}
+	}
+}

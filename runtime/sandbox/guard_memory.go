@@ -206,8 +206,17 @@ func (sb *Sandbox) arrayConcat(orig goja.Callable, call goja.FunctionCall) goja.
 }
 
 // arrayJoin is Array.prototype.join(sep): the result holds length-1
-// separators at least (elements add to that; the watchdog sees those).
+// separators at least (elements add to that; the watchdog sees those). The
+// length of an array-like is read once, as join does, and the original gets
+// fixedLength's Proxy (guard_alloc.go): without an estimate, a fleet (no
+// backstop) grew join.call({length: 2**24}, 4 KiB) to 1.4 GiB at a 512 MiB
+// budget before its instances could be stopped (issue 17, 2026-12-06).
 func (sb *Sandbox) arrayJoin(orig goja.Callable, call goja.FunctionCall) goja.Value {
+	this := call.This
+	n, p := fixedLength(sb.vm, this)
+	if p != nil {
+		this = p
+	}
 	args := call.Arguments
 	sepLen := 1.0 // ","
 	if sep := call.Argument(0); !goja.IsUndefined(sep) {
@@ -215,10 +224,10 @@ func (sb *Sandbox) arrayJoin(orig goja.Callable, call goja.FunctionCall) goja.Va
 		args = []goja.Value{s}
 		sepLen = float64(stringLength(s))
 	}
-	if n := arrayLength(call.This); n > 1 && sb.overBudget("Array.prototype.join", (n-1)*sepLen) {
+	if n > 1 && sb.overBudget("Array.prototype.join", (n-1)*sepLen) {
 		return goja.Undefined()
 	}
-	return must(orig(call.This, args...))
+	return must(orig(this, args...))
 }
 
 // arrayFrom is Array.from(items, mapFn, thisArg): the result has one slot
