@@ -132,17 +132,6 @@ var funcLayout = sync.OnceValue(func() (l struct {
 	if !impl.IsValid() || impl.Type().String() != "*goja.templatedFuncObject" {
 		return l
 	}
-	offset := func(t reflect.Type, name string, want reflect.Type) (uintptr, bool) {
-		f, ok := t.FieldByName(name)
-		if !ok || f.Type != want {
-			return 0, false
-		}
-		off := uintptr(0)
-		for i := range f.Index {
-			off += t.FieldByIndex(f.Index[:i+1]).Offset
-		}
-		return off, true
-	}
 	l.objT, l.implT = reflect.TypeFor[goja.Object](), impl.Type().Elem()
 	selfF, ok := l.objT.FieldByName("self")
 	if !ok || selfF.Type.Kind() != reflect.Interface || !impl.Type().Implements(selfF.Type) {
@@ -184,7 +173,7 @@ var funcLayout = sync.OnceValue(func() (l struct {
 		{l.implT, "protoMaterialised", reflect.TypeFor[bool](), &l.protoDone},
 		{l.implT, "f", typeNative, &l.f},
 	} {
-		off, ok := offset(f.t, f.name, f.want)
+		off, ok := fieldOffset(f.t, f.name, f.want)
 		if !ok {
 			return l
 		}
@@ -193,6 +182,29 @@ var funcLayout = sync.OnceValue(func() (l struct {
 	l.ok = true
 	return l
 })
+
+// fieldOffset is the offset of t's field name (promoted fields included) from the start of a
+// t, if that field has type want and is reached through structs embedded by value only: the
+// offset of a field promoted through an embedded pointer is in another allocation, and
+// summing the steps' offsets would point New's writes past the object.
+func fieldOffset(t reflect.Type, name string, want reflect.Type) (uintptr, bool) {
+	if t.Kind() != reflect.Struct {
+		return 0, false
+	}
+	f, ok := t.FieldByName(name)
+	if !ok || f.Type != want {
+		return 0, false
+	}
+	off := uintptr(0)
+	for i := range f.Index {
+		step := t.FieldByIndex(f.Index[:i+1])
+		if i < len(f.Index)-1 && step.Type.Kind() != reflect.Struct {
+			return 0, false
+		}
+		off += step.Offset
+	}
+	return off, true
+}
 
 // ReserveNames gives o, a templated object (the global object) whose own property names goja
 // has not copied from its template yet, that copy now with room for extra more names: goja

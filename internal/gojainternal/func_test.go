@@ -6,6 +6,7 @@ import (
 	"reflect"
 	"runtime"
 	"testing"
+	"unsafe"
 
 	"github.com/dop251/goja"
 )
@@ -200,5 +201,65 @@ func TestReserveNames(t *testing.T) {
 	}
 	if ReserveNames(goja.New().NewObject(), 1) {
 		t.Error("ReserveNames copied names for an object with no template")
+	}
+}
+
+// TestFieldOffset: funcLayout's offsets are right through structs embedded by value, and a
+// field promoted through an embedded pointer (in another allocation: the summed offset would
+// point past the object) or of another type is refused, so New falls back rather than
+// writing out of bounds after a goja upgrade.
+func TestFieldOffset(t *testing.T) {
+	type base struct {
+		pad   [3]int64
+		class string
+	}
+	type byValue struct {
+		y int64
+		z struct {
+			x int64
+			base
+		}
+	}
+	type midPtr struct {
+		x int64
+		*base
+	}
+	type byPointer struct {
+		y int64
+		midPtr
+	}
+	type embedded struct {
+		y int64
+		byValue
+	}
+	var v embedded
+	_ = []any{base{}.pad, byValue{}.y, midPtr{}.base, byPointer{}.y, v.y} // (fields that only shape the layouts)
+	for _, tt := range []struct {
+		name string
+		t    reflect.Type
+		want reflect.Type
+		off  uintptr
+		ok   bool
+	}{
+		{"class", reflect.TypeFor[base](), reflect.TypeFor[string](), unsafe.Offsetof(base{}.class), true},
+		{"y", reflect.TypeFor[embedded](), reflect.TypeFor[int64](), 0, true},
+		{"z", reflect.TypeFor[embedded](), reflect.TypeOf(v.z), unsafe.Offsetof(v.byValue) + unsafe.Offsetof(v.byValue.z), true},
+		{"class", reflect.TypeFor[byPointer](), reflect.TypeFor[string](), 0, false},
+		{"x", reflect.TypeFor[byPointer](), reflect.TypeFor[int64](), unsafe.Offsetof(byPointer{}.midPtr) + unsafe.Offsetof(midPtr{}.x), true},
+		{"class", reflect.TypeFor[base](), reflect.TypeFor[int](), 0, false},
+		{"nope", reflect.TypeFor[base](), reflect.TypeFor[string](), 0, false},
+		{"class", reflect.TypeFor[*base](), reflect.TypeFor[string](), 0, false},
+	} {
+		off, ok := fieldOffset(tt.t, tt.name, tt.want)
+		if ok != tt.ok || ok && off != tt.off {
+			t.Errorf("fieldOffset(%v, %s) = %d, %v; want %d, %v", tt.t, tt.name, off, ok, tt.off, tt.ok)
+		}
+	}
+	// and through goja's own embedding (templatedFuncObject > templatedObject > baseObject)
+	vm := goja.New()
+	impl := implOf(vm.Get("Object").(*goja.Object))
+	off, ok := fieldOffset(impl.Type().Elem(), "class", reflect.TypeFor[string]())
+	if !ok || impl.Elem().FieldByName("class").UnsafeAddr()-impl.Pointer() != off {
+		t.Errorf("goja's class field: offset %d, %v", off, ok)
 	}
 }
