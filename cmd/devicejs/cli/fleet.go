@@ -171,6 +171,7 @@ code, after writing the summary and ending the workers.`,
 			if runF != nil {
 				return runF(opts)
 			}
+			reexecWithStackStart() // once, before anything starts (stackstart.go)
 			return fleetRun(cmd.Context(), opts)
 		},
 	}
