@@ -56,6 +56,10 @@ func run(rounds, startups int, out, only string, updateBaseline bool) error {
 		"devicejs":  "./cmd/devicejs",
 		"pahobench": "./scripts/bench/pahobench",
 	}
+	// built as `make build` builds devicejs: static (CGO_ENABLED=0), pahobench the same way
+	if err := os.Setenv("CGO_ENABLED", "0"); err != nil {
+		return err
+	}
 	for name, pkg := range bins {
 		bin := filepath.Join(tmp, name)
 		if err := runCmd(5*time.Minute, "", "go", "build", "-o", bin, pkg); err != nil {
