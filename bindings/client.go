@@ -6,6 +6,7 @@ import (
 	"unsafe"
 
 	"github.com/dop251/goja"
+	"github.com/dop251/goja/unistring"
 
 	"github.com/devicejs/devicejs/internal/gojainternal"
 	"github.com/devicejs/devicejs/mqttcore"
@@ -57,25 +58,28 @@ var clientMethods = [...]clientMethod{
 	{"get", returnUndefined, (*client).get, nil},
 }
 
+// clientMethodNames are clientMethods' names, in order (the Client object's keys).
+var clientMethodNames = make([]unistring.String, len(clientMethods))
+
 func init() {
 	for i := range clientMethods {
 		clientMethods[i].tmpl = gojainternal.NewFuncTemplate(clientMethods[i].name, 0)
+		clientMethodNames[i] = unistring.NewFromString(clientMethods[i].name)
 	}
 }
 
-// object builds the JS Client object. Each method's native function is one closure over c and
-// its table entry, behind the firewall as m.firewall would put it (one allocation per method
-// instead of the firewall's closure around a method value: every device pays for ten).
+// object builds the JS Client object: its methods are own data properties (writable,
+// enumerable, configurable, in the spec's order), each built when the script first touches it
+// (gojainternal.NewLazyObject: a device that only calls .on pays for one function, not ten).
+// Each method's native function is one closure over c and its table entry, behind the firewall
+// as m.firewall would put it.
 func (c *client) object() (*goja.Object, error) {
-	obj := c.m.vm.NewObject()
-	for i := range clientMethods {
+	vm := c.m.vm
+	c.obj = gojainternal.NewLazyObject(vm, clientMethodNames, func(i int) goja.Value {
 		cm := &clientMethods[i]
-		if err := defineMethod(obj, cm.name, cm.tmpl.New(c.m.vm, c.method(cm))); err != nil {
-			return nil, err
-		}
-	}
-	c.obj = obj
-	return obj, nil
+		return cm.tmpl.New(vm, c.method(cm))
+	})
+	return c.obj, nil
 }
 
 // method is the native function of cm for c: cm.fn behind the panic firewall, logged as
