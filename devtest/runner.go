@@ -90,6 +90,9 @@ type Options struct {
 	// inside one long built-in call (Go code no interrupt reaches). The CLI prints err and
 	// exits; nil lets the run wait for the call to end.
 	Stuck func(err error)
+	// Live, when set, records the run as it goes (Live.Snapshot): what the CLI reports when
+	// the process must end before the run returns.
+	Live *Live
 }
 
 // StuckGrace is how long a test may take to return after the interrupt that follows its
@@ -194,6 +197,10 @@ func RunFiles(ctx context.Context, files []string, opts Options, onFile func(Fil
 		n = 1
 	}
 	results := make([]FileResult, len(files))
+	var slots []*liveFile
+	if opts.Live != nil {
+		slots = opts.Live.init(files)
+	}
 	sem := make(chan struct{}, n)
 	var wg sync.WaitGroup
 	var mu sync.Mutex
@@ -203,7 +210,11 @@ func RunFiles(ctx context.Context, files []string, opts Options, onFile func(Fil
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
-			r := RunFile(ctx, f, opts)
+			var lf *liveFile
+			if slots != nil {
+				lf = slots[i]
+			}
+			r := runFile(ctx, f, opts, lf)
 			results[i] = r
 			if onFile != nil {
 				mu.Lock()
@@ -219,6 +230,23 @@ func RunFiles(ctx context.Context, files []string, opts Options, onFile func(Fil
 // RunFile runs one test file: its top level registers tests with test(name, fn), then each
 // selected test runs in a fresh world, in order.
 func RunFile(ctx context.Context, path string, opts Options) FileResult {
+	var lf *liveFile
+	if opts.Live != nil {
+		lf = opts.Live.add(path)
+	}
+	return runFile(ctx, path, opts, lf)
+}
+
+// runFile is RunFile that publishes to its slot lf of Options.Live (nil: none).
+func runFile(ctx context.Context, path string, opts Options, lf *liveFile) FileResult {
+	opts.Live.begin(lf)
+	res := fileResult(ctx, path, opts, lf)
+	opts.Live.finish(lf, res)
+	return res
+}
+
+// fileResult runs the file and returns its result.
+func fileResult(ctx context.Context, path string, opts Options, lf *liveFile) FileResult {
 	start := time.Now()
 	res := FileResult{File: path}
 	src, err := opts.readSource(path, int64(srcfile.MaxBytes-len(runAllCall)))
@@ -232,7 +260,7 @@ func RunFile(ctx context.Context, path string, opts Options) FileResult {
 	out := &syncbuf.Buffer{}
 	loop := runtime.New(runtime.Options{Stdout: out, MaxMemory: opts.MaxMemory})
 	f := &fileRun{ctx: ctx, path: path, dir: opts.dir(path), opts: opts, loop: loop, out: out,
-		lines: strings.Count(string(src), "\n") + 1}
+		lines: strings.Count(string(src), "\n") + 1, live: lf}
 	// The registered tests run from a call appended after the file's own code, on the same
 	// loop, so they share the file's globals.
 	err = loop.Run(ctx, path, string(src)+runAllCall, f.setup, f.setupAsync)
@@ -259,6 +287,13 @@ func (o Options) dir(name string) string {
 		return path.Dir(name)
 	}
 	return filepath.Dir(name)
+}
+
+// publish copies test idx to Options.Live (running: it starts now).
+func (f *fileRun) publish(idx int, running bool) {
+	if f.live != nil {
+		f.opts.Live.publish(f.live, idx, f.results[idx], running)
+	}
 }
 
 // resolve is the path of a script device.start(rel) names in a test file of folder dir.
@@ -300,6 +335,7 @@ type fileRun struct {
 	world   *World // the current test's world
 	stopped bool   // the file's run was interrupted (timeout watchdog, memory budget): run no more tests
 	devices []*deviceJS
+	live    *liveFile  // its slot of Options.Live (nil: none); publish writes it
 	cur     *running   // the test running now (testexec.go)
 	entry   int        // index in results of the test whose JS runs now; -1: the top level
 	async   asyncState // rejections, timers and the queue of tests (testexec.go)

@@ -255,6 +255,7 @@ func (f *fileRun) uncaught(idx int, msg string) {
 	n := f.async.late[idx]
 	f.async.late[idx] = n + 1
 	r := &f.results[idx]
+	defer f.publish(idx, false)
 	switch {
 	case n == maxLate:
 		r.Message += "\n(further failures after the test ended are not shown)"
@@ -341,6 +342,7 @@ func (f *fileRun) start(t registered) error {
 	f.results = append(f.results, TestResult{File: f.path, Name: t.name})
 	if t.skip != "" {
 		f.results[idx].Status, f.results[idx].Message = Skipped, t.skip
+		f.publish(idx, false)
 		return nil
 	}
 	ctx, cancel := context.WithTimeout(f.ctx, f.opts.Timeout)
@@ -350,6 +352,7 @@ func (f *fileRun) start(t registered) error {
 	if err != nil {
 		cancel()
 		f.results[idx].Status, f.results[idx].Message = Failed, "world: "+err.Error()
+		f.publish(idx, false)
 		return nil
 	}
 	f.world, f.devices = w, nil
@@ -370,6 +373,7 @@ func (f *fileRun) start(t registered) error {
 		}
 	})
 	f.cur, f.entry = c, idx
+	f.publish(idx, true)
 	ret, err := t.fn(goja.Undefined())
 	err = testError(err, f.path, f.lines)
 	awaited := err == nil && f.await(c, ret)
@@ -527,6 +531,7 @@ func (f *fileRun) end(c *running, err error) {
 	default:
 		r.Status, r.Message = Failed, err.Error()
 	}
+	f.publish(c.idx, false)
 }
 
 // skipReason is the skipError of a thrown skip (throwSkip), or nil.

@@ -61,6 +61,12 @@ func (b *byteSize) Type() string { return "size" }
 // exitIfStuck exits the process with code when done is not closed within stopGrace after
 // stop is. It returns at once; the watcher ends with done.
 func exitIfStuck(ios *IOStreams, stop <-chan struct{}, done <-chan struct{}, code func() ExitCode) {
+	exitIfStuckThen(ios, stop, done, code, nil)
+}
+
+// exitIfStuckThen is exitIfStuck that also calls before(code), when not nil, right before the
+// exit (`devicejs test`'s --junit and --report of what ran).
+func exitIfStuckThen(ios *IOStreams, stop <-chan struct{}, done <-chan struct{}, code func() ExitCode, before func(ExitCode)) {
 	go func() {
 		select {
 		case <-stop:
@@ -72,7 +78,11 @@ func exitIfStuck(ios *IOStreams, stop <-chan struct{}, done <-chan struct{}, cod
 		select {
 		case <-t.C:
 			fmt.Fprintf(ios.ErrOut, "devicejs: the script did not stop within %v (stuck in a long built-in call); exiting\n", stopGrace)
-			os.Exit(int(code()))
+			c := code()
+			if before != nil {
+				before(c)
+			}
+			os.Exit(int(c))
 		case <-done:
 		}
 	}()

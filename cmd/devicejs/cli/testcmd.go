@@ -12,6 +12,7 @@ import (
 
 	"github.com/devicejs/devicejs"
 	"github.com/devicejs/devicejs/devtest"
+	"github.com/devicejs/devicejs/runtime"
 )
 
 // TestOptions are the inputs of `devicejs test`.
@@ -123,8 +124,14 @@ func testRun(parent context.Context, opts *TestOptions) error {
 	}
 	// --timeout ends a test stuck in a long built-in call too: the process exits (1, a failed
 	// test) when it has not returned devtest.StuckGrace after its interrupt.
+	// Each abrupt exit (this one, a signal during a stuck test, the memory backstop) first
+	// writes --junit and --report of what is known then (testoutputs.go).
+	live := &devtest.Live{}
+	ro.Live = live
+	outs := &testOutputs{opts: opts, live: live, replay: replayCommand(opts)}
 	ro.Stuck = func(err error) {
 		fmt.Fprintf(opts.IO.ErrOut, "devicejs: %v; exiting\n", err)
+		outs.abrupt(err.Error())
 		os.Exit(int(ExitScriptError))
 	}
 	if opts.Broker != "" {
@@ -165,36 +172,28 @@ func testRun(parent context.Context, opts *TestOptions) error {
 	defer close(done)
 	// A signal ends the run like `run`'s: a file stuck in a long built-in call exits the
 	// process stopGrace later.
-	exitIfStuck(opts.IO, ctx.Done(), done, func() ExitCode {
+	exitIfStuckThen(opts.IO, ctx.Done(), done, func() ExitCode {
 		if errors.Is(context.Cause(ctx), errTerminated) {
 			return ExitTerminated
 		}
 		return ExitInterrupted
+	}, func(code ExitCode) {
+		how := "interrupted (SIGINT)"
+		if code == ExitTerminated {
+			how = "terminated (SIGTERM)"
+		}
+		outs.abrupt(fmt.Sprintf("the run was %s and the test did not stop within %v (stuck in a long built-in call); devicejs exited %d",
+			how, stopGrace, code))
 	})
-	defer exitAtMemoryBackstop(opts.IO)()
+	defer exitAtMemoryBackstopThen(opts.IO, func(se *runtime.ScriptError) { outs.abrupt(se.Error()) })()
 	start := time.Now()
-	wo := devtest.WriteOptions{TraceOnFail: opts.TraceOnFail, Verbose: opts.Verbose, Replay: replayCommand(opts)}
+	wo := devtest.WriteOptions{TraceOnFail: opts.TraceOnFail, Verbose: opts.Verbose, Replay: outs.replay}
 	results := devtest.RunFiles(ctx, files, ro, func(r devtest.FileResult) {
 		devtest.Write(opts.IO.Out, r, wo)
 	})
 	devtest.WriteSummary(opts.IO.Out, results, time.Since(start))
-	if opts.Report != "" {
-		if err := writeReportFile(opts.Report, testReportData(results)); err != nil {
-			return withExitCode(ExitScriptError, fmt.Errorf("--report: %w", err))
-		}
-	}
-	if opts.JUnit != "" {
-		f, err := os.Create(opts.JUnit)
-		if err != nil {
-			return withExitCode(ExitScriptError, fmt.Errorf("--junit: %w", err))
-		}
-		werr := devtest.WriteJUnitReplay(f, results, wo.Replay)
-		if cerr := f.Close(); werr == nil {
-			werr = cerr
-		}
-		if werr != nil {
-			return withExitCode(ExitScriptError, fmt.Errorf("--junit: %w", werr))
-		}
+	if err := outs.write(results); err != nil {
+		return withExitCode(ExitScriptError, err)
 	}
 	switch cause := context.Cause(ctx); {
 	case errors.Is(cause, errInterrupted):
