@@ -88,16 +88,12 @@ func exitIfStuckThen(ios *IOStreams, stop <-chan struct{}, done <-chan struct{},
 	}()
 }
 
-// exitAtMemoryBackstop makes the runtime's memory backstop end the process: when a run stopped
-// at its --max-memory budget stays inside a long built-in while its memory keeps growing (or
-// for 2 s), the budget error is printed as runResult prints it and the process exits 1 at
-// once, without the run's shutdown. It returns a function that removes the backstop again.
-func exitAtMemoryBackstop(ios *IOStreams) (remove func()) {
-	return exitAtMemoryBackstopThen(ios, nil)
-}
-
-// exitAtMemoryBackstopThen is exitAtMemoryBackstop that also calls before(se), when not nil,
-// right before the exit (run's result line).
+// exitAtMemoryBackstopThen makes the runtime's memory backstop end the process: when a run
+// stopped at its --max-memory budget stays inside a long built-in while its memory keeps
+// growing (or for 2 s), the budget error is printed as runResult prints it, before(se) is
+// called when not nil (run's result line, test's --junit and --report) and the process exits
+// 1 at once, without the run's shutdown. It returns a function that removes the backstop
+// again.
 func exitAtMemoryBackstopThen(ios *IOStreams, before func(*runtime.ScriptError)) (remove func()) {
 	prev := runtime.SetMemoryBackstop(func(se *runtime.ScriptError) {
 		fmt.Fprintln(ios.ErrOut, se.Error())
