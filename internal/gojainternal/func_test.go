@@ -16,7 +16,7 @@ import (
 // function: each expression runs in a fresh runtime where f is one kind and g the other, and
 // both runtimes must answer the same.
 func TestFuncTemplate(t *testing.T) {
-	if !funcLayout().ok {
+	if !templatedLayouts().fnOK {
 		t.Fatal("goja's Object, templatedFuncObject or objectTemplate is not where FuncTemplate expects it: host functions fall back to ToValue")
 	}
 	exprs := []string{
@@ -98,10 +98,17 @@ func evalWith(t *testing.T, tt *FuncTemplate, src string, fallback bool) string 
 			t.Fatalf("New made %v, not a templated function", implOf(f).Type())
 		}
 	}
-	if err := vm.Set("f", f); err != nil {
+	return runWith(t, vm, "f", f, src)
+}
+
+// runWith runs src in vm with the global name set to v and answers its result, or what it
+// threw.
+func runWith(t *testing.T, vm *goja.Runtime, name string, v goja.Value, src string) string {
+	t.Helper()
+	if err := vm.Set(name, v); err != nil {
 		t.Fatal(err)
 	}
-	v, err := vm.RunString(src)
+	r, err := vm.RunString(src)
 	if err != nil {
 		var ex *goja.Exception
 		if errors.As(err, &ex) {
@@ -109,7 +116,7 @@ func evalWith(t *testing.T, tt *FuncTemplate, src string, fallback bool) string 
 		}
 		return "error " + err.Error()
 	}
-	return v.String()
+	return r.String()
 }
 
 // TestFuncTemplateHost is the Go side: Export, a Go panic raised as a JS exception with the
@@ -204,7 +211,7 @@ func TestReserveNames(t *testing.T) {
 	}
 }
 
-// TestFieldOffset: funcLayout's offsets are right through structs embedded by value, and a
+// TestFieldOffset: the layouts' offsets are right through structs embedded by value, and a
 // field promoted through an embedded pointer (in another allocation: the summed offset would
 // point past the object) or of another type is refused, so New falls back rather than
 // writing out of bounds after a goja upgrade.

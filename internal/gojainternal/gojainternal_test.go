@@ -29,10 +29,10 @@ func TestLayout(t *testing.T) {
 	if _, ok := orig.Export().(func(goja.FunctionCall) goja.Value); !ok {
 		t.Errorf("eval exports %T, want func(goja.FunctionCall) goja.Value", orig.Export())
 	}
-	if !objectLayout().ok {
+	if !templatedLayouts().objOK {
 		t.Error("goja's templatedObject moved: lazy objects (the Client) fall back to eager ones")
 	}
-	if !funcLayout().ok {
+	if !templatedLayouts().fnOK {
 		t.Error("goja's Object {self, runtime}, templatedFuncObject or objectTemplate moved: host functions fall back to vm.ToValue (about 580 bytes more each)")
 	}
 	if propLayout().t == nil {

@@ -1,7 +1,6 @@
 package gojainternal
 
 import (
-	"errors"
 	"fmt"
 	"testing"
 
@@ -13,7 +12,7 @@ import (
 // property defined at once) through what a script can observe of a plain object with methods
 // and values, and checks that each value is made at most once, and only when touched.
 func TestLazyObject(t *testing.T) {
-	if !objectLayout().ok {
+	if !templatedLayouts().objOK {
 		t.Fatal("goja's templatedObject is not where NewLazyObject expects it: lazy objects fall back to eager ones")
 	}
 	names := []unistring.String{"on", "publish", "count", "get"}
@@ -113,16 +112,5 @@ func evalObject(t *testing.T, names []unistring.String, src string, lazy bool) s
 	} else {
 		o = eagerObject(vm, names, value)
 	}
-	if err := vm.Set("o", o); err != nil {
-		t.Fatal(err)
-	}
-	v, err := vm.RunString(src)
-	if err != nil {
-		var ex *goja.Exception
-		if errors.As(err, &ex) {
-			return "throws " + ex.Value().String()
-		}
-		return "error " + err.Error()
-	}
-	return v.String()
+	return runWith(t, vm, "o", o, src)
 }
