@@ -195,20 +195,7 @@ func TestAllocGuardsFixedLengthSemantics(t *testing.T) {
 		{"Math.max.apply(null, 'ü9')", `"TypeError"`},
 		{"Reflect.apply.call('ü', function() { return 'ü' }, null, {length: 0})", `"ü"`},
 	}
-	for _, budget := range []int64{0, guardBudget} {
-		for _, tc := range tt {
-			var out syncbuf.Buffer
-			l := runtime.New(runtime.Options{Stdout: &out, MaxMemory: budget})
-			src := "var r; try { r = " + tc.src + " } catch (e) { r = e.name }\nprint(JSON.stringify(r))"
-			if err := l.Run(t.Context(), "sem.js", src); err != nil {
-				t.Errorf("budget %d: %s: %v", budget, tc.src, err)
-				continue
-			}
-			if got := strings.TrimSuffix(out.String(), "\n"); got != tc.want {
-				t.Errorf("budget %d: %s: got %s, want %s", budget, tc.src, got, tc.want)
-			}
-		}
-	}
+	checkResults(t, tt)
 }
 
 // TestJoinArrayLikeBudget: join and fill of an array-like are estimated like those of an Array
@@ -257,17 +244,5 @@ func TestJoinArrayLikeBudget(t *testing.T) {
 		{"Array.prototype.fill.call('ab', 1)", `"TypeError"`},
 		{"new Array(3).fill(0)", `[0,0,0]`},
 	}
-	for _, budget := range []int64{0, guardBudget} {
-		for _, tc := range tt {
-			var out syncbuf.Buffer
-			l := runtime.New(runtime.Options{Stdout: &out, MaxMemory: budget})
-			if err := l.Run(t.Context(), "sem.js", "var n = 0; var r; try { r = "+tc.src+" } catch (e) { r = e.name }\nprint(JSON.stringify(r))"); err != nil {
-				t.Errorf("budget %d: %s: %v", budget, tc.src, err)
-				continue
-			}
-			if got := strings.TrimSuffix(out.String(), "\n"); got != tc.want {
-				t.Errorf("budget %d: %s: got %s, want %s", budget, tc.src, got, tc.want)
-			}
-		}
-	}
+	checkResults(t, tt)
 }

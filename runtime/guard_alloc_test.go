@@ -203,11 +203,19 @@ func TestAllocGuardsKeepSemantics(t *testing.T) {
 		{"Array.prototype.sort.call(null)", "\"TypeError\""},
 		{"new Uint8Array(new ArrayBuffer(4), 8)", "\"RangeError\""},
 	}
+	checkResults(t, tt)
+}
+
+// checkResults runs each tc.src without a budget and at guardBudget, in a fresh loop with a
+// global n = 0, and compares the JSON of its value (a bigint as its digits) or the name of
+// what it threw with tc.want.
+func checkResults(t *testing.T, tt []struct{ src, want string }) {
+	t.Helper()
 	for _, budget := range []int64{0, guardBudget} {
 		for _, tc := range tt {
 			var out syncbuf.Buffer
 			l := runtime.New(runtime.Options{Stdout: &out, MaxMemory: budget})
-			src := "var r; try { r = " + tc.src + " } catch (e) { r = e.name }\n" +
+			src := "var n = 0; var r; try { r = " + tc.src + " } catch (e) { r = e.name }\n" +
 				"print(JSON.stringify(r, function(k, v) { return typeof v === 'bigint' ? String(v) : v }))"
 			if err := l.Run(t.Context(), "sem.js", src); err != nil {
 				t.Errorf("budget %d: %s: %v", budget, tc.src, err)
