@@ -127,7 +127,9 @@ func testRun(parent context.Context, opts *TestOptions) error {
 	// Each abrupt exit (this one, a signal during a stuck test, the memory backstop) first
 	// writes --junit and --report of what is known then (testoutputs.go).
 	live := &devtest.Live{}
-	ro.Live = live
+	if opts.JUnit != "" || opts.Report != "" {
+		ro.Live = live // recorded only for the files an abrupt exit would write
+	}
 	outs := &testOutputs{opts: opts, live: live, replay: replayCommand(opts)}
 	ro.Stuck = func(err error) {
 		fmt.Fprintf(opts.IO.ErrOut, "devicejs: %v; exiting\n", err)
