@@ -60,16 +60,16 @@ func (t *FuncTemplate) New(vm *goja.Runtime, fn Native) *goja.Object {
 	if t.tmpl == nil {
 		return t.fallback(vm, fn)
 	}
-	fp := RuntimeGlobal(vm, "FunctionPrototype")
+	l := templatedLayouts()
+	fp := runtimeGlobal(vm, l.funcProto)
 	if fp == nil {
 		// goja builds Function.prototype with the first function of a runtime: make one and
 		// drop it (garbage at once, where the fallback would stay ~580 bytes heavier)
 		vm.ToValue(noop)
-		if fp = RuntimeGlobal(vm, "FunctionPrototype"); fp == nil {
+		if fp = runtimeGlobal(vm, l.funcProto); fp == nil {
 			return t.fallback(vm, fn)
 		}
 	}
-	l := templatedLayouts()
 	obj, ip := l.newTemplated(&l.fn, vm, t.tmpl, fp)
 	*(*Native)(unsafe.Add(ip, l.f)) = fn
 	return obj

@@ -270,3 +270,26 @@ func TestFieldOffset(t *testing.T) {
 		t.Errorf("goja's class field: offset %d, %v", off, ok)
 	}
 }
+
+// BenchmarkFuncTemplateNew: making a host function (every device makes 7 and a timer handle one
+// per setTimeout(ms)) from a template, against the ToValue function it stands for.
+func BenchmarkFuncTemplateNew(b *testing.B) {
+	f := func(goja.FunctionCall) goja.Value { return nil }
+	for _, bc := range []struct {
+		name     string
+		fallback bool
+	}{{"template", false}, {"ToValue", true}} {
+		b.Run(bc.name, func(b *testing.B) {
+			vm, tm := goja.New(), NewFuncTemplate("wait", 0)
+			tm.New(vm, f) // the template and Function.prototype
+			b.ReportAllocs()
+			for b.Loop() {
+				if bc.fallback {
+					tm.fallback(vm, f)
+				} else {
+					tm.New(vm, f)
+				}
+			}
+		})
+	}
+}

@@ -17,8 +17,11 @@ import (
 // expected one, that is the object made.
 func NewLazyObject(vm *goja.Runtime, names []unistring.String, value func(i int) goja.Value) *goja.Object {
 	l := templatedLayouts()
-	op := RuntimeGlobal(vm, "ObjectPrototype")
-	if !l.objOK || op == nil {
+	if !l.objOK {
+		return eagerObject(vm, names, value)
+	}
+	op := runtimeGlobal(vm, l.objProto)
+	if op == nil {
 		return eagerObject(vm, names, value)
 	}
 	tmpl := newTemplate(names, func(i int) Factory {

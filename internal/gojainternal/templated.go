@@ -21,7 +21,13 @@ type templatedLayout struct {
 	className                     string
 	class, val, proto, extensible uintptr
 	values, tmpl, protoDone       uintptr
+	tab                           unsafe.Pointer // the interface table of a pointer to implT as Object.self
 }
+
+// ifaceWords is how Go lays out a non-empty interface value: its table and its data pointer.
+// newTemplated writes Object.self this way with the table reflect made once (a reflect Set
+// per object checks the ~100 methods of goja's objectImpl again: ~2 µs).
+type ifaceWords struct{ tab, data unsafe.Pointer }
 
 // gojaLayout is goja's Object {self, runtime}, objectTemplate {propNames, props} and the two
 // templated object structs, found once: fnOK and objOK are false unless every field the
@@ -34,6 +40,10 @@ type gojaLayout struct {
 	tmplProps, tmplNames []int
 	fn, obj              templatedLayout
 	f                    uintptr // templatedFuncObject.f
+	// Runtime.global.FunctionPrototype and .ObjectPrototype, read on every New (reflect's
+	// FieldByName costs ~200 ns); ok false when not found
+	funcProto, objProto     uintptr
+	funcProtoOK, objProtoOK bool
 }
 
 // templatedLayouts is the gojaLayout, found once from a throwaway runtime (goja's Object
@@ -70,13 +80,17 @@ var templatedLayouts = sync.OnceValue(func() (l gojaLayout) {
 	if l.runtime, ok = fieldOffset(l.objT, "runtime", reflect.TypeFor[*goja.Runtime]()); !ok {
 		return l
 	}
+	l.funcProto, l.funcProtoOK = runtimeGlobalOffset("FunctionPrototype")
+	l.objProto, l.objProtoOK = runtimeGlobalOffset("ObjectPrototype")
 	if l.fn, ok = layoutOf(fnImpl, tmplF.Type); ok {
 		l.f, l.fnOK = fieldOffset(l.fn.implT, "f", typeNative)
+		l.fnOK = l.fnOK && l.funcProtoOK && l.interfaceTable(&l.fn)
 	}
 	if objImpl.IsValid() && objImpl.Type().String() == "*goja.templatedObject" && objImpl.Type().Implements(l.selfT) {
 		plain := field(implOf(vm.NewObject()), "class", reflect.String) // a plain object's class, "Object"
 		if l.obj, l.objOK = layoutOf(objImpl, tmplF.Type); l.objOK && plain.IsValid() {
 			l.obj.className = plain.String()
+			l.objOK = l.objProtoOK && l.interfaceTable(&l.obj)
 		} else {
 			l.objOK = false
 		}
@@ -144,8 +158,39 @@ func (l *gojaLayout) newTemplated(t *templatedLayout, vm *goja.Runtime, tmpl uns
 	*(*unsafe.Pointer)(unsafe.Add(ip, t.tmpl)) = tmpl
 	*(*bool)(unsafe.Add(ip, t.protoDone)) = true
 	*(**goja.Runtime)(unsafe.Add(unsafe.Pointer(obj), l.runtime)) = vm
-	reflect.NewAt(l.selfT, unsafe.Add(unsafe.Pointer(obj), l.self)).Elem().Set(implV)
+	*(*ifaceWords)(unsafe.Add(unsafe.Pointer(obj), l.self)) = ifaceWords{t.tab, ip}
 	return obj, ip
+}
+
+// interfaceTable sets t.tab: it stores a pointer to a new implT in a scratch Object's self
+// through reflect (which checks that it implements objectImpl) and reads the table back,
+// checking that the data word is that pointer (the interface layout ifaceWords assumes).
+func (l *gojaLayout) interfaceTable(t *templatedLayout) bool {
+	scratch := reflect.New(l.objT)
+	implV := reflect.New(t.implT)
+	reflect.NewAt(l.selfT, unsafe.Add(scratch.UnsafePointer(), l.self)).Elem().Set(implV)
+	w := *(*ifaceWords)(unsafe.Add(scratch.UnsafePointer(), l.self))
+	if w.tab == nil || w.data != implV.UnsafePointer() {
+		return false
+	}
+	t.tab = w.tab
+	return true
+}
+
+// runtimeGlobalOffset is the offset in a goja.Runtime of its global.name (a *goja.Object:
+// goja's per-runtime intrinsics).
+func runtimeGlobalOffset(name string) (uintptr, bool) {
+	g, ok := reflect.TypeFor[goja.Runtime]().FieldByName("global")
+	if !ok || len(g.Index) != 1 || g.Type.Kind() != reflect.Struct {
+		return 0, false
+	}
+	off, ok := fieldOffset(g.Type, name, typeObject)
+	return g.Offset + off, ok
+}
+
+// runtimeGlobal reads vm's global.<the intrinsic at off>; nil when goja has not built it.
+func runtimeGlobal(vm *goja.Runtime, off uintptr) *goja.Object {
+	return *(**goja.Object)(unsafe.Add(unsafe.Pointer(vm), off))
 }
 
 // setField sets the (unexported) field at index path idx of the addressable struct s to v.
